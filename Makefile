@@ -1,0 +1,30 @@
+# Bundlecast. `make demo` and `make test` do all set-up on a fresh machine.
+SWIFT ?= swift
+BIN := .build/debug/bundlecast
+RELEASE_BIN := .build/release/bundlecast
+
+.PHONY: deps build release-build test test-unit test-cli demo bench clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+release-build: deps
+	$(SWIFT) build -c release
+
+# Unit tests, then the suites that run the real binary, each in its own step.
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --filter BundlecastCoreTests
+	$(SWIFT) test --skip-build --filter CLITests
+
+demo: release-build
+	scripts/demo.sh $(RELEASE_BIN)
+
+bench: release-build
+	scripts/bench.sh $(RELEASE_BIN)
+
+clean:
+	rm -rf .build

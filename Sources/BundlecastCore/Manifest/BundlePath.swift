@@ -1,0 +1,48 @@
+/// The rules every path in a bundle obeys, checked when a bundle is read and
+/// when a manifest is parsed (and later, before anything is installed).
+///
+/// A path is relative, UTF-8, at most 4096 bytes with segments of at most 255,
+/// with no empty, `.` or `..` segment, and no NUL or other control character
+/// (so that it fits on one line of the manifest and on any file system).
+public enum BundlePath {
+    public static let maxBytes = 4096
+    public static let maxSegmentBytes = 255
+
+    /// Throws if `path` breaks a rule.
+    public static func validate(_ path: String) throws(PathError) {
+        if let reason = problem(Array(path.utf8), allowDots: false) {
+            throw PathError(path: path, reason: reason)
+        }
+    }
+
+    /// Validates raw bytes from the file system (which need not be UTF-8).
+    public static func validate(bytes: [UInt8]) throws(PathError) -> String {
+        guard let path = String(validating: bytes, as: UTF8.self) else {
+            throw PathError(path: String(decoding: bytes, as: UTF8.self), reason: .notUTF8)
+        }
+        try validate(path)
+        return path
+    }
+
+    static func problem(_ utf8: [UInt8], allowDots: Bool) -> PathError.Reason? {
+        guard !utf8.isEmpty else { return .empty }
+        guard utf8.count <= maxBytes else { return .tooLong }
+        if utf8.first == UInt8(ascii: "/") { return .absolute }
+        if utf8.contains(0) { return .nul }
+        if utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) { return .controlCharacter }
+        for segment in utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
+            if segment.isEmpty { return .emptySegment }
+            if segment.count > maxSegmentBytes { return .tooLong }
+            if !allowDots {
+                if segment.elementsEqual("..".utf8) { return .dotDot }
+                if segment.elementsEqual(".".utf8) { return .dot }
+            }
+        }
+        return nil
+    }
+
+    /// Byte-wise order of paths: the order of manifest entries.
+    public static func precedes(_ a: String, _ b: String) -> Bool {
+        a.utf8.lexicographicallyPrecedes(b.utf8)
+    }
+}

@@ -1,0 +1,76 @@
+/// What a bundle contains, and only that: app, version, chunking parameters
+/// and the entries in path order. No sequence, no timestamps, so the same
+/// content and version give the same bytes on any machine, and the
+/// BLAKE2b-256 of those bytes is the manifest's id.
+///
+/// Every `Manifest` value is valid: the initialiser enforces the path rules,
+/// the order, the chunk sizes and each file's digest. See FORMAT.md.
+public struct Manifest: Hashable, Sendable {
+    public let app: String
+    public let version: SemanticVersion
+    public let entries: [ManifestEntry]
+
+    public init(app: String, version: SemanticVersion, entries: [ManifestEntry]) throws {
+        try Identifier.validateApp(app)
+        self.app = app
+        self.version = version
+        self.entries = entries
+        try Self.validate(entries)
+    }
+
+    /// Total bytes of all files.
+    public var totalSize: UInt64 { entries.reduce(0) { $0 + $1.size } }
+
+    /// Every chunk reference, in entry order, duplicates included.
+    public var chunkCount: Int { entries.reduce(0) { $0 + $1.chunks.count } }
+
+    /// The canonical bytes (see ``ManifestCoder``).
+    public func encoded() -> [UInt8] { ManifestCoder.encode(self) }
+
+    /// The manifest's id: BLAKE2b-256 of its canonical bytes.
+    public var digest: Digest256 { Blake2b.digest256(encoded()) }
+
+    static func validate(_ entries: [ManifestEntry]) throws {
+        var links: [String: String] = [:]
+        var all = Set<String>()
+        var previous: String?
+        for entry in entries {
+            try BundlePath.validate(entry.path)
+            if let previous {
+                if previous == entry.path { throw PathError(path: entry.path, reason: .duplicate) }
+                guard BundlePath.precedes(previous, entry.path) else {
+                    throw ManifestError("entries are not in byte order of their paths at \"\(entry.path)\"")
+                }
+            }
+            previous = entry.path
+            all.insert(entry.path)
+            switch entry.kind {
+            case .symlink(let target): links[entry.path] = target
+            case .file(_, let size, let digest, let chunks):
+                try ChunkingParameters.v1.validate(chunks, path: entry.path)
+                guard chunks.reduce(UInt64(0), { $0 + UInt64($1.size) }) == size else {
+                    throw ManifestError("\"\(entry.path)\": size \(size) is not the sum of its chunk sizes")
+                }
+                guard FileDigest.of(chunks) == digest else {
+                    throw ManifestError("\"\(entry.path)\": digest does not match its chunk list")
+                }
+            }
+        }
+        // No entry may sit below a file or symlink: installing it would write
+        // through the link or fail half-way.
+        for entry in entries {
+            var parent = Substring(entry.path)
+            while let slash = parent.lastIndex(of: "/") {
+                parent = parent[..<slash]
+                if all.contains(String(parent)) {
+                    throw PathError(path: entry.path, reason: .nestedUnderFile(String(parent)))
+                }
+            }
+        }
+        for entry in entries {
+            if case .symlink(let target) = entry.kind {
+                try SymlinkCheck.check(path: entry.path, target: target, links: links)
+            }
+        }
+    }
+}

@@ -1,0 +1,135 @@
+/// The canonical text form of a manifest, format version 1 (FORMAT.md).
+///
+/// ```
+/// bundlecast-manifest 1
+/// app APP
+/// version VERSION
+/// chunking fastcdc-v1 16384 65536 262144
+/// file MODE SIZE DIGEST NCHUNKS PATH      MODE is "x" (executable) or "-"
+///   CHUNKDIGEST SIZE                      NCHUNKS lines
+/// symlink PATH
+///   -> TARGET
+/// end NENTRIES
+/// ```
+/// Every line ends with LF; fields are separated by one space; integers are
+/// decimal without leading zeros; digests are 64 lowercase hex digits. The
+/// decoder accepts exactly what the encoder writes: after parsing, it
+/// re-encodes and compares, so no second byte form can slip through.
+public enum ManifestCoder {
+    public static let magic = "bundlecast-manifest 1"
+
+    public static func encode(_ m: Manifest) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(256 + m.entries.count * 100 + m.chunkCount * 72)
+        func line(_ s: String) {
+            out.append(contentsOf: s.utf8)
+            out.append(0x0A)
+        }
+        let c = ChunkingParameters.v1
+        line(magic)
+        line("app \(m.app)")
+        line("version \(m.version)")
+        line("chunking \(c.name) \(c.minSize) \(c.averageSize) \(c.maxSize)")
+        for entry in m.entries {
+            switch entry.kind {
+            case .file(let executable, let size, let digest, let chunks):
+                line("file \(executable ? "x" : "-") \(size) \(digest.hex) \(chunks.count) \(entry.path)")
+                for chunk in chunks { line("  \(chunk.digest.hex) \(chunk.size)") }
+            case .symlink(let target):
+                line("symlink \(entry.path)")
+                line("  -> \(target)")
+            }
+        }
+        line("end \(m.entries.count)")
+        return out
+    }
+
+    /// Parses canonical manifest bytes; throws ``ManifestError`` or
+    /// ``PathError`` naming the line or path at fault.
+    public static func decode(_ bytes: [UInt8]) throws -> Manifest {
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw ManifestError("not UTF-8") }
+        guard bytes.last == 0x0A else { throw ManifestError("does not end with a newline") }
+        var reader = LineReader(lines: text.utf8.dropLast().split(separator: 0x0A, omittingEmptySubsequences: false).map {
+            String(decoding: $0, as: UTF8.self)
+        })
+        guard try reader.next() == magic else {
+            throw ManifestError(line: 1, "expected \"\(magic)\": not a Bundlecast manifest, or a newer format")
+        }
+        let app = try reader.field("app")
+        let versionText = try reader.field("version")
+        let version: SemanticVersion
+        do { version = try SemanticVersion(versionText) } catch { throw ManifestError(line: reader.number, error.description) }
+        let c = ChunkingParameters.v1
+        guard try reader.next() == "chunking \(c.name) \(c.minSize) \(c.averageSize) \(c.maxSize)" else {
+            throw ManifestError(line: reader.number, "unsupported chunking parameters (expected \(c.name) \(c.minSize) \(c.averageSize) \(c.maxSize))")
+        }
+        var entries: [ManifestEntry] = []
+        while true {
+            let line = try reader.next()
+            if line.hasPrefix("end ") {
+                guard let n = DecimalNumber.parse(line.dropFirst(4)), n == entries.count else {
+                    throw ManifestError(line: reader.number, "entry count does not match (\(entries.count) entries)")
+                }
+                break
+            } else if line.hasPrefix("file ") {
+                entries.append(try reader.file(line))
+            } else if line.hasPrefix("symlink ") {
+                let path = String(line.dropFirst(8))
+                let arrow = try reader.next()
+                guard arrow.hasPrefix("  -> ") else { throw ManifestError(line: reader.number, "expected \"  -> TARGET\"") }
+                entries.append(ManifestEntry(path: path, kind: .symlink(target: String(arrow.dropFirst(5)))))
+            } else {
+                throw ManifestError(line: reader.number, "expected \"file\", \"symlink\" or \"end\"")
+            }
+        }
+        guard reader.atEnd else { throw ManifestError(line: reader.number + 1, "text after \"end\"") }
+        let manifest = try Manifest(app: app, version: version, entries: entries)
+        guard encode(manifest) == bytes else {
+            throw ManifestError("not in canonical form (extra spaces, leading zeros, or upper-case hex?)")
+        }
+        return manifest
+    }
+}
+
+/// Walks manifest lines, keeping the line number for error messages.
+private struct LineReader {
+    let lines: [String]
+    private(set) var number = 0
+
+    init(lines: [String]) { self.lines = lines }
+
+    var atEnd: Bool { number >= lines.count }
+
+    mutating func next() throws(ManifestError) -> String {
+        guard number < lines.count else { throw ManifestError(line: number + 1, "unexpected end of manifest") }
+        number += 1
+        return lines[number - 1]
+    }
+
+    mutating func field(_ key: String) throws(ManifestError) -> String {
+        let line = try next()
+        guard line.hasPrefix(key + " ") else { throw ManifestError(line: number, "expected \"\(key) ...\"") }
+        return String(line.dropFirst(key.count + 1))
+    }
+
+    mutating func file(_ line: String) throws -> ManifestEntry {
+        let parts = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: false)
+        guard parts.count == 6 else { throw ManifestError(line: number, "expected \"file MODE SIZE DIGEST NCHUNKS PATH\"") }
+        let here = number
+        guard parts[1] == "x" || parts[1] == "-" else { throw ManifestError(line: here, "mode must be \"x\" or \"-\"") }
+        guard let size = DecimalNumber.parse(parts[2]) else { throw ManifestError(line: here, "bad size") }
+        guard let digest = Digest256(hex: parts[3]) else { throw ManifestError(line: here, "bad digest") }
+        guard let count = DecimalNumber.parse(parts[4]), count <= size else { throw ManifestError(line: here, "bad chunk count") }
+        var chunks: [ChunkRef] = []
+        chunks.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            let chunkLine = try next()
+            let f = chunkLine.split(separator: " ", omittingEmptySubsequences: false)
+            guard f.count == 4, f[0].isEmpty, f[1].isEmpty, let d = Digest256(hex: f[2]),
+                  let s = DecimalNumber.parse(f[3]), s <= UInt64(UInt32.max)
+            else { throw ManifestError(line: number, "expected \"  CHUNKDIGEST SIZE\"") }
+            chunks.append(ChunkRef(digest: d, size: UInt32(s)))
+        }
+        return ManifestEntry(path: String(parts[5]), kind: .file(executable: parts[1] == "x", size: size, digest: digest, chunks: chunks))
+    }
+}

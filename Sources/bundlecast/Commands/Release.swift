@@ -1,0 +1,97 @@
+import ArgumentParser
+import BundlecastCore
+import Foundation
+import Publisher
+
+struct Release: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Chunk, hash and sign a bundle directory into a release.",
+        discussion: """
+            Writes MANIFESTS/APP/VERSION.manifest (the content: every file's chunks and digests) \
+            and VERSION.manifest.minisig (the signed notice: app, version, sequence, channel, \
+            rollout, expiry). The sequence is one more than the highest under MANIFESTS/APP/. \
+            `created` is the current time, or $SOURCE_DATE_EPOCH when set (reproducible builds).
+
+            Refused: a version already released, a version that is not SemVer 2.0, a version \
+            not higher than the latest (unless --allow-downgrade), special files, paths with \
+            '..' or control characters, symlinks that leave the bundle.
+
+            Example:
+              bundlecast release ./build --app acme --version 1.4.0 --key Keys/acme.key --rollout 10
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The bundle directory.", valueName: "dir"))
+    var directory: String
+
+    @Option(help: "App name: letters, digits, '.', '_', '-'.")
+    var app: String
+
+    @Option(help: ArgumentHelp("SemVer 2.0 version, e.g. 1.4.0 or 2.0.0-rc.1.", valueName: "version"))
+    var version: String
+
+    @Option(help: ArgumentHelp("The publisher's secret key (minisign format).", valueName: "file"))
+    var key: String
+
+    @Option(help: "Channel the notice is for.")
+    var channel = "stable"
+
+    @Option(help: "Percentage of the fleet that should install it (0-100).")
+    var rollout: UInt8 = 100
+
+    @Option(help: ArgumentHelp("How long nodes accept the notice as news: 90s, 15m, 12h, 30d, 2w.", valueName: "duration"))
+    var expires = "30d"
+
+    @Option(help: ArgumentHelp("The publisher's manifests folder.", valueName: "dir"))
+    var manifests = "Manifests"
+
+    @Option(help: ArgumentHelp("Explicit sequence; must be higher than every one issued for the app.", valueName: "n"))
+    var sequence: UInt64?
+
+    @Flag(help: "Allow a version that is not higher than the latest release.")
+    var allowDowngrade = false
+
+    @Option(help: ArgumentHelp("Read the key's passphrase from this file (else $BUNDLECAST_PASSPHRASE, else a prompt).", valueName: "file"))
+    var passphraseFile: String?
+
+    func validate() throws {
+        guard rollout <= 100 else { throw ValidationError("--rollout must be between 0 and 100") }
+        guard Duration.seconds(expires) != nil else {
+            throw ValidationError("--expires \"\(expires)\" is not a duration such as 90s, 15m, 12h, 30d or 2w")
+        }
+    }
+
+    func run() throws {
+        try reporting {
+            let semver: SemanticVersion
+            do { semver = try SemanticVersion(version) } catch { throw Failure("\(error)") }
+            var request = ReleaseRequest(bundle: directory, app: app, version: semver, created: try Self.created())
+            request.channel = channel
+            request.rollout = rollout
+            request.lifetime = Duration.seconds(expires)!
+            request.sequence = sequence
+            request.allowDowngrade = allowDowngrade
+            let releaser = Releaser(store: ManifestStore(root: manifests))
+            _ = try releaser.check(request)
+            let secret = try loadSecretKey(key, passphrase: PassphraseSource(file: passphraseFile))
+            let meter = ProgressMeter()
+            let summary = try releaser.release(request, key: secret) { meter.update(done: $0, total: $1) }
+            meter.finish()
+            let n = summary.notice.notice
+            print("released \(n.app) \(n.version) (sequence \(n.sequence), channel \(n.channel), rollout \(n.rollout)%): "
+                + "\(summary.files) files, \(summary.symlinks) symlinks, \(Format.bytes(n.size)) in \(summary.manifest.chunkCount) chunks "
+                + "(\(summary.distinctChunks) distinct), manifest \(n.manifest.hex); wrote \(summary.manifestPath) and .minisig")
+        }
+    }
+
+    /// `SOURCE_DATE_EPOCH` when set (reproducible builds), else now.
+    static func created() throws -> UInt64 {
+        if let text = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"] {
+            guard let value = DecimalNumber.parse(text) else {
+                throw Failure("SOURCE_DATE_EPOCH=\"\(text)\" is not a Unix time in seconds")
+            }
+            return value
+        }
+        return UInt64(Date().timeIntervalSince1970)
+    }
+}

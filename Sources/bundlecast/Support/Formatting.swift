@@ -1,0 +1,43 @@
+import Foundation
+
+/// Sizes and times for humans.
+enum Format {
+    static func bytes(_ n: UInt64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(n)
+        var unit = 0
+        while value >= 1024, unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(n) B" : String(format: "%.1f %@", value, units[unit])
+    }
+
+    static func date(_ unix: UInt64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(unix)))
+    }
+
+    static func percent(_ part: UInt64, of whole: UInt64) -> String {
+        whole == 0 ? "0%" : String(format: "%.1f%%", Double(part) * 100 / Double(whole))
+    }
+}
+
+/// Durations such as `90s`, `15m`, `12h`, `30d`, `2w`.
+enum Duration {
+    static func seconds(_ text: String) -> UInt64? {
+        guard let unit = text.last, let n = UInt64(text.dropLast()), n > 0 else { return nil }
+        let scale: UInt64
+        switch unit {
+        case "s": scale = 1
+        case "m": scale = 60
+        case "h": scale = 3600
+        case "d": scale = 86_400
+        case "w": scale = 7 * 86_400
+        default: return nil
+        }
+        let (value, overflow) = n.multipliedReportingOverflow(by: scale)
+        return overflow ? nil : value
+    }
+}
