@@ -35,8 +35,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BundlecastCoreTests",
-            dependencies: ["BundlecastCore", "Publisher"],
-            resources: [.copy("Fixtures")]
+            dependencies: ["BundlecastCore", "Publisher"]
         ),
         .testTarget(
             name: "CLITests",

@@ -1,0 +1,126 @@
+import BundlecastCore
+import Foundation
+import Publisher
+import Testing
+
+@Suite struct PublisherTests {
+    @Test func streamingGivesTheSameChunksAsInMemory() throws {
+        try withTemporaryDirectory { dir in
+            let data = pseudoRandomBytes(5 << 20 + 12345, seed: 9)
+            try Data(data).write(to: URL(fileURLWithPath: dir + "/f"))
+            let expected = data.withUnsafeBytes { ChunkHasher().chunks(of: $0) }
+            // A buffer barely over the maximum chunk forces many carries.
+            for size in [(256 << 10) + 1, 300 << 10, 1 << 20, 8 << 20] {
+                let streamed = try ChunkHasher(bufferSize: size).chunks(ofFile: dir + "/f", expectedSize: UInt64(data.count))
+                #expect(streamed == expected, "buffer \(size)")
+            }
+        }
+    }
+
+    @Test func aFileOfAnotherSizeThanScannedIsRefused() throws {
+        try withTemporaryDirectory { dir in
+            try write(dir + "/f", "12345")
+            #expect(throws: FileError.self) { try ChunkHasher().chunks(ofFile: dir + "/f", expectedSize: 4) }
+            #expect(throws: FileError.self) { try ChunkHasher().chunks(ofFile: dir + "/f", expectedSize: 6) }
+            #expect(throws: FileError.self) { try ChunkHasher().chunks(ofSmallFile: dir + "/f", expectedSize: 6) }
+        }
+    }
+
+    func request(_ dir: String, _ version: String) throws -> ReleaseRequest {
+        ReleaseRequest(bundle: dir + "/bundle", app: "demo", version: try SemanticVersion(version), created: 1_800_000_000)
+    }
+
+    @Test func sequencesIncreaseAndVersionsAreChecked() throws {
+        try withTemporaryDirectory { dir in
+            try write(dir + "/bundle/a.txt", "one")
+            let releaser = Releaser(store: ManifestStore(root: dir + "/Manifests"))
+            let first = try releaser.release(try request(dir, "1.0.0"), key: testKey)
+            #expect(first.notice.notice.sequence == 1)
+            #expect(first.notice.notice.expires == 1_800_000_000 + 30 * 86_400)
+            try write(dir + "/bundle/a.txt", "two")
+            #expect(try releaser.release(try request(dir, "1.1.0"), key: testKey).notice.notice.sequence == 2)
+            // Already released.
+            #expect(throws: ReleaseError.self) { try releaser.release(try request(dir, "1.1.0"), key: testKey) }
+            // Lower, and same precedence: refused unless allowed.
+            #expect(throws: ReleaseError.self) { try releaser.release(try request(dir, "1.0.5"), key: testKey) }
+            #expect(throws: ReleaseError.self) { try releaser.release(try request(dir, "1.1.0+rebuild"), key: testKey) }
+            var downgrade = try request(dir, "1.0.5")
+            downgrade.allowDowngrade = true
+            #expect(try releaser.release(downgrade, key: testKey).notice.notice.sequence == 3)
+            // An explicit sequence must be higher than every one issued.
+            var explicit = try request(dir, "2.0.0")
+            explicit.sequence = 3
+            #expect(throws: ReleaseError.self) { try releaser.release(explicit, key: testKey) }
+            explicit.sequence = 10
+            #expect(try releaser.release(explicit, key: testKey).notice.notice.sequence == 10)
+            #expect(try releaser.release(try request(dir, "2.0.1"), key: testKey).notice.notice.sequence == 11)
+        }
+    }
+
+    @Test func aRefusedReleaseWritesNothing() throws {
+        try withTemporaryDirectory { dir in
+            try write(dir + "/bundle/ok", "x")
+            symlink("../../outside", dir + "/bundle/escape")
+            let releaser = Releaser(store: ManifestStore(root: dir + "/Manifests"))
+            #expect(throws: PathError(path: "escape", reason: .symlinkEscapes("../../outside"))) {
+                try releaser.release(try request(dir, "1.0.0"), key: testKey)
+            }
+            #expect(!FileManager.default.fileExists(atPath: dir + "/Manifests/demo/1.0.0.manifest"))
+            #expect(try ManifestStore(root: dir + "/Manifests").notices(app: "demo").isEmpty)
+        }
+    }
+
+    @Test func anEmptyBundleIsRefused() throws {
+        try withTemporaryDirectory { dir in
+            try FileManager.default.createDirectory(atPath: dir + "/bundle/empty", withIntermediateDirectories: true)
+            #expect(throws: ReleaseError.self) {
+                try Releaser(store: ManifestStore(root: dir + "/M")).release(try request(dir, "1.0.0"), key: testKey)
+            }
+        }
+    }
+
+    @Test func directoryComparisonListsEveryDifference() throws {
+        try withTemporaryDirectory { dir in
+            try write(dir + "/bundle/same", "same")
+            try write(dir + "/bundle/changed", "before")
+            try write(dir + "/bundle/gone", "x")
+            try write(dir + "/bundle/mode", "x")
+            symlink("same", dir + "/bundle/link")
+            let summary = try Releaser(store: ManifestStore(root: dir + "/M")).release(try request(dir, "1.0.0"), key: testKey)
+            #expect(try DirectoryVerifier.compare(summary.manifest, with: dir + "/bundle").isEmpty)
+            try write(dir + "/bundle/changed", "after!")
+            try write(dir + "/bundle/extra", "new")
+            try FileManager.default.removeItem(atPath: dir + "/bundle/gone")
+            chmod(dir + "/bundle/mode", 0o755)
+            try FileManager.default.removeItem(atPath: dir + "/bundle/link")
+            symlink("changed", dir + "/bundle/link")
+            let differences = try DirectoryVerifier.compare(summary.manifest, with: dir + "/bundle").map(\.description)
+            #expect(differences == [
+                "changed  changed (content differs)",
+                "extra    extra",
+                "missing  gone",
+                "changed  link (symlink to \"changed\", expected \"same\")",
+                "changed  mode (executable, expected not)",
+            ])
+        }
+    }
+
+    @Test func diffCountsDistinctChunksToFetch() throws {
+        let old = try Manifest(app: "demo", version: SemanticVersion("1.0.0"), entries: [
+            .file(path: "a", executable: false, chunks: [chunk(1, 20000), chunk(2, 100)]),
+            .file(path: "b", executable: false, chunks: [chunk(3, 30000)]),
+        ])
+        let new = try Manifest(app: "demo", version: SemanticVersion("1.1.0"), entries: [
+            .file(path: "a", executable: false, chunks: [chunk(1, 20000), chunk(4, 200)]),
+            .file(path: "c", executable: false, chunks: [chunk(4, 200)]),
+            .file(path: "d", executable: false, chunks: [chunk(5, 50000), chunk(3, 30000)]),
+        ])
+        let diff = ManifestDiff(from: old, to: new)
+        #expect(diff.chunks == 2)  // 4 once (shared by a and c) and 5
+        #expect(diff.bytes == 50200)
+        #expect(diff.totalChunks == 4)
+        #expect(diff.totalBytes == 100_400)
+        #expect(diff.uniqueBytes == 100_200)
+        #expect(diff.filesAdded == 2 && diff.filesRemoved == 1 && diff.filesChanged == 1)
+    }
+}

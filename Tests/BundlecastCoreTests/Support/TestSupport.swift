@@ -1,0 +1,55 @@
+import BundlecastCore
+import Foundation
+
+/// The repository root, found from this file's path.
+let repoRoot: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<4 { url.deleteLastPathComponent() }
+    return url.path
+}()
+
+/// A fresh temporary directory, removed when the test's closure returns.
+func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
+    let path = NSTemporaryDirectory() + "bundlecast-test-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return try body(path)
+}
+
+/// Deterministic pseudo-random bytes (SplitMix64), so failures reproduce.
+func pseudoRandomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
+    var state = seed
+    var out = [UInt8](repeating: 0, count: count)
+    out.withUnsafeMutableBytes { raw in
+        var i = 0
+        while i < count {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+            withUnsafeBytes(of: z) { word in
+                for j in 0..<min(8, count - i) { raw[i + j] = word[j] }
+            }
+            i += 8
+        }
+    }
+    return out
+}
+
+func write(_ path: String, _ text: String) throws {
+    try FileManager.default.createDirectory(
+        atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+}
+
+func readBytes(_ path: String) throws -> [UInt8] {
+    [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+}
+
+/// A fixed key for tests that sign: same seed, same signatures.
+let testKey = SecretKey.fromSeed([UInt8](repeating: 7, count: 32), keyID: KeyID(bytes: [1, 2, 3, 4, 5, 6, 7, 8])!)
+
+func chunk(_ seed: UInt8, _ size: UInt32) -> ChunkRef {
+    ChunkRef(digest: Blake2b.digest256([seed]), size: size)
+}
