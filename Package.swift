@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "Bundlecast",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "bundlecast", targets: ["bundlecast"]),
         .library(name: "BundlecastCore", targets: ["BundlecastCore"]),
@@ -18,8 +18,12 @@ let package = Package(
             providers: [.apt(["libsodium-dev"])]
         ),
         .target(
+            name: "CBlake2b",
+            cSettings: [.unsafeFlags(["-O3"])]
+        ),
+        .target(
             name: "BundlecastCore",
-            dependencies: ["CSodium"]
+            dependencies: ["CSodium", "CBlake2b"]
         ),
         .target(
             name: "Publisher",
@@ -35,7 +39,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BundlecastCoreTests",
-            dependencies: ["BundlecastCore", "Publisher"]
+            dependencies: ["BundlecastCore", "Publisher", "CSodium"]
         ),
         .testTarget(
             name: "CLITests",

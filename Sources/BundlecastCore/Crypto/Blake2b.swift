@@ -1,46 +1,40 @@
-import CSodium
+import CBlake2b
 
-/// Streaming BLAKE2b (libsodium's `crypto_generichash`), unkeyed.
-public struct Blake2b: ~Copyable {
-    // libsodium's state is 64-byte aligned, which Swift imports as opaque:
-    // allocate it by hand.
-    private let state: UnsafeMutableRawPointer
-    private let outputLength: Int
+/// Streaming, unkeyed BLAKE2b (RFC 7693).
+///
+/// Backed by the project's C implementation (`CBlake2b`) rather than
+/// libsodium's `crypto_generichash`: same digests (the tests compare them on
+/// random input), twice the speed on the machines we measured, and every
+/// byte of every bundle goes through it.
+public struct Blake2b {
+    private var state = bc_blake2b_state()
 
-    /// Starts a hash of `outputLength` bytes (16...64).
+    /// Starts a hash of `outputLength` bytes (1...64).
     public init(outputLength: Int) {
-        Sodium.ready()
-        self.outputLength = outputLength
-        state = .allocate(byteCount: crypto_generichash_statebytes(), alignment: 64)
-        _ = crypto_generichash_init(OpaquePointer(state), nil, 0, outputLength)
+        precondition((1...64).contains(outputLength))
+        bc_blake2b_init(&state, outputLength)
     }
 
-    deinit { state.deallocate() }
-
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        guard bytes.count > 0 else { return }
-        _ = crypto_generichash_update(
-            OpaquePointer(state), bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count))
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        bc_blake2b_update(&state, base, bytes.count)
     }
 
     public mutating func update(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { update($0) }
     }
 
-    public consuming func finalize() -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: outputLength)
-        out.withUnsafeMutableBufferPointer { _ = crypto_generichash_final(OpaquePointer(state), $0.baseAddress!, outputLength) }
+    public mutating func finalize() -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: state.outlen)
+        out.withUnsafeMutableBufferPointer { bc_blake2b_final(&state, $0.baseAddress!) }
         return out
     }
 
     /// One-shot BLAKE2b-256 of a memory region, without copying it.
     public static func digest256(_ bytes: UnsafeRawBufferPointer) -> Digest256 {
-        Sodium.ready()
         var out = Digest256.zero
         withUnsafeMutableBytes(of: &out.storage) { dst in
-            _ = crypto_generichash(
-                dst.baseAddress!.assumingMemoryBound(to: UInt8.self), 32,
-                bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count), nil, 0)
+            bc_blake2b(dst.baseAddress!.assumingMemoryBound(to: UInt8.self), 32, bytes.baseAddress, bytes.count)
         }
         return out
     }

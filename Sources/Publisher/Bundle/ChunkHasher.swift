@@ -1,12 +1,14 @@
 import BundlecastCore
 import Dispatch
+import Foundation
+import Synchronization
 
 /// Cuts a file into FastCDC chunks and hashes each chunk with BLAKE2b-256,
 /// streaming: memory is two fixed buffers, whatever the file's size.
 ///
-/// The two cores work in a pipeline: while worker threads hash the chunks
-/// of one buffer, the calling thread reads and cuts the next one. Each byte
-/// is hashed exactly once.
+/// The cores work in a pipeline: while worker threads hash the chunks of one
+/// buffer, the calling thread reads and cuts the next one, then helps hash
+/// what is left of the first. Each byte is hashed exactly once.
 public struct ChunkHasher: Sendable {
     public let chunker = FastCDC()
     /// Size of each of the two buffers.
@@ -76,6 +78,7 @@ public struct ChunkHasher: Sendable {
                 offset += length
             }
             if let job = inFlight {
+                job.work()
                 group.wait()
                 refs += job.results()
                 job.release()
@@ -87,13 +90,16 @@ public struct ChunkHasher: Sendable {
             }
             let job = HashJob(base: UnsafeRawPointer(current.baseAddress!), spans: spans)
             inFlight = job
-            DispatchQueue.global(qos: .userInitiated).async(group: group) { job.run() }
+            for _ in 0..<Self.workers {
+                DispatchQueue.global(qos: .userInitiated).async(group: group) { job.work() }
+            }
             progress(total)
             swap(&current, &other)
             if atEnd { break }
         }
-        group.wait()
         if let job = inFlight {
+            job.work()
+            group.wait()
             refs += job.results()
             job.release()
             inFlight = nil
@@ -102,18 +108,23 @@ public struct ChunkHasher: Sendable {
         return refs
     }
 
+    static let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
     static func changed(_ path: String) -> FileError {
         FileError(path: path, operation: "read", reason: "the file changed size while being read; release again once it is stable")
     }
 }
 
-/// Hashes the chunks of one buffer on all cores. Each worker writes only its
-/// own result slots, and the owner reads them only after the job's group has
-/// been waited on: that is the synchronisation the unchecked `Sendable` rests on.
+/// Hashes the chunks of one buffer on all cores: workers, and the owner once
+/// it has cut the next buffer, take chunk indices from one atomic counter.
+/// Each slot is written by the one thread that took its index, and read only
+/// after the job's group has been waited on: that is the synchronisation the
+/// unchecked `Sendable` rests on.
 private final class HashJob: @unchecked Sendable {
     let base: UnsafeRawPointer
     let spans: [Range<Int>]
     let digests: UnsafeMutableBufferPointer<Digest256>
+    private let next = Atomic<Int>(0)
 
     init(base: UnsafeRawPointer, spans: [Range<Int>]) {
         self.base = base
@@ -122,15 +133,12 @@ private final class HashJob: @unchecked Sendable {
         digests.initialize(repeating: .zero)
     }
 
-    func run() {
-        // Small jobs stay on one thread: dispatching costs more than hashing.
-        let stride = 4
-        let jobs = (spans.count + stride - 1) / stride
-        DispatchQueue.concurrentPerform(iterations: jobs) { j in
-            for i in j * stride..<min(spans.count, (j + 1) * stride) {
-                let span = spans[i]
-                digests[i] = Blake2b.digest256(UnsafeRawBufferPointer(start: base + span.lowerBound, count: span.count))
-            }
+    func work() {
+        while true {
+            let i = next.add(1, ordering: .relaxed).oldValue
+            guard i < spans.count else { return }
+            let span = spans[i]
+            digests[i] = Blake2b.digest256(UnsafeRawBufferPointer(start: base + span.lowerBound, count: span.count))
         }
     }
 
