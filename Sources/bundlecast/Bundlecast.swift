@@ -1,7 +1,7 @@
 import ArgumentParser
 
 @main
-struct Bundlecast: ParsableCommand {
+struct Bundlecast: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bundlecast",
         abstract: "Ship signed application bundles to a fleet, peer to peer.",
@@ -19,6 +19,6 @@ struct Bundlecast: ParsableCommand {
             3 signature valid but the notice has expired; 64 wrong usage.
             """,
         version: "0.1.0",
-        subcommands: [Keygen.self, Release.self, Verify.self, Diff.self, Inspect.self]
+        subcommands: [Keygen.self, Release.self, Announce.self, Verify.self, Diff.self, Inspect.self, OriginCommand.self]
     )
 }

@@ -1,9 +1,10 @@
 import ArgumentParser
 import BundlecastCore
 import Foundation
+import Origin
 import Publisher
 
-struct Release: ParsableCommand {
+struct Release: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Chunk, hash and sign a bundle directory into a release.",
         discussion: """
@@ -16,8 +17,12 @@ struct Release: ParsableCommand {
             not higher than the latest (unless --allow-downgrade), special files, paths with \
             '..' or control characters, symlinks that leave the bundle.
 
-            Example:
+            With --origin, the sequence is one more than the highest of MANIFESTS/APP/ and the \
+            origin's, and the notice is announced once written.
+
+            Examples:
               bundlecast release ./build --app acme --version 1.4.0 --key Keys/acme.key --rollout 10
+              bundlecast release ./build --app acme --version 1.4.1 --key Keys/acme.key --origin http://127.0.0.1:7300
             """
     )
 
@@ -51,6 +56,9 @@ struct Release: ParsableCommand {
     @Flag(help: "Allow a version that is not higher than the latest release.")
     var allowDowngrade = false
 
+    @Option(help: ArgumentHelp("Announce the notice to this origin (http://HOST:PORT).", valueName: "url"))
+    var origin: String?
+
     @Option(help: ArgumentHelp("Read the key's passphrase from this file (else $BUNDLECAST_PASSPHRASE, else a prompt).", valueName: "file"))
     var passphraseFile: String?
 
@@ -61,8 +69,8 @@ struct Release: ParsableCommand {
         }
     }
 
-    func run() throws {
-        try reporting {
+    func run() async throws {
+        try await reportingAsync {
             let semver: SemanticVersion
             do { semver = try SemanticVersion(version) } catch { throw Failure("\(error)") }
             var request = ReleaseRequest(bundle: directory, app: app, version: semver, created: try Self.created())
@@ -72,6 +80,12 @@ struct Release: ParsableCommand {
             request.sequence = sequence
             request.allowDowngrade = allowDowngrade
             let releaser = Releaser(store: ManifestStore(root: manifests))
+            let client = try origin.map { try OriginClient(url: $0) }
+            if let client, request.sequence == nil {
+                let local = try releaser.check(request)
+                let remote = try await client.highestSequence(app: app)
+                request.sequence = max(local, remote + 1)
+            }
             _ = try releaser.check(request)
             let secret = try loadSecretKey(key, passphrase: PassphraseSource(file: passphraseFile))
             let meter = ProgressMeter()
@@ -81,6 +95,14 @@ struct Release: ParsableCommand {
             print("released \(n.app) \(n.version) (sequence \(n.sequence), channel \(n.channel), rollout \(n.rollout)%): "
                 + "\(summary.files) files, \(summary.symlinks) symlinks, \(Format.bytes(n.size)) in \(summary.manifest.chunkCount) chunks "
                 + "(\(summary.distinctChunks) distinct), manifest \(n.manifest.hex); wrote \(summary.manifestPath) and .minisig")
+            if let client {
+                do {
+                    _ = try await client.announce(summary.notice)
+                } catch {
+                    throw Failure("released locally but not announced: \(error). Then run: bundlecast announce \(summary.noticePath) --origin \(client.base)")
+                }
+                print("announced sequence \(n.sequence) to \(client.base)")
+            }
         }
     }
 

@@ -42,6 +42,15 @@ func reporting(_ body: () throws -> Void) throws {
     }
 }
 
+/// ``reporting(_:)`` for async command bodies.
+func reportingAsync(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch {
+        try reporting { throw error }
+    }
+}
+
 func printError(_ message: String) {
     FileHandle.standardError.write(Data("bundlecast: error: \(message)\n".utf8))
 }

@@ -1,0 +1,80 @@
+import BundlecastCore
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The publisher's side of the origin API.
+public struct OriginClient: Sendable {
+    public let base: URL
+
+    /// - Parameter url: the origin's base URL, e.g. `http://127.0.0.1:7300`.
+    public init(url: String) throws {
+        guard let base = URL(string: url), let scheme = base.scheme, ["http", "https"].contains(scheme), base.host != nil else {
+            throw OriginClientError("--origin \"\(url)\" is not an http:// or https:// URL")
+        }
+        self.base = base
+    }
+
+    /// The highest sequence the origin holds for `app` (0 if none), or an
+    /// error when the app is not registered there.
+    public func highestSequence(app: String) async throws -> UInt64 {
+        let (status, data) = try await send(path: "/v1/apps/\(app)", method: "GET", body: nil)
+        guard status == 200 else { throw OriginClientError(Self.refusal(status, data, doing: "look up \(app)")) }
+        struct Summary: Decodable { let sequence: UInt64 }
+        do { return try JSONDecoder().decode(Summary.self, from: data).sequence } catch {
+            throw OriginClientError("the origin at \(base) sent an unreadable answer for \(app)")
+        }
+    }
+
+    /// What the origin said to an announced notice.
+    public enum Announcement: Equatable, Sendable {
+        case created
+        /// The origin already had these exact bytes.
+        case alreadyKnown
+    }
+
+    /// Sends a `.minisig` notice; throws with the origin's reason and what to do.
+    public func announce(_ notice: SignedNotice) async throws -> Announcement {
+        let (status, data) = try await send(path: "/v1/apps/\(notice.notice.app)/notices", method: "POST", body: Data(notice.bytes))
+        switch status {
+        case 201: return .created
+        case 200: return .alreadyKnown
+        default: throw OriginClientError(Self.refusal(status, data, doing: "accept the notice"))
+        }
+    }
+
+    private func send(path: String, method: String, body: Data?) async throws -> (Int, Data) {
+        var request = URLRequest(url: base.appendingPathComponent(path))
+        request.httpMethod = method
+        request.httpBody = body
+        request.timeoutInterval = 30
+        if body != nil { request.setValue("text/plain", forHTTPHeaderField: "Content-Type") }
+        do {
+            let (data, response) = try await URLSession.shared.data(for: request)
+            return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+        } catch {
+            throw OriginClientError("cannot reach the origin at \(base): \(error.localizedDescription)")
+        }
+    }
+
+    static func refusal(_ status: Int, _ data: Data, doing: String) -> String {
+        struct ErrorBody: Decodable { let error: String }
+        let message = (try? JSONDecoder().decode(ErrorBody.self, from: data).error) ?? "HTTP \(status)"
+        let advice: String
+        switch status {
+        case 404: advice = "register the app on the origin: bundlecast origin add-app APP --pub KEY --db DB"
+        case 409: advice = "release or re-sign with a higher sequence"
+        case 401, 403: advice = "sign with the key the origin has registered for this app"
+        default: advice = "check the notice with `bundlecast verify`"
+        }
+        return "the origin refused to \(doing) (\(status)): \(message); \(advice)"
+    }
+}
+
+/// An origin that could not be reached or refused a request.
+public struct OriginClientError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,232 @@
+import BundlecastCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// The origin's HTTP API: signatures and version notices, never bundle bytes.
+///
+/// | route | answers |
+/// |---|---|
+/// | `POST /v1/apps/{app}/notices` | 201 new, 200 same signed bytes again, 409 stale/expired, 401 bad signature, 403 another key or app, 404 unknown app, 400 malformed, 413 over the limit |
+/// | `GET /v1/apps/{app}/channels/{channel}/latest` | the `.minisig` text, `ETag` = sequence, 304 on `If-None-Match`; `?after=SEQ&wait=S` long-polls: 200, or 204 when nothing newer came, 503 when the origin shuts down |
+/// | `GET /v1/apps/{app}/notices?after=SEQ` | later notices, oldest first |
+/// | `GET /v1/apps`, `GET /v1/apps/{app}` | registered apps, key ids, latest sequences |
+/// | `GET /healthz`, `GET /metrics` | liveness, Prometheus text |
+struct OriginAPI: Sendable {
+    let store: OriginStore
+    let board: NoticeBoard
+    let metrics: OriginMetrics
+    let settings: OriginSettings
+    let logger: Logger
+    let clock: @Sendable () -> UInt64
+
+    static let pageSize = 500
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.get("/healthz") { _, _ in "ok\n" }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: metrics.text())))
+        }
+        router.get("/v1/apps") { _, _ in try answer { try apps() } }
+        router.get("/v1/apps/:app") { _, context in try answer { try app(context) } }
+        router.post("/v1/apps/:app/notices") { request, context in try await answerAsync { try await submit(request, context) } }
+        router.get("/v1/apps/:app/notices") { request, context in try answer { try notices(request, context) } }
+        router.get("/v1/apps/:app/channels/:channel/latest") { request, context in
+            try await answerAsync { try await latest(request, context) }
+        }
+    }
+
+    private func answer(_ body: () throws -> Response) throws -> Response {
+        do { return try body() } catch let failure as APIFailure { return failure.response }
+    }
+
+    private func answerAsync(_ body: () async throws -> Response) async throws -> Response {
+        do { return try await body() } catch let failure as APIFailure { return failure.response }
+    }
+
+    // MARK: - Parameters
+
+    private func appName(_ context: BasicRequestContext) throws -> String {
+        let app = context.parameters.get("app") ?? ""
+        if let problem = Identifier.problem(app) { throw APIFailure(.badRequest, "app name \(problem)") }
+        return app
+    }
+
+    private func channelName(_ context: BasicRequestContext) throws -> String {
+        let channel = context.parameters.get("channel") ?? ""
+        if let problem = Identifier.problem(channel) { throw APIFailure(.badRequest, "channel \(problem)") }
+        return channel
+    }
+
+    private func number(_ request: Request, _ name: String) throws -> UInt64? {
+        guard let text = request.uri.queryParameters[name[...]] else { return nil }
+        guard let value = DecimalNumber.parse(text) else { throw APIFailure(.badRequest, "\(name) must be a whole number") }
+        return value
+    }
+
+    private func registered(_ app: String) throws -> AppRecord {
+        guard let record = try store.app(app) else { throw APIFailure(.notFound, "unknown app \(app): register it with `bundlecast origin add-app`") }
+        return record
+    }
+
+    // MARK: - Notices in
+
+    private func submit(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let app = try appName(context)
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: settings.maxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            metrics.notice("too_large")
+            return APIResponse.error(.contentTooLarge, "body larger than \(settings.maxBodyBytes) bytes: a notice is a small .minisig file")
+        }
+        let bytes = Array(buffer: body)
+        do {
+            let (status, result) = try accept(app: app, bytes: bytes)
+            metrics.notice(result.status)
+            return APIResponse.json(status, result)
+        } catch let failure as APIFailure {
+            metrics.notice(failure.reason ?? "refused")
+            logger.info("refused notice", metadata: ["app": "\(app)", "status": "\(failure.status.code)", "reason": "\(failure.message)"])
+            throw failure
+        }
+    }
+
+    struct SubmitResult: Encodable {
+        let app: String
+        let channel: String
+        let sequence: UInt64
+        let version: String
+        let status: String
+    }
+
+    private func accept(app: String, bytes: [UInt8]) throws -> (HTTPResponse.Status, SubmitResult) {
+        let record = try registered(app)
+        let signed: SignedNotice
+        do { signed = try SignedNotice(bytes: bytes) } catch {
+            throw APIFailure(.badRequest, "not a Bundlecast notice: \(error)", reason: "malformed")
+        }
+        let n = signed.notice
+        guard signed.signature.keyID == record.key.keyID else {
+            throw APIFailure(.forbidden, "signed by key \(signed.signature.keyID), but \(app) is registered with key \(record.key.keyID)", reason: "unknown_key")
+        }
+        do { try signed.verify(with: record.key) } catch {
+            throw APIFailure(.unauthorized, "\(error)", reason: "bad_signature")
+        }
+        guard n.app == app else {
+            throw APIFailure(.forbidden, "the notice is for app \(n.app), not \(app)", reason: "wrong_app")
+        }
+        guard n.sequence <= UInt64(Int64.max) else {
+            throw APIFailure(.badRequest, "sequence \(n.sequence) is above 2^63-1, the origin's limit", reason: "malformed")
+        }
+        guard !n.isExpired(at: clock()) else {
+            throw APIFailure(.conflict, "the notice expired at \(n.expires) (Unix time): sign a fresh one", reason: "expired")
+        }
+        let result = { (status: String) in
+            SubmitResult(app: app, channel: n.channel, sequence: n.sequence, version: n.version.description, status: status)
+        }
+        switch try store.submit(signed, body: bytes, now: clock()) {
+        case .created:
+            board.publish(StoredNotice(app: app, channel: n.channel, sequence: n.sequence, body: bytes))
+            logger.info("accepted notice", metadata: ["app": "\(app)", "sequence": "\(n.sequence)", "channel": "\(n.channel)", "version": "\(n.version)"])
+            return (.created, result("created"))
+        case .duplicate:
+            return (.ok, result("duplicate"))
+        case .stale(let highest):
+            throw APIFailure(.conflict, "sequence \(n.sequence) is not higher than \(highest), the highest the origin holds for \(app): release with a higher sequence", reason: "stale")
+        }
+    }
+
+    // MARK: - Notices out
+
+    private func latest(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let app = try appName(context)
+        let channel = try channelName(context)
+        if let after = try number(request, "after") {
+            let wait = Int(min(try number(request, "wait") ?? 0, UInt64(settings.maxWaitSeconds)))
+            if board.latest(app: app, channel: channel) == nil { _ = try registered(app) }
+            // On SIGTERM the wait is cancelled, so shutdown never waits for long-polls.
+            let result = await cancelWhenGracefulShutdown { await board.wait(app: app, channel: channel, after: after, seconds: wait) }
+            switch result {
+            case .notice(let n): return noticeResponse(n, cacheControl: "no-store")
+            case .timedOut: return Response(status: .noContent, headers: [.cacheControl: "no-store"])
+            case .cancelled:
+                return APIResponse.error(.serviceUnavailable, "the origin is shutting down: retry", headers: [.retryAfter: "1", .cacheControl: "no-store"])
+            }
+        }
+        guard let n = board.latest(app: app, channel: channel) else {
+            _ = try registered(app)
+            throw APIFailure(.notFound, "no notice yet for \(app) on channel \(channel)")
+        }
+        let etag = "\"\(n.sequence)\""
+        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag || $0 == "*" }) {
+            return Response(status: .notModified, headers: [.eTag: etag, .cacheControl: cacheControl])
+        }
+        return noticeResponse(n, cacheControl: cacheControl)
+    }
+
+    private var cacheControl: String { "public, max-age=\(settings.cacheMaxAge)" }
+
+    private func noticeResponse(_ n: StoredNotice, cacheControl: String) -> Response {
+        Response(status: .ok,
+                 headers: [.contentType: "text/plain; charset=utf-8", .eTag: "\"\(n.sequence)\"", .cacheControl: cacheControl],
+                 body: .init(byteBuffer: ByteBuffer(bytes: n.body)))
+    }
+
+    struct NoticeList: Encodable {
+        struct Item: Encodable {
+            let sequence: UInt64
+            let channel: String
+            let minisig: String
+        }
+
+        let app: String
+        let notices: [Item]
+        /// More notices follow: ask again with `after` = the last sequence.
+        let more: Bool
+    }
+
+    private func notices(_ request: Request, _ context: BasicRequestContext) throws -> Response {
+        let app = try appName(context)
+        _ = try registered(app)
+        let after = try number(request, "after") ?? 0
+        let page = try store.notices(app: app, after: after, limit: Self.pageSize + 1)
+        let items = page.prefix(Self.pageSize).map {
+            NoticeList.Item(sequence: $0.sequence, channel: $0.channel, minisig: String(decoding: $0.body, as: UTF8.self))
+        }
+        return APIResponse.json(.ok, NoticeList(app: app, notices: Array(items), more: page.count > Self.pageSize),
+                                headers: [.cacheControl: "no-store"])
+    }
+
+    // MARK: - Apps
+
+    struct AppSummary: Encodable {
+        let name: String
+        let keyId: String
+        let sequence: UInt64
+        let channels: [String: UInt64]
+
+        init(_ r: AppRecord) {
+            name = r.name
+            keyId = r.key.keyID.description
+            sequence = r.sequence
+            channels = Dictionary(r.channels.map { ($0.channel, $0.sequence) }, uniquingKeysWith: max)
+        }
+    }
+
+    struct AppList: Encodable {
+        let apps: [AppSummary]
+    }
+
+    private func apps() throws -> Response {
+        APIResponse.json(.ok, AppList(apps: try store.apps().map(AppSummary.init)), headers: [.cacheControl: "no-store"])
+    }
+
+    private func app(_ context: BasicRequestContext) throws -> Response {
+        APIResponse.json(.ok, AppSummary(try registered(try appName(context))), headers: [.cacheControl: "no-store"])
+    }
+}

@@ -1,0 +1,44 @@
+import BundlecastCore
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// Builds and runs the origin: Hummingbird on SwiftNIO, state in SQLite,
+/// graceful shutdown on SIGINT and SIGTERM.
+public enum OriginServer {
+    /// An application ready to run (tests run it inside their own service group).
+    public static func application(
+        settings: OriginSettings, store: OriginStore, logger: Logger,
+        clock: @escaping @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970) }
+    ) throws -> some ApplicationProtocol {
+        let board = NoticeBoard(try store.allLatest())
+        let metrics = OriginMetrics()
+        let router = Router()
+        router.add(middleware: MetricsMiddleware(metrics: metrics))
+        router.add(middleware: LogRequestsMiddleware(.debug))
+        OriginAPI(store: store, board: board, metrics: metrics, settings: settings, logger: logger, clock: clock)
+            .addRoutes(to: router)
+        let readyPath = settings.readyFile
+            ?? (URL(fileURLWithPath: settings.databasePath).deletingLastPathComponent().path + "/ready.json")
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? settings.port
+                do {
+                    try ReadyFile(http: port, pid: getpid()).write(to: readyPath)
+                    logger.info("origin serving", metadata: ["address": "\(settings.host):\(port)", "ready": "\(readyPath)"])
+                } catch {
+                    logger.error("cannot write \(readyPath): \(error)")
+                }
+            },
+            logger: logger
+        )
+    }
+
+    /// Runs until SIGINT or SIGTERM; open long-polls end at once with 503.
+    public static func run(settings: OriginSettings, store: OriginStore, logger: Logger) async throws {
+        try await application(settings: settings, store: store, logger: logger).runService()
+    }
+}

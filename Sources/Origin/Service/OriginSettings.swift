@@ -1,0 +1,20 @@
+/// How an origin runs. Every field has the default a production origin wants.
+public struct OriginSettings: Sendable {
+    /// Address to listen on; port 0 picks a free port (written to the ready file).
+    public var host = "127.0.0.1"
+    public var port = 7300
+    /// The SQLite database (created if missing).
+    public var databasePath: String
+    /// Where the ports are written once the origin serves; default `ready.json`
+    /// beside the database.
+    public var readyFile: String?
+    /// Largest notice body accepted (413 above).
+    public var maxBodyBytes = 64 << 10
+    /// Longest long-poll a client may ask for, in seconds.
+    public var maxWaitSeconds = 60
+    /// `Cache-Control: max-age` of `latest` answers, in seconds: how stale an
+    /// HTTP cache or CDN in front of the origin may serve them.
+    public var cacheMaxAge = 5
+
+    public init(databasePath: String) { self.databasePath = databasePath }
+}

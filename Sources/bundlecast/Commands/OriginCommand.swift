@@ -1,0 +1,154 @@
+import ArgumentParser
+import BundlecastCore
+import Foundation
+import Logging
+import Origin
+
+struct OriginCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "origin",
+        abstract: "Run the origin: it serves signed version notices, never bundle bytes.",
+        discussion: """
+            The origin accepts a notice only when it verifies under the app's registered key and \
+            its sequence is higher than every one it holds for the app. Nodes long-poll it to learn \
+            of releases within a second. Put any HTTP cache or CDN in front of it: answers carry \
+            ETag and Cache-Control.
+
+            Examples:
+              bundlecast origin --db origin.sqlite --trust acme=Keys/acme.pub
+              bundlecast origin add-app acme --pub Keys/acme.pub --db origin.sqlite
+            """,
+        subcommands: [Serve.self, AddApp.self],
+        defaultSubcommand: Serve.self
+    )
+
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Serve the origin API (the default subcommand).",
+            discussion: """
+                Listens on --listen (port 0 picks a free port; the port is written to ready.json \
+                beside the database, or --ready-file). A missing database is created only when \
+                --trust registers an app; SIGINT or SIGTERM stops it gracefully.
+
+                Example:
+                  bundlecast origin --listen 127.0.0.1:7300 --db /var/lib/bundlecast/origin.sqlite --trust acme=Keys/acme.pub
+                """
+        )
+
+        @Option(help: ArgumentHelp("Address to listen on, HOST:PORT.", valueName: "host:port"))
+        var listen = "127.0.0.1:7300"
+
+        @Option(help: ArgumentHelp("The origin's SQLite database.", valueName: "path"))
+        var db: String
+
+        @Option(help: ArgumentHelp("Register APP with this publisher public key (repeatable).", valueName: "app=key.pub"))
+        var trust: [String] = []
+
+        @Option(help: ArgumentHelp("Where to write the ready file (default: ready.json beside the database).", valueName: "path"))
+        var readyFile: String?
+
+        @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+        var logLevel = "info"
+
+        func validate() throws {
+            guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
+            guard (try? HostPort(listen)) != nil else { throw ValidationError("--listen \"\(listen)\" is not HOST:PORT") }
+        }
+
+        func run() async throws {
+            try await reportingAsync {
+                let level = Logger.Level(rawValue: logLevel)!
+                LoggingSystem.bootstrap { label in
+                    var handler = StreamLogHandler.standardError(label: label)
+                    handler.logLevel = level
+                    return handler
+                }
+                let logger = Logger(label: "bundlecast.origin")
+                let address = try HostPort(listen)
+                let trusted = try trust.map(TrustFlag.init)
+                let store = try OriginStore(path: db, create: !trusted.isEmpty)
+                for flag in trusted {
+                    let key = try loadPublicKey(flag.keyPath)
+                    switch try store.register(app: flag.app, key: key, now: UInt64(Date().timeIntervalSince1970)) {
+                    case .added: logger.info("registered app", metadata: ["app": "\(flag.app)", "key": "\(key.keyID)"])
+                    case .unchanged: break
+                    case .conflict(let existing):
+                        throw Failure("\(flag.app) is registered with key \(existing), not \(key.keyID) from \(flag.keyPath): the stored key wins; fix --trust")
+                    }
+                }
+                if try store.apps().isEmpty {
+                    printWarning("no app is registered: every notice will be refused (use --trust or `origin add-app`)")
+                }
+                var settings = OriginSettings(databasePath: db)
+                settings.host = address.host
+                settings.port = address.port
+                settings.readyFile = readyFile
+                try await OriginServer.run(settings: settings, store: store, logger: logger)
+            }
+        }
+    }
+
+    struct AddApp: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "add-app",
+            abstract: "Register an app and its publisher key in the origin's database (offline).",
+            discussion: """
+                Creates the database if it does not exist. An app already registered with another \
+                key is refused: keys change only by rotation.
+
+                Example:
+                  bundlecast origin add-app acme --pub Keys/acme.pub --db origin.sqlite
+                """
+        )
+
+        @Argument(help: "App name: letters, digits, '.', '_', '-'.")
+        var app: String
+
+        @Option(help: ArgumentHelp("The publisher's public key.", valueName: "file"))
+        var pub: String
+
+        @Option(help: ArgumentHelp("The origin's SQLite database.", valueName: "path"))
+        var db: String
+
+        func run() throws {
+            try reporting {
+                let key = try loadPublicKey(pub)
+                let store = try OriginStore(path: db, create: true)
+                switch try store.register(app: app, key: key, now: UInt64(Date().timeIntervalSince1970)) {
+                case .added: print("registered \(app) with key \(key.keyID) in \(db)")
+                case .unchanged: print("\(app) is already registered with key \(key.keyID)")
+                case .conflict(let existing):
+                    throw Failure("\(app) is already registered with key \(existing); keys change only by rotation")
+                }
+            }
+        }
+    }
+}
+
+/// `APP=Keys/NAME.pub`.
+struct TrustFlag {
+    let app: String
+    let keyPath: String
+
+    init(_ text: String) throws {
+        guard let eq = text.firstIndex(of: "=") else { throw Failure("--trust \"\(text)\" is not APP=KEYFILE") }
+        app = String(text[..<eq])
+        keyPath = String(text[text.index(after: eq)...])
+        try Identifier.validateApp(app)
+    }
+}
+
+/// `HOST:PORT`, port 0...65535.
+struct HostPort {
+    let host: String
+    let port: Int
+
+    init(_ text: String) throws {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            throw Failure("\"\(text)\" is not HOST:PORT")
+        }
+        host = String(text[..<colon])
+        self.port = port
+        guard !host.isEmpty else { throw Failure("\"\(text)\" has no host") }
+    }
+}
