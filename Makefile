@@ -18,13 +18,15 @@ release-build: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --filter BundlecastCoreTests
-	$(SWIFT) test --skip-build --filter CLITests
+	$(SWIFT) test --skip-build --no-parallel --filter CLITests
+	$(SWIFT) test --skip-build --no-parallel --filter OriginTests
 
 demo: release-build
 	scripts/demo.sh $(RELEASE_BIN)
 
 bench: release-build
 	scripts/bench.sh $(RELEASE_BIN)
+	scripts/bench-origin.sh $(RELEASE_BIN)
 
 clean:
 	rm -rf .build

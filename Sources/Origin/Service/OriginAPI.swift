@@ -24,6 +24,19 @@ struct OriginAPI: Sendable {
     let clock: @Sendable () -> UInt64
 
     static let pageSize = 500
+    /// Precomputed: `latest` is the hot path.
+    let cacheControl: String
+
+    init(store: OriginStore, board: NoticeBoard, metrics: OriginMetrics, settings: OriginSettings, logger: Logger,
+         clock: @escaping @Sendable () -> UInt64) {
+        self.store = store
+        self.board = board
+        self.metrics = metrics
+        self.settings = settings
+        self.logger = logger
+        self.clock = clock
+        cacheControl = "public, max-age=\(settings.cacheMaxAge)"
+    }
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         router.get("/healthz") { _, _ in "ok\n" }
@@ -150,7 +163,9 @@ struct OriginAPI: Sendable {
             let wait = Int(min(try number(request, "wait") ?? 0, UInt64(settings.maxWaitSeconds)))
             if board.latest(app: app, channel: channel) == nil { _ = try registered(app) }
             // On SIGTERM the wait is cancelled, so shutdown never waits for long-polls.
-            let result = await cancelWhenGracefulShutdown { await board.wait(app: app, channel: channel, after: after, seconds: wait) }
+            let result = await metrics.longPoll {
+                await cancelWhenGracefulShutdown { await board.wait(app: app, channel: channel, after: after, seconds: wait) }
+            }
             switch result {
             case .notice(let n): return noticeResponse(n, cacheControl: "no-store")
             case .timedOut: return Response(status: .noContent, headers: [.cacheControl: "no-store"])
@@ -162,19 +177,17 @@ struct OriginAPI: Sendable {
             _ = try registered(app)
             throw APIFailure(.notFound, "no notice yet for \(app) on channel \(channel)")
         }
-        let etag = "\"\(n.sequence)\""
+        let etag = n.etag
         if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag || $0 == "*" }) {
             return Response(status: .notModified, headers: [.eTag: etag, .cacheControl: cacheControl])
         }
         return noticeResponse(n, cacheControl: cacheControl)
     }
 
-    private var cacheControl: String { "public, max-age=\(settings.cacheMaxAge)" }
-
     private func noticeResponse(_ n: StoredNotice, cacheControl: String) -> Response {
         Response(status: .ok,
-                 headers: [.contentType: "text/plain; charset=utf-8", .eTag: "\"\(n.sequence)\"", .cacheControl: cacheControl],
-                 body: .init(byteBuffer: ByteBuffer(bytes: n.body)))
+                 headers: [.contentType: "text/plain; charset=utf-8", .eTag: n.etag, .cacheControl: cacheControl],
+                 body: .init(byteBuffer: n.buffer))
     }
 
     struct NoticeList: Encodable {

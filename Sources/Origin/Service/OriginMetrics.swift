@@ -8,27 +8,51 @@ import Synchronization
 public final class OriginMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
-    private let counters = Mutex<[String: CoreMetrics.Counter]>([:])
+    private struct Key: Hashable {
+        let label: String
+        let first: String
+        let second: Int
+    }
+
+    // Keyed by a struct, not a built string: this runs on every request.
+    private let counters = Mutex<[Key: CoreMetrics.Counter]>([:])
+    private let waiting = Mutex(0)
+    private let waitingGauge: CoreMetrics.Gauge
 
     public init() {
         factory = PrometheusMetricsFactory(registry: registry)
+        waitingGauge = CoreMetrics.Gauge(label: "bundlecast_origin_long_polls_waiting", factory: factory)
+        waitingGauge.record(0)
+    }
+
+    /// Brackets a long-poll, for the `bundlecast_origin_long_polls_waiting` gauge.
+    public func longPoll<T>(_ body: () async throws -> T) async rethrows -> T {
+        waitingGauge.record(waiting.withLock { $0 += 1; return $0 })
+        defer { waitingGauge.record(waiting.withLock { $0 -= 1; return $0 }) }
+        return try await body()
     }
 
     /// Requests by route template and status code.
     public func request(route: String, status: Int) {
-        counter("bundlecast_origin_requests_total", [("route", route), ("status", String(status))]).increment()
+        requestCounter(route: route, status: status).increment()
+    }
+
+    /// The counter behind ``request(route:status:)``, for callers that keep it.
+    public func requestCounter(route: String, status: Int) -> CoreMetrics.Counter {
+        counter(Key(label: "bundlecast_origin_requests_total", first: route, second: status)) {
+            [("route", route), ("status", String(status))]
+        }
     }
 
     /// Notices by result: `accepted`, `duplicate`, or a refusal reason.
     public func notice(_ result: String) {
-        counter("bundlecast_origin_notices_total", [("result", result)]).increment()
+        counter(Key(label: "bundlecast_origin_notices_total", first: result, second: 0)) { [("result", result)] }.increment()
     }
 
-    private func counter(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Counter {
-        let key = label + dimensions.map { "|\($0.0)=\($0.1)" }.joined()
-        return counters.withLock { cache in
+    private func counter(_ key: Key, _ dimensions: () -> [(String, String)]) -> CoreMetrics.Counter {
+        counters.withLock { cache in
             if let counter = cache[key] { return counter }
-            let counter = CoreMetrics.Counter(label: label, dimensions: dimensions, factory: factory)
+            let counter = CoreMetrics.Counter(label: key.label, dimensions: dimensions(), factory: factory)
             cache[key] = counter
             return counter
         }

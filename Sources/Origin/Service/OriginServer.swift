@@ -16,13 +16,18 @@ public enum OriginServer {
         let metrics = OriginMetrics()
         let router = Router()
         router.add(middleware: MetricsMiddleware(metrics: metrics))
-        router.add(middleware: LogRequestsMiddleware(.debug))
-        OriginAPI(store: store, board: board, metrics: metrics, settings: settings, logger: logger, clock: clock)
-            .addRoutes(to: router)
+        // Each request is logged at debug; the middleware is left out otherwise so that
+        // logging costs nothing on the hot path.
+        if logger.logLevel <= .debug { router.add(middleware: LogRequestsMiddleware(.debug)) }
+        let api = OriginAPI(store: store, board: board, metrics: metrics, settings: settings, logger: logger, clock: clock)
+        api.addRoutes(to: router)
+        let cacheControl = api.cacheControl
         let readyPath = settings.readyFile
             ?? (URL(fileURLWithPath: settings.databasePath).deletingLastPathComponent().path + "/ready.json")
         return Application(
             router: router,
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [LatestFastPath(board: board, metrics: metrics, cacheControl: cacheControl)])),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? settings.port

@@ -1,4 +1,5 @@
 import BundlecastCore
+import NIOCore
 
 /// A notice the origin accepted, with the exact bytes it was sent.
 public struct StoredNotice: Sendable, Equatable {
@@ -7,6 +8,23 @@ public struct StoredNotice: Sendable, Equatable {
     public let sequence: UInt64
     /// The `.minisig` text, byte for byte as the publisher signed it.
     public let body: [UInt8]
+    /// The same bytes, ready to send without a copy.
+    public let buffer: ByteBuffer
+    /// `"SEQUENCE"`, the HTTP entity tag.
+    public let etag: String
+
+    public init(app: String, channel: String, sequence: UInt64, body: [UInt8]) {
+        self.app = app
+        self.channel = channel
+        self.sequence = sequence
+        self.body = body
+        buffer = ByteBuffer(bytes: body)
+        etag = "\"\(sequence)\""
+    }
+
+    public static func == (a: StoredNotice, b: StoredNotice) -> Bool {
+        a.app == b.app && a.channel == b.channel && a.sequence == b.sequence && a.body == b.body
+    }
 }
 
 /// What the origin knows of one registered app.
