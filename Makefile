@@ -3,7 +3,7 @@ SWIFT ?= swift
 BIN := .build/debug/bundlecast
 RELEASE_BIN := .build/release/bundlecast
 
-.PHONY: deps build release-build test test-unit test-cli demo bench clean
+.PHONY: deps build release-build test demo bench clean
 
 deps:
 	@scripts/install-deps.sh
