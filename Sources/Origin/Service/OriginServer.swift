@@ -18,7 +18,8 @@ public enum OriginServer {
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         // Each request is logged at debug; the middleware is left out otherwise so that
         // logging costs nothing on the hot path.
-        if logger.logLevel <= .debug { router.add(middleware: LogRequestsMiddleware(.debug)) }
+        let logRequests = logger.logLevel <= .debug
+        if logRequests { router.add(middleware: LogRequestsMiddleware(.debug)) }
         let api = OriginAPI(store: store, board: board, metrics: metrics, settings: settings, logger: logger, clock: clock)
         api.addRoutes(to: router)
         let cacheControl = api.cacheControl
@@ -26,8 +27,9 @@ public enum OriginServer {
             ?? (URL(fileURLWithPath: settings.databasePath).deletingLastPathComponent().path + "/ready.json")
         return Application(
             router: router,
+            // At debug level every request goes through the router, so every one is logged.
             server: .http1(configuration: .init(
-                additionalChannelHandlers: [LatestFastPath(board: board, metrics: metrics, cacheControl: cacheControl)])),
+                additionalChannelHandlers: logRequests ? [] : [LatestFastPath(board: board, metrics: metrics, cacheControl: cacheControl)])),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? settings.port
