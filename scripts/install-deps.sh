@@ -9,6 +9,7 @@ pkg-config --exists libsodium 2>/dev/null || need+=(libsodium-dev)
 command -v minisign >/dev/null 2>&1 || need+=(minisign)
 command -v b2sum >/dev/null 2>&1 || need+=(coreutils)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 [ -x /usr/bin/time ] || need+=(time)
 
 if [ ${#need[@]} -eq 0 ]; then
