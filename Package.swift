@@ -49,6 +49,10 @@ let package = Package(
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ]
         ),
+        .target(
+            name: "Gossip",
+            dependencies: []
+        ),
         .executableTarget(
             name: "bundlecast",
             dependencies: [
@@ -65,6 +69,10 @@ let package = Package(
         .testTarget(
             name: "CLITests",
             dependencies: ["BundlecastCore"]
+        ),
+        .testTarget(
+            name: "GossipTests",
+            dependencies: ["Gossip"]
         ),
         .testTarget(
             name: "OriginTests",

@@ -1,0 +1,367 @@
+/// SWIM membership with Lifeguard's local health, as a pure state machine:
+/// events and the current time go in, directives come out. No I/O, no clock,
+/// no randomness of its own (a seeded generator lives in the state), so the
+/// UDP shell and the simulator run the very same code.
+///
+/// Rules (SWIM, Das et al. 2002; Lifeguard, Dadgar et al. 2018):
+/// - each probe interval one member is pinged, round-robin over a shuffled list;
+/// - no ack within the probe time-out: `indirectProbes` others are asked to
+///   ping it (ping-req); no ack by the end of the interval: it is suspected;
+/// - a suspicion not refuted within the suspicion time-out makes it dead;
+/// - a member that hears it is suspected (or dead) refutes with a higher
+///   incarnation; only a higher incarnation overrides a suspicion;
+/// - rumours ride on every message and on their own gossip tick, each sent
+///   about `retransmitMultiplier * ceil(log10(n + 1))` times;
+/// - local health grows on failed probes and refutations, shrinks on
+///   successful probes, and stretches this node's intervals and time-outs.
+public struct SWIMMembership: Sendable {
+    public enum Directive: Equatable, Sendable {
+        case send(Message, to: PeerAddress)
+        /// A member was added or changed status, address or metadata.
+        case changed(Member)
+    }
+
+    public let settings: SWIMSettings
+    public private(set) var me: Member
+    /// Lifeguard's local health multiplier, 0 (healthy) ... `maxLocalHealth`.
+    public private(set) var localHealth = 0
+
+    private var table: [NodeID: Member] = [:]
+    /// Member ids in ascending order: every iteration that can change the
+    /// outcome goes through this, never through the dictionary.
+    private var ids: [NodeID] = []
+    private var suspectedAt: [NodeID: UInt64] = [:]
+    private var goneAt: [NodeID: UInt64] = [:]
+    private var rumours: [Rumour] = []
+    private var rng: SplitMix64
+    private var sequence: UInt32 = 0
+    private var probeOrder: [NodeID] = []
+    private var probe: Probe?
+    private var nextProbeAt: UInt64
+    private var nextGossipAt: UInt64
+    private var forwards: [UInt32: Forward] = [:]
+    private var leaving = false
+
+    private struct Rumour: Sendable {
+        let update: Update
+        var transmits: Int
+    }
+
+    private struct Probe: Sendable {
+        let target: NodeID
+        let seq: UInt32
+        let timeoutAt: UInt64
+        var indirect = false
+        var acked = false
+    }
+
+    private struct Forward: Sendable {
+        let requester: PeerAddress
+        let seq: UInt32
+        let deadline: UInt64
+    }
+
+    /// - Parameters:
+    ///   - incarnation: start above any incarnation this node used before
+    ///     (the shell uses the Unix time), so a restarted node is believed.
+    ///   - seed: for the random choices (probe order, gossip targets).
+    public init(id: NodeID, address: PeerAddress, incarnation: UInt64, metadata: [UInt8] = [],
+                settings: SWIMSettings = SWIMSettings(), seed: UInt64, now: UInt64) {
+        self.settings = settings
+        me = Member(id: id, address: address, incarnation: incarnation, status: .alive, metadata: metadata)
+        rng = SplitMix64(seed: seed)
+        nextProbeAt = now + settings.probeInterval
+        nextGossipAt = now + settings.gossipInterval
+    }
+
+    // MARK: - Queries
+
+    /// Every other member, in id order.
+    public var members: [Member] { ids.map { table[$0]! } }
+
+    public func member(_ id: NodeID) -> Member? { table[id] }
+
+    /// Members currently alive or suspect, this node excluded.
+    public var liveCount: Int { ids.filter { isLive(table[$0]!) }.count }
+
+    /// The earliest time `tick` has work to do.
+    public var nextDeadline: UInt64 {
+        var t = min(nextProbeAt, nextGossipAt)
+        if let probe, !probe.acked, !probe.indirect { t = min(t, probe.timeoutAt) }
+        for f in forwards.values { t = min(t, f.deadline) }
+        for s in suspectedAt.values { t = min(t, s + suspicionTimeout) }
+        return t
+    }
+
+    /// Rumours still to be sent (for tests and metrics).
+    public var pendingRumours: Int { rumours.count }
+
+    // MARK: - Commands
+
+    /// Asks seeds for their full state (the shell sends it over TCP).
+    public mutating func join(_ seeds: [PeerAddress]) -> [Directive] {
+        seeds.filter { $0 != me.address }.map { .send(.pushPull(from: me.id, isRequest: true, state: fullState()), to: $0) }
+    }
+
+    /// Everything this node knows, itself first: for push-pull.
+    public func fullState() -> [Update] {
+        [aliveUpdate(me)] + members.map(Self.update(for:))
+    }
+
+    /// A push-pull request for one random live member (anti-entropy).
+    public mutating func pushPullTarget() -> [Directive] {
+        guard let target = randomMembers(1, excluding: []).first else { return [] }
+        return [.send(.pushPull(from: me.id, isRequest: true, state: fullState()), to: table[target]!.address)]
+    }
+
+    /// Publishes new metadata: a higher incarnation, spread as a rumour.
+    public mutating func setMetadata(_ metadata: [UInt8]) -> [Directive] {
+        precondition(metadata.count <= Update.maxMetadataBytes, "metadata over \(Update.maxMetadataBytes) bytes")
+        me.metadata = metadata
+        me.incarnation += 1
+        enqueue(aliveUpdate(me))
+        return []
+    }
+
+    /// Leaves gracefully: the `left` rumour goes to a few members at once.
+    public mutating func leave() -> [Directive] {
+        leaving = true
+        me.status = .left
+        let update = Update.left(id: me.id, incarnation: me.incarnation)
+        enqueue(update)
+        return randomMembers(settings.gossipFanout, excluding: []).map {
+            .send(.gossip(from: me.id, updates: [update]), to: table[$0]!.address)
+        }
+    }
+
+    // MARK: - Events
+
+    public mutating func receive(_ message: Message, from sender: PeerAddress, now: UInt64) -> [Directive] {
+        var out: [Directive] = []
+        for update in message.updates { out += apply(update, now: now) }
+        switch message {
+        case .ping(let seq, _, _):
+            out.append(.send(.ack(seq: seq, from: me.id, updates: piggyback()), to: sender))
+        case .ack(let seq, _, _):
+            if var p = probe, p.seq == seq {
+                p.acked = true
+                probe = p
+                localHealth = max(0, localHealth - 1)
+            } else if let forward = forwards.removeValue(forKey: seq) {
+                out.append(.send(.ack(seq: forward.seq, from: me.id, updates: piggyback()), to: forward.requester))
+            }
+        case .pingReq(let seq, _, let target, _):
+            let mine = nextSequence()
+            forwards[mine] = Forward(requester: sender, seq: seq, deadline: now + scaled(settings.probeTimeout))
+            out.append(.send(.ping(seq: mine, from: me.id, updates: piggyback()), to: target))
+        case .nack, .gossip:
+            break
+        case .pushPull(_, let isRequest, _):
+            if isRequest { out.append(.send(.pushPull(from: me.id, isRequest: false, state: fullState()), to: sender)) }
+        }
+        return out
+    }
+
+    /// Drives probes, time-outs, suspicions and the gossip tick.
+    public mutating func tick(now: UInt64) -> [Directive] {
+        var out: [Directive] = []
+        for seq in forwards.keys.sorted() where forwards[seq]!.deadline <= now {
+            let forward = forwards.removeValue(forKey: seq)!
+            out.append(.send(.nack(seq: forward.seq, from: me.id, updates: piggyback()), to: forward.requester))
+        }
+        if var p = probe, !p.acked, !p.indirect, now >= p.timeoutAt {
+            p.indirect = true
+            probe = p
+            if let target = table[p.target] {
+                for helper in randomMembers(settings.indirectProbes, excluding: [p.target]) {
+                    out.append(.send(.pingReq(seq: p.seq, from: me.id, target: target.address, updates: piggyback()), to: table[helper]!.address))
+                }
+            }
+        }
+        if now >= nextProbeAt, leaving {
+            nextProbeAt = now + settings.probeInterval
+        } else if now >= nextProbeAt {
+            if let p = probe, !p.acked {
+                localHealth = min(settings.maxLocalHealth, localHealth + 1)
+                if let target = table[p.target], target.status == .alive {
+                    out += apply(.suspect(id: target.id, incarnation: target.incarnation, by: me.id), now: now)
+                }
+            }
+            probe = nil
+            nextProbeAt = now + scaled(settings.probeInterval)
+            if let target = nextProbeTarget() {
+                let seq = nextSequence()
+                probe = Probe(target: target, seq: seq, timeoutAt: now + scaled(settings.probeTimeout))
+                out.append(.send(.ping(seq: seq, from: me.id, updates: piggyback()), to: table[target]!.address))
+            }
+        }
+        for id in ids {
+            guard let since = suspectedAt[id], now >= since + suspicionTimeout, let m = table[id] else { continue }
+            out += apply(.dead(id: id, incarnation: m.incarnation, by: me.id), now: now)
+        }
+        for id in ids {
+            if let since = goneAt[id], now >= since + settings.deadRetention { forget(id) }
+        }
+        if now >= nextGossipAt {
+            nextGossipAt = now + settings.gossipInterval
+            if !rumours.isEmpty {
+                for target in randomMembers(settings.gossipFanout, excluding: []) {
+                    let updates = piggyback()
+                    if updates.isEmpty { break }
+                    out.append(.send(.gossip(from: me.id, updates: updates), to: table[target]!.address))
+                }
+            }
+        }
+        return out
+    }
+
+    // MARK: - Rules
+
+    private mutating func apply(_ update: Update, now: UInt64) -> [Directive] {
+        if update.id == me.id { return refute(update) }
+        let known = table[update.id]
+        switch update {
+        case .alive(let id, let incarnation, let address, let metadata):
+            if let m = known, incarnation <= m.incarnation { return [] }
+            let member = Member(id: id, address: address, incarnation: incarnation, status: .alive, metadata: metadata)
+            if known == nil { insert(member) } else { table[id] = member }
+            suspectedAt[id] = nil
+            goneAt[id] = nil
+            enqueue(update)
+            return [.changed(member)]
+        case .suspect(let id, let incarnation, _):
+            guard var m = known, incarnation >= m.incarnation else { return [] }
+            switch m.status {
+            case .alive:
+                suspectedAt[id] = now
+            case .suspect where incarnation > m.incarnation:
+                break
+            default:
+                return []
+            }
+            m.status = .suspect
+            m.incarnation = incarnation
+            table[id] = m
+            enqueue(update)
+            return [.changed(m)]
+        case .dead(let id, let incarnation, _), .left(let id, let incarnation):
+            guard var m = known, incarnation >= m.incarnation, m.status != .dead, m.status != .left else { return [] }
+            if case .left = update { m.status = .left } else { m.status = .dead }
+            m.incarnation = incarnation
+            table[id] = m
+            suspectedAt[id] = nil
+            goneAt[id] = now
+            enqueue(update)
+            return [.changed(m)]
+        }
+    }
+
+    /// A rumour about this node: suspicions and deaths are refuted with a
+    /// higher incarnation; an older or equal `alive` needs nothing.
+    private mutating func refute(_ update: Update) -> [Directive] {
+        switch update {
+        case .suspect, .dead:
+            guard !leaving, update.incarnation >= me.incarnation else { return [] }
+            localHealth = min(settings.maxLocalHealth, localHealth + 1)
+        case .alive where update.incarnation > me.incarnation:
+            break  // an older life of this node, from before a restart
+        default:
+            return []
+        }
+        me.incarnation = update.incarnation + 1
+        enqueue(aliveUpdate(me))
+        return []
+    }
+
+    // MARK: - Rumours
+
+    private mutating func enqueue(_ update: Update) {
+        rumours.removeAll { $0.update.id == update.id }
+        rumours.append(Rumour(update: update, transmits: 0))
+    }
+
+    /// The rumours sent least so far, oldest first among equals.
+    private mutating func piggyback() -> [Update] {
+        guard !rumours.isEmpty else { return [] }
+        let limit = retransmitLimit
+        let chosen = rumours.indices.sorted { (rumours[$0].transmits, $0) < (rumours[$1].transmits, $1) }.prefix(settings.maxPiggyback)
+        var updates: [Update] = []
+        for i in chosen {
+            updates.append(rumours[i].update)
+            rumours[i].transmits += 1
+        }
+        rumours.removeAll { $0.transmits >= limit }
+        return updates
+    }
+
+    public var retransmitLimit: Int {
+        settings.retransmitMultiplier * Self.ceilLog10(ids.count + 2)
+    }
+
+    public var suspicionTimeout: UInt64 {
+        UInt64(settings.suspicionMultiplier * max(1, Self.ceilLog10(ids.count + 1))) * settings.probeInterval
+    }
+
+    static func ceilLog10(_ n: Int) -> Int {
+        var digits = 0
+        var value = max(1, n - 1)
+        while value > 0 {
+            digits += 1
+            value /= 10
+        }
+        return digits
+    }
+
+    // MARK: - Helpers
+
+    private func scaled(_ duration: UInt64) -> UInt64 { duration * UInt64(localHealth + 1) }
+
+    private func isLive(_ m: Member) -> Bool { m.status == .alive || m.status == .suspect }
+
+    private mutating func nextSequence() -> UInt32 {
+        sequence &+= 1
+        return sequence
+    }
+
+    private mutating func nextProbeTarget() -> NodeID? {
+        for _ in 0..<2 {
+            while let id = probeOrder.popLast() {
+                if let m = table[id], isLive(m) { return id }
+            }
+            probeOrder = ids.filter { isLive(table[$0]!) }
+            probeOrder.shuffle(using: &rng)
+        }
+        return nil
+    }
+
+    private mutating func randomMembers(_ count: Int, excluding: Set<NodeID>) -> [NodeID] {
+        var candidates = ids.filter { !excluding.contains($0) && isLive(table[$0]!) }
+        candidates.shuffle(using: &rng)
+        return Array(candidates.prefix(count))
+    }
+
+    private mutating func insert(_ member: Member) {
+        table[member.id] = member
+        let index = ids.firstIndex { $0 > member.id } ?? ids.count
+        ids.insert(member.id, at: index)
+    }
+
+    private mutating func forget(_ id: NodeID) {
+        table[id] = nil
+        goneAt[id] = nil
+        suspectedAt[id] = nil
+        ids.removeAll { $0 == id }
+    }
+
+    private func aliveUpdate(_ m: Member) -> Update {
+        .alive(id: m.id, incarnation: m.incarnation, address: m.address, metadata: m.metadata)
+    }
+
+    static func update(for m: Member) -> Update {
+        switch m.status {
+        case .alive, .suspect: return .alive(id: m.id, incarnation: m.incarnation, address: m.address, metadata: m.metadata)
+        case .dead: return .dead(id: m.id, incarnation: m.incarnation, by: m.id)
+        case .left: return .left(id: m.id, incarnation: m.incarnation)
+        }
+    }
+}

@@ -1,0 +1,26 @@
+/// Timing and fan-out of the membership protocol; all durations in
+/// nanoseconds. Defaults follow memberlist's LAN profile.
+public struct SWIMSettings: Sendable {
+    /// One member is probed per interval.
+    public var probeInterval: UInt64 = 1_000_000_000
+    /// Wait this long for a direct ack before asking others (ping-req).
+    public var probeTimeout: UInt64 = 500_000_000
+    /// Members asked to probe indirectly.
+    public var indirectProbes = 3
+    /// Suspicion lasts `suspicionMultiplier * max(1, log10(n)) * probeInterval`.
+    public var suspicionMultiplier = 4
+    /// Rumours go out on their own tick, to `gossipFanout` random members.
+    public var gossipInterval: UInt64 = 200_000_000
+    public var gossipFanout = 3
+    /// Each rumour is sent about `retransmitMultiplier * ceil(log10(n + 1))` times.
+    public var retransmitMultiplier = 4
+    /// Rumours piggybacked on one message at most (the wire also caps bytes).
+    public var maxPiggyback = 8
+    /// Dead and left members are forgotten after this long.
+    public var deadRetention: UInt64 = 60_000_000_000
+    /// Lifeguard: probe interval and time-outs grow by up to this factor when
+    /// this node itself is slow (missed acks, refuted suspicions).
+    public var maxLocalHealth = 8
+
+    public init() {}
+}
