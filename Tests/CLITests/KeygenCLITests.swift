@@ -57,4 +57,16 @@ import Testing
             #expect(right.code == 0, "\(right.stderr)")
         }
     }
+
+    @Test func fleetKeyIsSecretAndNeverOverwritten() throws {
+        try withTemporaryDirectory { dir in
+            let r = try bundlecast("fleet-key", "--out", "etc/fleet.key", in: dir)
+            #expect(r.code == 0, "\(r.stderr)")
+            let attrs = try FileManager.default.attributesOfItem(atPath: dir + "/etc/fleet.key")
+            #expect((attrs[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+            let again = try bundlecast("fleet-key", "--out", "etc/fleet.key", in: dir)
+            #expect(again.code == 2)
+            #expect(again.errorLine.contains("already exists"))
+        }
+    }
 }

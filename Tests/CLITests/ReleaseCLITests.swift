@@ -91,7 +91,7 @@ import Testing
     }
 
     @Test func everyCommandHelpHasAnExample() throws {
-        for command in ["keygen", "release", "verify", "diff", "inspect", "announce", "origin"] {
+        for command in ["keygen", "release", "verify", "diff", "inspect", "announce", "origin", "fleet-key"] {
             let r = try bundlecast(command, "--help")
             #expect(r.code == 0)
             #expect(r.stdout.contains("Example"), "\(command) --help has no example")
