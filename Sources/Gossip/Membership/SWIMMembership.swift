@@ -16,6 +16,8 @@
 ///   successful probes, and stretches this node's intervals and time-outs.
 public struct SWIMMembership: Sendable {
     public enum Directive: Equatable, Sendable {
+        /// Send a datagram (``GossipCodec/encodeDatagram(_:)``); a `.pushPull`
+        /// message goes over TCP instead (``GossipCodec/encodeStream(_:)``).
         case send(Message, to: PeerAddress)
         /// A member was added or changed status, address or metadata.
         case changed(Member)
@@ -103,12 +105,14 @@ public struct SWIMMembership: Sendable {
         seeds.filter { $0 != me.address }.map { .send(.pushPull(from: me.id, isRequest: true, state: fullState()), to: $0) }
     }
 
-    /// Everything this node knows, itself first: for push-pull.
+    /// Everything this node knows, itself first: for push-pull. Suspects are
+    /// sent as alive at their incarnation (the receiver forms its own suspicion).
     public func fullState() -> [Update] {
         [aliveUpdate(me)] + members.map(Self.update(for:))
     }
 
-    /// A push-pull request for one random live member (anti-entropy).
+    /// A push-pull request for one random live member: the shell calls this
+    /// every push-pull interval (anti-entropy, so a node that missed rumours converges).
     public mutating func pushPullTarget() -> [Directive] {
         guard let target = randomMembers(1, excluding: []).first else { return [] }
         return [.send(.pushPull(from: me.id, isRequest: true, state: fullState()), to: table[target]!.address)]
