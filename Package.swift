@@ -53,6 +53,14 @@ let package = Package(
             name: "Gossip",
             dependencies: []
         ),
+        .target(
+            name: "Node",
+            dependencies: [
+                "BundlecastCore",
+                "Gossip",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         .executableTarget(
             name: "bundlecast",
             dependencies: [
@@ -69,6 +77,10 @@ let package = Package(
         .testTarget(
             name: "CLITests",
             dependencies: ["BundlecastCore"]
+        ),
+        .testTarget(
+            name: "NodeTests",
+            dependencies: ["Node", "BundlecastCore", "Gossip"]
         ),
         .testTarget(
             name: "GossipTests",

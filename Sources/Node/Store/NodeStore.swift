@@ -1,0 +1,103 @@
+import BundlecastCore
+import Foundation
+import GRDB
+import Gossip
+
+/// A node's state in SQLite (GRDB, WAL, migrations): its identity and the
+/// newest accepted notice per app and channel. The accepted sequence only
+/// ever goes up (rollback protection survives restarts).
+public final class NodeStore: Sendable {
+    private let pool: DatabasePool
+
+    /// Opens or creates `DIR/node.sqlite`.
+    public init(path: String) throws {
+        do {
+            pool = try DatabasePool(path: path)
+            try Self.migrator.migrate(pool)
+        } catch let error as DatabaseError {
+            throw NodeStoreError("cannot open node database \(path): \(error.message ?? "\(error.resultCode)"); move it away to start afresh (the node re-learns notices from its peers)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "setting") { t in
+                t.primaryKey("key", .text)
+                t.column("value", .text).notNull()
+            }
+            try db.create(table: "notice") { t in
+                t.column("app", .text).notNull()
+                t.column("channel", .text).notNull()
+                t.column("sequence", .integer).notNull()
+                t.column("version", .text).notNull()
+                t.column("manifest", .text).notNull()
+                t.column("body", .blob).notNull()
+                t.column("source", .text).notNull()
+                t.column("receivedAt", .integer).notNull()
+                t.primaryKey(["app", "channel"])
+            }
+        }
+        return migrator
+    }
+
+    /// This node's id: generated on first start, then kept.
+    public func nodeID() throws -> NodeID {
+        try pool.write { db in
+            if let text = try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = 'node_id'"),
+               text.count == 32, let high = UInt64(text.prefix(16), radix: 16), let low = UInt64(text.suffix(16), radix: 16) {
+                return NodeID(high: high, low: low)
+            }
+            var rng = SystemRandomNumberGenerator()
+            let id = NodeID.random(using: &rng)
+            try db.execute(sql: "INSERT OR REPLACE INTO setting (key, value) VALUES ('node_id', ?)", arguments: [id.description])
+            return id
+        }
+    }
+
+    /// What became of a checked notice.
+    public enum Acceptance: Equatable, Sendable {
+        case accepted
+        /// The node holds this sequence or a higher one for the app and channel.
+        case stale(held: UInt64)
+    }
+
+    /// Records a notice that passed ``NoticeIntake`` if it is newer than the
+    /// one held for its app and channel; one transaction, so concurrent
+    /// deliveries of two notices cannot lower the accepted sequence.
+    public func accept(_ signed: SignedNotice, source: String, now: UInt64) throws -> Acceptance {
+        let n = signed.notice
+        guard n.sequence <= UInt64(Int64.max) else { return .stale(held: UInt64(Int64.max)) }
+        return try pool.write { db in
+            if let held = try Int64.fetchOne(db, sql: "SELECT sequence FROM notice WHERE app = ? AND channel = ?", arguments: [n.app, n.channel]),
+               UInt64(held) >= n.sequence {
+                return .stale(held: UInt64(held))
+            }
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO notice (app, channel, sequence, version, manifest, body, source, receivedAt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [n.app, n.channel, Int64(n.sequence), n.version.description, n.manifest.hex, Data(signed.bytes),
+                            source, Int64(clamping: now)])
+            return .accepted
+        }
+    }
+
+    /// The newest accepted notice of an app's channel.
+    public func latest(app: String, channel: String) throws -> SignedNotice? {
+        try pool.read { db in
+            guard let body = try Data.fetchOne(db, sql: "SELECT body FROM notice WHERE app = ? AND channel = ?", arguments: [app, channel]) else {
+                return nil
+            }
+            return try SignedNotice(bytes: [UInt8](body))
+        }
+    }
+}
+
+/// A node database that cannot be used, and what to do.
+public struct NodeStoreError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
