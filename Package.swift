@@ -70,17 +70,21 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .target(
+            name: "TestSupport",
+            path: "Tests/TestSupport"
+        ),
         .testTarget(
             name: "BundlecastCoreTests",
-            dependencies: ["BundlecastCore", "Publisher", "CSodium"]
+            dependencies: ["BundlecastCore", "Publisher", "CSodium", "TestSupport"]
         ),
         .testTarget(
             name: "CLITests",
-            dependencies: ["BundlecastCore"]
+            dependencies: ["BundlecastCore", "TestSupport"]
         ),
         .testTarget(
             name: "NodeTests",
-            dependencies: ["Node", "BundlecastCore", "Gossip"]
+            dependencies: ["Node", "BundlecastCore", "Gossip", "TestSupport"]
         ),
         .testTarget(
             name: "GossipTests",
@@ -88,7 +92,7 @@ let package = Package(
         ),
         .testTarget(
             name: "OriginTests",
-            dependencies: ["BundlecastCore", "Origin"]
+            dependencies: ["BundlecastCore", "Origin", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

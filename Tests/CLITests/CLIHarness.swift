@@ -1,12 +1,7 @@
+@_exported import TestSupport
 import Foundation
 import Testing
 
-/// The repository root, found from this file's path.
-let repoRoot: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    for _ in 0..<3 { url.deleteLastPathComponent() }
-    return url.path
-}()
 
 /// What a finished process said.
 struct Outcome {
@@ -64,18 +59,6 @@ func bundlecast(_ arguments: String..., in directory: String? = nil, environment
 
 func minisign(_ arguments: String..., in directory: String? = nil) throws -> Outcome {
     try run("/usr/bin/minisign", arguments, in: directory)
-}
-
-func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
-    let path = NSTemporaryDirectory() + "bundlecast-cli-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return try body(path)
-}
-
-func write(_ path: String, _ text: String) throws {
-    try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
 }
 
 /// Copies the sample bundle and the demo key into `dir`.

@@ -3,6 +3,7 @@ import Foundation
 import Gossip
 import Node
 import Testing
+import TestSupport
 
 @Suite struct NoticeInboxTests {
     let publisher = SecretKey.fromSeed([UInt8](repeating: 1, count: 32), keyID: KeyID(bytes: [1, 1, 1, 1, 1, 1, 1, 1])!)
@@ -18,12 +19,11 @@ import Testing
     }
 
     func withInbox(_ body: (NoticeInbox, String) throws -> Void) throws {
-        let dir = NSTemporaryDirectory() + "bundlecast-node-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try withTemporaryDirectory { (dir: String) throws -> Void in
         let inbox = NoticeInbox(intake: NoticeIntake(trusted: ["acme": publisher.publicKey, "beta": other.publicKey]),
                                 store: try NodeStore(path: dir + "/node.sqlite"))
         try body(inbox, dir)
+        }
     }
 
     func reason(_ result: Result<SignedNotice, NoticeIntake.Refusal>) -> String {

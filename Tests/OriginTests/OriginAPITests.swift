@@ -136,8 +136,8 @@ import Testing
         }
     }
 
-    @Test func aMissingOrCorruptDatabaseIsOneClearError() async throws {
-        try await withTemporaryDirectory { dir in
+    @Test func aMissingOrCorruptDatabaseIsOneClearError() throws {
+        try withTemporaryDirectory { (dir: String) throws -> Void in
             for (setup, message) in [
                 ({ () throws -> Void in }, "does not exist"),
                 ({ try Data(repeating: 0x5A, count: 8192).write(to: URL(fileURLWithPath: dir + "/origin.sqlite")) }, "cannot open origin database"),

@@ -1,3 +1,4 @@
+@_exported import TestSupport
 import BundlecastCore
 import Foundation
 #if canImport(FoundationNetworking)
@@ -5,12 +6,6 @@ import FoundationNetworking
 #endif
 import Origin
 import Testing
-
-let repoRoot: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    for _ in 0..<3 { url.deleteLastPathComponent() }
-    return url.path
-}()
 
 let bundlecastPath = repoRoot + "/.build/debug/bundlecast"
 
@@ -117,13 +112,6 @@ func http(_ method: String, _ url: String, body: [UInt8]? = nil, headers: [Strin
     var fields: [String: String] = [:]
     for (k, v) in http.allHeaderFields { fields["\(k)"] = "\(v)" }
     return HTTPAnswer(status: http.statusCode, headers: fields, body: data)
-}
-
-func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
-    let path = NSTemporaryDirectory() + "bundlecast-origin-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return try await body(path)
 }
 
 let demoKey: SecretKey = {

@@ -45,18 +45,11 @@ import Testing
     }
 
     @Test func anUnreachableOriginIsOneLine() throws {
-        try withTemporaryDirectoryBlocking { dir in
+        try withTemporaryDirectory { (dir: String) throws -> Void in
             let (code, _, err) = try bundlecast(["announce", repoRoot + "/Manifests/hello-fleet/1.0.0.manifest.minisig", "--origin", "http://127.0.0.1:1"], in: dir)
             #expect(code == 2)
             #expect(err.contains("cannot reach the origin"))
             #expect(err.split(separator: "\n").count == 1)
         }
-    }
-
-    func withTemporaryDirectoryBlocking(_ body: (String) throws -> Void) throws {
-        let path = NSTemporaryDirectory() + "bundlecast-origin-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        try body(path)
     }
 }

@@ -1,20 +1,6 @@
+@_exported import TestSupport
 import BundlecastCore
 import Foundation
-
-/// The repository root, found from this file's path.
-let repoRoot: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    for _ in 0..<4 { url.deleteLastPathComponent() }
-    return url.path
-}()
-
-/// A fresh temporary directory, removed when the test's closure returns.
-func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
-    let path = NSTemporaryDirectory() + "bundlecast-test-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return try body(path)
-}
 
 /// Deterministic pseudo-random bytes (SplitMix64), so failures reproduce.
 func pseudoRandomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
@@ -35,16 +21,6 @@ func pseudoRandomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
         }
     }
     return out
-}
-
-func write(_ path: String, _ text: String) throws {
-    try FileManager.default.createDirectory(
-        atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-}
-
-func readBytes(_ path: String) throws -> [UInt8] {
-    [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
 }
 
 /// A fixed key for tests that sign: same seed, same signatures.
