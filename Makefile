@@ -20,6 +20,7 @@ test: deps
 	$(SWIFT) test --skip-build --filter "BundlecastCoreTests|GossipTests|NodeTests"
 	$(SWIFT) test --skip-build --no-parallel --filter CLITests
 	$(SWIFT) test --skip-build --no-parallel --filter OriginTests
+	$(SWIFT) test --skip-build --no-parallel --filter NodeProcessTests
 
 demo: release-build
 	scripts/demo.sh $(RELEASE_BIN)

@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(
@@ -59,6 +60,11 @@ let package = Package(
                 "BundlecastCore",
                 "Gossip",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         .executableTarget(
@@ -67,6 +73,8 @@ let package = Package(
                 "BundlecastCore",
                 "Publisher",
                 "Origin",
+                "Node",
+                "Gossip",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -85,6 +93,10 @@ let package = Package(
         .testTarget(
             name: "NodeTests",
             dependencies: ["Node", "BundlecastCore", "Gossip", "TestSupport"]
+        ),
+        .testTarget(
+            name: "NodeProcessTests",
+            dependencies: ["Node", "BundlecastCore", "TestSupport"]
         ),
         .testTarget(
             name: "GossipTests",

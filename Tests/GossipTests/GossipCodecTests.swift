@@ -15,7 +15,7 @@ import Testing
         for message in [
             Message.ping(seq: 1, from: a, updates: updates), .ack(seq: UInt32.max, from: b, updates: []),
             .nack(seq: 7, from: a, updates: updates), .pingReq(seq: 9, from: a, target: PeerAddress(host: "::1", port: 1), updates: updates),
-            .gossip(from: b, updates: updates),
+            .gossip(from: b, updates: updates), .notice(from: a, body: Array("untrusted comment: x\n".utf8)),
         ] {
             #expect(try GossipCodec.decodeDatagram(GossipCodec.encodeDatagram(message)) == message)
         }

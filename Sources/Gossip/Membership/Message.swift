@@ -13,11 +13,15 @@ public enum Message: Equatable, Sendable {
     /// Full state, for joining and anti-entropy; sent over TCP (too large for
     /// a datagram). A request is answered with the receiver's own state.
     case pushPull(from: NodeID, isRequest: Bool, state: [Update])
+    /// A signed release notice (`.minisig` bytes), spread by the node, not
+    /// by the membership layer: receivers verify it before passing it on.
+    case notice(from: NodeID, body: [UInt8])
 
     public var updates: [Update] {
         switch self {
         case .ping(_, _, let u), .ack(_, _, let u), .pingReq(_, _, _, let u), .nack(_, _, let u), .gossip(_, let u): return u
         case .pushPull(_, _, let s): return s
+        case .notice: return []
         }
     }
 }

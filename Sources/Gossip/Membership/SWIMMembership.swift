@@ -158,7 +158,7 @@ public struct SWIMMembership: Sendable {
             let mine = nextSequence()
             forwards[mine] = Forward(requester: sender, seq: seq, deadline: now + scaled(settings.probeTimeout))
             out.append(.send(.ping(seq: mine, from: me.id, updates: piggyback()), to: target))
-        case .nack, .gossip:
+        case .nack, .gossip, .notice:
             break
         case .pushPull(_, let isRequest, _):
             if isRequest { out.append(.send(.pushPull(from: me.id, isRequest: false, state: fullState()), to: sender)) }

@@ -8,6 +8,7 @@
 /// ping-req:       seq (u32) | from (16) | target address
 /// gossip:         from (16)
 /// push-pull:      from (16) | is-request (u8: 0/1)        (count is u16 here)
+/// notice:         from (16) | length (u16) | .minisig bytes  (no updates, no count)
 /// update:         kind (u8) | id (16) | incarnation (u64) | per kind:
 ///                 alive: address | metadata length (u16) | metadata;  suspect/dead: by (16);  left: nothing
 /// address:        host length (u8, 1...255) | host (UTF-8) | port (u16)
@@ -19,7 +20,7 @@ public enum GossipCodec {
     static let version: UInt8 = 1
 
     enum MessageType: UInt8 {
-        case ping = 1, ack, pingReq, nack, gossip, pushPull
+        case ping = 1, ack, pingReq, nack, gossip, pushPull, notice
     }
 
     enum UpdateKind: UInt8 {
@@ -33,6 +34,7 @@ public enum GossipCodec {
     public static func encodeDatagram(_ message: Message) -> [UInt8] {
         precondition({ if case .pushPull = message { return false }; return true }(), "push-pull goes over TCP")
         var out = header(message)
+        if case .notice(_, let body) = message { return out + be(UInt16(body.count)) + body }
         let countIndex = out.count
         out.append(0)
         var count: UInt8 = 0
@@ -64,6 +66,7 @@ public enum GossipCodec {
         case .pingReq(let seq, let from, let target, _): out += [MessageType.pingReq.rawValue] + be(seq) + id(from) + address(target)
         case .gossip(let from, _): out += [MessageType.gossip.rawValue] + id(from)
         case .pushPull(let from, let isRequest, _): out += [MessageType.pushPull.rawValue] + id(from) + [isRequest ? 1 : 0]
+        case .notice(let from, _): out += [MessageType.notice.rawValue] + id(from)
         }
         return out
     }
@@ -140,6 +143,9 @@ public enum GossipCodec {
         case .gossip:
             let from = try r.nodeID()
             return .gossip(from: from, updates: try updates(&r, count: Int(try r.u8())))
+        case .notice:
+            let from = try r.nodeID()
+            return .notice(from: from, body: try r.bytes(Int(try r.u16())))
         case .pushPull:
             let from = try r.nodeID()
             let flag = try r.u8()

@@ -1,0 +1,16 @@
+/// What the gossip shell counted: packets in and out, and every drop by reason.
+public struct GossipCounters: Sendable, Equatable, Codable {
+    public var datagramsIn = 0
+    public var datagramsOut = 0
+    public var bytesIn = 0
+    public var bytesOut = 0
+    /// No valid fleet-key tag (or a tag where the fleet is open).
+    public var droppedUnauthenticated = 0
+    /// Larger than a datagram may be.
+    public var droppedOversized = 0
+    /// Anything else the codec refused.
+    public var droppedMalformed = 0
+    public var pushPulls = 0
+
+    public init() {}
+}

@@ -1,0 +1,317 @@
+import BundlecastCore
+import Foundation
+import Gossip
+import Logging
+import NIOCore
+import NIOExtras
+import NIOPosix
+import Synchronization
+
+/// Runs the pure ``SWIMMembership`` for real: UDP datagrams for probes and
+/// rumours, TCP frames (u32 length + payload) for push-pull, on the same
+/// port number, every packet sealed with the fleet key when there is one.
+///
+/// All state-machine calls happen under one lock and return directives; the
+/// packets they ask for are written after the lock is released.
+public final class GossipRuntime: Sendable {
+    public struct Settings: Sendable {
+        public var host = "127.0.0.1"
+        public var port = 0
+        /// Address other members use, when it differs from the bound one.
+        public var advertise: String?
+        public var swim = SWIMSettings()
+        /// Anti-entropy: a full-state exchange with one random member.
+        public var pushPullInterval: UInt64 = 30_000_000_000
+        public init() {}
+    }
+
+    private let swim: Mutex<SWIMMembership>
+    private let counters = Mutex(GossipCounters())
+    private let udp = Mutex<(any Channel)?>(nil)
+    private let tcp = Mutex<(any Channel)?>(nil)
+    private let nextPushPull = Mutex<UInt64>(0)
+    private let group: any EventLoopGroup
+    private let fleetKey: FleetKey?
+    private let settings: Settings
+    private let logger: Logger
+    /// Called with every member change (for the node's store and status).
+    private let onChange: @Sendable (Member) -> Void
+    /// Called with every notice received from a peer; returns whether it
+    /// was accepted (only accepted notices are passed on).
+    private let onNotice: @Sendable ([UInt8], PeerAddress) -> Bool
+    /// Notices being spread: each goes to `gossipFanout` random members per
+    /// gossip interval, `retransmitLimit` times.
+    private let notices = Mutex<[(body: [UInt8], sent: Int)]>([])
+    private let nextNoticeGossip = Mutex<UInt64>(0)
+
+    public static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
+
+    /// Binds UDP and TCP and starts ticking. `port` in the result is the one bound.
+    public static func start(
+        id: NodeID, settings: Settings, metadata: [UInt8], fleetKey: FleetKey?, logger: Logger,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        onChange: @escaping @Sendable (Member) -> Void = { _ in },
+        onNotice: @escaping @Sendable ([UInt8], PeerAddress) -> Bool = { _, _ in false }
+    ) async throws -> GossipRuntime {
+        // Bind UDP first (port 0 picks one), then TCP on the same port number.
+        let udpChannel = try await DatagramBootstrap(group: group)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 4096))
+            .bind(host: settings.host, port: settings.port).get()
+        let port = udpChannel.localAddress?.port ?? settings.port
+        let address = PeerAddress(host: settings.advertise ?? settings.host, port: UInt16(port))
+        let incarnation = UInt64(Date().timeIntervalSince1970)
+        let machine = SWIMMembership(id: id, address: address, incarnation: incarnation, metadata: metadata,
+                                     settings: settings.swim, seed: UInt64.random(in: 0...UInt64.max), now: now())
+        let runtime = GossipRuntime(swim: machine, group: group, fleetKey: fleetKey, settings: settings, logger: logger,
+                                    onChange: onChange, onNotice: onNotice)
+        runtime.udp.withLock { $0 = udpChannel }
+        try await udpChannel.pipeline.addHandler(DatagramHandler(runtime: runtime)).get()
+        let tcpChannel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(
+                        LengthFieldBasedFrameDecoder(lengthFieldBitLength: .fourBytes)))
+                    try channel.pipeline.syncOperations.addHandler(LengthFieldPrepender(lengthFieldBitLength: .fourBytes))
+                    try channel.pipeline.syncOperations.addHandler(PushPullServerHandler(runtime: runtime))
+                }
+            }
+            .bind(host: settings.host, port: port).get()
+        runtime.tcp.withLock { $0 = tcpChannel }
+        runtime.nextPushPull.withLock { $0 = now() + settings.pushPullInterval }
+        udpChannel.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(20), delay: .milliseconds(20)) { _ in
+            runtime.tick()
+        }
+        return runtime
+    }
+
+    private init(swim: SWIMMembership, group: any EventLoopGroup, fleetKey: FleetKey?, settings: Settings, logger: Logger,
+                 onChange: @escaping @Sendable (Member) -> Void, onNotice: @escaping @Sendable ([UInt8], PeerAddress) -> Bool) {
+        self.swim = Mutex(swim)
+        self.group = group
+        self.fleetKey = fleetKey
+        self.settings = settings
+        self.logger = logger
+        self.onChange = onChange
+        self.onNotice = onNotice
+    }
+
+    /// Starts spreading a notice this node accepted (it must fit a datagram).
+    public func spread(notice body: [UInt8]) {
+        guard body.count + 64 <= GossipCodec.maxDatagram else {
+            logger.warning("notice of \(body.count) bytes does not fit a gossip datagram; not spread")
+            return
+        }
+        notices.withLock { queue in
+            queue.removeAll { $0.body == body }
+            queue.append((body, 0))
+        }
+    }
+
+    public var port: Int { udp.withLock { $0?.localAddress?.port } ?? settings.port }
+    public var me: Member { swim.withLock { $0.me } }
+    public var members: [Member] { swim.withLock { $0.members } }
+    public var counterValues: GossipCounters { counters.withLock { $0 } }
+
+    public func join(_ seeds: [PeerAddress]) { perform(swim.withLock { $0.join(seeds) }) }
+    public func setMetadata(_ metadata: [UInt8]) { perform(swim.withLock { $0.setMetadata(metadata) }) }
+
+    /// Leaves gracefully and closes the sockets.
+    public func shutdown() async {
+        perform(swim.withLock { $0.leave() })
+        try? await udp.withLock { $0 }?.close()
+        try? await tcp.withLock { $0 }?.close()
+    }
+
+    // MARK: - Inbound
+
+    func receiveDatagram(_ raw: [UInt8], from remote: SocketAddress) {
+        counters.withLock {
+            $0.datagramsIn += 1
+            $0.bytesIn += raw.count
+        }
+        let limit = GossipCodec.maxDatagram + (fleetKey == nil ? 0 : FleetKey.tagLength)
+        guard raw.count <= limit else { return count(\.droppedOversized) }
+        guard let payload = unseal(raw) else { return count(\.droppedUnauthenticated) }
+        guard let host = remote.ipAddress, let port = remote.port else { return count(\.droppedMalformed) }
+        let message: Message
+        do { message = try GossipCodec.decodeDatagram(payload) } catch { return count(\.droppedMalformed) }
+        let sender = PeerAddress(host: host, port: UInt16(port))
+        if case .notice(_, let body) = message {
+            if onNotice(body, sender) { spread(notice: body) }
+            return
+        }
+        let now = Self.now()
+        perform(swim.withLock { $0.receive(message, from: sender, now: now) })
+    }
+
+    /// A push-pull frame in; the answer frame out (sealed), if any.
+    func receiveStream(_ raw: [UInt8], from remote: SocketAddress?) -> [UInt8]? {
+        count(\.pushPulls)
+        guard let payload = unseal(raw) else {
+            count(\.droppedUnauthenticated)
+            return nil
+        }
+        guard let message = try? GossipCodec.decodeStream(payload), case .pushPull(_, _, let state) = message else {
+            count(\.droppedMalformed)
+            return nil
+        }
+        let now = Self.now()
+        let sender = state.first.flatMap { if case .alive(_, _, let a, _) = $0 { return a }; return nil }
+            ?? PeerAddress(host: remote?.ipAddress ?? "0.0.0.0", port: UInt16(remote?.port ?? 0))
+        let directives = swim.withLock { $0.receive(message, from: sender, now: now) }
+        var reply: [UInt8]?
+        var rest: [SWIMMembership.Directive] = []
+        for directive in directives {
+            if case .send(let m, let to) = directive, case .pushPull(_, false, _) = m, to == sender {
+                reply = seal(GossipCodec.encodeStream(m))
+            } else {
+                rest.append(directive)
+            }
+        }
+        perform(rest)
+        return reply
+    }
+
+    private func tick() {
+        let now = Self.now()
+        var directives = swim.withLock { $0.nextDeadline <= now ? $0.tick(now: now) : [] }
+        let due = nextPushPull.withLock { next -> Bool in
+            guard now >= next else { return false }
+            next = now + settings.pushPullInterval
+            return true
+        }
+        if due { directives += swim.withLock { $0.pushPullTarget() } }
+        perform(directives)
+        gossipNotices(now: now)
+    }
+
+    private func gossipNotices(now: UInt64) {
+        let due = nextNoticeGossip.withLock { next -> Bool in
+            guard now >= next else { return false }
+            next = now + settings.swim.gossipInterval
+            return true
+        }
+        guard due else { return }
+        let (targets, limit, me) = swim.withLock { s -> ([PeerAddress], Int, NodeID) in
+            var live = s.members.filter { $0.status == .alive || $0.status == .suspect }.map(\.address)
+            live.shuffle()
+            return (Array(live.prefix(s.settings.gossipFanout)), s.retransmitLimit, s.me.id)
+        }
+        guard !targets.isEmpty else { return }
+        let batch = notices.withLock { queue -> [[UInt8]] in
+            let bodies = queue.map(\.body)
+            for i in queue.indices { queue[i].sent += 1 }
+            queue.removeAll { $0.sent >= limit }
+            return bodies
+        }
+        for body in batch {
+            for target in targets { sendDatagram(.notice(from: me, body: body), to: target) }
+        }
+    }
+
+    // MARK: - Outbound
+
+    private func perform(_ directives: [SWIMMembership.Directive]) {
+        for directive in directives {
+            switch directive {
+            case .changed(let member):
+                logger.debug("member \(member.id.short) \(member.status)", metadata: ["address": "\(member.address)"])
+                onChange(member)
+            case .send(let message, let to):
+                if case .pushPull = message { pushPull(message, to: to) } else { sendDatagram(message, to: to) }
+            }
+        }
+    }
+
+    private func sendDatagram(_ message: Message, to: PeerAddress) {
+        guard let channel = udp.withLock({ $0 }), let address = try? SocketAddress(ipAddress: to.host, port: Int(to.port)) else { return }
+        let bytes = seal(GossipCodec.encodeDatagram(message))
+        counters.withLock {
+            $0.datagramsOut += 1
+            $0.bytesOut += bytes.count
+        }
+        let envelope = AddressedEnvelope(remoteAddress: address, data: ByteBuffer(bytes: bytes))
+        channel.writeAndFlush(envelope, promise: nil)
+    }
+
+    /// Opens a TCP connection, sends our state, merges the answer.
+    private func pushPull(_ message: Message, to: PeerAddress) {
+        guard let address = try? SocketAddress(ipAddress: to.host, port: Int(to.port)) else { return }
+        let frame = seal(GossipCodec.encodeStream(message))
+        let runtime = self
+        ClientBootstrap(group: group)
+            .connectTimeout(.seconds(5))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(
+                        LengthFieldBasedFrameDecoder(lengthFieldBitLength: .fourBytes)))
+                    try channel.pipeline.syncOperations.addHandler(LengthFieldPrepender(lengthFieldBitLength: .fourBytes))
+                    try channel.pipeline.syncOperations.addHandler(PushPullClientHandler(runtime: runtime))
+                }
+            }
+            .connect(to: address)
+            .whenSuccess { channel in
+                channel.writeAndFlush(ByteBuffer(bytes: frame), promise: nil)
+                // Answers come within seconds or not at all.
+                channel.eventLoop.scheduleTask(in: .seconds(10)) { channel.close(promise: nil) }
+            }
+    }
+
+    private func seal(_ payload: [UInt8]) -> [UInt8] { fleetKey?.seal(payload) ?? payload }
+
+    private func unseal(_ packet: [UInt8]) -> [UInt8]? {
+        guard let fleetKey else { return packet }
+        return fleetKey.open(packet)
+    }
+
+    private func count(_ field: WritableKeyPath<GossipCounters, Int>) {
+        counters.withLock { $0[keyPath: field] += 1 }
+    }
+}
+
+/// Datagrams in.
+final class DatagramHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    let runtime: GossipRuntime
+
+    init(runtime: GossipRuntime) { self.runtime = runtime }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        runtime.receiveDatagram(Array(buffer: envelope.data), from: envelope.remoteAddress)
+    }
+}
+
+/// A push-pull request in, our state back, then the connection closes.
+final class PushPullServerHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    let runtime: GossipRuntime
+
+    init(runtime: GossipRuntime) { self.runtime = runtime }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = Array(buffer: unwrapInboundIn(data))
+        if let reply = runtime.receiveStream(frame, from: context.remoteAddress) {
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: reply))).whenComplete { _ in channel.close(promise: nil) }
+        } else {
+            context.close(promise: nil)
+        }
+    }
+}
+
+/// The answer to our push-pull request.
+final class PushPullClientHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    let runtime: GossipRuntime
+
+    init(runtime: GossipRuntime) { self.runtime = runtime }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        _ = runtime.receiveStream(Array(buffer: unwrapInboundIn(data)), from: context.remoteAddress)
+        context.close(promise: nil)
+    }
+}

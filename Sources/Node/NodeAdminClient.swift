@@ -1,0 +1,38 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Reads a node's admin API.
+public struct NodeAdminClient: Sendable {
+    public let base: URL
+
+    public init(url: String) throws {
+        guard let base = URL(string: url), base.scheme == "http" || base.scheme == "https", base.host != nil else {
+            throw NodeClientError("--admin \"\(url)\" is not an http:// URL")
+        }
+        self.base = base
+    }
+
+    public func status() async throws -> NodeStatus {
+        let data: Data
+        let response: URLResponse
+        do {
+            (data, response) = try await URLSession.shared.data(from: base.appendingPathComponent("/v1/status"))
+        } catch {
+            throw NodeClientError("cannot reach the node's admin API at \(base): \(error.localizedDescription)")
+        }
+        guard (response as? HTTPURLResponse)?.statusCode == 200 else {
+            throw NodeClientError("the node at \(base) answered HTTP \((response as? HTTPURLResponse)?.statusCode ?? 0)")
+        }
+        do { return try JSONDecoder().decode(NodeStatus.self, from: data) } catch {
+            throw NodeClientError("the node at \(base) sent an unreadable status")
+        }
+    }
+}
+
+public struct NodeClientError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

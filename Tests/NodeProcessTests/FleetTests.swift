@@ -1,0 +1,98 @@
+import BundlecastCore
+import Foundation
+import Testing
+import TestSupport
+
+/// Real `bundlecast node` processes on loopback; one test at a time.
+@Suite(.serialized) struct FleetTests {
+    @Test func tenNodesJoinSpreadANoticeAndDetectACrash() async throws {
+        try await withTemporaryDirectory { dir in
+            let seed = try NodeProcess(directory: dir, name: "n0")
+            var nodes = [seed]
+            for i in 1..<10 { nodes.append(try NodeProcess(directory: dir, name: "n\(i)", join: seed.gossipPort)) }
+            for node in nodes {
+                try await eventually(within: 20, "node \(node.adminPort) sees 9 others") {
+                    try await node.status().members.filter { $0.status == "alive" }.count == 9
+                }
+            }
+            // A notice given to one node reaches every node.
+            #expect(try await post(nodes[3].admin + "/v1/notices", try signedNotice(sequence: 1, version: "1.0.0")) == 201)
+            for node in nodes {
+                try await eventually(within: 20, "node \(node.adminPort) accepted the notice") {
+                    try await node.status().me.apps["hello-fleet"]?.sequence == 1
+                }
+            }
+            // A forged notice is refused where it is injected and reaches no one.
+            var forged = String(decoding: try signedNotice(sequence: 2, version: "1.0.1"), as: UTF8.self)
+            forged = forged.replacingOccurrences(of: "rollout=100", with: "rollout=1")
+            #expect(try await post(nodes[5].admin + "/v1/notices", Array(forged.utf8)) == 401)
+            // kill -9: the rest mark it dead within the suspicion time-out.
+            let victim = nodes.remove(at: 7)
+            let victimID = try await victim.status().me.id
+            victim.kill9()
+            for node in nodes {
+                try await eventually(within: 30, "node \(node.adminPort) marks the crashed node dead") {
+                    try await node.status().members.first { $0.id == victimID }?.status == "dead"
+                }
+            }
+            for node in nodes {
+                #expect(try await node.status().me.apps["hello-fleet"]?.sequence == 1, "the forged notice spread")
+            }
+        }
+    }
+
+    @Test func garbageDatagramsAreCountedAndDropped() async throws {
+        try await withTemporaryDirectory { dir in
+            let node = try NodeProcess(directory: dir, name: "solo")
+            let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(node.gossipPort).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var rng = SystemRandomNumberGenerator()
+            let packets: [[UInt8]] = [[], [0x42], [0x42, 0x47, 1], [UInt8](repeating: 0x42, count: 3000)]
+                + (0..<50).map { _ in (0..<Int.random(in: 1...1400, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) } }
+            for packet in packets {
+                _ = packet.withUnsafeBytes { bytes in
+                    withUnsafePointer(to: &address) {
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                            sendto(fd, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                        }
+                    }
+                }
+            }
+            try await eventually(within: 10, "the node counted the bad packets") {
+                let g = try await node.status().gossip
+                return g.droppedMalformed + g.droppedOversized >= packets.count - 1
+            }
+            #expect(node.process.isRunning)
+            #expect(try await node.status().gossip.droppedOversized >= 1)
+        }
+    }
+
+    @Test func withAFleetKeyStrangersCannotJoin() async throws {
+        try await withTemporaryDirectory { dir in
+            for name in ["a.key", "b.key"] {
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: bundlecastPath)
+                p.arguments = ["fleet-key", "--out", dir + "/" + name]
+                p.standardOutput = FileHandle.nullDevice
+                try p.run()
+                p.waitUntilExit()
+            }
+            let seed = try NodeProcess(directory: dir, name: "k0", extra: ["--fleet-key", dir + "/a.key"])
+            let friend = try NodeProcess(directory: dir, name: "k1", join: seed.gossipPort, extra: ["--fleet-key", dir + "/a.key"])
+            let stranger = try NodeProcess(directory: dir, name: "k2", join: seed.gossipPort, extra: ["--fleet-key", dir + "/b.key"])
+            try await eventually(within: 20, "the friend joined") {
+                try await seed.status().members.contains { $0.status == "alive" }
+            }
+            try await eventually(within: 10, "the seed dropped the stranger's packets") {
+                try await seed.status().gossip.droppedUnauthenticated > 0
+            }
+            #expect(try await seed.status().members.count == 1)
+            #expect(try await stranger.status().members.isEmpty)
+            _ = friend
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import BundlecastCore
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Node
+import Testing
+import TestSupport
+
+let bundlecastPath = repoRoot + "/.build/debug/bundlecast"
+let demoPub = repoRoot + "/Keys/demo-test-only.pub"
+
+/// A real `bundlecast node` on ephemeral loopback ports, killed by its pid at the end.
+final class NodeProcess {
+    let data: String
+    let process = Process()
+    let gossipPort: Int
+    let adminPort: Int
+
+    init(directory: String, name: String, join: Int? = nil, extra: [String] = []) throws {
+        data = directory + "/" + name
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        process.executableURL = URL(fileURLWithPath: bundlecastPath)
+        process.arguments = ["node", "--data", data, "--gossip", "127.0.0.1:0", "--admin", "127.0.0.1:0",
+                             "--trust", "hello-fleet=\(demoPub)"] + (join.map { ["--join", "127.0.0.1:\($0)"] } ?? []) + extra
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let ready = data + "/ready.json"
+        let deadline = Date().addingTimeInterval(30)
+        while true {
+            if let bytes = FileManager.default.contents(atPath: ready),
+               let json = try? JSONSerialization.jsonObject(with: bytes) as? [String: Int],
+               let g = json["gossip"], let a = json["admin"] {
+                gossipPort = g
+                adminPort = a
+                break
+            }
+            guard process.isRunning, Date() < deadline else {
+                kill(process.processIdentifier, SIGKILL)
+                throw NodeTestError("node \(name) did not become ready")
+            }
+            usleep(20_000)
+        }
+    }
+
+    var admin: String { "http://127.0.0.1:\(adminPort)" }
+
+    func status() async throws -> NodeStatus { try await NodeAdminClient(url: admin).status() }
+
+    func kill9() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}
+
+struct NodeTestError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Polls `condition` until it holds or the deadline passes.
+func eventually(within seconds: TimeInterval, _ what: String, _ condition: () async throws -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if (try? await condition()) == true { return }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    throw NodeTestError("not within \(seconds) s: \(what)")
+}
+
+func post(_ url: String, _ body: [UInt8]) async throws -> Int {
+    var request = URLRequest(url: URL(string: url)!)
+    request.httpMethod = "POST"
+    request.httpBody = Data(body)
+    let (_, response) = try await URLSession.shared.data(for: request)
+    return (response as! HTTPURLResponse).statusCode
+}
+
+let demoKey: SecretKey = {
+    let text = try! String(contentsOfFile: repoRoot + "/Keys/demo-test-only.key", encoding: .utf8)
+    return try! SecretKey(fileText: text) { nil }
+}()
+
+func signedNotice(sequence: UInt64, version: String) throws -> [UInt8] {
+    let manifest = Array("manifest \(version)".utf8)
+    let n = try Notice(kind: .release, app: "hello-fleet", version: SemanticVersion(version), sequence: sequence, channel: "stable",
+                       manifest: Blake2b.digest256(manifest), size: 1, rollout: 100, created: 1_700_000_000, expires: 4_000_000_000)
+    return try SignedNotice(notice: n, manifestBytes: manifest, key: demoKey).bytes
+}
