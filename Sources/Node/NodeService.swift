@@ -3,6 +3,7 @@ import Foundation
 import Gossip
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// A peer node: membership and notices by gossip, state in SQLite, an admin
@@ -18,6 +19,8 @@ public enum NodeService {
         public var channel = "stable"
         public var zone: String?
         public var fleetKey: FleetKey?
+        /// The origin to long-poll as a backstop; nil: gossip only.
+        public var origin: URL?
 
         public init(dataDirectory: String) { self.dataDirectory = dataDirectory }
     }
@@ -70,9 +73,18 @@ public enum NodeService {
         let router = Router()
         NodeAdminAPI(gossip: gossip, state: state, channel: settings.channel, accept: accept).addRoutes(to: router)
         let ready = settings.dataDirectory + "/ready.json"
+        var services: [any Service] = []
+        if let origin = settings.origin {
+            services.append(OriginWatcher(
+                origin: origin, apps: settings.trusted.keys.sorted(), channel: settings.channel,
+                held: { state.metadata.apps[$0]?.sequence ?? 0 },
+                deliver: { body in if case .success = accept(body, "origin") { gossip.spread(notice: body) } },
+                logger: logger))
+        }
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(settings.adminHost, port: settings.adminPort), serverName: nil),
+            services: services,
             onServerRunning: { channel in
                 let adminPort = channel.localAddress?.port ?? settings.adminPort
                 state.setAdminPort(adminPort)

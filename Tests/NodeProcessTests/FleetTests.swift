@@ -95,4 +95,43 @@ import TestSupport
             _ = friend
         }
     }
+
+    @Test func aNodeLearnsFromTheOriginAndLeavesGracefully() async throws {
+        try await withTemporaryDirectory { dir in
+            let origin = Process()
+            origin.executableURL = URL(fileURLWithPath: bundlecastPath)
+            origin.arguments = ["origin", "--listen", "127.0.0.1:0", "--db", dir + "/origin.sqlite", "--ready-file", dir + "/origin.json",
+                                "--trust", "hello-fleet=\(demoPub)"]
+            origin.standardError = FileHandle(forWritingAtPath: "/dev/null")
+            try origin.run()
+            defer {
+                kill(origin.processIdentifier, SIGKILL)
+                origin.waitUntilExit()
+            }
+            var port = 0
+            try await eventually(within: 20, "the origin is ready") {
+                guard let data = FileManager.default.contents(atPath: dir + "/origin.json"),
+                      let json = try JSONSerialization.jsonObject(with: data) as? [String: Int], let p = json["http"] else { return false }
+                port = p
+                return true
+            }
+            let base = "http://127.0.0.1:\(port)"
+            let a = try NodeProcess(directory: dir, name: "a", extra: ["--origin", base])
+            let b = try NodeProcess(directory: dir, name: "b", join: a.gossipPort)
+            try await eventually(within: 20, "b joined a") { try await a.status().members.count == 1 }
+            // Published at the origin only: a learns by long-poll, b by gossip from a.
+            #expect(try await post(base + "/v1/apps/hello-fleet/notices", try signedNotice(sequence: 3, version: "1.0.3")) == 201)
+            for node in [a, b] {
+                try await eventually(within: 20, "node \(node.adminPort) accepted the origin's notice") {
+                    try await node.status().me.apps["hello-fleet"]?.sequence == 3
+                }
+            }
+            // SIGTERM: b leaves with a message, so a sees "left", not a failure.
+            let bID = try await b.status().me.id
+            kill(b.process.processIdentifier, SIGTERM)
+            try await eventually(within: 20, "a sees b leave") {
+                try await a.status().members.first { $0.id == bID }?.status == "left"
+            }
+        }
+    }
 }

@@ -49,6 +49,9 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Authenticate gossip with this key (made by `bundlecast fleet-key`).", valueName: "file"))
     var fleetKey: String?
 
+    @Option(help: ArgumentHelp("Long-poll this origin as a backstop to gossip (http://HOST:PORT).", valueName: "url"))
+    var origin: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
@@ -88,6 +91,12 @@ struct NodeCommand: AsyncParsableCommand {
             if let fleetKey {
                 let text = String(decoding: try PosixFile.readAll(fleetKey, limit: 4096), as: UTF8.self)
                 do { settings.fleetKey = try FleetKey(fileText: text) } catch { throw Failure("\(fleetKey): \(error)") }
+            }
+            if let origin {
+                guard let url = URL(string: origin), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+                    throw Failure("--origin \"\(origin)\" is not an http:// URL")
+                }
+                settings.origin = url
             }
             try await NodeService.run(settings, logger: Logger(label: "bundlecast.node"))
         }
