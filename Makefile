@@ -28,6 +28,7 @@ demo: release-build
 bench: release-build
 	scripts/bench.sh $(RELEASE_BIN)
 	scripts/bench-origin.sh $(RELEASE_BIN)
+	scripts/bench-gossip.sh $(RELEASE_BIN)
 
 clean:
 	rm -rf .build
