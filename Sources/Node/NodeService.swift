@@ -27,6 +27,9 @@ public enum NodeService {
 
     /// Runs until SIGINT or SIGTERM, then leaves the fleet.
     public static func run(_ settings: Settings, logger: Logger) async throws {
+        // A ready file left by an earlier run must not be mistaken for this one's.
+        let ready = settings.dataDirectory + "/ready.json"
+        try? FileManager.default.removeItem(atPath: ready)
         let store = try NodeStore(path: settings.dataDirectory + "/node.sqlite")
         let id = try store.nodeID()
         let inbox = NoticeInbox(intake: NoticeIntake(trusted: settings.trusted), store: store)
@@ -72,7 +75,6 @@ public enum NodeService {
 
         let router = Router()
         NodeAdminAPI(gossip: gossip, state: state, channel: settings.channel, accept: accept).addRoutes(to: router)
-        let ready = settings.dataDirectory + "/ready.json"
         var services: [any Service] = []
         if let origin = settings.origin {
             services.append(OriginWatcher(

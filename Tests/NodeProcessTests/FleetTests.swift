@@ -38,6 +38,16 @@ import TestSupport
             for node in nodes {
                 #expect(try await node.status().me.apps["hello-fleet"]?.sequence == 1, "the forged notice spread")
             }
+            // Restarted with the same data: the same id, alive again everywhere, and it still
+            // holds the notice it had accepted.
+            let back = try NodeProcess(directory: dir, name: "n7", join: seed.gossipPort)
+            #expect(try await back.status().me.id == victimID)
+            #expect(try await back.status().me.apps["hello-fleet"]?.sequence == 1)
+            for node in nodes {
+                try await eventually(within: 30, "node \(node.adminPort) sees the restarted node alive") {
+                    try await node.status().members.first { $0.id == victimID }?.status == "alive"
+                }
+            }
         }
     }
 

@@ -20,6 +20,7 @@ final class NodeProcess {
     init(directory: String, name: String, join: Int? = nil, extra: [String] = []) throws {
         data = directory + "/" + name
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try? FileManager.default.removeItem(atPath: data + "/ready.json")
         process.executableURL = URL(fileURLWithPath: bundlecastPath)
         process.arguments = ["node", "--data", data, "--gossip", "127.0.0.1:0", "--admin", "127.0.0.1:0",
                              "--trust", "hello-fleet=\(demoPub)"] + (join.map { ["--join", "127.0.0.1:\($0)"] } ?? []) + extra

@@ -25,6 +25,8 @@ public enum OriginServer {
         let cacheControl = api.cacheControl
         let readyPath = settings.readyFile
             ?? (URL(fileURLWithPath: settings.databasePath).deletingLastPathComponent().path + "/ready.json")
+        // A ready file left by an earlier run must not be mistaken for this one's.
+        try? FileManager.default.removeItem(atPath: readyPath)
         return Application(
             router: router,
             // At debug level every request goes through the router, so every one is logged.
