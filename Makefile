@@ -29,6 +29,7 @@ bench: release-build
 	scripts/bench.sh $(RELEASE_BIN)
 	scripts/bench-origin.sh $(RELEASE_BIN)
 	scripts/bench-gossip.sh $(RELEASE_BIN)
+	scripts/bench-simulate.sh $(RELEASE_BIN)
 
 clean:
 	rm -rf .build

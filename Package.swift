@@ -68,6 +68,10 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(
+            name: "Simulation",
+            dependencies: ["Gossip"]
+        ),
         .executableTarget(
             name: "bundlecast",
             dependencies: [
@@ -76,6 +80,7 @@ let package = Package(
                 "Origin",
                 "Node",
                 "Gossip",
+                "Simulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -101,7 +106,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GossipTests",
-            dependencies: ["Gossip"]
+            dependencies: ["Gossip", "Simulation"]
         ),
         .testTarget(
             name: "OriginTests",

@@ -91,8 +91,8 @@ import Testing
     }
 
     @Test func everyCommandHelpHasAnExample() throws {
-        for command in ["keygen", "release", "verify", "diff", "inspect", "announce", "origin", "fleet-key"] {
-            let r = try bundlecast(command, "--help")
+        for command in ["keygen", "release", "verify", "diff", "inspect", "announce", "origin", "fleet-key", "node", "status", "simulate gossip"] {
+            let r = try run(bundlecastPath, command.split(separator: " ").map(String.init) + ["--help"])
             #expect(r.code == 0)
             #expect(r.stdout.contains("Example"), "\(command) --help has no example")
         }

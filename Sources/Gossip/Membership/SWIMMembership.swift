@@ -105,6 +105,14 @@ public struct SWIMMembership: Sendable {
         seeds.filter { $0 != me.address }.map { .send(.pushPull(from: me.id, isRequest: true, state: fullState()), to: $0) }
     }
 
+    /// Learns members without spreading rumours about them: for a simulated
+    /// fleet that starts converged (a real node learns by push-pull, whose
+    /// updates are also passed on as rumours).
+    public mutating func preload(_ updates: [Update], now: UInt64) {
+        for update in updates { _ = apply(update, now: now) }
+        rumours.removeAll()
+    }
+
     /// Everything this node knows, itself first: for push-pull. Suspects are
     /// sent as alive at their incarnation (the receiver forms its own suspicion).
     public func fullState() -> [Update] {

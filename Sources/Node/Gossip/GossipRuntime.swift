@@ -41,8 +41,7 @@ public final class GossipRuntime: Sendable {
     private let onNotice: @Sendable ([UInt8], PeerAddress) -> Bool
     /// Notices being spread: each goes to `gossipFanout` random members per
     /// gossip interval, `retransmitLimit` times.
-    private let notices = Mutex<[(body: [UInt8], sent: Int)]>([])
-    private let nextNoticeGossip = Mutex<UInt64>(0)
+    private let notices: Mutex<RumourQueue<[UInt8]>>
 
     public static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
 
@@ -95,6 +94,7 @@ public final class GossipRuntime: Sendable {
         self.logger = logger
         self.onChange = onChange
         self.onNotice = onNotice
+        notices = Mutex(RumourQueue(interval: settings.swim.gossipInterval))
     }
 
     /// Starts spreading a notice this node accepted (it must fit a datagram).
@@ -103,10 +103,7 @@ public final class GossipRuntime: Sendable {
             logger.warning("notice of \(body.count) bytes does not fit a gossip datagram; not spread")
             return
         }
-        notices.withLock { queue in
-            queue.removeAll { $0.body == body }
-            queue.append((body, 0))
-        }
+        notices.withLock { _ = $0.add(body) }
     }
 
     public var port: Int { udp.withLock { $0?.localAddress?.port } ?? settings.port }
@@ -188,24 +185,14 @@ public final class GossipRuntime: Sendable {
     }
 
     private func gossipNotices(now: UInt64) {
-        let due = nextNoticeGossip.withLock { next -> Bool in
-            guard now >= next else { return false }
-            next = now + settings.swim.gossipInterval
-            return true
-        }
-        guard due else { return }
+        guard notices.withLock({ $0.nextDeadline <= now }) else { return }
         let (targets, limit, me) = swim.withLock { s -> ([PeerAddress], Int, NodeID) in
             var live = s.members.filter { $0.status == .alive || $0.status == .suspect }.map(\.address)
             live.shuffle()
             return (Array(live.prefix(s.settings.gossipFanout)), s.retransmitLimit, s.me.id)
         }
         guard !targets.isEmpty else { return }
-        let batch = notices.withLock { queue -> [[UInt8]] in
-            let bodies = queue.map(\.body)
-            for i in queue.indices { queue[i].sent += 1 }
-            queue.removeAll { $0.sent >= limit }
-            return bodies
-        }
+        let batch = notices.withLock { $0.round(now: now, limit: limit) }
         for body in batch {
             for target in targets { sendDatagram(.notice(from: me, body: body), to: target) }
         }

@@ -1,0 +1,35 @@
+/// Rumours that are not membership updates (release notices), spread the
+/// same way: every gossip interval each queued rumour goes to `fanout`
+/// random members, until it has gone out `limit` times. Pure, so the node
+/// and the simulator share it.
+public struct RumourQueue<Payload: Equatable & Sendable>: Sendable {
+    private var queue: [(payload: Payload, rounds: Int)] = []
+    private var nextAt: UInt64 = 0
+    public let interval: UInt64
+
+    public init(interval: UInt64) { self.interval = interval }
+
+    public var isEmpty: Bool { queue.isEmpty }
+
+    /// Queues a rumour; false if it is already queued.
+    @discardableResult
+    public mutating func add(_ payload: Payload) -> Bool {
+        guard !queue.contains(where: { $0.payload == payload }) else { return false }
+        queue.append((payload, 0))
+        return true
+    }
+
+    /// The rumours to send now (each to every one of this round's targets),
+    /// or none when the interval has not elapsed.
+    public mutating func round(now: UInt64, limit: Int) -> [Payload] {
+        guard now >= nextAt else { return [] }
+        nextAt = now + interval
+        let payloads = queue.map(\.payload)
+        for i in queue.indices { queue[i].rounds += 1 }
+        queue.removeAll { $0.rounds >= limit }
+        return payloads
+    }
+
+    /// When `round` next has work.
+    public var nextDeadline: UInt64 { queue.isEmpty ? .max : nextAt }
+}
