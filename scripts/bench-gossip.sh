@@ -38,7 +38,7 @@ while time.time() < deadline:
     ok = 0
     for p in ports:
         s = json.load(urllib.request.urlopen(f"http://127.0.0.1:{p}/v1/status"))
-        ok += sum(m["status"] == "alive" for m in s["members"]) == n - 1
+        ok += sum(m["state"] == "alive" for m in s["members"]) == n
     if ok == n: sys.exit(0)
     time.sleep(0.2)
 sys.exit("bench: the fleet did not converge within 60 s")
@@ -54,7 +54,7 @@ urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{ports[0]}/v1/n
 pending = set(ports); reached = []
 while pending and time.time() - t0 < 60:
     for p in list(pending):
-        if status(p)["me"]["apps"].get("hello-fleet", {}).get("sequence") == 1:
+        if any(a["app"] == "hello-fleet" and a["sequence"] == 1 for a in status(p)["self"]["apps"]):
             pending.discard(p); reached.append(time.time() - t0)
     time.sleep(0.02)
 if pending: sys.exit(f"bench: {len(pending)} nodes never got the notice")

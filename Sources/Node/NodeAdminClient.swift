@@ -14,6 +14,24 @@ public struct NodeAdminClient: Sendable {
         self.base = base
     }
 
+    /// Posts a notice; returns the node's answer, throws with its reason when refused.
+    public func announce(_ notice: [UInt8]) async throws -> String {
+        var request = URLRequest(url: base.appendingPathComponent("/v1/notices"))
+        request.httpMethod = "POST"
+        request.httpBody = Data(notice)
+        let data: Data
+        let response: URLResponse
+        do { (data, response) = try await URLSession.shared.data(for: request) } catch {
+            throw NodeClientError("cannot reach the node's admin API at \(base): \(error.localizedDescription)")
+        }
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        let body = (try? JSONSerialization.jsonObject(with: data)) as? [String: String]
+        guard status == 201 else {
+            throw NodeClientError("the node refused the notice (\(status)): \(body?["error"] ?? "HTTP \(status)")")
+        }
+        return "accepted \(body?["app"] ?? "") sequence \(body?["sequence"] ?? "") and spreading it by gossip"
+    }
+
     public func status() async throws -> NodeStatus {
         let data: Data
         let response: URLResponse

@@ -74,7 +74,8 @@ public enum NodeService {
         state.onMetadataChange = { gossip.setMetadata($0.encoded()) }
 
         let router = Router()
-        NodeAdminAPI(gossip: gossip, state: state, channel: settings.channel, accept: accept).addRoutes(to: router)
+        NodeAdminAPI(gossip: gossip, state: state, channel: settings.channel, trustedApps: settings.trusted.keys.sorted(),
+                     store: store, accept: accept).addRoutes(to: router)
         var services: [any Service] = []
         if let origin = settings.origin {
             services.append(OriginWatcher(

@@ -49,6 +49,11 @@ final class NodeProcess {
 
     func status() async throws -> NodeStatus { try await NodeAdminClient(url: admin).status() }
 
+    /// The sequence of the newest notice this node accepted for `app`.
+    func sequence(_ app: String) async throws -> UInt64? {
+        try await status().`self`.apps.first { $0.app == app }?.sequence
+    }
+
     func kill9() {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
@@ -75,6 +80,21 @@ func eventually(within seconds: TimeInterval, _ what: String, _ condition: () as
         try await Task.sleep(for: .milliseconds(100))
     }
     throw NodeTestError("not within \(seconds) s: \(what)")
+}
+
+/// Runs the CLI to completion.
+func runBundlecast(_ arguments: [String]) throws -> (code: Int32, out: String, err: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: bundlecastPath)
+    p.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
 }
 
 func post(_ url: String, _ body: [UInt8]) async throws -> Int {

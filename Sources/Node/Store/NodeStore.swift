@@ -84,6 +84,15 @@ public final class NodeStore: Sendable {
         }
     }
 
+    /// The newest accepted notice of an app's channel, with when it arrived (Unix seconds).
+    public func latestRecord(app: String, channel: String) throws -> (notice: SignedNotice, receivedAt: UInt64)? {
+        try pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT body, receivedAt FROM notice WHERE app = ? AND channel = ?",
+                                             arguments: [app, channel]) else { return nil }
+            return (try SignedNotice(bytes: [UInt8](row["body"] as Data)), UInt64(max(0, row["receivedAt"] as Int64)))
+        }
+    }
+
     /// The newest accepted notice of an app's channel.
     public func latest(app: String, channel: String) throws -> SignedNotice? {
         try pool.read { db in

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BundlecastCore
 import Origin
+import Node
 import Publisher
 
 struct Announce: AsyncParsableCommand {
@@ -10,8 +11,12 @@ struct Announce: AsyncParsableCommand {
             For a release whose announcement failed, or to send a notice to another origin. \
             Sending the same notice twice is harmless: the origin answers that it has it.
 
-            Example:
+            With --node, the notice goes to a node's admin API instead, which verifies it and \
+            spreads it by gossip.
+
+            Examples:
               bundlecast announce Manifests/acme/1.4.0.manifest.minisig --origin http://127.0.0.1:7300
+              bundlecast announce Manifests/acme/1.4.0.manifest.minisig --node 127.0.0.1:7947
             """
     )
 
@@ -19,15 +24,29 @@ struct Announce: AsyncParsableCommand {
     var notice: String
 
     @Option(help: ArgumentHelp("The origin's URL.", valueName: "url"))
-    var origin: String
+    var origin: String?
+
+    @Option(help: ArgumentHelp("A node's admin address, instead of an origin.", valueName: "host:port"))
+    var node: String?
+
+    func validate() throws {
+        guard (origin == nil) != (node == nil) else { throw ValidationError("give exactly one of --origin URL and --node HOST:PORT") }
+    }
 
     func run() async throws {
         try await reportingAsync {
             let bytes = try PosixFile.readAll(notice, limit: 4096)
             let signed: SignedNotice
             do { signed = try SignedNotice(bytes: bytes) } catch { throw Failure("\(notice): \(error)") }
-            let client = try OriginClient(url: origin)
             let n = signed.notice
+            if let node {
+                let address = try HostPort(node)
+                let host = address.host.contains(":") ? "[\(address.host)]" : address.host
+                let message = try await NodeAdminClient(url: "http://\(host):\(address.port)").announce(bytes)
+                print("node \(node): \(message)")
+                return
+            }
+            let client = try OriginClient(url: origin!)
             switch try await client.announce(signed) {
             case .created: print("announced \(n.app) \(n.version) (sequence \(n.sequence), channel \(n.channel)) to \(client.base)")
             case .alreadyKnown: print("the origin already has \(n.app) \(n.version) sequence \(n.sequence)")

@@ -108,30 +108,51 @@ struct StatusCommand: AsyncParsableCommand {
         commandName: "status",
         abstract: "Show the fleet's version spread, as one node sees it.",
         discussion: """
-            Asks a node's admin API for every member it knows and the newest notice each \
-            one has accepted per app.
+            Asks a node's admin API for every member it knows and the newest notice each one \
+            has accepted per app, and prints per app: version, sequence, nodes, percent and a bar \
+            over the live members, the suspect and dead ones, and the newest notice with its age.
 
-            Example:
-              bundlecast status --admin http://127.0.0.1:7947
+            Examples:
+              bundlecast status --node 127.0.0.1:7947
+              bundlecast status --node 127.0.0.1:7947 --app acme --members --watch
             """
     )
 
-    @Option(help: ArgumentHelp("A node's admin API URL.", valueName: "url"))
-    var admin = "http://127.0.0.1:7947"
+    @Option(help: ArgumentHelp("A node's admin address.", valueName: "host:port"))
+    var node = "127.0.0.1:7947"
+
+    @Option(help: "Only this app.")
+    var app: String?
+
+    @Flag(help: "List every member too.")
+    var members = false
 
     @Flag(help: "Print the node's JSON answer.")
     var json = false
 
+    @Flag(help: "Refresh every second until interrupted.")
+    var watch = false
+
     func run() async throws {
         try await reportingAsync {
-            let status = try await NodeAdminClient(url: admin).status()
-            if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-                print(String(decoding: try encoder.encode(status), as: UTF8.self))
-                return
-            }
-            print(StatusReport(status).text)
+            let address = try HostPort(node)
+            let host = address.host.contains(":") ? "[\(address.host)]" : address.host
+            let client = try NodeAdminClient(url: "http://\(host):\(address.port)")
+            repeat {
+                let status: NodeStatus
+                do { status = try await client.status() } catch {
+                    throw Failure("\(error) (is `bundlecast node` running with --admin \(node)?)")
+                }
+                if json {
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+                    print(String(decoding: try encoder.encode(status), as: UTF8.self))
+                } else {
+                    if watch && isatty(STDOUT_FILENO) == 1 { print("\u{1B}[H\u{1B}[2J", terminator: "") }
+                    print(StatusReport(status, app: app, members: members, now: UInt64(Date().timeIntervalSince1970)).text)
+                }
+                if watch { try await Task.sleep(for: .seconds(1)) }
+            } while watch
         }
     }
 }

@@ -1,36 +1,57 @@
+import Foundation
 import Node
 
-/// The text `bundlecast status` prints: the version spread per app, then the members.
+/// The text `bundlecast status` prints: per app the version spread over live
+/// members, with a bar; then, on request, the members.
 struct StatusReport {
     let text: String
 
-    init(_ status: NodeStatus) {
-        let everyone = [status.me] + status.members
-        let live = everyone.filter { $0.status == "alive" || $0.status == "suspect" }
-        var lines = ["fleet seen from \(status.me.id.prefix(8)) (\(status.me.address)): \(live.count) live of \(everyone.count) known, channel \(status.channel)"]
-        let apps = Set(everyone.flatMap(\.apps.keys)).sorted()
-        for app in apps {
-            var counts: [String: (sequence: UInt64, nodes: Int)] = [:]
-            var without = 0
-            for member in live {
-                if let state = member.apps[app] {
-                    counts[state.version, default: (state.sequence, 0)].nodes += 1
-                } else {
-                    without += 1
-                }
+    init(_ status: NodeStatus, app only: String?, members showMembers: Bool, now: UInt64) {
+        let count = { (state: String) in status.members.filter { $0.state == state }.count }
+        let live = count("alive") + count("suspect")
+        var lines = ["fleet seen from \(status.`self`.id.prefix(8)) (\(status.`self`.address)), channel \(status.channel): "
+            + "\(live) live (\(count("suspect")) suspect), \(count("dead")) dead, \(count("left")) left"]
+        for app in status.apps where only == nil || app.app == only {
+            var head = "\(app.app)  "
+            if let latest = app.latest {
+                head += "newest notice \(latest.version) (#\(latest.sequence)), accepted \(Self.age(now > latest.receivedAt ? now - latest.receivedAt : 0)) ago"
+            } else {
+                head += "no notice accepted yet"
             }
-            let spread = counts.sorted { $0.value.sequence > $1.value.sequence }
-                .map { "\($0.key) (#\($0.value.sequence)): \($0.value.nodes)" }
-            lines.append("  \(app): " + (spread + (without > 0 ? ["none yet: \(without)"] : [])).joined(separator: ", "))
+            lines.append(head)
+            var rows: [(version: String, sequence: String, nodes: Int)] = app.spread.map { ($0.version, "#\($0.sequence)", $0.nodes) }
+            if app.without > 0 { rows.append(("(none yet)", "", app.without)) }
+            for row in rows {
+                let share = live == 0 ? 0 : Double(row.nodes) / Double(live)
+                let filled = Int((share * 20).rounded())
+                let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: 20 - filled)
+                let nodes = String(row.nodes).leftPadded(5) + (row.nodes == 1 ? " node " : " nodes")
+                let percent = String(format: "%5.1f%%", share * 100)
+                lines.append("  \(row.version.padding(14)) \(row.sequence.padding(6)) \(nodes)  \(percent)  \(bar)")
+            }
         }
-        if apps.isEmpty { lines.append("  no notice accepted by any live member yet") }
-        lines.append("")
-        lines.append("  id        address                 status   zone      apps")
-        for m in everyone {
-            let apps = m.apps.keys.sorted().map { "\($0) \(m.apps[$0]!.version)" }.joined(separator: ", ")
-            lines.append("  \(m.id.prefix(8))  \(m.address.padding(23))  \(m.status.padding(7))  \((m.zone ?? "-").padding(8))  \(apps)")
+        if let only, !status.apps.contains(where: { $0.app == only }) {
+            lines.append("\(only): not an app this node trusts")
+        }
+        lines.append("downloads are not shown yet: nodes do not download bundles in this release")
+        if showMembers {
+            lines.append("")
+            lines.append("  id        address                 state    zone      apps")
+            for m in status.members {
+                let apps = m.apps.map { "\($0.app) \($0.version)" }.joined(separator: ", ")
+                lines.append("  \(m.id.prefix(8))  \(m.address.padding(23))  \(m.state.padding(7))  \((m.zone ?? "-").padding(8))  \(apps)")
+            }
         }
         text = lines.joined(separator: "\n")
+    }
+
+    static func age(_ seconds: UInt64) -> String {
+        switch seconds {
+        case ..<120: return "\(seconds) s"
+        case ..<7200: return "\(seconds / 60) min"
+        case ..<172_800: return "\(seconds / 3600) h"
+        default: return "\(seconds / 86_400) d"
+        }
     }
 }
 
