@@ -63,4 +63,4 @@ echo
 step "A forged notice is refused (the trusted comment edited after signing)" \
   sh -c "sed 's/rollout=100/rollout=1/' '$work/Manifests/hello-fleet/1.2.0.manifest.minisig' | curl -s -X POST --data-binary @- '$url/v1/apps/hello-fleet/notices'"
 echo
-printf '\ndemo: done. Next issues grow this into a fleet: nodes, gossip, swarm, status.\n'
+printf '\ndemo: done. The fleet demo (nodes downloading and installing from each other) comes with the newcomer issue.\n'
