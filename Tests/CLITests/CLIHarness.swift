@@ -17,38 +17,14 @@ struct Outcome {
     }
 }
 
-/// Runs a program to completion with a deadline, killing it (by pid) if it overruns.
+/// Runs a program with the environment of a clean shell: no passphrase, no SOURCE_DATE_EPOCH.
 func run(_ executable: String, _ arguments: [String], in directory: String? = nil, environment: [String: String] = [:], timeout: TimeInterval = 120) throws -> Outcome {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
     var env = ProcessInfo.processInfo.environment
     env.removeValue(forKey: "BUNDLECAST_PASSPHRASE")
     env.removeValue(forKey: "SOURCE_DATE_EPOCH")
     for (k, v) in environment { env[k] = v }
-    process.environment = env
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    // Drain both pipes while the process runs so a full pipe cannot block it.
-    let group = DispatchGroup()
-    nonisolated(unsafe) var outData = Data()
-    nonisolated(unsafe) var errData = Data()
-    DispatchQueue.global().async(group: group) { outData = out.fileHandleForReading.readDataToEndOfFile() }
-    DispatchQueue.global().async(group: group) { errData = err.fileHandleForReading.readDataToEndOfFile() }
-    if group.wait(timeout: .now() + timeout) == .timedOut {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        Issue.record("\(executable) \(arguments) ran over \(timeout) s and was killed")
-    }
-    process.waitUntilExit()
-    return Outcome(code: process.terminationStatus,
-                   stdout: String(decoding: outData, as: UTF8.self),
-                   stderr: String(decoding: errData, as: UTF8.self))
+    let r = try runProgram(executable, arguments, in: directory, environment: env, timeout: timeout)
+    return Outcome(code: r.code, stdout: r.stdout, stderr: r.stderr)
 }
 
 let bundlecastPath = repoRoot + "/.build/debug/bundlecast"

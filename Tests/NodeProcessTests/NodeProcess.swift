@@ -84,17 +84,8 @@ func eventually(within seconds: TimeInterval, _ what: String, _ condition: () as
 
 /// Runs the CLI to completion.
 func runBundlecast(_ arguments: [String]) throws -> (code: Int32, out: String, err: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: bundlecastPath)
-    p.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    let r = try runProgram(bundlecastPath, arguments)
+    return (r.code, r.stdout, r.stderr)
 }
 
 func post(_ url: String, _ body: [UInt8]) async throws -> Int {

@@ -4,18 +4,8 @@ import Testing
 /// `release --origin` and `announce` against a real origin process.
 @Suite(.serialized) struct PublisherOriginTests {
     func bundlecast(_ args: [String], in dir: String) throws -> (Int32, String, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: bundlecastPath)
-        p.arguments = args
-        p.currentDirectoryURL = URL(fileURLWithPath: dir)
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        let r = try runProgram(bundlecastPath, args, in: dir)
+        return (r.code, r.stdout, r.stderr)
     }
 
     @Test func aFreshCheckoutTakesItsSequenceFromTheOrigin() async throws {

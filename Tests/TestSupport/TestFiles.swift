@@ -37,3 +37,39 @@ public func write(_ path: String, _ text: String) throws {
 public func readBytes(_ path: String) throws -> [UInt8] {
     [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
 }
+
+/// What a finished process said.
+public struct ProcessOutcome: Sendable {
+    public let code: Int32
+    public let stdout: String
+    public let stderr: String
+}
+
+/// Runs a program to completion, draining both pipes while it runs; a
+/// program still running after `timeout` seconds is killed by its pid.
+public func runProgram(_ executable: String, _ arguments: [String], in directory: String? = nil,
+                       environment: [String: String]? = nil, timeout: TimeInterval = 120) throws -> ProcessOutcome {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+    if let environment { process.environment = environment }
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    let group = DispatchGroup()
+    nonisolated(unsafe) var outData = Data()
+    nonisolated(unsafe) var errData = Data()
+    DispatchQueue.global().async(group: group) { outData = out.fileHandleForReading.readDataToEndOfFile() }
+    DispatchQueue.global().async(group: group) { errData = err.fileHandleForReading.readDataToEndOfFile() }
+    if group.wait(timeout: .now() + timeout) == .timedOut {
+        kill(process.processIdentifier, SIGKILL)
+        group.wait()
+    }
+    process.waitUntilExit()
+    return ProcessOutcome(code: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                          stderr: String(decoding: errData, as: UTF8.self))
+}

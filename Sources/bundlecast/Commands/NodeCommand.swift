@@ -62,12 +62,7 @@ struct NodeCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingAsync {
-            let level = Logger.Level(rawValue: logLevel)!
-            LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = level
-                return handler
-            }
+            bootstrapLogging(logLevel)
             try AtomicWrite.makeDirectories(data)
             var settings = NodeService.Settings(dataDirectory: data)
             let gossipAddress = try HostPort(gossip)

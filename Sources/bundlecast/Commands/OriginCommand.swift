@@ -57,12 +57,7 @@ struct OriginCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingAsync {
-                let level = Logger.Level(rawValue: logLevel)!
-                LoggingSystem.bootstrap { label in
-                    var handler = StreamLogHandler.standardError(label: label)
-                    handler.logLevel = level
-                    return handler
-                }
+                bootstrapLogging(logLevel)
                 let logger = Logger(label: "bundlecast.origin")
                 let address = try HostPort(listen)
                 let trusted = try trust.map(TrustFlag.init)
