@@ -101,6 +101,21 @@ import TestSupport
             }
             #expect(node.process.isRunning)
             #expect(try await node.status().gossip.droppedOversized >= 1)
+            // A push-pull frame that claims 4 GiB: the connection is closed before anything is buffered.
+            let tcp = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(tcp) }
+            // Well under the node's 10 s connection limit: the close must come from the length check.
+            var timeout = timeval(tv_sec: 3, tv_usec: 0)
+            setsockopt(tcp, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(tcp, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            #expect(connected == 0)
+            let header: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF] + [UInt8](repeating: 0x41, count: 1000)
+            _ = header.withUnsafeBytes { write(tcp, $0.baseAddress!, $0.count) }
+            var byte: UInt8 = 0
+            #expect(read(tcp, &byte, 1) == 0, "the node closes the connection")
+            #expect(node.process.isRunning)
         }
     }
 

@@ -28,6 +28,7 @@ public final class GossipRuntime: Sendable {
     private let swim: Mutex<SWIMMembership>
     private let counters = Mutex(GossipCounters())
     private let udp = Mutex<(any Channel)?>(nil)
+    private let ticker = Mutex<RepeatedTask?>(nil)
     private let tcp = Mutex<(any Channel)?>(nil)
     private let nextPushPull = Mutex<UInt64>(0)
     private let group: any EventLoopGroup
@@ -70,18 +71,20 @@ public final class GossipRuntime: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(
-                        LengthFieldBasedFrameDecoder(lengthFieldBitLength: .fourBytes)))
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(PushPullFrameDecoder()))
                     try channel.pipeline.syncOperations.addHandler(LengthFieldPrepender(lengthFieldBitLength: .fourBytes))
                     try channel.pipeline.syncOperations.addHandler(PushPullServerHandler(runtime: runtime))
+                    // A push-pull takes milliseconds; a connection kept open longer is closed.
+                    channel.eventLoop.scheduleTask(in: .seconds(10)) { channel.close(promise: nil) }
                 }
             }
             .bind(host: settings.host, port: port).get()
         runtime.tcp.withLock { $0 = tcpChannel }
         runtime.nextPushPull.withLock { $0 = now() + settings.pushPullInterval }
-        udpChannel.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(20), delay: .milliseconds(20)) { _ in
+        let ticker = udpChannel.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(20), delay: .milliseconds(20)) { _ in
             runtime.tick()
         }
+        runtime.ticker.withLock { $0 = ticker }
         return runtime
     }
 
@@ -117,6 +120,7 @@ public final class GossipRuntime: Sendable {
     /// Leaves gracefully and closes the sockets.
     public func shutdown() async {
         perform(swim.withLock { $0.leave() })
+        ticker.withLock { $0 }?.cancel()
         try? await udp.withLock { $0 }?.close()
         try? await tcp.withLock { $0 }?.close()
     }
@@ -232,8 +236,7 @@ public final class GossipRuntime: Sendable {
             .connectTimeout(.seconds(5))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(
-                        LengthFieldBasedFrameDecoder(lengthFieldBitLength: .fourBytes)))
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(PushPullFrameDecoder()))
                     try channel.pipeline.syncOperations.addHandler(LengthFieldPrepender(lengthFieldBitLength: .fourBytes))
                     try channel.pipeline.syncOperations.addHandler(PushPullClientHandler(runtime: runtime))
                 }
@@ -281,12 +284,17 @@ final class PushPullServerHandler: ChannelInboundHandler, Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = Array(buffer: unwrapInboundIn(data))
-        if let reply = runtime.receiveStream(frame, from: context.remoteAddress) {
-            let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: reply))).whenComplete { _ in channel.close(promise: nil) }
-        } else {
+        guard let reply = runtime.receiveStream(frame, from: context.remoteAddress) else {
             context.close(promise: nil)
+            return
         }
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: reply))).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    /// A frame over the limit (or any other error): drop the connection.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
     }
 }
 
@@ -299,6 +307,10 @@ final class PushPullClientHandler: ChannelInboundHandler, Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         _ = runtime.receiveStream(Array(buffer: unwrapInboundIn(data)), from: context.remoteAddress)
+        context.close(promise: nil)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
     }
 }
