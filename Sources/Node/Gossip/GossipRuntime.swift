@@ -1,4 +1,5 @@
 import BundlecastCore
+import Dispatch
 import Foundation
 import Gossip
 import Logging
@@ -43,6 +44,12 @@ public final class GossipRuntime: Sendable {
     /// Notices being spread: each goes to `gossipFanout` random members per
     /// gossip interval, `retransmitLimit` times.
     private let notices: Mutex<RumourQueue<[UInt8]>>
+    /// Digests of the last notices seen: gossip delivers each one dozens of
+    /// times, and a repeat needs no signature check and no database.
+    private let seen = Mutex<[Digest256]>([])
+    /// Checking and storing a notice verifies a signature and writes SQLite:
+    /// never on an event loop.
+    private let noticeWork = DispatchQueue(label: "bundlecast.node.notices")
 
     public static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
 
@@ -140,7 +147,15 @@ public final class GossipRuntime: Sendable {
         do { message = try GossipCodec.decodeDatagram(payload) } catch { return count(\.droppedMalformed) }
         let sender = PeerAddress(host: host, port: UInt16(port))
         if case .notice(_, let body) = message {
-            if onNotice(body, sender) { spread(notice: body) }
+            let digest = Blake2b.digest256(body)
+            let fresh = seen.withLock { recent -> Bool in
+                guard !recent.contains(digest) else { return false }
+                recent.append(digest)
+                if recent.count > 256 { recent.removeFirst() }
+                return true
+            }
+            guard fresh else { return }
+            noticeWork.async { if self.onNotice(body, sender) { self.spread(notice: body) } }
             return
         }
         let now = Self.now()
