@@ -1,4 +1,5 @@
 import Foundation
+import Gossip
 
 /// What a node tells the fleet about itself, inside its membership record
 /// (at most 512 bytes encoded; see README, Gossip).
@@ -23,10 +24,23 @@ public struct NodeMetadata: Codable, Equatable, Sendable {
         self.admin = admin
     }
 
-    public func encoded() -> [UInt8] {
+    /// The JSON bytes, at most `limit`: apps that do not fit are left out
+    /// (last in name order first), so a long version string can never stop a
+    /// node from gossiping its metadata.
+    public func encoded(limit: Int = Update.maxMetadataBytes) -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        return [UInt8]((try? encoder.encode(self)) ?? Data())
+        var copy = self
+        while true {
+            let bytes = [UInt8]((try? encoder.encode(copy)) ?? Data())
+            if bytes.count <= limit { return bytes }
+            guard let last = copy.apps.keys.sorted().last else {
+                copy.zone = nil
+                if let bytes = try? encoder.encode(copy), bytes.count <= limit { return [UInt8](bytes) }
+                return Array("{}".utf8)
+            }
+            copy.apps[last] = nil
+        }
     }
 
     public static func decode(_ bytes: [UInt8]) -> NodeMetadata? {

@@ -71,3 +71,17 @@ import TestSupport
         #expect(throws: NodeStoreError.self) { try NodeStore(path: path) }
     }
 }
+
+@Suite struct NodeMetadataTests {
+    @Test func metadataAlwaysFitsTheGossipLimit() {
+        var meta = NodeMetadata(zone: "eu-west-1a", admin: 7947)
+        for i in 0..<20 { meta.apps["app-\(i)"] = .init(sequence: UInt64(i), version: "1.0.0-" + String(repeating: "x", count: 60)) }
+        let bytes = meta.encoded()
+        #expect(bytes.count <= Update.maxMetadataBytes)
+        let decoded = NodeMetadata.decode(bytes)
+        #expect(decoded?.zone == "eu-west-1a")
+        #expect(decoded?.apps["app-0"] != nil, "the first apps in name order are kept")
+        let small = NodeMetadata(zone: nil, admin: 1)
+        #expect(NodeMetadata.decode(small.encoded()) == small)
+    }
+}
