@@ -207,11 +207,12 @@ public struct SWIMMembership: Sendable {
                 out.append(.send(.ping(seq: seq, from: me.id, updates: piggyback()), to: table[target]!.address))
             }
         }
-        for id in ids {
+        // Only the few suspected or gone members are visited (sorted: deterministic), not the table.
+        for id in suspectedAt.keys.sorted() {
             guard let since = suspectedAt[id], now >= since + suspicionTimeout, let m = table[id] else { continue }
             out += apply(.dead(id: id, incarnation: m.incarnation, by: me.id), now: now)
         }
-        for id in ids {
+        for id in goneAt.keys.sorted() {
             if let since = goneAt[id], now >= since + settings.deadRetention { forget(id) }
         }
         if now >= nextGossipAt {
