@@ -60,39 +60,57 @@ public final class GossipRuntime: Sendable {
         onChange: @escaping @Sendable (Member) -> Void = { _ in },
         onNotice: @escaping @Sendable ([UInt8], PeerAddress) -> Bool = { _, _ in false }
     ) async throws -> GossipRuntime {
-        // Bind UDP first (port 0 picks one), then TCP on the same port number.
-        let udpChannel = try await DatagramBootstrap(group: group)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 4096))
-            .bind(host: settings.host, port: settings.port).get()
-        let port = udpChannel.localAddress?.port ?? settings.port
-        let address = PeerAddress(host: settings.advertise ?? settings.host, port: UInt16(port))
-        let incarnation = UInt64(Date().timeIntervalSince1970)
-        let machine = SWIMMembership(id: id, address: address, incarnation: incarnation, metadata: metadata,
-                                     settings: settings.swim, seed: UInt64.random(in: 0...UInt64.max), now: now())
-        let runtime = GossipRuntime(swim: machine, group: group, fleetKey: fleetKey, settings: settings, logger: logger,
-                                    onChange: onChange, onNotice: onNotice)
-        runtime.udp.withLock { $0 = udpChannel }
-        try await udpChannel.pipeline.addHandler(DatagramHandler(runtime: runtime)).get()
-        let tcpChannel = try await ServerBootstrap(group: group)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(PushPullFrameDecoder()))
-                    try channel.pipeline.syncOperations.addHandler(LengthFieldPrepender(lengthFieldBitLength: .fourBytes))
-                    try channel.pipeline.syncOperations.addHandler(PushPullServerHandler(runtime: runtime))
-                    // A push-pull takes milliseconds; a connection kept open longer is closed.
-                    channel.eventLoop.scheduleTask(in: .seconds(10)) { channel.close(promise: nil) }
-                }
+        // Bind UDP first (port 0 picks one), then TCP on the same port number. With port 0,
+        // that number can be taken on the TCP side (an outgoing connection's ephemeral
+        // port): then both are released and another pair is tried.
+        var attempt = 0
+        while true {
+            attempt += 1
+            let udpChannel: any Channel
+            do {
+                udpChannel = try await DatagramBootstrap(group: group)
+                    .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 4096))
+                    .bind(host: settings.host, port: settings.port).get()
+            } catch {
+                throw GossipBindError(what: "UDP", host: settings.host, port: settings.port, error: error)
             }
-            .bind(host: settings.host, port: port).get()
-        runtime.tcp.withLock { $0 = tcpChannel }
-        runtime.nextPushPull.withLock { $0 = now() + settings.pushPullInterval }
-        let ticker = udpChannel.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(20), delay: .milliseconds(20)) { _ in
-            runtime.tick()
+            let port = udpChannel.localAddress?.port ?? settings.port
+            let address = PeerAddress(host: settings.advertise ?? settings.host, port: UInt16(port))
+            let incarnation = UInt64(Date().timeIntervalSince1970)
+            let machine = SWIMMembership(id: id, address: address, incarnation: incarnation, metadata: metadata,
+                                         settings: settings.swim, seed: UInt64.random(in: 0...UInt64.max), now: now())
+            let runtime = GossipRuntime(swim: machine, group: group, fleetKey: fleetKey, settings: settings, logger: logger,
+                                        onChange: onChange, onNotice: onNotice)
+            let tcpChannel: any Channel
+            do {
+                tcpChannel = try await ServerBootstrap(group: group)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .childChannelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(PushPullFrameDecoder()))
+                            try channel.pipeline.syncOperations.addHandler(LengthFieldPrepender(lengthFieldBitLength: .fourBytes))
+                            try channel.pipeline.syncOperations.addHandler(PushPullServerHandler(runtime: runtime))
+                            // A push-pull takes milliseconds; a connection kept open longer is closed.
+                            channel.eventLoop.scheduleTask(in: .seconds(10)) { channel.close(promise: nil) }
+                        }
+                    }
+                    .bind(host: settings.host, port: port).get()
+            } catch {
+                try? await udpChannel.close()
+                if settings.port == 0 && attempt < 20 { continue }
+                throw GossipBindError(what: "TCP", host: settings.host, port: port, error: error)
+            }
+            runtime.udp.withLock { $0 = udpChannel }
+            try await udpChannel.pipeline.addHandler(DatagramHandler(runtime: runtime)).get()
+            runtime.tcp.withLock { $0 = tcpChannel }
+            runtime.nextPushPull.withLock { $0 = now() + settings.pushPullInterval }
+            let ticker = udpChannel.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(20), delay: .milliseconds(20)) { _ in
+                runtime.tick()
+            }
+            runtime.ticker.withLock { $0 = ticker }
+            return runtime
         }
-        runtime.ticker.withLock { $0 = ticker }
-        return runtime
     }
 
     private init(swim: SWIMMembership, group: any EventLoopGroup, fleetKey: FleetKey?, settings: Settings, logger: Logger,
@@ -273,6 +291,19 @@ public final class GossipRuntime: Sendable {
 
     private func count(_ field: WritableKeyPath<GossipCounters, Int>) {
         counters.withLock { $0[keyPath: field] += 1 }
+    }
+}
+
+/// The gossip port could not be opened.
+public struct GossipBindError: Error, CustomStringConvertible {
+    let what: String
+    let host: String
+    let port: Int
+    let error: any Error
+
+    public var description: String {
+        let reason = (error as? IOError).map { String(cString: strerror($0.errnoCode)) } ?? "\(error)"
+        return "cannot listen for gossip (\(what)) on \(host):\(port): \(reason); choose another --gossip port, or 0 for any"
     }
 }
 
