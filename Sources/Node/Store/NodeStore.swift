@@ -95,12 +95,7 @@ public final class NodeStore: Sendable {
 
     /// The newest accepted notice of an app's channel.
     public func latest(app: String, channel: String) throws -> SignedNotice? {
-        try pool.read { db in
-            guard let body = try Data.fetchOne(db, sql: "SELECT body FROM notice WHERE app = ? AND channel = ?", arguments: [app, channel]) else {
-                return nil
-            }
-            return try SignedNotice(bytes: [UInt8](body))
-        }
+        try latestRecord(app: app, channel: channel)?.notice
     }
 }
 

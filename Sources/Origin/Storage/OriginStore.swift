@@ -137,16 +137,6 @@ public final class OriginStore: Sendable {
         }
     }
 
-    /// The newest notice of an app's channel.
-    public func latest(app: String, channel: String) throws -> StoredNotice? {
-        try pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT sequence, body FROM notice WHERE app = ? AND channel = ? ORDER BY sequence DESC LIMIT 1",
-                             arguments: [app, channel]).map {
-                StoredNotice(app: app, channel: channel, sequence: UInt64($0["sequence"] as Int64), body: [UInt8]($0["body"] as Data))
-            }
-        }
-    }
-
     /// Every channel's newest notice, for warming the in-memory board.
     public func allLatest() throws -> [StoredNotice] {
         try pool.read { db in

@@ -41,8 +41,7 @@ struct Announce: AsyncParsableCommand {
             let n = signed.notice
             if let node {
                 let address = try HostPort(node)
-                let host = address.host.contains(":") ? "[\(address.host)]" : address.host
-                let message = try await NodeAdminClient(url: "http://\(host):\(address.port)").announce(bytes)
+                let message = try await NodeAdminClient(url: address.httpURL).announce(bytes)
                 print("node \(node): \(message)")
                 return
             }

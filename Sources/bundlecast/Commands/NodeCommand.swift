@@ -131,8 +131,7 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingAsync {
             let address = try HostPort(node)
-            let host = address.host.contains(":") ? "[\(address.host)]" : address.host
-            let client = try NodeAdminClient(url: "http://\(host):\(address.port)")
+            let client = try NodeAdminClient(url: address.httpURL)
             repeat {
                 let status: NodeStatus
                 do { status = try await client.status() } catch {

@@ -146,4 +146,7 @@ struct HostPort {
         self.port = port
         guard !host.isEmpty else { throw Failure("\"\(text)\" has no host") }
     }
+
+    /// `http://HOST:PORT`, with an IPv6 host in brackets.
+    var httpURL: String { "http://\(host.contains(":") ? "[\(host)]" : host):\(port)" }
 }
