@@ -54,11 +54,14 @@ let package = Package(
             name: "Gossip",
             dependencies: []
         ),
+        .target(name: "Swarm", dependencies: ["Gossip"]),
         .target(
             name: "Node",
             dependencies: [
                 "BundlecastCore",
                 "Gossip",
+                "Publisher",
+                "Swarm",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -108,6 +111,7 @@ let package = Package(
             name: "GossipTests",
             dependencies: ["Gossip", "Simulation"]
         ),
+        .testTarget(name: "SwarmTests", dependencies: ["Swarm", "Gossip"]),
         .testTarget(
             name: "OriginTests",
             dependencies: ["BundlecastCore", "Origin", "TestSupport"]

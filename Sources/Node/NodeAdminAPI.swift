@@ -9,6 +9,9 @@ import Hummingbird
 /// |---|---|
 /// | `GET /v1/status` | this node, every member it knows with their versions, gossip counters, refused notices |
 /// | `POST /v1/notices` | a `.minisig` notice: 201 accepted and spread, 409 stale or expired, 400 malformed, 403 untrusted app or wrong key, 401 forged |
+/// | `POST /v1/manifests` | manifest bytes: stored by digest; answers `{"digest", "missing": [chunk hex...]}` |
+/// | `POST /v1/chunks` | a batch of chunks, each `digest(32) length(u32 BE) bytes`: each checked, then stored |
+/// | `POST /v1/rollback` | `{"app", "to"?}`: `current` back to the kept earlier version, held until a newer notice |
 /// | `GET /healthz` | `ok` |
 struct NodeAdminAPI: Sendable {
     let gossip: GossipRuntime
@@ -16,10 +19,13 @@ struct NodeAdminAPI: Sendable {
     let channel: String
     let trustedApps: [String]
     let store: NodeStore
+    let transfer: TransferNode
+    let updater: Updater
     let accept: @Sendable ([UInt8], String) -> Result<SignedNotice, NoticeIntake.Refusal>
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         router.get("/healthz") { _, _ in "ok\n" }
+        addTransferRoutes(to: router)
         router.get("/v1/status") { _, _ in json(.ok, try status()) }
         router.post("/v1/notices") { request, _ in
             let body = try await request.body.collect(upTo: 64 << 10)
@@ -41,21 +47,82 @@ struct NodeAdminAPI: Sendable {
         }
     }
 
+    func addTransferRoutes(to router: Router<BasicRequestContext>) {
+        router.post("/v1/manifests") { request, _ in
+            let bytes = Array(buffer: try await request.body.collect(upTo: ManifestCache.maxBytes))
+            let digest = Blake2b.digest256(bytes)
+            let manifest: Manifest
+            do { manifest = try transfer.manifests.put(bytes, digest: digest) } catch {
+                return json(.badRequest, ["error": "not a valid manifest: \(error)"])
+            }
+            guard trustedApps.contains(manifest.app) else {
+                transfer.manifests.remove(digest)
+                return json(.forbidden, ["error": "this node does not trust \(manifest.app)"])
+            }
+            let distinct = manifest.distinctChunks
+            let present = transfer.chunks.presence(distinct.map(\.digest))
+            let missing = zip(distinct, present).filter { !$0.1 }.map { $0.0.digest.hex }
+            return json(.ok, SeedAnswer(digest: digest.hex, missing: missing))
+        }
+        router.post("/v1/chunks") { request, _ in
+            let body = try await request.body.collect(upTo: 32 << 20)
+            var buffer = body
+            var stored = 0
+            while buffer.readableBytes > 0 {
+                guard let digestBytes = buffer.readBytes(length: 32), let digest = Digest256(bytes: digestBytes),
+                      let length = buffer.readInteger(as: UInt32.self), Int(length) <= ChunkStore.maxChunk,
+                      let bytes = buffer.readBytes(length: Int(length)) else {
+                    return json(.badRequest, ["error": "malformed chunk batch after \(stored) chunks"])
+                }
+                guard try transfer.chunks.put(digest, bytes) else {
+                    return json(.unprocessableContent, ["error": "chunk \(digest.short) does not match its digest", "stored": String(stored)])
+                }
+                transfer.count { $0.bytesSeeded += UInt64(bytes.count) }
+                stored += 1
+            }
+            return json(.ok, ["stored": String(stored)])
+        }
+        router.post("/v1/rollback") { request, _ in
+            let body = try await request.body.collect(upTo: 4096)
+            guard let ask = try? JSONDecoder().decode(RollbackRequest.self, from: Data(buffer: body)) else {
+                return json(.badRequest, ["error": "expected {\"app\": APP, \"to\": VERSION (optional)}"])
+            }
+            do {
+                let (from, to) = try updater.rollback(app: ask.app, to: ask.to)
+                return json(.ok, ["app": ask.app, "from": from, "to": to])
+            } catch let error as UpdateError {
+                return json(.conflict, ["error": error.message])
+            }
+        }
+    }
+
     func status() throws -> NodeStatus {
         var me = NodeStatus.view(gossip.me)
         let meta = state.metadata
-        me.apps = meta.apps.keys.sorted().map { NodeStatus.AppVersion(app: $0, version: meta.apps[$0]!.version, sequence: meta.apps[$0]!.sequence) }
+        me.apps = NodeStatus.apps(meta)
         me.zone = meta.zone
         me.admin = meta.admin
+        me.fromPeers = meta.fromPeers
+        me.transferPort = transfer.port
+        me.transfer = transfer.counters
         let members = ([me] + gossip.members.map(NodeStatus.view)).sorted { $0.id < $1.id }
         let apps = try trustedApps.map { app -> NodeStatus.AppView in
             let latest = try store.latestRecord(app: app, channel: channel).map {
                 NodeStatus.Latest(version: $0.notice.notice.version.description, sequence: $0.notice.notice.sequence, receivedAt: $0.receivedAt)
             }
-            let (spread, without) = NodeStatus.spread(of: app, over: members)
-            return NodeStatus.AppView(app: app, latest: latest, spread: spread, without: without)
+            return NodeStatus.view(of: app, over: members, latest: latest)
         }
         return NodeStatus(self: me, channel: channel, members: members, apps: apps, gossip: gossip.counterValues, refusedNotices: state.refused)
+    }
+
+    struct SeedAnswer: Codable {
+        var digest: String
+        var missing: [String]
+    }
+
+    struct RollbackRequest: Codable {
+        var app: String
+        var to: String?
     }
 
     private func json(_ status: HTTPResponse.Status, _ value: some Encodable) -> Response {

@@ -32,6 +32,52 @@ public struct NodeAdminClient: Sendable {
         return "accepted \(body?["app"] ?? "") sequence \(body?["sequence"] ?? "") and spreading it by gossip"
     }
 
+    /// Gives the node a manifest; returns the digests of the chunks it lacks.
+    public func putManifest(_ bytes: [UInt8]) async throws -> [String] {
+        let (status, data) = try await post("/v1/manifests", body: Data(bytes))
+        struct Answer: Decodable { var missing: [String] }
+        guard status == 200, let answer = try? JSONDecoder().decode(Answer.self, from: data) else {
+            throw NodeClientError("the node refused the manifest (\(status)): \(Self.error(in: data) ?? "HTTP \(status)")")
+        }
+        return answer.missing
+    }
+
+    /// Uploads a batch of chunks (`digest(32) length(u32 BE) bytes` each).
+    public func putChunks(_ batch: Data) async throws {
+        let (status, data) = try await post("/v1/chunks", body: batch)
+        guard status == 200 else {
+            throw NodeClientError("the node refused chunks (\(status)): \(Self.error(in: data) ?? "HTTP \(status)")")
+        }
+    }
+
+    /// Rolls an app back to its kept earlier version; returns (from, to).
+    public func rollback(app: String, to version: String?) async throws -> (from: String, to: String) {
+        var ask: [String: String] = ["app": app]
+        ask["to"] = version
+        let (status, data) = try await post("/v1/rollback", body: try JSONEncoder().encode(ask))
+        let body = (try? JSONSerialization.jsonObject(with: data)) as? [String: String]
+        guard status == 200, let from = body?["from"], let to = body?["to"] else {
+            throw NodeClientError("the node did not roll back (\(status)): \(body?["error"] ?? "HTTP \(status)")")
+        }
+        return (from, to)
+    }
+
+    private func post(_ path: String, body: Data) async throws -> (Int, Data) {
+        var request = URLRequest(url: base.appendingPathComponent(path))
+        request.httpMethod = "POST"
+        request.httpBody = body
+        do {
+            let (data, response) = try await URLSession.shared.data(for: request)
+            return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+        } catch {
+            throw NodeClientError("cannot reach the node's admin API at \(base): \(error.localizedDescription)")
+        }
+    }
+
+    private static func error(in data: Data) -> String? {
+        ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?["error"] as? String
+    }
+
     public func status() async throws -> NodeStatus {
         let data: Data
         let response: URLResponse

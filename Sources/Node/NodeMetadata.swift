@@ -4,15 +4,33 @@ import Gossip
 /// What a node tells the fleet about itself, inside its membership record
 /// (at most 512 bytes encoded; see README, Gossip).
 public struct NodeMetadata: Codable, Equatable, Sendable {
-    /// Per trusted app: the newest accepted notice's sequence and version.
+    /// Per trusted app: the newest accepted notice, what is installed, what
+    /// this node holds complete (and so serves), and what it is doing.
     public struct AppState: Codable, Equatable, Sendable {
+        /// The newest accepted notice's sequence and version.
         public var sequence: UInt64
         public var version: String
+        /// The installed version and the sequence of the notice it came with.
+        public var installed: String?
+        public var installedSequence: UInt64?
+        /// Manifests held complete, by their first 16 hex digits (peers use it to pick whom to ask).
+        public var held: [String]?
+        /// The manifest being downloaded (16 hex digits) and how far, in steps of 10%.
+        public var downloading: String?
+        public var progress: UInt8?
+        /// A version whose install failed (health check or verification).
+        public var failed: String?
+
         public init(sequence: UInt64, version: String) {
             self.sequence = sequence
             self.version = version
         }
     }
+
+    /// The transfer port (same host as gossip).
+    public var transfer: Int?
+    /// Share of the chunk bytes this node received that came from peers (the rest came from `bundlecast seed`), in percent.
+    public var fromPeers: UInt8?
 
     public var zone: String?
     /// The admin API port, so `status` can reach any member.

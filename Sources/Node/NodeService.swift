@@ -6,8 +6,9 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// A peer node: membership and notices by gossip, state in SQLite, an admin
-/// API on loopback. (Downloading and installing come with the swarm issue.)
+/// A peer node: membership and notices by gossip, bundles from peers over
+/// the transfer protocol, installs and auto-update, state in SQLite, an admin
+/// API on loopback.
 public enum NodeService {
     public struct Settings: Sendable {
         public var dataDirectory: String
@@ -21,6 +22,16 @@ public enum NodeService {
         public var fleetKey: FleetKey?
         /// The origin to long-poll as a backstop; nil: gossip only.
         public var origin: URL?
+        public var transfer = TransferNode.Settings()
+        /// Serve and hold releases, never install them.
+        public var seedOnly = false
+        /// Random delay before a download starts.
+        public var stagger: Duration = .seconds(2)
+        /// Health check run after each install (`/bin/sh -c`); failure or time-out rolls back.
+        public var onInstall: String?
+        public var onInstallTimeout: Duration = .seconds(60)
+        /// Bytes per second over all downloads; nil: unlimited.
+        public var maxDownloadRate: UInt64?
 
         public init(dataDirectory: String) { self.dataDirectory = dataDirectory }
     }
@@ -33,12 +44,20 @@ public enum NodeService {
         let store = try NodeStore(path: settings.dataDirectory + "/node.sqlite")
         let id = try store.nodeID()
         let inbox = NoticeInbox(intake: NoticeIntake(trusted: settings.trusted), store: store)
-        let state = NodeState(metadata: NodeMetadata(zone: settings.zone, admin: nil))
+        let chunks = try ChunkStore(root: settings.dataDirectory + "/chunks")
+        let manifests = try ManifestCache(root: settings.dataDirectory + "/manifests")
+        let installer = Installer(appsRoot: settings.dataDirectory + "/apps", chunks: chunks)
+        let transfer = try await TransferNode.start(id: id, settings: settings.transfer, chunks: chunks, manifests: manifests, logger: logger)
+        let downloads = PeerDownloads(node: transfer, logger: logger)
+        var initial = NodeMetadata(zone: settings.zone, admin: nil)
+        initial.transfer = transfer.port
+        let state = NodeState(metadata: initial)
         for app in settings.trusted.keys.sorted() {
             if let n = try store.latest(app: app, channel: settings.channel)?.notice {
-                state.setApp(app, NodeMetadata.AppState(sequence: n.sequence, version: n.version.description))
+                state.updateApp(app) { $0.sequence = n.sequence; $0.version = n.version.description }
             }
         }
+        let wake = Mutex<(@Sendable (String) -> Void)?>(nil)
         if settings.fleetKey == nil {
             logger.warning("no --fleet-key: the fleet is open, anyone who reaches the gossip port can join or spread rumours")
         }
@@ -53,7 +72,8 @@ public enum NodeService {
                 let n = signed.notice
                 logger.info("accepted notice", metadata: ["app": "\(n.app)", "version": "\(n.version)", "sequence": "\(n.sequence)", "from": "\(source)"])
                 if n.channel == settings.channel {
-                    state.setApp(n.app, NodeMetadata.AppState(sequence: n.sequence, version: n.version.description))
+                    state.updateApp(n.app) { $0.sequence = n.sequence; $0.version = n.version.description }
+                    wake.withLock { $0 }?(n.app)
                 }
             case .failure(.stale(_, _, let sequence, let held)) where sequence == held:
                 // The same notice again: gossip's normal redundancy, not worth a word.
@@ -72,11 +92,22 @@ public enum NodeService {
                 return false
             })
         state.onMetadataChange = { gossip.setMetadata($0.encoded()) }
+        var updaterSettings = Updater.Settings()
+        updaterSettings.channel = settings.channel
+        updaterSettings.seedOnly = settings.seedOnly
+        updaterSettings.stagger = settings.stagger
+        updaterSettings.onInstall = settings.onInstall
+        updaterSettings.onInstallTimeout = settings.onInstallTimeout
+        updaterSettings.zone = settings.zone
+        updaterSettings.fetch.swarm.downloadBytesPerSecond = settings.maxDownloadRate
+        let updater = Updater(settings: updaterSettings, id: id, trusted: settings.trusted, store: store, manifests: manifests,
+                              installer: installer, downloads: downloads, gossip: gossip, state: state, logger: logger)
+        wake.withLock { $0 = { updater.wake($0) } }
 
         let router = Router()
         NodeAdminAPI(gossip: gossip, state: state, channel: settings.channel, trustedApps: settings.trusted.keys.sorted(),
-                     store: store, accept: accept).addRoutes(to: router)
-        var services: [any Service] = []
+                     store: store, transfer: transfer, updater: updater, accept: accept).addRoutes(to: router)
+        var services: [any Service] = [updater]
         if let origin = settings.origin {
             services.append(OriginWatcher(
                 origin: origin, apps: settings.trusted.keys.sorted(), channel: settings.channel,
@@ -90,11 +121,11 @@ public enum NodeService {
             services: services,
             onServerRunning: { channel in
                 let adminPort = channel.localAddress?.port ?? settings.adminPort
-                state.setAdminPort(adminPort)
+                state.update { $0.admin = adminPort }
                 gossip.join(settings.join)
                 do {
-                    try NodeReadyFile(gossip: gossip.port, admin: adminPort, pid: getpid()).write(to: ready)
-                    logger.info("node serving", metadata: ["id": "\(id.short)", "gossip": "\(gossip.port)", "admin": "\(adminPort)"])
+                    try NodeReadyFile(gossip: gossip.port, admin: adminPort, transfer: transfer.port, pid: getpid()).write(to: ready)
+                    logger.info("node serving", metadata: ["id": "\(id.short)", "gossip": "\(gossip.port)", "admin": "\(adminPort)", "transfer": "\(transfer.port)"])
                 } catch {
                     logger.error("cannot write \(ready): \(error)")
                 }
@@ -103,47 +134,7 @@ public enum NodeService {
         )
         try await app.runService()
         await gossip.shutdown()
-    }
-}
-
-/// The node's mutable state shared by the gossip shell and the admin API.
-final class NodeState: Sendable {
-    private let inner: Mutex<(metadata: NodeMetadata, refused: [String: Int], logged: Set<String>)>
-    private let callback = Mutex<(@Sendable (NodeMetadata) -> Void)?>(nil)
-
-    init(metadata: NodeMetadata) { inner = Mutex((metadata, [:], [])) }
-
-    var metadata: NodeMetadata { inner.withLock { $0.metadata } }
-    var refused: [String: Int] { inner.withLock { $0.refused } }
-
-    var onMetadataChange: (@Sendable (NodeMetadata) -> Void)? {
-        get { callback.withLock { $0 } }
-        set { callback.withLock { $0 = newValue } }
-    }
-
-    func setApp(_ app: String, _ value: NodeMetadata.AppState) {
-        let changed = inner.withLock { s -> NodeMetadata? in
-            guard s.metadata.apps[app] != value else { return nil }
-            s.metadata.apps[app] = value
-            return s.metadata
-        }
-        if let changed { onMetadataChange?(changed) }
-    }
-
-    func setAdminPort(_ port: Int) {
-        let changed = inner.withLock { s -> NodeMetadata in
-            s.metadata.admin = port
-            return s.metadata
-        }
-        onMetadataChange?(changed)
-    }
-
-    /// Counts a refusal; true the first time this sender is refused for this reason (log once).
-    func countRefusal(_ reason: String, from source: String) -> Bool {
-        inner.withLock { s in
-            s.refused[reason, default: 0] += 1
-            return s.logged.insert(reason + "|" + source).inserted
-        }
+        await transfer.shutdown()
     }
 }
 
@@ -151,6 +142,7 @@ final class NodeState: Sendable {
 public struct NodeReadyFile: Codable, Sendable {
     public var gossip: Int
     public var admin: Int
+    public var transfer: Int
     public var pid: Int32
 
     public func write(to path: String) throws {

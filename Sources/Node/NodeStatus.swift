@@ -4,8 +4,18 @@ import Gossip
 public struct NodeStatus: Codable, Sendable {
     public struct AppVersion: Codable, Sendable, Equatable {
         public var app: String
+        /// The newest notice the member accepted.
         public var version: String
         public var sequence: UInt64
+        /// What it has installed, under which notice's sequence.
+        public var installed: String?
+        public var installedSequence: UInt64?
+        /// Downloading, with progress in steps of 10%.
+        public var progress: UInt8?
+        /// A version whose install failed.
+        public var failed: String?
+        /// Manifests held complete (first 16 hex digits).
+        public var held: [String]?
     }
 
     public struct MemberView: Codable, Sendable {
@@ -16,8 +26,14 @@ public struct NodeStatus: Codable, Sendable {
         public var incarnation: UInt64
         public var zone: String?
         public var admin: Int?
-        /// Per app, the newest notice the member accepted on its channel.
+        /// Per app, the newest notice the member accepted on its channel and what it installed.
         public var apps: [AppVersion]
+        /// Share of received chunk bytes that came from peers, percent.
+        public var fromPeers: UInt8?
+        /// The transfer port.
+        public var transferPort: Int?
+        /// Transfer counters (this node only).
+        public var transfer: TransferCounters?
     }
 
     public struct Latest: Codable, Sendable {
@@ -37,10 +53,14 @@ public struct NodeStatus: Codable, Sendable {
         public var app: String
         /// The newest notice this node holds for the app, if any.
         public var latest: Latest?
-        /// Live members (this node included) by the newest notice they accepted, newest first.
+        /// Live members (this node included) by the version they have installed, newest first.
         public var spread: [Spread]
-        /// Live members that have accepted no notice for the app yet.
+        /// Live members with nothing installed.
         public var without: Int
+        /// Live members by the newest notice they accepted (learnt, not necessarily installed).
+        public var accepted: [Spread]
+        public var downloading: Int
+        public var failed: Int
     }
 
     public var `self`: MemberView
@@ -61,22 +81,37 @@ public struct NodeStatus: Codable, Sendable {
         case .dead: state = "dead"
         case .left: state = "left"
         }
-        let apps = (meta?.apps ?? [:]).keys.sorted().map { AppVersion(app: $0, version: meta!.apps[$0]!.version, sequence: meta!.apps[$0]!.sequence) }
         return MemberView(id: m.id.description, address: m.address.description, state: state, incarnation: m.incarnation,
-                          zone: meta?.zone, admin: meta?.admin, apps: apps)
+                          zone: meta?.zone, admin: meta?.admin, apps: apps(meta), fromPeers: meta?.fromPeers, transferPort: meta?.transfer)
     }
 
-    /// The spread of one app over the live members.
-    static func spread(of app: String, over members: [MemberView]) -> (spread: [Spread], without: Int) {
-        var counts: [UInt64: Spread] = [:]
-        var without = 0
+    static func apps(_ meta: NodeMetadata?) -> [AppVersion] {
+        guard let meta else { return [] }
+        return meta.apps.keys.sorted().map { app in
+            let a = meta.apps[app]!
+            return AppVersion(app: app, version: a.version, sequence: a.sequence, installed: a.installed, installedSequence: a.installedSequence,
+                              progress: a.downloading == nil ? nil : (a.progress ?? 0), failed: a.failed, held: a.held)
+        }
+    }
+
+    /// One app over the live members: by installed version, by accepted notice, downloading and failed counts.
+    static func view(of app: String, over members: [MemberView], latest: Latest?) -> AppView {
+        var installed: [String: Spread] = [:]
+        var accepted: [UInt64: Spread] = [:]
+        var without = 0, downloading = 0, failed = 0
         for m in members where m.state == "alive" || m.state == "suspect" {
-            if let v = m.apps.first(where: { $0.app == app }) {
-                counts[v.sequence, default: Spread(version: v.version, sequence: v.sequence, nodes: 0)].nodes += 1
+            let v = m.apps.first(where: { $0.app == app && $0.sequence > 0 })
+            if let v { accepted[v.sequence, default: Spread(version: v.version, sequence: v.sequence, nodes: 0)].nodes += 1 }
+            if let version = v?.installed {
+                installed[version, default: Spread(version: version, sequence: v?.installedSequence ?? 0, nodes: 0)].nodes += 1
             } else {
                 without += 1
             }
+            if v?.progress != nil { downloading += 1 }
+            if v?.failed != nil { failed += 1 }
         }
-        return (counts.keys.sorted(by: >).map { counts[$0]! }, without)
+        let spread = installed.values.sorted { ($0.sequence, $0.version) > ($1.sequence, $1.version) }
+        return AppView(app: app, latest: latest, spread: spread, without: without,
+                       accepted: accepted.keys.sorted(by: >).map { accepted[$0]! }, downloading: downloading, failed: failed)
     }
 }

@@ -7,7 +7,7 @@ import Gossip
 /// newest accepted notice per app and channel. The accepted sequence only
 /// ever goes up (rollback protection survives restarts).
 public final class NodeStore: Sendable {
-    private let pool: DatabasePool
+    let pool: DatabasePool
 
     /// Opens or creates `DIR/node.sqlite`.
     public init(path: String) throws {
@@ -36,6 +36,33 @@ public final class NodeStore: Sendable {
                 t.column("source", .text).notNull()
                 t.column("receivedAt", .integer).notNull()
                 t.primaryKey(["app", "channel"])
+            }
+        }
+        migrator.registerMigration("v2-installs") { db in
+            // One row per app: what is installed, what was before, and the
+            // decisions that outlive a restart (a failed manifest, a hold).
+            try db.create(table: "app") { t in
+                t.primaryKey("app", .text)
+                t.column("currentVersion", .text)
+                t.column("currentManifest", .text)
+                t.column("currentSequence", .integer)
+                t.column("previousVersion", .text)
+                t.column("previousManifest", .text)
+                t.column("previousSequence", .integer)
+                t.column("failedVersion", .text)
+                t.column("failedManifest", .text)
+                t.column("failedSequence", .integer)
+                t.column("failedReason", .text)
+                t.column("holdSequence", .integer)
+            }
+            try db.create(table: "history") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("app", .text).notNull()
+                t.column("version", .text).notNull()
+                t.column("manifest", .text).notNull()
+                t.column("event", .text).notNull()
+                t.column("detail", .text).notNull()
+                t.column("at", .integer).notNull()
             }
         }
         return migrator

@@ -9,16 +9,23 @@ import Publisher
 struct NodeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "node",
-        abstract: "Run a peer node: it joins the fleet by gossip and learns of releases.",
+        abstract: "Run a peer node: it joins the fleet, downloads releases from peers, installs and serves them.",
         discussion: """
             Members find each other with SWIM over UDP (push-pull over TCP on the same port), \
             and spread signed notices, which every node verifies against the pinned key before \
-            storing or passing them on. Ports may be 0: the node writes the ports it got to \
-            DATA/ready.json. Downloading and installing bundles come with a later release.
+            storing or passing them on. A newer notice for this node's channel (when the node is \
+            in its rollout) starts a download from peers over TCP (--transfer): the manifest is \
+            checked against the notice's signature, every chunk against its digest; then the \
+            version is installed into DATA/apps/APP/VERSION and DATA/apps/APP/current is swapped \
+            atomically. The node keeps the current and the previous version and serves every \
+            chunk of them. Ports may be 0: the node writes the ports it got to DATA/ready.json.
+
+            Rates take a number of bytes per second with an optional K, M or G suffix (1024-based).
 
             Example:
-              bundlecast node --data /var/lib/bundlecast --gossip 0.0.0.0:7946 --advertise 10.0.0.5 \\
-                --join 10.0.0.2:7946 --trust acme=Keys/acme.pub --fleet-key /etc/bundlecast/fleet.key
+              bundlecast node --data /var/lib/bundlecast --gossip 0.0.0.0:7946 --transfer 0.0.0.0:7948 \\
+                --advertise 10.0.0.5 --join 10.0.0.2:7946 --trust acme=Keys/acme.pub \\
+                --fleet-key /etc/bundlecast/fleet.key --on-install /usr/local/bin/acme-health
             """
     )
 
@@ -52,10 +59,45 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Long-poll this origin as a backstop to gossip (http://HOST:PORT).", valueName: "url"))
     var origin: String?
 
+    @Option(help: ArgumentHelp("TCP address for transfers, HOST:PORT (IP literal); its port is gossiped.", valueName: "host:port"))
+    var transfer = "127.0.0.1:7948"
+
+    @Option(help: ArgumentHelp("Cap on upload bytes per second over all peers (e.g. 20M); none by default.", valueName: "rate"))
+    var maxUploadRate: String?
+
+    @Option(help: ArgumentHelp("Cap on download bytes per second (e.g. 50M); none by default.", valueName: "rate"))
+    var maxDownloadRate: String?
+
+    @Option(help: ArgumentHelp("Wait a random time up to this before a download starts (0s, 2s, 5m...).", valueName: "duration"))
+    var stagger = "2s"
+
+    @Option(help: ArgumentHelp("Health check after each install, run with /bin/sh -c and BUNDLECAST_APP, BUNDLECAST_VERSION, BUNDLECAST_PATH, BUNDLECAST_PREVIOUS_VERSION set; a failure rolls back.", valueName: "command"))
+    var onInstall: String?
+
+    @Option(help: ArgumentHelp("How long the health check may run.", valueName: "duration"))
+    var onInstallTimeout = "60s"
+
+    @Flag(help: "Hold and serve releases, never install them.")
+    var seedOnly = false
+
+    @Flag(help: ArgumentHelp("Test only: corrupt every chunk this node uploads.", visibility: .hidden))
+    var testCorruptUploads = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
     func validate() throws {
+        for (flag, value) in [("--max-upload-rate", maxUploadRate), ("--max-download-rate", maxDownloadRate)] {
+            if let value, Rate.bytesPerSecond(value) == nil {
+                throw ValidationError("\(flag) \"\(value)\" is not a rate such as 500K, 20M or 1G (bytes per second)")
+            }
+        }
+        guard DurationText.seconds(stagger, allowZero: true) != nil else {
+            throw ValidationError("--stagger \"\(stagger)\" is not a duration such as 0s, 90s, 15m")
+        }
+        guard DurationText.seconds(onInstallTimeout) != nil else {
+            throw ValidationError("--on-install-timeout \"\(onInstallTimeout)\" is not a duration such as 90s, 15m")
+        }
         guard !trust.isEmpty else { throw ValidationError("give at least one --trust APP=KEY.pub") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
     }
@@ -93,6 +135,16 @@ struct NodeCommand: AsyncParsableCommand {
                 }
                 settings.origin = url
             }
+            let transferAddress = try HostPort(transfer)
+            settings.transfer.host = transferAddress.host
+            settings.transfer.port = transferAddress.port
+            settings.transfer.maxUploadRate = maxUploadRate.flatMap(Rate.bytesPerSecond)
+            settings.transfer.corruptUploads = testCorruptUploads
+            settings.maxDownloadRate = maxDownloadRate.flatMap(Rate.bytesPerSecond)
+            settings.stagger = .seconds(DurationText.seconds(stagger, allowZero: true) ?? 0)
+            settings.onInstall = onInstall
+            settings.onInstallTimeout = .seconds(DurationText.seconds(onInstallTimeout) ?? 60)
+            settings.seedOnly = seedOnly
             try await NodeService.run(settings, logger: Logger(label: "bundlecast.node"))
         }
     }

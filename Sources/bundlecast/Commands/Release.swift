@@ -18,11 +18,14 @@ struct Release: AsyncParsableCommand {
             '..' or control characters, symlinks that leave the bundle.
 
             With --origin, the sequence is one more than the highest of MANIFESTS/APP/ and the \
-            origin's, and the notice is announced once written.
+            origin's, and the notice is announced once written. With --node, the manifest and \
+            the chunks that node lacks are uploaded to it and it gets the notice, so it serves \
+            the release to the fleet (the origin never carries bundle bytes).
 
             Examples:
               bundlecast release ./build --app acme --version 1.4.0 --key Keys/acme.key --rollout 10
-              bundlecast release ./build --app acme --version 1.4.1 --key Keys/acme.key --origin http://127.0.0.1:7300
+              bundlecast release ./build --app acme --version 1.4.1 --key Keys/acme.key \\
+                --origin http://127.0.0.1:7300 --node 127.0.0.1:7947
             """
     )
 
@@ -59,12 +62,15 @@ struct Release: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Announce the notice to this origin (http://HOST:PORT).", valueName: "url"))
     var origin: String?
 
+    @Option(help: ArgumentHelp("Seed the release into this node (admin HOST:PORT) and give it the notice: the fleet then fetches it from peers.", valueName: "host:port"))
+    var node: String?
+
     @Option(help: ArgumentHelp("Read the key's passphrase from this file (else $BUNDLECAST_PASSPHRASE, else a prompt).", valueName: "file"))
     var passphraseFile: String?
 
     func validate() throws {
         guard rollout <= 100 else { throw ValidationError("--rollout must be between 0 and 100") }
-        guard Duration.seconds(expires) != nil else {
+        guard DurationText.seconds(expires) != nil else {
             throw ValidationError("--expires \"\(expires)\" is not a duration such as 90s, 15m, 12h, 30d or 2w")
         }
     }
@@ -76,7 +82,7 @@ struct Release: AsyncParsableCommand {
             var request = ReleaseRequest(bundle: directory, app: app, version: semver, created: try Self.created())
             request.channel = channel
             request.rollout = rollout
-            request.lifetime = Duration.seconds(expires)!
+            request.lifetime = DurationText.seconds(expires)!
             request.sequence = sequence
             request.allowDowngrade = allowDowngrade
             let releaser = Releaser(store: ManifestStore(root: manifests))
@@ -102,6 +108,13 @@ struct Release: AsyncParsableCommand {
                     throw Failure("released locally but not announced: \(error). Then run: bundlecast announce \(summary.noticePath) --origin \(client.base)")
                 }
                 print("announced sequence \(n.sequence) to \(client.base)")
+            }
+            if let node {
+                do {
+                    try await Seed.seed(notice: summary.noticePath, bundle: directory, node: node, announce: true)
+                } catch {
+                    throw Failure("released locally but not seeded: \(error). Then run: bundlecast seed \(summary.noticePath) --bundle \(directory) --node \(node)")
+                }
             }
         }
     }

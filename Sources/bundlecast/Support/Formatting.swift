@@ -24,10 +24,10 @@ enum Format {
     }
 }
 
-/// Durations such as `90s`, `15m`, `12h`, `30d`, `2w`.
-enum Duration {
-    static func seconds(_ text: String) -> UInt64? {
-        guard let unit = text.last, let n = UInt64(text.dropLast()), n > 0 else { return nil }
+/// Durations such as `90s`, `15m`, `12h`, `30d`, `2w` (`0s` only where `allowZero`).
+enum DurationText {
+    static func seconds(_ text: String, allowZero: Bool = false) -> UInt64? {
+        guard let unit = text.last, let n = UInt64(text.dropLast()), n > 0 || allowZero else { return nil }
         let scale: UInt64
         switch unit {
         case "s": scale = 1
@@ -37,6 +37,24 @@ enum Duration {
         case "w": scale = 7 * 86_400
         default: return nil
         }
+        let (value, overflow) = n.multipliedReportingOverflow(by: scale)
+        return overflow ? nil : value
+    }
+}
+
+/// Rates in bytes per second: `750000`, `500K`, `20M`, `1G` (1024-based, as aria2 and curl read them).
+enum Rate {
+    static func bytesPerSecond(_ text: String) -> UInt64? {
+        guard let last = text.last else { return nil }
+        let scale: UInt64
+        var digits = Substring(text)
+        switch last {
+        case "K", "k": scale = 1 << 10; digits = digits.dropLast()
+        case "M", "m": scale = 1 << 20; digits = digits.dropLast()
+        case "G", "g": scale = 1 << 30; digits = digits.dropLast()
+        default: scale = 1
+        }
+        guard let n = UInt64(digits), n > 0 else { return nil }
         let (value, overflow) = n.multipliedReportingOverflow(by: scale)
         return overflow ? nil : value
     }

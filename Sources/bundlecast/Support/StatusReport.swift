@@ -20,25 +20,35 @@ struct StatusReport {
             }
             lines.append(head)
             var rows: [(version: String, sequence: String, nodes: Int)] = app.spread.map { ($0.version, "#\($0.sequence)", $0.nodes) }
-            if app.without > 0 { rows.append(("(none yet)", "", app.without)) }
+            if app.without > 0 { rows.append(("(not installed)", "", app.without)) }
             for row in rows {
                 let share = live == 0 ? 0 : Double(row.nodes) / Double(live)
                 let filled = Int((share * 20).rounded())
                 let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: 20 - filled)
                 let nodes = String(row.nodes).leftPadded(5) + (row.nodes == 1 ? " node " : " nodes")
                 let percent = String(format: "%5.1f%%", share * 100)
-                lines.append("  \(row.version.padding(14)) \(row.sequence.padding(6)) \(nodes)  \(percent)  \(bar)")
+                lines.append("  \(row.version.padding(15)) \(row.sequence.padding(6)) \(nodes)  \(percent)  \(bar)")
             }
+            var notes: [String] = []
+            if app.downloading > 0 { notes.append("\(app.downloading) downloading") }
+            if app.failed > 0 { notes.append("\(app.failed) failed an install") }
+            if let newest = app.accepted.first, newest.nodes < live { notes.append("\(newest.nodes) of \(live) have heard of #\(newest.sequence)") }
+            if !notes.isEmpty { lines.append("  " + notes.joined(separator: ", ")) }
         }
         if let only, !status.apps.contains(where: { $0.app == only }) {
             lines.append("\(only): not an app this node trusts")
         }
-        lines.append("downloads are not shown yet: nodes do not download bundles in this release")
         if showMembers {
             lines.append("")
-            lines.append("  id        address                 state    zone      apps")
+            lines.append("  id        address                 state    zone      apps (installed; downloading %; failed; newest notice)")
             for m in status.members {
-                let apps = m.apps.map { "\($0.app) \($0.version)" }.joined(separator: ", ")
+                let apps = m.apps.map { a -> String in
+                    var text = "\(a.app) \(a.installed ?? "-")"
+                    if let p = a.progress { text += " ↓\(p)%" }
+                    if let f = a.failed { text += " failed \(f)" }
+                    if a.installed != a.version { text += " (notice \(a.version))" }
+                    return text
+                }.joined(separator: ", ") + (m.fromPeers.map { "  \($0)% from peers" } ?? "")
                 lines.append("  \(m.id.prefix(8))  \(m.address.padding(23))  \(m.state.padding(7))  \((m.zone ?? "-").padding(8))  \(apps)")
             }
         }

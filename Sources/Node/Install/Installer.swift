@@ -1,0 +1,190 @@
+import BundlecastCore
+import Foundation
+import Publisher
+
+/// Turns a manifest whose chunks are all in the store into
+/// `apps/APP/VERSION/`, and swaps `apps/APP/current` to it atomically.
+///
+/// Files are written into a staging directory beside the target, every chunk
+/// re-hashed as it is read (so a chunk damaged on disk is caught, not
+/// installed), every file and directory fsynced, and only then is the staging
+/// directory renamed into place and the `current` symlink replaced with
+/// `rename(2)`. A crash at any instant leaves the old `current` or the new
+/// one, never a mix; staging left by a crash is removed at the next start.
+public struct Installer: Sendable {
+    public let appsRoot: String
+    public let chunks: ChunkStore
+
+    public init(appsRoot: String, chunks: ChunkStore) {
+        self.appsRoot = appsRoot
+        self.chunks = chunks
+    }
+
+    public func directory(app: String) -> String { appsRoot + "/" + app }
+    public func directory(app: String, version: String) -> String { appsRoot + "/" + app + "/" + version }
+
+    /// The version `current` points at, if any.
+    public func current(app: String) -> String? {
+        let link = directory(app: app) + "/current"
+        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: link) else { return nil }
+        return target
+    }
+
+    /// Removes staging directories left by a crash.
+    public func cleanStaging(app: String) {
+        let dir = directory(app: app)
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.hasPrefix(".staging-") || name.hasPrefix(".current-") {
+            try? FileManager.default.removeItem(atPath: dir + "/" + name)
+        }
+    }
+
+    /// Writes the version's tree (unless a complete one is already there) and returns its path.
+    @discardableResult
+    public func materialize(_ manifest: Manifest) throws -> String {
+        let app = manifest.app
+        let version = manifest.version.description
+        let target = directory(app: app, version: version)
+        try AtomicWrite.makeDirectories(directory(app: app))
+        if FileManager.default.fileExists(atPath: target) {
+            // Kept from an earlier install (a rollback or re-install): trust it only if it still matches.
+            if (try? verifyTree(manifest, at: target)) != nil { return target }
+            try FileManager.default.removeItem(atPath: target)
+        }
+        let staging = directory(app: app) + "/.staging-\(version)-\(UInt32.random(in: 0...UInt32.max))"
+        do {
+            try write(manifest, into: staging)
+            guard rename(staging, target) == 0 else { throw FileError.errno("install", target) }
+            AtomicWrite.syncDirectory(of: target)
+        } catch {
+            try? FileManager.default.removeItem(atPath: staging)
+            throw error
+        }
+        return target
+    }
+
+    /// Points `current` at `version` atomically (a new symlink renamed over the old one).
+    public func switchCurrent(app: String, to version: String) throws {
+        let dir = directory(app: app)
+        let temp = dir + "/.current-\(UInt32.random(in: 0...UInt32.max))"
+        guard symlink(version, temp) == 0 else { throw FileError.errno("create symlink", temp) }
+        guard rename(temp, dir + "/current") == 0 else {
+            let error = FileError.errno("swap current", dir + "/current")
+            unlink(temp)
+            throw error
+        }
+        AtomicWrite.syncDirectory(of: dir + "/current")
+    }
+
+    /// Removes `current` (after a failed first install there is nothing to go back to).
+    public func clearCurrent(app: String) {
+        unlink(directory(app: app) + "/current")
+        AtomicWrite.syncDirectory(of: directory(app: app) + "/current")
+    }
+
+    /// Removes every version directory of `app` except `keep`.
+    public func prune(app: String, keep: Set<String>) {
+        let dir = directory(app: app)
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        where !name.hasPrefix(".") && name != "current" && !keep.contains(name) {
+            try? FileManager.default.removeItem(atPath: dir + "/" + name)
+        }
+    }
+
+    private func write(_ manifest: Manifest, into root: String) throws {
+        guard mkdir(root, 0o755) == 0 else { throw FileError.errno("create directory", root) }
+        var directories: [String] = [root]
+        var made = Set<String>([""])
+        for entry in manifest.entries {
+            // Paths were validated when the manifest was parsed: relative, no "..", no links to escape through.
+            var parent = ""
+            for part in entry.path.split(separator: "/").dropLast() {
+                parent += (parent.isEmpty ? "" : "/") + part
+                if made.insert(parent).inserted {
+                    guard mkdir(root + "/" + parent, 0o755) == 0 else { throw FileError.errno("create directory", root + "/" + parent) }
+                    directories.append(root + "/" + parent)
+                }
+            }
+            let path = root + "/" + entry.path
+            switch entry.kind {
+            case .symlink(let target):
+                guard symlink(target, path) == 0 else { throw FileError.errno("create symlink", path) }
+            case .file(let executable, _, _, let refs):
+                let file = try PosixFile.createExclusive(path, mode: executable ? 0o755 : 0o644)
+                for ref in refs {
+                    let bytes = try chunkBytes(ref)
+                    try file.writeAll(bytes)
+                }
+                try file.sync()
+                // The mode asked for at creation is filtered by the umask; set it exactly.
+                fchmod(file.fd, executable ? 0o755 : 0o644)
+            }
+        }
+        for dir in directories.reversed() {
+            let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if fd >= 0 {
+                fsync(fd)
+                close(fd)
+            }
+        }
+    }
+
+    /// A chunk read back from the store and checked again.
+    private func chunkBytes(_ ref: ChunkRef) throws -> [UInt8] {
+        guard let bytes = try chunks.read(ref.digest) else { throw InstallError.missingChunk(ref.digest) }
+        guard bytes.count == Int(ref.size), Blake2b.digest256(bytes) == ref.digest else {
+            chunks.remove(ref.digest)
+            throw InstallError.corruptChunk(ref.digest)
+        }
+        return bytes
+    }
+
+    /// Checks an existing tree against the manifest: every file's content, mode and every symlink.
+    public func verifyTree(_ manifest: Manifest, at root: String) throws {
+        var expected = Set<String>()
+        for entry in manifest.entries {
+            expected.insert(entry.path)
+            let path = root + "/" + entry.path
+            var st = stat()
+            guard lstat(path, &st) == 0 else { throw InstallError.treeMismatch(entry.path, "missing") }
+            switch entry.kind {
+            case .symlink(let target):
+                guard (st.st_mode & S_IFMT) == S_IFLNK,
+                      (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) == target
+                else { throw InstallError.treeMismatch(entry.path, "not the symlink the manifest names") }
+            case .file(let executable, let size, _, let refs):
+                guard (st.st_mode & S_IFMT) == S_IFREG, UInt64(st.st_size) == size,
+                      ((st.st_mode & 0o100) != 0) == executable
+                else { throw InstallError.treeMismatch(entry.path, "size or mode differs") }
+                let file = try PosixFile.openForReading(path)
+                var buffer = [UInt8](repeating: 0, count: ChunkStore.maxChunk)
+                for ref in refs {
+                    let n = try buffer.withUnsafeMutableBytes { try file.readFully(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<Int(ref.size)])) }
+                    guard n == Int(ref.size), buffer.withUnsafeBytes({ Blake2b.digest256(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) == ref.digest
+                    else { throw InstallError.treeMismatch(entry.path, "content differs") }
+                }
+            }
+        }
+        let enumerator = FileManager.default.enumerator(atPath: root)
+        while let path = enumerator?.nextObject() as? String {
+            var st = stat()
+            if lstat(root + "/" + path, &st) == 0, (st.st_mode & S_IFMT) != S_IFDIR, !expected.contains(path) {
+                throw InstallError.treeMismatch(path, "not in the manifest")
+            }
+        }
+    }
+}
+
+/// Why an install did not happen.
+public enum InstallError: Error, CustomStringConvertible, Equatable {
+    case missingChunk(Digest256)
+    case corruptChunk(Digest256)
+    case treeMismatch(String, String)
+
+    public var description: String {
+        switch self {
+        case .missingChunk(let d): return "chunk \(d.short) is not in the store"
+        case .corruptChunk(let d): return "stored chunk \(d.short) no longer matches its digest (dropped; it will be fetched again)"
+        case .treeMismatch(let path, let why): return "installed tree differs at \(path): \(why)"
+        }
+    }
+}

@@ -1,0 +1,408 @@
+import BundlecastCore
+import Dispatch
+import Foundation
+import Gossip
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Auto-update: for each trusted app, brings what is installed in line with
+/// the newest accepted notice of this node's channel — when this node is in
+/// the notice's rollout, after a random stagger — by fetching the manifest
+/// and the missing chunks from peers, installing, running the health check,
+/// and going back to the previous version if it fails.
+///
+/// One loop per app, woken by every accepted notice (and once at start, so
+/// an interrupted download resumes); a newer notice arriving mid-download
+/// cancels the download (its verified chunks stay in the store).
+final class Updater: Service, Sendable {
+    struct Settings: Sendable {
+        var channel = "stable"
+        var seedOnly = false
+        /// Random delay before a download starts, so a fleet does not stampede.
+        var stagger: Duration = .seconds(2)
+        var onInstall: String?
+        var onInstallTimeout: Duration = .seconds(60)
+        var fetch = Fetch.Settings()
+        var zone: String?
+    }
+
+    let settings: Settings
+    let id: NodeID
+    let trusted: [String: PublicKey]
+    let store: NodeStore
+    let manifests: ManifestCache
+    let installer: Installer
+    let downloads: PeerDownloads
+    let gossip: GossipRuntime
+    let state: NodeState
+    let logger: Logger
+    private let wakes: [String: AsyncStream<Void>.Continuation]
+    private let streams: Mutex<[String: AsyncStream<Void>]>
+    /// Serialises installs and operator rollbacks of one app.
+    private let installLocks: [String: NSLock]
+    /// Last progress step gossiped per app, and when.
+    private let progressSent = Mutex<[String: (step: UInt64, at: UInt64)]>([:])
+    /// Manifests a seed-only node completed, per app (newest last).
+    private let seeded = Mutex<[String: [Digest256]]>([:])
+    private let work = DispatchQueue(label: "bundlecast.install", attributes: .concurrent)
+
+    init(settings: Settings, id: NodeID, trusted: [String: PublicKey], store: NodeStore, manifests: ManifestCache,
+         installer: Installer, downloads: PeerDownloads, gossip: GossipRuntime, state: NodeState, logger: Logger) {
+        self.settings = settings
+        self.id = id
+        self.trusted = trusted
+        self.store = store
+        self.manifests = manifests
+        self.installer = installer
+        self.downloads = downloads
+        self.gossip = gossip
+        self.state = state
+        self.logger = logger
+        var wakes: [String: AsyncStream<Void>.Continuation] = [:]
+        var streams: [String: AsyncStream<Void>] = [:]
+        var locks: [String: NSLock] = [:]
+        for app in trusted.keys {
+            let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+            wakes[app] = continuation
+            streams[app] = stream
+            locks[app] = NSLock()
+        }
+        self.wakes = wakes
+        self.streams = Mutex(streams)
+        installLocks = locks
+    }
+
+    /// A notice for `app` was accepted (or something else changed): reconcile soon.
+    func wake(_ app: String) { wakes[app]?.yield() }
+
+    func run() async throws {
+        let streams = self.streams.withLock { $0 }
+        await withTaskGroup(of: Void.self) { group in
+            for app in streams.keys.sorted() {
+                let stream = streams[app]!
+                group.addTask {
+                    self.installer.cleanStaging(app: app)
+                    self.publish(app: app)
+                    self.wake(app)
+                    for await _ in stream.cancelOnGracefulShutdown() {
+                        await self.reconcile(app)
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: - Reconcile
+
+    private func reconcile(_ app: String) async {
+        do {
+            try await reconcileOnce(app)
+        } catch is CancellationError {
+        } catch let superseded as Superseded {
+            logger.info("\(superseded)")
+            wake(app)
+        } catch {
+            logger.error("update of \(app) failed: \(error)")
+            state.updateApp(app) { $0.downloading = nil; $0.progress = nil }
+            // Try again later; verified chunks are kept.
+            try? await Task.sleep(for: .seconds(5))
+            wake(app)
+        }
+    }
+
+    private func reconcileOnce(_ app: String) async throws {
+        guard let signed = try store.latest(app: app, channel: settings.channel), let key = trusted[app] else { return }
+        let notice = signed.notice
+        let record = try store.installRecord(app: app)
+        let target = notice.manifest
+        if !settings.seedOnly {
+            if record.current?.manifest == target { return publish(app: app) }
+            if let hold = record.holdSequence, notice.sequence <= hold { return }
+            if record.failedManifest == target, let failed = record.failedSequence, notice.sequence <= failed { return }
+            guard Self.inRollout(node: id, manifest: target, percent: notice.rollout) else {
+                logger.info("\(app) \(notice.version) (#\(notice.sequence)) is rolling out to \(notice.rollout)%; this node is not in it")
+                return
+            }
+        } else if seeded.withLock({ $0[app]?.last == target }) {
+            return
+        }
+        // Stagger only when there is something to fetch from peers.
+        let cached = manifests.manifest(target)
+        let missing = cached.map { m in installer.chunks.presence(m.distinctChunks.map(\.digest)).contains(false) } ?? true
+        if missing && settings.stagger > .zero {
+            let (seconds, attoseconds) = settings.stagger.components
+            let ns = max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+            try await Task.sleep(for: Duration.nanoseconds(Int64.random(in: 0...ns)))
+        }
+        let manifest = try await withSupersession(app: app, target: target) { [self] in
+            try await obtainManifest(signed, key: key, cached: cached)
+        }
+        if missing {
+            logger.info("downloading \(app) \(notice.version) from peers", metadata: ["manifest": "\(target.short)", "bytes": "\(notice.size)"])
+            let peers: @Sendable () -> [TransferCandidate] = { [self] in candidates(app: app, manifest: target) }
+            state.updateApp(app) { $0.downloading = String(target.hex.prefix(16)); $0.progress = 0 }
+            try await withSupersession(app: app, target: target) { [self] in
+                try await downloads.chunks(of: manifest, digest: target, settings: settings.fetch, candidates: peers) { held, total in
+                    self.reportProgress(app: app, held: held, total: total)
+                }
+            }
+            state.updateApp(app) { $0.downloading = nil; $0.progress = nil }
+        }
+        if settings.seedOnly {
+            seeded.withLock { list in
+                list[app, default: []].removeAll { $0 == target }
+                list[app, default: []].append(target)
+                if list[app]!.count > 2 { list[app]!.removeFirst() }
+            }
+            logger.info("holding \(app) \(notice.version) complete (seed only)")
+            publish(app: app)
+            collectGarbage()
+            return
+        }
+        try await blocking { [self] in try install(manifest, digest: target, notice: notice) }
+    }
+
+    /// Runs `body` but throws ``Superseded`` as soon as the newest notice names another manifest.
+    private func withSupersession<T: Sendable>(app: String, target: Digest256, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask { [self] in
+                while true {
+                    try await Task.sleep(for: .milliseconds(500))
+                    if let latest = try store.latest(app: app, channel: settings.channel)?.notice, latest.manifest != target {
+                        throw Superseded(app: app, version: latest.version.description)
+                    }
+                }
+            }
+            defer { group.cancelAll() }
+            while let result = try await group.next() {
+                if let value = result { return value }
+            }
+            throw CancellationError()
+        }
+    }
+
+    /// The manifest, from the cache or from peers, checked against the notice's signature.
+    private func obtainManifest(_ signed: SignedNotice, key: PublicKey, cached: Manifest?) async throws -> Manifest {
+        let target = signed.notice.manifest
+        if let cached, let bytes = manifests.bytes(target) {
+            _ = try signed.verify(manifest: bytes, with: key)
+            return cached
+        }
+        let app = signed.notice.app
+        let bytes = try await downloads.manifest(target) { [self] in candidates(app: app, manifest: target) }
+        let manifest = try signed.verify(manifest: bytes, with: key)
+        guard manifest.app == app, manifest.version == signed.notice.version else {
+            throw UpdateError("manifest \(target.short) is for \(manifest.app) \(manifest.version), the notice says \(app) \(signed.notice.version)")
+        }
+        try manifests.put(bytes, digest: target)
+        return manifest
+    }
+
+    // MARK: - Install
+
+    private func install(_ manifest: Manifest, digest: Digest256, notice: Notice) throws {
+        let app = manifest.app
+        let version = manifest.version.description
+        let lock = installLocks[app]!
+        lock.lock()
+        defer { lock.unlock() }
+        var record = try store.installRecord(app: app)
+        let path: String
+        do {
+            path = try installer.materialize(manifest)
+        } catch let error as InstallError {
+            // A stored chunk went bad: it was dropped; the next round fetches it again.
+            throw UpdateError("install of \(app) \(version) stopped: \(error)")
+        }
+        let previous = record.current
+        try installer.switchCurrent(app: app, to: version)
+        logger.info("installed \(app) \(version)", metadata: ["path": "\(path)", "sequence": "\(notice.sequence)"])
+        if let failure = healthCheck(app: app, version: version, path: path, previous: previous?.version) {
+            if let previous, previous.version != version {
+                try installer.switchCurrent(app: app, to: previous.version)
+            } else {
+                installer.clearCurrent(app: app)
+            }
+            logger.error("health check of \(app) \(version) failed: \(failure); back to \(previous?.version ?? "nothing")")
+            record.failedVersion = version
+            record.failedManifest = digest
+            record.failedSequence = notice.sequence
+            record.failedReason = failure
+            try store.saveInstallRecord(app: app, record, event: ("failed", version, digest, failure))
+            publish(app: app)
+            return
+        }
+        if previous?.version != version { record.previous = previous }
+        record.current = .init(version: version, manifest: digest, sequence: notice.sequence)
+        record.failedVersion = nil
+        record.failedManifest = nil
+        record.failedSequence = nil
+        record.failedReason = nil
+        record.holdSequence = nil
+        try store.saveInstallRecord(app: app, record, event: ("installed", version, digest, "sequence \(notice.sequence)"))
+        installer.prune(app: app, keep: Set([record.current?.version, record.previous?.version].compactMap { $0 }))
+        publish(app: app)
+        collectGarbage()
+    }
+
+    /// Runs `--on-install`; nil when it passed (or there is none), else why it failed.
+    private func healthCheck(app: String, version: String, path: String, previous: String?) -> String? {
+        guard let command = settings.onInstall else { return nil }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        var environment = ProcessInfo.processInfo.environment
+        environment["BUNDLECAST_APP"] = app
+        environment["BUNDLECAST_VERSION"] = version
+        environment["BUNDLECAST_PATH"] = path
+        environment["BUNDLECAST_PREVIOUS_VERSION"] = previous ?? ""
+        process.environment = environment
+        do { try process.run() } catch { return "cannot run --on-install: \(error)" }
+        let deadline = ContinuousClock.now + settings.onInstallTimeout
+        while process.isRunning {
+            if ContinuousClock.now >= deadline {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                return "--on-install timed out after \(settings.onInstallTimeout)"
+            }
+            usleep(20_000)
+        }
+        return process.terminationStatus == 0 ? nil : "--on-install exited with status \(process.terminationStatus)"
+    }
+
+    /// An operator's rollback: `current` goes to a kept earlier version and stays there until a newer notice.
+    func rollback(app: String, to requested: String?) throws -> (from: String, to: String) {
+        guard let lock = installLocks[app] else { throw UpdateError("this node does not trust \(app)") }
+        lock.lock()
+        defer { lock.unlock() }
+        var record = try store.installRecord(app: app)
+        guard let current = record.current else { throw UpdateError("\(app) is not installed on this node") }
+        guard let previous = record.previous else { throw UpdateError("\(app) has no earlier version kept on this node") }
+        if let requested, requested != previous.version {
+            throw UpdateError("\(app) \(requested) is not kept on this node (kept: \(current.version), \(previous.version))")
+        }
+        guard let manifest = manifests.manifest(previous.manifest) else { throw UpdateError("the manifest of \(app) \(previous.version) is gone") }
+        try installer.materialize(manifest)
+        try installer.switchCurrent(app: app, to: previous.version)
+        let held = try store.latest(app: app, channel: settings.channel)?.notice.sequence ?? current.sequence
+        record.current = previous
+        record.previous = current
+        record.holdSequence = held
+        try store.saveInstallRecord(app: app, record, event: ("rollback", previous.version, previous.manifest, "from \(current.version), held until a notice after #\(held)"))
+        logger.notice("rolled \(app) back from \(current.version) to \(previous.version); held until a notice newer than #\(held)")
+        publish(app: app)
+        return (current.version, previous.version)
+    }
+
+    // MARK: - Gossip and garbage
+
+    /// Tells the fleet what this node has installed and holds for `app`.
+    func publish(app: String) {
+        let record = (try? store.installRecord(app: app)) ?? InstallRecord()
+        var held: [Digest256] = [record.current?.manifest, record.previous?.manifest].compactMap { $0 }
+        held += seeded.withLock { $0[app] ?? [] }
+        if let latest = try? store.latest(app: app, channel: settings.channel)?.notice.manifest, !held.contains(latest),
+           let m = manifests.manifest(latest), !installer.chunks.presence(m.distinctChunks.map(\.digest)).contains(false) {
+            held.append(latest)
+        }
+        var prefixes: [String] = []
+        for d in held where !prefixes.contains(String(d.hex.prefix(16))) { prefixes.append(String(d.hex.prefix(16))) }
+        let counters = downloads.node.counters
+        let received = counters.bytesIn + counters.bytesSeeded
+        state.update { meta in
+            meta.transfer = downloads.node.port
+            meta.fromPeers = received == 0 ? nil : UInt8(counters.bytesIn * 100 / received)
+            var a = meta.apps[app] ?? NodeMetadata.AppState(sequence: 0, version: "")
+            a.installed = record.current?.version
+            a.installedSequence = record.current?.sequence
+            a.held = prefixes.isEmpty ? nil : prefixes
+            a.failed = record.failedVersion
+            meta.apps[app] = a
+        }
+    }
+
+    private func reportProgress(app: String, held: UInt64, total: UInt64) {
+        let step = total == 0 ? 10 : held * 10 / total
+        let now = DispatchTime.now().uptimeNanoseconds
+        let send = progressSent.withLock { sent -> Bool in
+            if let last = sent[app], last.step == step || now < last.at + 1_000_000_000 { return false }
+            sent[app] = (step, now)
+            return true
+        }
+        if send { state.updateApp(app) { $0.progress = UInt8(step * 10) } }
+    }
+
+    /// Drops chunks and manifests no kept version, newest notice or seed holding needs.
+    private func collectGarbage() {
+        var keepManifests = Set<Digest256>()
+        for app in trusted.keys {
+            if let r = try? store.installRecord(app: app) {
+                for d in [r.current?.manifest, r.previous?.manifest].compactMap({ $0 }) { keepManifests.insert(d) }
+            }
+            for d in seeded.withLock({ $0[app] ?? [] }) { keepManifests.insert(d) }
+        }
+        for n in (try? store.allNotices()) ?? [] { keepManifests.insert(n.notice.manifest) }
+        var keepChunks = Set<Digest256>()
+        for d in manifests.all() {
+            guard keepManifests.contains(d) else {
+                manifests.remove(d)
+                continue
+            }
+            for c in manifests.manifest(d)?.distinctChunks ?? [] { keepChunks.insert(c.digest) }
+        }
+        let (count, bytes) = installer.chunks.collect(keeping: keepChunks)
+        if count > 0 { logger.info("collected \(count) chunks (\(bytes) bytes) no kept version needs") }
+    }
+
+    // MARK: - Helpers
+
+    /// Members that hold `manifest` complete or are downloading it, with their transfer address.
+    func candidates(app: String, manifest: Digest256) -> [TransferCandidate] {
+        let prefix = String(manifest.hex.prefix(16))
+        return gossip.members.compactMap { m in
+            guard m.status == .alive || m.status == .suspect, let meta = NodeMetadata.decode(m.metadata),
+                  let port = meta.transfer, let a = meta.apps[app],
+                  a.held?.contains(prefix) == true || a.downloading == prefix else { return nil }
+            return TransferCandidate(id: m.id, address: PeerAddress(host: m.address.host, port: UInt16(port)),
+                                     sameZone: settings.zone != nil && meta.zone == settings.zone)
+        }
+    }
+
+    /// Whether this node is in a rollout of `percent`: a stable bucket in 0..99 from the node id and the
+    /// manifest, so ramping 10% → 50% keeps the first 10% in.
+    static func inRollout(node: NodeID, manifest: Digest256, percent: UInt8) -> Bool {
+        bucket(node: node, manifest: manifest) < Int(percent)
+    }
+
+    static func bucket(node: NodeID, manifest: Digest256) -> Int {
+        var bytes: [UInt8] = []
+        withUnsafeBytes(of: node.high.bigEndian) { bytes += $0 }
+        withUnsafeBytes(of: node.low.bigEndian) { bytes += $0 }
+        bytes += manifest.bytes
+        let d = Blake2b.digest256(bytes).bytes
+        let value = d.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        return Int(value % 100)
+    }
+
+    private func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            work.async { continuation.resume(with: Result { try body() }) }
+        }
+    }
+}
+
+/// A download given up because a newer notice names another manifest.
+struct Superseded: Error, CustomStringConvertible {
+    let app: String
+    let version: String
+    var description: String { "download of \(app) superseded by \(version)" }
+}
+
+/// An update that cannot proceed, and why.
+public struct UpdateError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

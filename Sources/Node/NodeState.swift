@@ -1,0 +1,47 @@
+import Synchronization
+
+/// The node's mutable state shared by the gossip shell and the admin API.
+final class NodeState: Sendable {
+    private let inner: Mutex<(metadata: NodeMetadata, refused: [String: Int], logged: Set<String>)>
+    private let callback = Mutex<(@Sendable (NodeMetadata) -> Void)?>(nil)
+
+    init(metadata: NodeMetadata) { inner = Mutex((metadata, [:], [])) }
+
+    var metadata: NodeMetadata { inner.withLock { $0.metadata } }
+    var refused: [String: Int] { inner.withLock { $0.refused } }
+
+    var onMetadataChange: (@Sendable (NodeMetadata) -> Void)? {
+        get { callback.withLock { $0 } }
+        set { callback.withLock { $0 = newValue } }
+    }
+
+    /// Changes one app's record (created from the accepted notice fields if new); gossips it if it changed.
+    func updateApp(_ app: String, _ change: (inout NodeMetadata.AppState) -> Void) {
+        update { meta in
+            var value = meta.apps[app] ?? NodeMetadata.AppState(sequence: 0, version: "")
+            change(&value)
+            meta.apps[app] = value
+        }
+    }
+
+    /// Changes the metadata; gossips it if it changed.
+    func update(_ change: (inout NodeMetadata) -> Void) {
+        let changed = inner.withLock { s -> NodeMetadata? in
+            var copy = s.metadata
+            change(&copy)
+            guard copy != s.metadata else { return nil }
+            s.metadata = copy
+            return copy
+        }
+        if let changed { onMetadataChange?(changed) }
+    }
+
+    /// Counts a refusal; true the first time this sender is refused for this reason (log once).
+    func countRefusal(_ reason: String, from source: String) -> Bool {
+        inner.withLock { s in
+            s.refused[reason, default: 0] += 1
+            return s.logged.insert(reason + "|" + source).inserted
+        }
+    }
+}
+

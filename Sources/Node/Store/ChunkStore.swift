@@ -1,0 +1,125 @@
+import BundlecastCore
+import Foundation
+import Publisher
+import Synchronization
+
+/// The content-addressed chunk store: `DATA/chunks/XX/HEX`, one file per
+/// chunk, shared by every version of every app.
+///
+/// A chunk is checked against its digest before it is written, written to a
+/// temporary file and renamed into place, so a file under its digest's name
+/// is the whole, verified chunk: the directory is the presence record, and an
+/// index in memory (rebuilt by one scan at start) answers "do I have it"
+/// without touching the disk. Chunks are not fsynced one by one: a kill -9
+/// loses nothing (the page cache survives it), and after a power cut a chunk
+/// cut short is caught when install re-hashes every chunk it reads, then
+/// dropped and fetched again. Every read and write is explicit `pread`/
+/// `write`, never a memory map, and must run off the event loops.
+public final class ChunkStore: Sendable {
+    public let root: String
+    private let present: Mutex<[Digest256: UInt32]>
+    /// The largest chunk format version 1 allows.
+    public static let maxChunk = 256 << 10
+
+    public init(root: String) throws {
+        self.root = root
+        try AtomicWrite.makeDirectories(root + "/tmp")
+        // Temporary files of a run that was killed are garbage.
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: root + "/tmp")) ?? [] {
+            unlink(root + "/tmp/" + name)
+        }
+        var found: [Digest256: UInt32] = [:]
+        for prefix in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] where prefix.utf8.count == 2 {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: root + "/" + prefix)) ?? [] {
+                var st = stat()
+                guard let digest = Digest256(hex: name), name.hasPrefix(prefix),
+                      stat(root + "/" + prefix + "/" + name, &st) == 0, st.st_size > 0, st.st_size <= Self.maxChunk
+                else { continue }
+                found[digest] = UInt32(st.st_size)
+            }
+        }
+        present = Mutex(found)
+    }
+
+    public func path(of digest: Digest256) -> String {
+        let hex = digest.hex
+        return root + "/" + hex.prefix(2) + "/" + hex
+    }
+
+    public func contains(_ digest: Digest256) -> Bool { present.withLock { $0[digest] != nil } }
+
+    public func size(_ digest: Digest256) -> Int? { present.withLock { $0[digest].map(Int.init) } }
+
+    public var count: Int { present.withLock { $0.count } }
+
+    /// Which of `digests` are present, in the same order.
+    public func presence(_ digests: [Digest256]) -> [Bool] {
+        present.withLock { p in digests.map { p[$0] != nil } }
+    }
+
+    /// Checks `bytes` against `digest` and stores them. Returns false (and
+    /// stores nothing) when they do not match.
+    @discardableResult
+    public func put(_ digest: Digest256, _ bytes: [UInt8]) throws -> Bool {
+        guard !bytes.isEmpty, bytes.count <= Self.maxChunk, Blake2b.digest256(bytes) == digest else { return false }
+        try putVerified(digest, bytes)
+        return true
+    }
+
+    /// Stores bytes already checked against `digest`.
+    public func putVerified(_ digest: Digest256, _ bytes: [UInt8]) throws {
+        if contains(digest) { return }
+        let final = path(of: digest)
+        let temp = root + "/tmp/" + digest.hex + ".\(UInt32.random(in: 0...UInt32.max))"
+        do {
+            let file = try PosixFile.createExclusive(temp, mode: 0o644)
+            try file.writeAll(bytes)
+        } catch {
+            unlink(temp)
+            throw error
+        }
+        var ok = rename(temp, final) == 0
+        if !ok && errno == ENOENT {
+            try AtomicWrite.makeDirectories(String(final.dropLast(65)))
+            ok = rename(temp, final) == 0
+        }
+        guard ok else {
+            let error = FileError.errno("store chunk", final)
+            unlink(temp)
+            throw error
+        }
+        present.withLock { $0[digest] = UInt32(bytes.count) }
+    }
+
+    /// The chunk's bytes as stored (not re-hashed: they were checked on the way in).
+    public func read(_ digest: Digest256) throws -> [UInt8]? {
+        guard contains(digest) else { return nil }
+        do {
+            return try PosixFile.readAll(path(of: digest), limit: Self.maxChunk)
+        } catch {
+            // Gone or unreadable: it is no longer present.
+            present.withLock { _ = $0.removeValue(forKey: digest) }
+            return nil
+        }
+    }
+
+    /// Drops a chunk (garbage collection, or a stored chunk found corrupt).
+    public func remove(_ digest: Digest256) {
+        unlink(path(of: digest))
+        present.withLock { _ = $0.removeValue(forKey: digest) }
+    }
+
+    /// Drops every chunk not in `keep`; returns how many and how many bytes.
+    public func collect(keeping keep: Set<Digest256>) -> (chunks: Int, bytes: UInt64) {
+        let doomed = present.withLock { p in p.filter { !keep.contains($0.key) } }
+        var bytes: UInt64 = 0
+        for (digest, size) in doomed {
+            remove(digest)
+            bytes += UInt64(size)
+        }
+        return (doomed.count, bytes)
+    }
+
+    /// Bytes of all chunks held.
+    public var totalBytes: UInt64 { present.withLock { $0.values.reduce(0) { $0 + UInt64($1) } } }
+}

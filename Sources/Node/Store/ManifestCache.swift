@@ -1,0 +1,71 @@
+import BundlecastCore
+import Foundation
+import Publisher
+
+/// Manifests a node holds, by digest: `DATA/manifests/HEX.manifest`. Each is
+/// parsed and its digest checked before it is written, and it is read back
+/// only through the same check, so a file here is always the manifest its
+/// name says. (Whether a manifest is *signed* is a notice's question; a
+/// manifest no kept version or notice names is collected.)
+public final class ManifestCache: Sendable {
+    public let root: String
+    /// Canonical manifests of very large bundles stay well under this.
+    public static let maxBytes = 64 << 20
+
+    public init(root: String) throws {
+        self.root = root
+        try AtomicWrite.makeDirectories(root)
+    }
+
+    public func path(of digest: Digest256) -> String { root + "/" + digest.hex + ".manifest" }
+
+    public func contains(_ digest: Digest256) -> Bool { access(path(of: digest), F_OK) == 0 }
+
+    /// Stores manifest bytes after checking that they parse and hash to `digest`.
+    @discardableResult
+    public func put(_ bytes: [UInt8], digest: Digest256) throws -> Manifest {
+        guard Blake2b.digest256(bytes) == digest else {
+            throw NodeStoreError("manifest bytes do not hash to \(digest.short)")
+        }
+        let manifest = try ManifestCoder.decode(bytes)
+        if !contains(digest) {
+            let written = Result { try AtomicWrite.createNew(path(of: digest), bytes: bytes) }
+            // Two deliveries of the same manifest may race; the second finds the first's file.
+            if case .failure(let error) = written, !contains(digest) { throw error }
+        }
+        return manifest
+    }
+
+    /// The stored bytes, or nil when not held (or no longer matching).
+    public func bytes(_ digest: Digest256) -> [UInt8]? {
+        guard let bytes = try? PosixFile.readAll(path(of: digest), limit: Self.maxBytes),
+              Blake2b.digest256(bytes) == digest else { return nil }
+        return bytes
+    }
+
+    public func manifest(_ digest: Digest256) -> Manifest? {
+        bytes(digest).flatMap { try? ManifestCoder.decode($0) }
+    }
+
+    public func remove(_ digest: Digest256) { unlink(path(of: digest)) }
+
+    /// Every manifest held.
+    public func all() -> [Digest256] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).compactMap { name in
+            name.hasSuffix(".manifest") ? Digest256(hex: name.dropLast(9)) : nil
+        }.sorted()
+    }
+}
+
+extension Manifest {
+    /// The distinct chunks in order of first appearance: the index space of
+    /// have-sets on the wire and of the swarm planner.
+    public var distinctChunks: [ChunkRef] {
+        var seen = Set<Digest256>()
+        var out: [ChunkRef] = []
+        for entry in entries {
+            for chunk in entry.chunks where seen.insert(chunk.digest).inserted { out.append(chunk) }
+        }
+        return out
+    }
+}

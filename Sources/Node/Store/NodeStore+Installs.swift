@@ -1,0 +1,81 @@
+import BundlecastCore
+import Foundation
+import GRDB
+
+/// What a node has installed of one app, and the decisions about it that must
+/// survive a restart.
+public struct InstallRecord: Equatable, Sendable {
+    public struct Installed: Equatable, Sendable {
+        public var version: String
+        public var manifest: Digest256
+        /// The sequence of the notice it was installed under.
+        public var sequence: UInt64
+        public init(version: String, manifest: Digest256, sequence: UInt64) {
+            self.version = version
+            self.manifest = manifest
+            self.sequence = sequence
+        }
+    }
+
+    public var current: Installed?
+    public var previous: Installed?
+    /// A manifest whose install failed; not tried again until a notice with a
+    /// higher sequence than `failedSequence` names it.
+    public var failedVersion: String?
+    public var failedManifest: Digest256?
+    public var failedSequence: UInt64?
+    public var failedReason: String?
+    /// An operator's rollback holds `current` until a notice with a higher sequence arrives.
+    public var holdSequence: UInt64?
+
+    public init() {}
+}
+
+extension NodeStore {
+    public func installRecord(app: String) throws -> InstallRecord {
+        try pool.read { db in
+            var record = InstallRecord()
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM app WHERE app = ?", arguments: [app]) else { return record }
+            func installed(_ prefix: String) -> InstallRecord.Installed? {
+                guard let version = row[prefix + "Version"] as String?, let hex = row[prefix + "Manifest"] as String?,
+                      let digest = Digest256(hex: hex), let sequence = row[prefix + "Sequence"] as Int64? else { return nil }
+                return .init(version: version, manifest: digest, sequence: UInt64(max(0, sequence)))
+            }
+            record.current = installed("current")
+            record.previous = installed("previous")
+            record.failedVersion = row["failedVersion"]
+            record.failedManifest = (row["failedManifest"] as String?).flatMap { Digest256(hex: $0) }
+            record.failedSequence = (row["failedSequence"] as Int64?).map { UInt64(max(0, $0)) }
+            record.failedReason = row["failedReason"]
+            record.holdSequence = (row["holdSequence"] as Int64?).map { UInt64(max(0, $0)) }
+            return record
+        }
+    }
+
+    public func saveInstallRecord(app: String, _ r: InstallRecord, event: (name: String, version: String, manifest: Digest256, detail: String)?) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO app (app, currentVersion, currentManifest, currentSequence,
+                        previousVersion, previousManifest, previousSequence, failedVersion, failedManifest, failedSequence, failedReason, holdSequence)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [app, r.current?.version, r.current?.manifest.hex, r.current.map { Int64(clamping: $0.sequence) },
+                            r.previous?.version, r.previous?.manifest.hex, r.previous.map { Int64(clamping: $0.sequence) },
+                            r.failedVersion, r.failedManifest?.hex, r.failedSequence.map { Int64(clamping: $0) }, r.failedReason,
+                            r.holdSequence.map { Int64(clamping: $0) }])
+            if let event {
+                try db.execute(
+                    sql: "INSERT INTO history (app, version, manifest, event, detail, at) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [app, event.version, event.manifest.hex, event.name, event.detail, Int64(Date().timeIntervalSince1970)])
+            }
+        }
+    }
+
+    /// The newest accepted notices of every app and channel (for collecting manifests a notice still names).
+    public func allNotices() throws -> [SignedNotice] {
+        try pool.read { db in
+            try Data.fetchAll(db, sql: "SELECT body FROM notice").compactMap { try? SignedNotice(bytes: [UInt8]($0)) }
+        }
+    }
+}

@@ -1,0 +1,231 @@
+import BundlecastCore
+import Dispatch
+import Gossip
+import Logging
+import NIOCore
+import Swarm
+import Synchronization
+
+/// A peer that may hold a manifest's chunks, as gossip describes it.
+public struct TransferCandidate: Sendable, Equatable {
+    public var id: NodeID
+    /// Its transfer listener.
+    public var address: PeerAddress
+    public var sameZone: Bool
+    public init(id: NodeID, address: PeerAddress, sameZone: Bool) {
+        self.id = id
+        self.address = address
+        self.sameZone = sameZone
+    }
+}
+
+/// Downloads one manifest's chunks from peers into the store: the shell
+/// around ``SwarmPlanner``. It connects to up to `maxPeers` candidates, asks
+/// each for its have-set (again every second while the peer is incomplete),
+/// sends the requests the planner decides, and checks every chunk against its
+/// digest before storing it; a bad one is a strike against its sender.
+final class Fetch: Sendable {
+    struct Settings: Sendable {
+        var swarm = SwarmSettings()
+        var maxPeers = 8
+        /// How often candidates and have-sets are refreshed.
+        var refresh: UInt64 = 1_000_000_000
+    }
+
+    private struct PeerState {
+        var address: PeerAddress
+        var complete = false
+        var connected = false
+        var lastQuery: UInt64 = 0
+        var dialledAt: UInt64
+    }
+
+    let digest: Digest256
+    private let distinct: [ChunkRef]
+    private let index: [Digest256: Int]
+    private let node: TransferNode
+    private let candidates: @Sendable () -> [TransferCandidate]
+    private let settings: Settings
+    private let logger: Logger
+    private let progress: @Sendable (_ held: UInt64, _ total: UInt64) -> Void
+    private let planner: Mutex<SwarmPlanner>
+    private let peers = Mutex<[NodeID: PeerState]>([:])
+    private let done: EventLoopPromise<Void>
+    private let timer = Mutex<RepeatedTask?>(nil)
+    private let lastRefresh = Mutex<UInt64>(0)
+    private let writes = DispatchQueue(label: "bundlecast.fetch.writes")
+
+    init(manifest: Manifest, digest: Digest256, node: TransferNode, settings: Settings, logger: Logger,
+         candidates: @escaping @Sendable () -> [TransferCandidate],
+         progress: @escaping @Sendable (UInt64, UInt64) -> Void) {
+        self.digest = digest
+        distinct = manifest.distinctChunks
+        var index: [Digest256: Int] = [:]
+        for (i, c) in distinct.enumerated() { index[c.digest] = i }
+        self.index = index
+        self.node = node
+        self.candidates = candidates
+        self.settings = settings
+        self.logger = logger
+        self.progress = progress
+        let held = node.chunks.presence(distinct.map(\.digest))
+        planner = Mutex(SwarmPlanner(sizes: distinct.map(\.size), held: held, settings: settings.swarm,
+                                     seed: UInt64.random(in: 0...UInt64.max), now: Self.now()))
+        done = node.group.next().makePromise()
+    }
+
+    static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
+
+    var heldBytes: UInt64 { planner.withLock { $0.heldBytes } }
+    var totalBytes: UInt64 { planner.withLock { $0.totalBytes } }
+
+    /// Runs until every chunk is in the store (or `cancel()`).
+    func run() async throws {
+        if planner.withLock({ $0.isComplete }) { return }
+        let loop = node.group.next()
+        let task = loop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(50)) { [self] _ in step() }
+        timer.withLock { $0 = task }
+        defer { stop() }
+        try await withTaskCancellationHandler {
+            try await done.futureResult.get()
+        } onCancel: {
+            done.fail(CancellationError())
+        }
+    }
+
+    private func stop() {
+        timer.withLock { $0 }?.cancel()
+        let held = planner.withLock { $0.isComplete }
+        for id in peers.withLock({ Array($0.keys) }) where !held {
+            for chunk in planner.withLock({ $0.inFlight(to: id) }) { node.send(.cancel(distinct[chunk].digest), to: id) }
+        }
+    }
+
+    private func step() {
+        let now = Self.now()
+        let due = lastRefresh.withLock { last -> Bool in
+            guard now >= last + settings.refresh else { return false }
+            last = now
+            return true
+        }
+        if due { refresh(now: now) }
+        let directives = planner.withLock { $0.nextDeadline <= now ? $0.tick(now: now) : [] }
+        perform(directives)
+    }
+
+    /// Dials new candidates (up to the limit) and re-asks incomplete peers what they hold.
+    private func refresh(now: UInt64) {
+        let known = peers.withLock { $0 }
+        var dial: [TransferCandidate] = []
+        var connectedCount = known.values.filter(\.connected).count
+        // Same zone first, then in a random order, so a fleet does not all dial the same peers.
+        let fresh = candidates().filter { known[$0.id] == nil && !node.isBanned($0.id) && $0.id != node.id }.shuffled()
+        for candidate in fresh.filter(\.sameZone) + fresh.filter({ !$0.sameZone }) where connectedCount < settings.maxPeers {
+            dial.append(candidate)
+            connectedCount += 1
+        }
+        for candidate in dial {
+            peers.withLock { $0[candidate.id] = PeerState(address: candidate.address, dialledAt: now) }
+            let started = now
+            node.link(to: candidate.id, at: candidate.address).whenComplete { [self] result in
+                switch result {
+                case .success:
+                    peers.withLock { $0[candidate.id]?.connected = true }
+                    planner.withLock { $0.peerRTT(candidate.id, nanoseconds: Self.now() - started) }
+                    perform(planner.withLock { $0.addPeer(candidate.id, sameZone: candidate.sameZone, now: Self.now()) })
+                    query(candidate.id, now: Self.now())
+                case .failure(let error):
+                    logger.debug("cannot reach peer \(candidate.id.short) at \(candidate.address): \(error)")
+                    // Forget it so a later refresh may try again.
+                    peers.withLock { _ = $0.removeValue(forKey: candidate.id) }
+                }
+            }
+        }
+        for (id, state) in known where state.connected && !state.complete && now >= state.lastQuery + settings.refresh {
+            query(id, now: now)
+        }
+    }
+
+    private func query(_ peer: NodeID, now: UInt64) {
+        peers.withLock { $0[peer]?.lastQuery = now }
+        node.send(.haveQuery(digest), to: peer)
+    }
+
+    /// A frame from a peer that answers one of our requests; false if it is not ours.
+    func handle(_ frame: TransferFrame, from peer: NodeID) -> Bool {
+        switch frame {
+        case .have(let d, let count, let bits) where d == digest:
+            guard Int(count) == distinct.count else {
+                drop(peer, reason: "have-set of \(count) chunks for a manifest of \(distinct.count)")
+                return true
+            }
+            let presence = TransferFrame.presence(bits, count: distinct.count)
+            let now = Self.now()
+            if presence.allSatisfy({ $0 }) {
+                peers.withLock { $0[peer]?.complete = true }
+                perform(planner.withLock { $0.peerHasAll(peer, now: now) })
+            } else {
+                perform(planner.withLock { $0.peerHas(peer, bitfield: presence, now: now) })
+            }
+            return true
+        case .missing(let d) where d == digest:
+            // The peer holds nothing of it (yet); a later refresh asks again.
+            return true
+        case .missing(let d):
+            guard let i = index[d] else { return false }
+            perform(planner.withLock { $0.refused(chunk: i, by: peer, now: Self.now()) })
+            return true
+        case .chunk(let d, let bytes):
+            guard let i = index[d] else { return false }
+            writes.async { [self] in
+                let valid = bytes.count == Int(distinct[i].size) && Blake2b.digest256(bytes) == d
+                if valid {
+                    do { try node.chunks.putVerified(d, bytes) } catch {
+                        logger.error("cannot store chunk \(d.short): \(error)")
+                        done.fail(error)
+                        return
+                    }
+                }
+                node.count {
+                    if valid {
+                        $0.bytesIn += UInt64(bytes.count)
+                        $0.chunksIn += 1
+                    } else {
+                        $0.badChunks += 1
+                    }
+                }
+                if !valid { logger.warning("chunk \(d.short) from peer \(peer.short) does not match its digest") }
+                perform(planner.withLock { $0.received(chunk: i, from: peer, valid: valid, now: Self.now()) })
+            }
+            return true
+        default:
+            return false
+        }
+    }
+
+    private func drop(_ peer: NodeID, reason: String) {
+        logger.info("dropping peer \(peer.short) from download \(digest.short): \(reason)")
+        perform(planner.withLock { $0.removePeer(peer, now: Self.now()) })
+    }
+
+    /// The shell side of the planner's decisions.
+    private func perform(_ directives: [SwarmPlanner.Directive]) {
+        for directive in directives {
+            switch directive {
+            case .request(let peer, let chunk): node.send(.request(distinct[chunk].digest), to: peer)
+            case .cancel(let peer, let chunk): node.send(.cancel(distinct[chunk].digest), to: peer)
+            case .ban(let peer): node.ban(peer, reason: "sent chunks that do not match their digests")
+            case .complete:
+                done.succeed(())
+            }
+        }
+        let (held, total) = planner.withLock { ($0.heldBytes, $0.totalBytes) }
+        progress(held, total)
+    }
+
+    /// A peer's connection closed.
+    func peerGone(_ peer: NodeID) {
+        guard peers.withLock({ $0.removeValue(forKey: peer) }) != nil else { return }
+        perform(planner.withLock { $0.removePeer(peer, now: Self.now()) })
+    }
+}

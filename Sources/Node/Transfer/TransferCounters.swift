@@ -1,0 +1,23 @@
+/// What the transfer shell counted (cumulative since start); shown in status.
+public struct TransferCounters: Sendable, Equatable, Codable {
+    /// Chunk payload bytes received from peers and stored.
+    public var bytesIn: UInt64 = 0
+    /// Chunk payload bytes sent to peers.
+    public var bytesOut: UInt64 = 0
+    public var chunksIn = 0
+    public var chunksOut = 0
+    /// Chunks that did not match their digest (each a strike against the sender).
+    public var badChunks = 0
+    /// Chunk bytes stored from the admin API (`bundlecast seed`), not from peers.
+    public var bytesSeeded: UInt64 = 0
+    /// Frames that broke the protocol (the connection was closed).
+    public var badFrames = 0
+    public var connectionsIn = 0
+    public var connectionsOut = 0
+    /// Connections refused because of the per-peer or total limit.
+    public var connectionsRefused = 0
+    /// Peers banned for sending bad chunks, by node id.
+    public var banned: [String] = []
+
+    public init() {}
+}

@@ -1,0 +1,127 @@
+import BundlecastCore
+import Gossip
+
+/// One frame of the transfer protocol (TCP; see README, Transfer). On the
+/// wire: u32 big-endian length of what follows, a type byte, the payload.
+/// Both ends may ask and answer on the same connection, so a node that can
+/// only dial out still uploads over the connections it opened.
+public enum TransferFrame: Equatable, Sendable {
+    /// First frame each way: protocol version and the sender's node id.
+    case hello(version: UInt8, node: NodeID)
+    /// "Send me the manifest with this digest."
+    case getManifest(Digest256)
+    case manifest(Digest256, [UInt8])
+    /// "Which chunks of this manifest do you hold?"
+    case haveQuery(Digest256)
+    /// Answer: one bit per distinct chunk of the manifest (first-appearance order), LSB first.
+    case have(Digest256, count: UInt32, bits: [UInt8])
+    case request(Digest256)
+    case chunk(Digest256, [UInt8])
+    /// "I do not hold that" (a chunk or a manifest).
+    case missing(Digest256)
+    case cancel(Digest256)
+
+    public static let protocolVersion: UInt8 = 1
+    /// A chunk frame carries at most one 256 KiB chunk; a manifest frame may be larger.
+    public static let maxChunkFrame = ChunkStore.maxChunk + 64
+    public static let maxFrame = 16 << 20
+
+    enum Tag: UInt8 {
+        case hello = 1, getManifest, manifest, haveQuery, have, request, chunk, missing, cancel
+    }
+
+    /// Payload with its type byte (the length prefix is added by the pipeline).
+    public func encoded() -> [UInt8] {
+        var out: [UInt8] = []
+        func digest(_ d: Digest256) { out += d.bytes }
+        switch self {
+        case .hello(let version, let node):
+            out = [Tag.hello.rawValue, version]
+            for v in [node.high, node.low] { withUnsafeBytes(of: v.bigEndian) { out += $0 } }
+        case .getManifest(let d): out = [Tag.getManifest.rawValue]; digest(d)
+        case .manifest(let d, let bytes):
+            out = [Tag.manifest.rawValue]; digest(d)
+            out.reserveCapacity(33 + bytes.count)
+            out += bytes
+        case .haveQuery(let d): out = [Tag.haveQuery.rawValue]; digest(d)
+        case .have(let d, let count, let bits):
+            out = [Tag.have.rawValue]; digest(d)
+            withUnsafeBytes(of: count.bigEndian) { out += $0 }
+            out += bits
+        case .request(let d): out = [Tag.request.rawValue]; digest(d)
+        case .chunk(let d, let bytes):
+            out.reserveCapacity(33 + bytes.count)
+            out = [Tag.chunk.rawValue]; digest(d)
+            out += bytes
+        case .missing(let d): out = [Tag.missing.rawValue]; digest(d)
+        case .cancel(let d): out = [Tag.cancel.rawValue]; digest(d)
+        }
+        return out
+    }
+
+    /// Parses one frame's bytes (type byte first), checking every length.
+    public init(decoding bytes: [UInt8]) throws(TransferFrameError) {
+        guard let first = bytes.first, let tag = Tag(rawValue: first) else {
+            throw TransferFrameError("unknown frame type \(bytes.first.map(String.init) ?? "(empty)")")
+        }
+        func digest(at offset: Int) throws(TransferFrameError) -> Digest256 {
+            guard bytes.count >= offset + 32, let d = Digest256(bytes: bytes[offset..<offset + 32]) else {
+                throw TransferFrameError("\(tag) frame too short for a digest")
+            }
+            return d
+        }
+        func exactly(_ n: Int) throws(TransferFrameError) {
+            guard bytes.count == n else { throw TransferFrameError("\(tag) frame is \(bytes.count) bytes, expected \(n)") }
+        }
+        switch tag {
+        case .hello:
+            try exactly(18)
+            var high: UInt64 = 0, low: UInt64 = 0
+            for i in 2..<10 { high = high << 8 | UInt64(bytes[i]) }
+            for i in 10..<18 { low = low << 8 | UInt64(bytes[i]) }
+            self = .hello(version: bytes[1], node: NodeID(high: high, low: low))
+        case .getManifest: try exactly(33); self = .getManifest(try digest(at: 1))
+        case .manifest:
+            let d = try digest(at: 1)
+            guard bytes.count > 33 else { throw TransferFrameError("empty manifest frame") }
+            self = .manifest(d, Array(bytes[33...]))
+        case .haveQuery: try exactly(33); self = .haveQuery(try digest(at: 1))
+        case .have:
+            let d = try digest(at: 1)
+            guard bytes.count >= 37 else { throw TransferFrameError("have frame too short") }
+            let count = bytes[33..<37].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            guard bytes.count == 37 + (Int(count) + 7) / 8 else {
+                throw TransferFrameError("have frame: \(bytes.count - 37) bitfield bytes for \(count) chunks")
+            }
+            self = .have(d, count: count, bits: Array(bytes[37...]))
+        case .request: try exactly(33); self = .request(try digest(at: 1))
+        case .chunk:
+            let d = try digest(at: 1)
+            guard bytes.count > 33, bytes.count - 33 <= ChunkStore.maxChunk else {
+                throw TransferFrameError("chunk frame with \(bytes.count - 33) bytes of chunk")
+            }
+            self = .chunk(d, Array(bytes[33...]))
+        case .missing: try exactly(33); self = .missing(try digest(at: 1))
+        case .cancel: try exactly(33); self = .cancel(try digest(at: 1))
+        }
+    }
+
+    /// Bits for a presence list.
+    public static func bitfield(_ present: [Bool]) -> [UInt8] {
+        var bits = [UInt8](repeating: 0, count: (present.count + 7) / 8)
+        for (i, p) in present.enumerated() where p { bits[i / 8] |= 1 << UInt8(i % 8) }
+        return bits
+    }
+
+    /// Presence list from bits.
+    public static func presence(_ bits: [UInt8], count: Int) -> [Bool] {
+        (0..<count).map { bits[$0 / 8] & (1 << UInt8($0 % 8)) != 0 }
+    }
+}
+
+/// A transfer frame that breaks the protocol; the connection is closed.
+public struct TransferFrameError: Error, Equatable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { "bad transfer frame: \(message)" }
+}

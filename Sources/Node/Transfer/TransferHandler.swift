@@ -1,0 +1,115 @@
+import BundlecastCore
+import Gossip
+import NIOCore
+
+/// One transfer connection: says hello, checks the peer's, then serves what
+/// the peer asks and passes the answers to our requests to the downloads.
+final class TransferHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    let node: TransferNode
+    let connection: TransferConnection
+
+    init(node: TransferNode, connection: TransferConnection) {
+        self.node = node
+        self.connection = connection
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let hello = TransferFrame.hello(version: TransferFrame.protocolVersion, node: node.id).encoded()
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: hello)), promise: nil)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let remote = connection.remote { node.unregistered(context.channel, peer: remote) }
+        connection.hello.fail(ChannelError.ioOnClosedChannel)
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame: TransferFrame
+        do { frame = try TransferFrame(decoding: Array(buffer: unwrapInboundIn(data))) } catch {
+            refuse(context, "\(error)")
+            return
+        }
+        guard let remote = connection.remote else {
+            guard case .hello(let version, let id) = frame else { return refuse(context, "first frame is not hello") }
+            guard version == TransferFrame.protocolVersion else { return refuse(context, "protocol version \(version), this node speaks \(TransferFrame.protocolVersion)") }
+            if let expect = connection.expect, expect != id { return refuse(context, "peer says it is \(id.short), expected \(expect.short)") }
+            guard id != node.id, node.registered(context.channel, peer: id, outbound: connection.expect != nil) else {
+                context.close(promise: nil)
+                return
+            }
+            connection.setRemote(id)
+            connection.hello.succeed(id)
+            return
+        }
+        switch frame {
+        case .hello: refuse(context, "second hello")
+        case .getManifest(let d):
+            let channel = context.channel
+            node.io.async { [node] in
+                let reply: TransferFrame = node.manifests.bytes(d).map { .manifest(d, $0) } ?? .missing(d)
+                channel.writeAndFlush(ByteBuffer(bytes: reply.encoded()), promise: nil)
+            }
+        case .haveQuery(let d):
+            let channel = context.channel
+            node.io.async { [node] in
+                guard let list = node.distinctChunks(of: d) else {
+                    channel.writeAndFlush(ByteBuffer(bytes: TransferFrame.missing(d).encoded()), promise: nil)
+                    return
+                }
+                let bits = TransferFrame.bitfield(node.chunks.presence(list))
+                channel.writeAndFlush(ByteBuffer(bytes: TransferFrame.have(d, count: UInt32(list.count), bits: bits).encoded()), promise: nil)
+            }
+        case .request(let d):
+            serve(d, on: context.channel)
+        case .cancel(let d):
+            connection.cancel(d)
+        case .manifest, .have, .chunk, .missing:
+            node.deliver(frame, from: remote)
+        }
+    }
+
+    private func serve(_ digest: Digest256, on channel: any Channel) {
+        guard !node.isBanned(connection.remote!), node.chunks.contains(digest) else {
+            channel.writeAndFlush(ByteBuffer(bytes: TransferFrame.missing(digest).encoded()), promise: nil)
+            return
+        }
+        let size = node.chunks.size(digest) ?? ChunkStore.maxChunk
+        let at = node.reserveUpload(size)
+        let node = self.node
+        let connection = self.connection
+        channel.eventLoop.scheduleTask(deadline: at) {
+            guard !connection.takeCancelled(digest) else { return }
+            node.io.async {
+                guard var bytes = try? node.chunks.read(digest) else {
+                    channel.writeAndFlush(ByteBuffer(bytes: TransferFrame.missing(digest).encoded()), promise: nil)
+                    return
+                }
+                if node.settings.corruptUploads { bytes[bytes.count / 2] ^= 0xFF }
+                node.count {
+                    $0.bytesOut += UInt64(bytes.count)
+                    $0.chunksOut += 1
+                }
+                channel.writeAndFlush(ByteBuffer(bytes: TransferFrame.chunk(digest, bytes).encoded()), promise: nil)
+            }
+        }
+    }
+
+    private func refuse(_ context: ChannelHandlerContext, _ why: String) {
+        node.count { $0.badFrames += 1 }
+        node.logger.info("closing transfer connection from \(context.remoteAddress?.description ?? "?"): \(why)")
+        context.close(promise: nil)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is TransferFrameDecoder.FrameTooLarge || error is ByteToMessageDecoderError {
+            refuse(context, "frame over \(TransferFrame.maxFrame) bytes")
+        } else {
+            context.close(promise: nil)
+        }
+    }
+}

@@ -1,0 +1,243 @@
+import BundlecastCore
+import Dispatch
+import Foundation
+import Gossip
+import Logging
+import NIOCore
+import NIOExtras
+import NIOPosix
+import Synchronization
+
+/// The transfer shell: a TCP listener and the connections to peers, serving
+/// manifests, have-sets and chunks to anyone who asks, and handing the
+/// answers to our own requests to the downloads (``Fetch``).
+///
+/// Uploads are paced node-wide by `--max-upload-rate` (each chunk reserves
+/// the next slot on a virtual link of that rate, so the burst is one chunk),
+/// and chunks are read from disk only when their slot comes, so a queue of
+/// requests costs no memory.
+public final class TransferNode: Sendable {
+    public struct Settings: Sendable {
+        public var host = "127.0.0.1"
+        public var port = 0
+        /// Bytes per second over all uploads; nil: unlimited.
+        public var maxUploadRate: UInt64?
+        /// Connections in total, both directions.
+        public var maxConnections = 256
+        /// Connections with one peer (one each way is normal).
+        public var maxConnectionsPerPeer = 2
+        /// Test only: flip a byte of every chunk sent, to play a malicious peer.
+        public var corruptUploads = false
+        public init() {}
+    }
+
+    public let id: NodeID
+    let settings: Settings
+    let chunks: ChunkStore
+    let manifests: ManifestCache
+    let logger: Logger
+    let group: any EventLoopGroup
+    private let server = Mutex<(any Channel)?>(nil)
+    /// The connection our requests to a peer go over.
+    private let links = Mutex<[NodeID: any Channel]>([:])
+    private let dialing = Mutex<[NodeID: EventLoopFuture<any Channel>]>([:])
+    private let perPeer = Mutex<(total: Int, byPeer: [NodeID: Int])>((0, [:]))
+    private let nextUploadSlot = Mutex<UInt64>(0)
+    private let counterValues = Mutex(TransferCounters())
+    private let bannedPeers = Mutex<Set<NodeID>>([])
+    private let haveIndex = Mutex<[Digest256: [Digest256]]>([:])
+    /// Answers to our requests (manifest, have, chunk, missing), for the downloads.
+    private let responder = Mutex<(@Sendable (NodeID, TransferFrame) -> Void)?>(nil)
+    private let disconnected = Mutex<(@Sendable (NodeID) -> Void)?>(nil)
+    /// Disk reads for uploads: never on an event loop.
+    let io = DispatchQueue(label: "bundlecast.transfer.io", attributes: .concurrent)
+
+    init(id: NodeID, settings: Settings, chunks: ChunkStore, manifests: ManifestCache, logger: Logger, group: any EventLoopGroup) {
+        self.id = id
+        self.settings = settings
+        self.chunks = chunks
+        self.manifests = manifests
+        self.logger = logger
+        self.group = group
+    }
+
+    /// Binds the listener; `port` is then the one bound.
+    public static func start(id: NodeID, settings: Settings, chunks: ChunkStore, manifests: ManifestCache, logger: Logger,
+                             group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> TransferNode {
+        let node = TransferNode(id: id, settings: settings, chunks: chunks, manifests: manifests, logger: logger, group: group)
+        do {
+            let channel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture { try node.setUp(channel, expect: nil) }
+                }
+                .bind(host: settings.host, port: settings.port).get()
+            node.server.withLock { $0 = channel }
+        } catch {
+            let reason = (error as? IOError).map { String(cString: strerror($0.errnoCode)) } ?? "\(error)"
+            throw NodeStoreError("cannot listen for transfers on \(settings.host):\(settings.port): \(reason); choose another --transfer port, or 0 for any")
+        }
+        return node
+    }
+
+    public var port: Int { server.withLock { $0?.localAddress?.port } ?? settings.port }
+    public var counters: TransferCounters { counterValues.withLock { $0 } }
+
+    func count(_ body: (inout TransferCounters) -> Void) { counterValues.withLock { body(&$0) } }
+
+    func setResponder(_ f: @escaping @Sendable (NodeID, TransferFrame) -> Void) { responder.withLock { $0 = f } }
+    func setDisconnectHandler(_ f: @escaping @Sendable (NodeID) -> Void) { disconnected.withLock { $0 = f } }
+
+    public func shutdown() async {
+        try? await server.withLock { $0 }?.close()
+        for channel in links.withLock({ Array($0.values) }) { try? await channel.close() }
+    }
+
+    // MARK: - Connections
+
+    private func setUp(_ channel: any Channel, expect: NodeID?) throws {
+        let connection = TransferConnection(expect: expect, eventLoop: channel.eventLoop)
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TransferFrameDecoder()))
+        try channel.pipeline.syncOperations.addHandler(LengthFieldPrepender(lengthFieldBitLength: .fourBytes))
+        try channel.pipeline.syncOperations.addHandler(TransferHandler(node: self, connection: connection))
+        // A peer that never says hello is dropped.
+        channel.eventLoop.scheduleTask(in: .seconds(10)) {
+            if connection.remote == nil { channel.close(promise: nil) }
+        }
+    }
+
+    /// The connection to a peer (dialled if there is none); succeeds once the peer said hello with the expected id.
+    public func link(to peer: NodeID, at address: PeerAddress) -> EventLoopFuture<any Channel> {
+        if let channel = links.withLock({ $0[peer] }), channel.isActive { return channel.eventLoop.makeSucceededFuture(channel) }
+        if let pending = dialing.withLock({ $0[peer] }) { return pending }
+        guard !isBanned(peer) else { return group.next().makeFailedFuture(NodeStoreError("peer \(peer.short) is banned")) }
+        let node = self
+        let future = ClientBootstrap(group: group)
+            .connectTimeout(.seconds(5))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try node.setUp(channel, expect: peer) } }
+            .connect(host: address.host, port: Int(address.port))
+            .flatMap { channel -> EventLoopFuture<any Channel> in
+                channel.pipeline.handler(type: TransferHandler.self).flatMap { handler in
+                    handler.connection.hello.futureResult.map { _ in channel }
+                }
+            }
+        dialing.withLock { $0[peer] = future }
+        future.whenComplete { _ in _ = node.dialing.withLock { $0.removeValue(forKey: peer) } }
+        return future
+    }
+
+    /// Called by a connection once the peer said hello; false: refuse it (limits, banned).
+    func registered(_ channel: any Channel, peer: NodeID, outbound: Bool) -> Bool {
+        guard !isBanned(peer) else { return false }
+        let admitted = perPeer.withLock { p -> Bool in
+            guard p.total < settings.maxConnections, p.byPeer[peer, default: 0] < settings.maxConnectionsPerPeer else { return false }
+            p.total += 1
+            p.byPeer[peer, default: 0] += 1
+            return true
+        }
+        guard admitted else {
+            count { $0.connectionsRefused += 1 }
+            return false
+        }
+        count { if outbound { $0.connectionsOut += 1 } else { $0.connectionsIn += 1 } }
+        links.withLock { links in
+            if links[peer]?.isActive != true || outbound { links[peer] = channel }
+        }
+        return true
+    }
+
+    func unregistered(_ channel: any Channel, peer: NodeID) {
+        perPeer.withLock { p in
+            p.total -= 1
+            p.byPeer[peer, default: 1] -= 1
+            if p.byPeer[peer] == 0 { p.byPeer[peer] = nil }
+        }
+        let wasLink = links.withLock { links -> Bool in
+            guard links[peer] === channel else { return false }
+            links[peer] = nil
+            return true
+        }
+        if wasLink { disconnected.withLock { $0 }?(peer) }
+    }
+
+    public func send(_ frame: TransferFrame, to peer: NodeID) {
+        guard let channel = links.withLock({ $0[peer] }) else { return }
+        channel.writeAndFlush(ByteBuffer(bytes: frame.encoded()), promise: nil)
+    }
+
+    /// Bans a peer for sending bad data: its connections close and it is never asked or served again.
+    public func ban(_ peer: NodeID, reason: String) {
+        guard bannedPeers.withLock({ $0.insert(peer).inserted }) else { return }
+        logger.warning("banned peer \(peer): \(reason)")
+        count { $0.banned.append(peer.description) }
+        links.withLock { $0[peer] }?.close(promise: nil)
+    }
+
+    public func isBanned(_ peer: NodeID) -> Bool { bannedPeers.withLock { $0.contains(peer) } }
+
+    // MARK: - Serving
+
+    func deliver(_ frame: TransferFrame, from peer: NodeID) {
+        responder.withLock { $0 }?(peer, frame)
+    }
+
+    /// The distinct chunk digests of a manifest we hold (cached: have-queries come every second).
+    func distinctChunks(of digest: Digest256) -> [Digest256]? {
+        if let cached = haveIndex.withLock({ $0[digest] }) { return cached }
+        guard let manifest = manifests.manifest(digest) else { return nil }
+        let list = manifest.distinctChunks.map(\.digest)
+        haveIndex.withLock { cache in
+            if cache.count >= 8 { cache.removeAll() }
+            cache[digest] = list
+        }
+        return list
+    }
+
+    /// When an upload of `bytes` may start (now, or the next free slot of the rate limit).
+    func reserveUpload(_ bytes: Int) -> NIODeadline {
+        let now = NIODeadline.now().uptimeNanoseconds
+        guard let rate = settings.maxUploadRate, rate > 0 else { return .uptimeNanoseconds(now) }
+        let start = nextUploadSlot.withLock { next -> UInt64 in
+            let start = max(now, next)
+            next = start + UInt64(bytes) * 1_000_000_000 / rate
+            return start
+        }
+        return .uptimeNanoseconds(start)
+    }
+}
+
+/// One connection's state, shared by its handler and the closures it schedules.
+final class TransferConnection: Sendable {
+    let expect: NodeID?
+    let hello: EventLoopPromise<NodeID>
+    private let state = Mutex<(remote: NodeID?, cancelled: Set<Digest256>)>((nil, []))
+
+    init(expect: NodeID?, eventLoop: any EventLoop) {
+        self.expect = expect
+        hello = eventLoop.makePromise()
+    }
+
+    var remote: NodeID? { state.withLock { $0.remote } }
+    func setRemote(_ id: NodeID) { state.withLock { $0.remote = id } }
+    func cancel(_ d: Digest256) { state.withLock { _ = $0.cancelled.insert(d) } }
+    /// True if the request was cancelled (and forgets the cancel).
+    func takeCancelled(_ d: Digest256) -> Bool { state.withLock { $0.cancelled.remove(d) != nil } }
+}
+
+/// Transfer frames: a u32 length, then the frame. A length over the limit
+/// closes the connection before any of it is buffered.
+struct TransferFrameDecoder: ByteToMessageDecoder {
+    typealias InboundOut = ByteBuffer
+    struct FrameTooLarge: Error {}
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return .needMoreData }
+        guard Int(length) <= TransferFrame.maxFrame else { throw FrameTooLarge() }
+        guard buffer.readableBytes >= 4 + Int(length) else { return .needMoreData }
+        buffer.moveReaderIndex(forwardBy: 4)
+        context.fireChannelRead(wrapInboundOut(buffer.readSlice(length: Int(length))!))
+        return .continue
+    }
+}
