@@ -105,7 +105,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NodeProcessTests",
-            dependencies: ["Node", "BundlecastCore", "TestSupport"]
+            dependencies: ["Node", "BundlecastCore", "Gossip", "TestSupport"]
         ),
         .testTarget(
             name: "GossipTests",

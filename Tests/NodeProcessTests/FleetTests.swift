@@ -25,14 +25,17 @@ import TestSupport
             // The status command shows the spread (member metadata follows by gossip, so wait for it);
             // the JSON has the documented shape.
             try await eventually(within: 20, "node 0 sees every member at 1.0.0") {
-                try await nodes[0].status().apps.first?.spread.first?.nodes == 10
+                try await nodes[0].status().apps.first?.accepted.first?.nodes == 10
             }
+            // (The notice names a manifest no one holds: nothing is installed.)
             let report = try runBundlecast(["status", "--node", "127.0.0.1:\(nodes[0].adminPort)", "--members"])
             #expect(report.code == 0)
-            #expect(report.out.contains("1.0.0"))
+            #expect(report.out.contains("newest notice 1.0.0 (#1)"))
+            #expect(report.out.contains("(not installed)"))
             #expect(report.out.contains("10 nodes  100.0%"))
             let status = try await nodes[0].status()
-            #expect(status.apps.first?.spread.map { "\($0.version) #\($0.sequence) x\($0.nodes)" } == ["1.0.0 #1 x10"])
+            #expect(status.apps.first?.accepted.map { "\($0.version) #\($0.sequence) x\($0.nodes)" } == ["1.0.0 #1 x10"])
+            #expect(status.apps.first?.spread.isEmpty == true)
             #expect(status.apps.first?.latest?.sequence == 1)
             #expect(status.members.contains { $0.id == status.`self`.id })
             // A forged notice is refused where it is injected and reaches no one.

@@ -16,15 +16,21 @@ final class NodeProcess {
     let process = Process()
     let gossipPort: Int
     let adminPort: Int
+    let transferPort: Int
 
     init(directory: String, name: String, join: Int? = nil, extra: [String] = []) throws {
         data = directory + "/" + name
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         try? FileManager.default.removeItem(atPath: data + "/ready.json")
         process.executableURL = URL(fileURLWithPath: bundlecastPath)
-        process.arguments = ["node", "--data", data, "--gossip", "127.0.0.1:0", "--admin", "127.0.0.1:0",
-                             "--trust", "hello-fleet=\(demoPub)"] + (join.map { ["--join", "127.0.0.1:\($0)"] } ?? []) + extra
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        process.arguments = ["node", "--data", data, "--gossip", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--transfer", "127.0.0.1:0",
+                             "--stagger", "0s", "--trust", "hello-fleet=\(demoPub)"] + (join.map { ["--join", "127.0.0.1:\($0)"] } ?? []) + extra
+        // The node's log, appended across restarts, for reading when a test fails.
+        let log = data + "/node.log"
+        if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
+        let handle = FileHandle(forWritingAtPath: log)
+        handle?.seekToEndOfFile()
+        process.standardError = handle
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         let ready = data + "/ready.json"
@@ -32,9 +38,10 @@ final class NodeProcess {
         while true {
             if let bytes = FileManager.default.contents(atPath: ready),
                let json = try? JSONSerialization.jsonObject(with: bytes) as? [String: Int],
-               let g = json["gossip"], let a = json["admin"] {
+               let g = json["gossip"], let a = json["admin"], let t = json["transfer"] {
                 gossipPort = g
                 adminPort = a
+                transferPort = t
                 break
             }
             guard process.isRunning, Date() < deadline else {
@@ -54,17 +61,23 @@ final class NodeProcess {
         try await status().`self`.apps.first { $0.app == app }?.sequence
     }
 
-    func kill9() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+    /// Where `current` of `app` points, if anywhere.
+    func current(_ app: String = "hello-fleet") -> String? {
+        try? FileManager.default.destinationOfSymbolicLink(atPath: data + "/apps/\(app)/current")
     }
 
-    deinit {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+    var id: String { get async throws { try await status().`self`.id } }
+
+    /// SIGKILL, then waits (with a deadline) until Foundation has seen it exit.
+    /// (Not `waitUntilExit()`: it can hang on a child that had already died.)
+    func kill9() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
     }
+
+    deinit { kill9() }
 }
 
 struct NodeTestError: Error, CustomStringConvertible {

@@ -15,7 +15,7 @@ import Synchronization
 /// One loop per app, woken by every accepted notice (and once at start, so
 /// an interrupted download resumes); a newer notice arriving mid-download
 /// cancels the download (its verified chunks stay in the store).
-final class Updater: Service, Sendable {
+public final class Updater: Service, Sendable {
     struct Settings: Sendable {
         var channel = "stable"
         var seedOnly = false
@@ -76,7 +76,7 @@ final class Updater: Service, Sendable {
     /// A notice for `app` was accepted (or something else changed): reconcile soon.
     func wake(_ app: String) { wakes[app]?.yield() }
 
-    func run() async throws {
+    public func run() async throws {
         let streams = self.streams.withLock { $0 }
         await withTaskGroup(of: Void.self) { group in
             for app in streams.keys.sorted() {
@@ -372,11 +372,11 @@ final class Updater: Service, Sendable {
 
     /// Whether this node is in a rollout of `percent`: a stable bucket in 0..99 from the node id and the
     /// manifest, so ramping 10% → 50% keeps the first 10% in.
-    static func inRollout(node: NodeID, manifest: Digest256, percent: UInt8) -> Bool {
+    public static func inRollout(node: NodeID, manifest: Digest256, percent: UInt8) -> Bool {
         bucket(node: node, manifest: manifest) < Int(percent)
     }
 
-    static func bucket(node: NodeID, manifest: Digest256) -> Int {
+    public static func bucket(node: NodeID, manifest: Digest256) -> Int {
         var bytes: [UInt8] = []
         withUnsafeBytes(of: node.high.bigEndian) { bytes += $0 }
         withUnsafeBytes(of: node.low.bigEndian) { bytes += $0 }

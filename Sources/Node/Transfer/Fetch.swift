@@ -50,7 +50,8 @@ final class Fetch: Sendable {
     private let progress: @Sendable (_ held: UInt64, _ total: UInt64) -> Void
     private let planner: Mutex<SwarmPlanner>
     private let peers = Mutex<[NodeID: PeerState]>([:])
-    private let done: EventLoopPromise<Void>
+    /// Completed when every chunk is held; made by `run()`, so a fetch that never runs leaks no promise.
+    private let done = Mutex<EventLoopPromise<Void>?>(nil)
     private let timer = Mutex<RepeatedTask?>(nil)
     private let lastRefresh = Mutex<UInt64>(0)
     private let writes = DispatchQueue(label: "bundlecast.fetch.writes")
@@ -71,7 +72,6 @@ final class Fetch: Sendable {
         let held = node.chunks.presence(distinct.map(\.digest))
         planner = Mutex(SwarmPlanner(sizes: distinct.map(\.size), held: held, settings: settings.swarm,
                                      seed: UInt64.random(in: 0...UInt64.max), now: Self.now()))
-        done = node.group.next().makePromise()
     }
 
     static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
@@ -83,14 +83,25 @@ final class Fetch: Sendable {
     func run() async throws {
         if planner.withLock({ $0.isComplete }) { return }
         let loop = node.group.next()
+        let promise = loop.makePromise(of: Void.self)
+        done.withLock { $0 = promise }
         let task = loop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(50)) { [self] _ in step() }
         timer.withLock { $0 = task }
         defer { stop() }
         try await withTaskCancellationHandler {
-            try await done.futureResult.get()
+            try await promise.futureResult.get()
         } onCancel: {
-            done.fail(CancellationError())
+            finish(.failure(CancellationError()))
         }
+    }
+
+    /// Completes `run()` once; later calls do nothing.
+    private func finish(_ result: Result<Void, any Error>) {
+        guard let promise = done.withLock({ p -> EventLoopPromise<Void>? in
+            defer { p = nil }
+            return p
+        }) else { return }
+        promise.completeWith(result)
     }
 
     private func stop() {
@@ -182,7 +193,7 @@ final class Fetch: Sendable {
                 if valid {
                     do { try node.chunks.putVerified(d, bytes) } catch {
                         logger.error("cannot store chunk \(d.short): \(error)")
-                        done.fail(error)
+                        finish(.failure(error))
                         return
                     }
                 }
@@ -216,7 +227,7 @@ final class Fetch: Sendable {
             case .cancel(let peer, let chunk): node.send(.cancel(distinct[chunk].digest), to: peer)
             case .ban(let peer): node.ban(peer, reason: "sent chunks that do not match their digests")
             case .complete:
-                done.succeed(())
+                finish(.success(()))
             }
         }
         let (held, total) = planner.withLock { ($0.heldBytes, $0.totalBytes) }

@@ -1,0 +1,83 @@
+import Gossip
+
+/// What a ``SwarmPlanner`` knows about one connected, not banned peer.
+struct SwarmPeer: Sendable {
+    /// How much of a peer's measured throughput the window keeps in flight:
+    /// enough to cover the round trip on any link faster than a quarter second.
+    static let targetInFlightNanoseconds = 250_000_000.0
+    /// Weight of a new throughput sample in the moving average.
+    static let throughputGain = 0.25
+
+    var sameZone: Bool
+    /// Smoothed round trip; `nil` until measured (and then ranked last).
+    var rtt: UInt64?
+    /// Which chunks it said it has (index = chunk number).
+    var has: [Bool]
+    /// Requests it may have in flight.
+    var window: Int
+    /// Requested chunk -> when (ns). Iterated only after sorting its keys.
+    var inFlight: [Int: UInt64] = [:]
+    /// Chunks that timed out or came back bad from this peer: asked elsewhere
+    /// while anyone else has them.
+    var avoid: Set<Int> = []
+    /// Time-outs so far.
+    var misses = 0
+    /// Moving average of delivered bytes per second; `nil` until measured.
+    var throughput: Double?
+    /// When the last throughput sample ended.
+    var lastDelivery: UInt64 = 0
+    /// Bytes delivered in no measurable time, added to the next sample.
+    var pendingBytes: UInt64 = 0
+
+    init(sameZone: Bool, chunkCount: Int, window: Int) {
+        self.sameZone = sameZone
+        has = Array(repeating: false, count: chunkCount)
+        self.window = window
+    }
+
+    var hasFreeSlot: Bool { inFlight.count < window }
+
+    /// Folds a round-trip sample into a smoothed value with TCP's SRTT gain
+    /// (1/8): steady against one slow reply.
+    static func smoothedRTT(_ previous: UInt64?, _ sample: UInt64) -> UInt64 {
+        previous.map { $0 - $0 / 8 + sample / 8 } ?? sample
+    }
+
+    /// A requested chunk of `bytes` issued at `issuedAt` arrived at `now`.
+    /// The sample runs from the later of the previous arrival and the request,
+    /// so a pipelined peer is measured by its delivery rate, not its latency.
+    mutating func recordDelivery(bytes: UInt64, issuedAt: UInt64, now: UInt64,
+                                 meanChunkSize: Double, windows: ClosedRange<Int>) {
+        let start = max(lastDelivery, issuedAt)
+        pendingBytes += bytes
+        guard now > start else { return }
+        let sample = Double(pendingBytes) * 1e9 / Double(now - start)
+        let average = throughput.map { $0 + Self.throughputGain * (sample - $0) } ?? sample
+        throughput = average
+        pendingBytes = 0
+        lastDelivery = now
+        let target = (average * Self.targetInFlightNanoseconds / 1e9 / meanChunkSize).rounded(.up)
+        window = target >= Double(windows.upperBound) ? windows.upperBound : max(windows.lowerBound, Int(target))
+    }
+
+    /// One or more requests timed out in one pass: halve once (they are one
+    /// congestion event, not several), count each as a miss.
+    mutating func recordTimeouts(_ count: Int, minWindow: Int) {
+        misses += count
+        window = max(minWindow, window / 2)
+    }
+
+    /// Whether this peer ranks before `other` for a chunk both have: same zone,
+    /// then known lower RTT, then fewer in flight; ties go to the lower id.
+    func isPreferred(_ id: NodeID, over other: SwarmPeer, _ otherID: NodeID) -> Bool {
+        if sameZone != other.sameZone { return sameZone }
+        switch (rtt, other.rtt) {
+        case let (a?, b?) where a != b: return a < b
+        case (.some, .none): return true
+        case (.none, .some): return false
+        default: break
+        }
+        if inFlight.count != other.inFlight.count { return inFlight.count < other.inFlight.count }
+        return id < otherID
+    }
+}

@@ -1,0 +1,58 @@
+import Gossip
+
+/// Keeping the per-chunk and per-peer records in step with each other.
+extension SwarmPlanner {
+    /// Records a request: the peer's in-flight set, the chunk's requesters, the byte count.
+    mutating func issue(_ chunk: Int, to peer: NodeID, now: UInt64) {
+        table[peer]!.inFlight[chunk] = now
+        requestedFrom[chunk].append(peer)
+        bytesInFlight += UInt64(sizes[chunk])
+    }
+
+    /// Forgets a request, if there was one; returns when it was issued.
+    @discardableResult
+    mutating func removeRequest(_ chunk: Int, from peer: NodeID) -> UInt64? {
+        guard let issuedAt = table[peer]?.inFlight.removeValue(forKey: chunk) else { return nil }
+        requestedFrom[chunk].removeAll { $0 == peer }
+        bytesInFlight -= UInt64(sizes[chunk])
+        return issuedAt
+    }
+
+    /// Forgets a peer: what it has no longer counts, what it was asked for is requestable.
+    mutating func drop(_ peer: NodeID) {
+        guard let state = table[peer] else { return }
+        for chunk in state.inFlight.keys.sorted() {
+            removeRequest(chunk, from: peer)
+        }
+        for (chunk, has) in state.has.enumerated() where has {
+            availability[chunk] -= 1
+        }
+        table[peer] = nil
+        ids.removeAll { $0 == peer }
+    }
+
+    /// Replaces a known peer's have-set (already `chunkCount` long).
+    mutating func setHave(_ peer: NodeID, _ has: [Bool]) {
+        guard let old = table[peer]?.has else { return }
+        for chunk in has.indices where has[chunk] != old[chunk] {
+            availability[chunk] += has[chunk] ? 1 : -1
+        }
+        table[peer]!.has = has
+    }
+
+    /// Drops requests past their time-out so they can be asked elsewhere; each
+    /// peer with time-outs has its window halved once for the pass.
+    mutating func expire(now: UInt64) {
+        for id in ids {
+            let expired = table[id]!.inFlight
+                .filter { Self.adding($0.value, settings.requestTimeout) <= now }
+                .keys.sorted()
+            guard !expired.isEmpty else { continue }
+            for chunk in expired {
+                removeRequest(chunk, from: id)
+                table[id]!.avoid.insert(chunk)
+            }
+            table[id]!.recordTimeouts(expired.count, minWindow: windows.lowerBound)
+        }
+    }
+}

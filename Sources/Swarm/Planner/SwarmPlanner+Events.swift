@@ -1,0 +1,145 @@
+import Gossip
+
+/// The events. Each one first applies what happened, then expires requests
+/// past their time-out, then re-plans, and returns every directive that led to.
+extension SwarmPlanner {
+    /// A peer connected. A banned peer stays out; a known one keeps its state
+    /// and only takes the new zone.
+    public mutating func addPeer(_ peer: NodeID, sameZone: Bool, now: UInt64) -> [Directive] {
+        if !banned.contains(peer) {
+            if table[peer] != nil {
+                table[peer]!.sameZone = sameZone
+            } else {
+                var state = SwarmPeer(sameZone: sameZone, chunkCount: chunkCount,
+                                      window: min(max(settings.initialWindow, windows.lowerBound), windows.upperBound))
+                state.rtt = rtts[peer]
+                table[peer] = state
+                ids.insert(peer, at: ids.firstIndex { $0 > peer } ?? ids.endIndex)
+            }
+        }
+        return step(now: now)
+    }
+
+    /// A peer went away: its in-flight chunks become requestable again. Its
+    /// strikes are kept, so reconnecting does not clear them.
+    public mutating func removePeer(_ peer: NodeID, now: UInt64) -> [Directive] {
+        drop(peer)
+        return step(now: now)
+    }
+
+    /// The peer has every chunk (a seeder).
+    public mutating func peerHasAll(_ peer: NodeID, now: UInt64) -> [Directive] {
+        setHave(peer, Array(repeating: true, count: chunkCount))
+        return step(now: now)
+    }
+
+    /// The peer's have-set, replacing what we knew. Missing entries count as
+    /// not had; entries beyond the chunk count are ignored.
+    public mutating func peerHas(_ peer: NodeID, bitfield: [Bool], now: UInt64) -> [Directive] {
+        setHave(peer, (0..<chunkCount).map { $0 < bitfield.count && bitfield[$0] })
+        return step(now: now)
+    }
+
+    /// The peer announced one more chunk.
+    public mutating func peerHas(_ peer: NodeID, chunk: Int, now: UInt64) -> [Directive] {
+        if sizes.indices.contains(chunk), table[peer]?.has[chunk] == false {
+            table[peer]!.has[chunk] = true
+            availability[chunk] += 1
+        }
+        return step(now: now)
+    }
+
+    /// A measured round trip to the peer, used to prefer nearer peers. It may
+    /// come before ``addPeer(_:sameZone:now:)`` (measured while connecting).
+    public mutating func peerRTT(_ peer: NodeID, nanoseconds: UInt64) {
+        guard !banned.contains(peer) else { return }
+        let smoothed = SwarmPeer.smoothedRTT(rtts[peer], nanoseconds)
+        rtts[peer] = smoothed
+        table[peer]?.rtt = smoothed
+    }
+
+    /// A chunk arrived from a peer and was checked against its digest.
+    ///
+    /// `valid == false` is a strike (a ban at `strikesToBan`) and the chunk is
+    /// requested again, elsewhere if anyone else has it. A valid chunk is taken
+    /// from anyone (it was verified), and cancels other peers' requests for it;
+    /// one already held changes nothing.
+    public mutating func received(chunk: Int, from peer: NodeID, valid: Bool, now: UInt64) -> [Directive] {
+        var out: [Directive] = []
+        if sizes.indices.contains(chunk) {
+            if valid {
+                accept(chunk, from: peer, now: now, into: &out)
+            } else {
+                strike(peer, chunk: chunk, into: &out)
+            }
+        }
+        return out + step(now: now)
+    }
+
+    /// The peer does not have the chunk (or cannot serve it now): forget that
+    /// it has it and ask elsewhere.
+    public mutating func refused(chunk: Int, by peer: NodeID, now: UInt64) -> [Directive] {
+        if sizes.indices.contains(chunk), table[peer] != nil {
+            removeRequest(chunk, from: peer)
+            if table[peer]!.has[chunk] {
+                table[peer]!.has[chunk] = false
+                availability[chunk] -= 1
+            }
+        }
+        return step(now: now)
+    }
+
+    /// Time passes: time-outs, rate-limit refills, re-planning. Call it at
+    /// ``nextDeadline`` at the latest.
+    public mutating func tick(now: UInt64) -> [Directive] {
+        step(now: now)
+    }
+
+    // MARK: - Steps shared by the events
+
+    private mutating func accept(_ chunk: Int, from peer: NodeID, now: UInt64, into out: inout [Directive]) {
+        let size = UInt64(sizes[chunk])
+        if let issuedAt = removeRequest(chunk, from: peer) {
+            table[peer]!.recordDelivery(bytes: size, issuedAt: issuedAt, now: now,
+                                        meanChunkSize: meanChunkSize, windows: windows)
+        }
+        guard !held[chunk] else { return }
+        held[chunk] = true
+        heldCount += 1
+        heldBytes += size
+        for other in requestedFrom[chunk].sorted() {
+            removeRequest(chunk, from: other)
+            out.append(.cancel(peer: other, chunk: chunk))
+        }
+        for id in ids where table[id]!.avoid.contains(chunk) {
+            table[id]!.avoid.remove(chunk)
+        }
+    }
+
+    private mutating func strike(_ peer: NodeID, chunk: Int, into out: inout [Directive]) {
+        guard !banned.contains(peer) else { return }
+        if table[peer] != nil {
+            removeRequest(chunk, from: peer)
+            table[peer]!.avoid.insert(chunk)
+        }
+        strikes[peer, default: 0] += 1
+        if strikes[peer]! >= max(1, settings.strikesToBan) {
+            drop(peer)
+            banned.insert(peer)
+            strikes[peer] = nil
+            rtts[peer] = nil
+            out.append(.ban(peer: peer))
+        }
+    }
+
+    /// Expire, re-plan, and announce completion once.
+    private mutating func step(now: UInt64) -> [Directive] {
+        expire(now: now)
+        var out = plan(now: now)
+        if isComplete, !completeEmitted {
+            completeEmitted = true
+            out.append(.complete)
+        }
+        return out
+    }
+}

@@ -1,0 +1,153 @@
+import Gossip
+
+/// Which chunk to ask which peer for, for one manifest's distinct chunk list.
+///
+/// A pure value type in the style of the gossip state machine: events and the
+/// current time (monotonic nanoseconds) go in, directives come out. No I/O, no
+/// clock, no global randomness (a seeded ``SplitMix64`` lives in the state),
+/// and nothing whose order matters comes from iterating a `Dictionary` or
+/// `Set`, so the transfer shell and the simulator get the same answers from
+/// the same seed and events.
+///
+/// Policy:
+/// - a chunk is requested only from a peer that said it has it, never when it
+///   is held, and never from two peers at once except in endgame;
+/// - the first `randomFirst` picks are uniformly random among requestable
+///   chunks, later ones rarest first (fewest peers have it), ties broken by a
+///   seeded random key per chunk rather than by index;
+/// - among the peers that have a chunk and a free window slot: same zone
+///   first, then lower measured RTT (unmeasured last), then fewer in flight,
+///   then lower id; a peer whose request for the chunk timed out or came back
+///   bad is asked again only when no one else has it;
+/// - each peer's window keeps about 250 ms of its measured throughput in
+///   flight (`minWindow...maxWindow`); a pass with time-outs halves it;
+/// - at most `maxBytesInFlight` bytes requested and not received (one request
+///   is always allowed when nothing is in flight), and, with a download rate,
+///   each request spends its size from a ``TokenBucket``;
+/// - endgame (every missing chunk is in flight): peers with a free slot are
+///   also asked for in-flight chunks, up to `endgameDuplicates` peers per
+///   chunk; the first valid copy cancels the others;
+/// - `strikesToBan` bad chunks ban a peer for the life of the planner.
+public struct SwarmPlanner: Sendable {
+    /// What the shell should do next.
+    public enum Directive: Equatable, Sendable {
+        /// Ask `peer` for chunk number `chunk`.
+        case request(peer: NodeID, chunk: Int)
+        /// Withdraw a request: an endgame duplicate whose chunk arrived from elsewhere.
+        case cancel(peer: NodeID, chunk: Int)
+        /// The peer reached `strikesToBan` bad chunks: close its connection and log.
+        case ban(peer: NodeID)
+        /// Every chunk is held (emitted once).
+        case complete
+    }
+
+    let settings: SwarmSettings
+    /// `settings.minWindow...settings.maxWindow`, made sane (at least 1, not inverted).
+    let windows: ClosedRange<Int>
+    let sizes: [UInt32]
+    /// Mean chunk size, to turn a byte rate into a request count.
+    let meanChunkSize: Double
+    /// A seeded random key per chunk: how rarest-first breaks ties.
+    let tieKey: [UInt64]
+    var rng: SplitMix64
+
+    var held: [Bool]
+    /// Known, not banned peers that have each chunk.
+    var availability: [Int]
+    /// The peers each chunk is in flight to, in request order.
+    var requestedFrom: [[NodeID]]
+
+    var table: [NodeID: SwarmPeer] = [:]
+    /// The keys of `table` in ascending order: every iteration goes through this.
+    var ids: [NodeID] = []
+    var strikes: [NodeID: Int] = [:]
+    /// Smoothed round trips, also of peers not added yet (the shell may
+    /// measure while connecting) or gone for now; only looked up, never iterated.
+    var rtts: [NodeID: UInt64] = [:]
+    var banned: Set<NodeID> = []
+
+    /// Fresh (non-endgame) picks so far, for random-first.
+    var picks = 0
+    var bucket: TokenBucket?
+    /// When the rate limiter will allow the request it last refused.
+    var rateWakeup: UInt64?
+    var completeEmitted = false
+
+    /// Chunks held so far.
+    public internal(set) var heldCount: Int
+    /// Bytes of the chunks held so far.
+    public internal(set) var heldBytes: UInt64
+    /// Bytes of all distinct chunks.
+    public let totalBytes: UInt64
+    /// Bytes requested and not yet received, endgame duplicates included.
+    public internal(set) var bytesInFlight: UInt64 = 0
+
+    /// - Parameters:
+    ///   - sizes: size in bytes of each distinct chunk (index = chunk number).
+    ///   - held: which chunks are already in the local store (missing entries count as not held).
+    ///   - seed: for random-first picks and rarest-first tie breaks.
+    ///   - now: monotonic nanoseconds (starts the rate limiter).
+    public init(sizes: [UInt32], held: [Bool], settings: SwarmSettings, seed: UInt64, now: UInt64) {
+        self.settings = settings
+        let low = max(1, settings.minWindow)
+        windows = low...max(low, settings.maxWindow)
+        self.sizes = sizes
+        let count = sizes.count
+        let total = sizes.reduce(UInt64(0)) { $0 + UInt64($1) }
+        totalBytes = total
+        meanChunkSize = count == 0 ? 1 : max(1, Double(total) / Double(count))
+        var rng = SplitMix64(seed: seed)
+        tieKey = (0..<count).map { _ in rng.next() }
+        self.rng = rng
+        self.held = (0..<count).map { $0 < held.count && held[$0] }
+        heldCount = self.held.lazy.filter { $0 }.count
+        heldBytes = zip(sizes, self.held).reduce(UInt64(0)) { $0 + ($1.1 ? UInt64($1.0) : 0) }
+        availability = Array(repeating: 0, count: count)
+        requestedFrom = Array(repeating: [], count: count)
+        bucket = settings.downloadBytesPerSecond.map {
+            TokenBucket(bytesPerSecond: $0, burst: UInt64(sizes.max() ?? 0), now: now)
+        }
+    }
+
+    // MARK: - Queries
+
+    /// Number of distinct chunks.
+    public var chunkCount: Int { sizes.count }
+
+    /// Whether every chunk is held.
+    public var isComplete: Bool { heldCount == sizes.count }
+
+    /// Whether the peer was banned for bad chunks.
+    public func isBanned(_ peer: NodeID) -> Bool { banned.contains(peer) }
+
+    /// Known, not banned peers, in id order.
+    public var peers: [NodeID] { ids }
+
+    /// Chunk numbers requested from `peer` and not answered, ascending.
+    public func inFlight(to peer: NodeID) -> [Int] {
+        table[peer]?.inFlight.keys.sorted() ?? []
+    }
+
+    /// Earliest time ``tick(now:)`` must be called: the first request time-out
+    /// or the rate limiter's refill, or `UInt64.max` when nothing waits.
+    public var nextDeadline: UInt64 {
+        var earliest = rateWakeup ?? .max
+        for id in ids {
+            for issued in table[id]!.inFlight.values {
+                earliest = min(earliest, Self.adding(issued, settings.requestTimeout))
+            }
+        }
+        return earliest
+    }
+
+    /// The peer's current window (for tests and diagnostics).
+    func window(of peer: NodeID) -> Int? { table[peer]?.window }
+
+    /// Time-outs counted against the peer (for tests and diagnostics).
+    func misses(of peer: NodeID) -> Int? { table[peer]?.misses }
+
+    static func adding(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? .max : sum
+    }
+}

@@ -1,0 +1,29 @@
+/// How one download spreads its requests over peers. Defaults suit a LAN or a
+/// data centre with chunks of 16–256 KiB.
+public struct SwarmSettings: Sendable {
+    /// Requests in flight to a peer we have not measured yet.
+    public var initialWindow = 4
+    /// The most requests in flight to one peer, however fast it is.
+    public var maxWindow = 64
+    /// The fewest requests a peer's window shrinks to (at least 1).
+    public var minWindow = 2
+    /// Cap on the bytes requested and not yet received, over all peers of
+    /// this download, so memory stays bounded. One request is always allowed
+    /// when nothing is in flight, even if its chunk is larger.
+    public var maxBytesInFlight: UInt64 = 8 << 20
+    /// The first this many chunks are picked at random (so a new node soon
+    /// has something to trade), then rarest first.
+    public var randomFirst = 4
+    /// Nanoseconds; a request not answered by then is re-issued elsewhere and
+    /// the peer's window is halved.
+    public var requestTimeout: UInt64 = 15_000_000_000
+    /// Bad (digest-mismatch) chunks from a peer before it is banned.
+    public var strikesToBan = 3
+    /// In endgame, the most peers asked for the same chunk at once.
+    public var endgameDuplicates = 2
+    /// `--max-download-rate` in bytes per second; `nil` means unlimited. The
+    /// burst is the largest chunk size.
+    public var downloadBytesPerSecond: UInt64? = nil
+
+    public init() {}
+}

@@ -1,0 +1,134 @@
+import Gossip
+import Testing
+@testable import Swarm
+
+/// Bad peers, departures, endgame and completion.
+struct FaultAndEndgameTests {
+    @Test func badChunksStrikeThenBanAndReplanElsewhere() {
+        let a = peer(1), b = peer(2)
+        var p = planner(chunks: 4) { $0.initialWindow = 8; $0.endgameDuplicates = 1 }
+        _ = p.addPeer(a, sameZone: true, now: 0)
+        _ = p.addPeer(b, sameZone: false, now: 0)
+        #expect(p.peerHasAll(a, now: 0).chunks(to: a).sorted() == [0, 1, 2, 3])
+        #expect(p.peerHasAll(b, now: 0).isEmpty)
+
+        // Each bad chunk is a strike and is asked for again, from B (A still has slots).
+        #expect(p.received(chunk: 0, from: a, valid: false, now: ms) == [.request(peer: b, chunk: 0)])
+        #expect(!p.isBanned(a))
+        #expect(p.received(chunk: 1, from: a, valid: false, now: 2 * ms) == [.request(peer: b, chunk: 1)])
+        #expect(!p.isBanned(a))
+        #expect(p.inFlight(to: a) == [2, 3])
+
+        let out = p.received(chunk: 2, from: a, valid: false, now: 3 * ms)
+        #expect(out.first == .ban(peer: a))
+        #expect(Array(out.dropFirst()).chunks(to: b).sorted() == [2, 3] && out.count == 3)
+        #expect(p.isBanned(a))
+        #expect(p.peers == [b])
+        #expect(p.inFlight(to: a).isEmpty)
+        #expect(p.inFlight(to: b) == [0, 1, 2, 3])
+        #expect(p.bytesInFlight == 4000)
+
+        // Never asked again, even when it comes back.
+        #expect(p.addPeer(a, sameZone: true, now: 4 * ms).isEmpty)
+        #expect(p.peerHasAll(a, now: 4 * ms).isEmpty)
+        #expect(p.peers == [b])
+        #expect(p.received(chunk: 3, from: a, valid: false, now: 5 * ms).isEmpty)  // no second ban
+    }
+
+    @Test func aStrikeAloneDoesNotBan() {
+        var p = planner(chunks: 1) { $0.strikesToBan = 2 }
+        _ = p.addPeer(peer(1), sameZone: false, now: 0)
+        #expect(p.peerHasAll(peer(1), now: 0) == [.request(peer: peer(1), chunk: 0)])
+        // Nobody else has it, so it is asked again.
+        #expect(p.received(chunk: 0, from: peer(1), valid: false, now: ms) == [.request(peer: peer(1), chunk: 0)])
+        #expect(p.received(chunk: 0, from: peer(1), valid: false, now: 2 * ms) == [.ban(peer: peer(1))])
+        #expect(p.peers.isEmpty)
+    }
+
+    @Test func endgameDuplicatesThenCancels() {
+        let a = peer(1), b = peer(2), c = peer(3)
+        var p = planner(chunks: 3) { $0.initialWindow = 4; $0.endgameDuplicates = 2 }
+        _ = p.addPeer(a, sameZone: true, now: 0)
+        #expect(p.peerHasAll(a, now: 0).chunks(to: a).sorted() == [0, 1, 2])
+        _ = p.addPeer(b, sameZone: false, now: 0)
+        #expect(p.peerHasAll(b, now: 0).chunks(to: b).sorted() == [0, 1, 2])
+        _ = p.addPeer(c, sameZone: false, now: 0)
+        #expect(p.peerHasAll(c, now: 0).isEmpty)  // two peers per chunk already
+        #expect(p.bytesInFlight == 6000)
+
+        #expect(p.received(chunk: 0, from: b, valid: true, now: ms) == [.cancel(peer: a, chunk: 0)])
+        #expect(p.received(chunk: 0, from: a, valid: true, now: ms).isEmpty)  // late copy: nothing, no strike
+        #expect(p.received(chunk: 1, from: a, valid: true, now: 2 * ms) == [.cancel(peer: b, chunk: 1)])
+        #expect(p.received(chunk: 2, from: b, valid: true, now: 3 * ms) == [.cancel(peer: a, chunk: 2), .complete])
+        #expect(p.bytesInFlight == 0)
+        #expect(!p.isBanned(a) && !p.isBanned(b))
+    }
+
+    @Test func noEndgameWhileAMissingChunkIsNotInFlight() throws {
+        let a = peer(1), b = peer(2)
+        var p = planner(chunks: 3) { $0.initialWindow = 2; $0.minWindow = 1; $0.maxWindow = 2 }
+        _ = p.addPeer(a, sameZone: false, now: 0)
+        #expect(p.peerHasAll(a, now: 0).count == 2)
+        // B has only what A is already asked for; the third chunk still waits
+        // for A: that is not endgame, so no duplicates.
+        _ = p.addPeer(b, sameZone: false, now: 0)
+        let asked = p.inFlight(to: a)
+        try #require(asked.count == 2)
+        #expect(p.peerHas(b, bitfield: (0..<3).map { asked.contains($0) }, now: 0).isEmpty)
+        // Once the last one is in flight too, B duplicates what it has.
+        let last = try #require((0..<3).first { !asked.contains($0) })
+        let out = p.received(chunk: asked[0], from: a, valid: true, now: ms)
+        #expect(out == [.request(peer: a, chunk: last), .request(peer: b, chunk: asked[1])])
+        #expect(p.peerHas(b, bitfield: [true, true, true], now: ms) == [.request(peer: b, chunk: last)])
+    }
+
+    @Test func removingAPeerReplansItsChunks() {
+        let a = peer(1), b = peer(2)
+        var p = planner(chunks: 6) { $0.initialWindow = 4; $0.endgameDuplicates = 1 }
+        _ = p.addPeer(a, sameZone: true, now: 0)
+        let toA = p.peerHasAll(a, now: 0).chunks(to: a)
+        _ = p.addPeer(b, sameZone: false, now: 0)
+        let toB = p.peerHasAll(b, now: 0).chunks(to: b)
+        #expect(toA.count == 4 && toB.count == 2)
+        // B answers fast and would take more, but everything is in flight.
+        for chunk in toB { #expect(p.received(chunk: chunk, from: b, valid: true, now: ms).isEmpty) }
+        let out = p.removePeer(a, now: 2 * ms)
+        #expect(out.chunks(to: b).sorted() == toA.sorted())
+        #expect(p.peers == [b])
+        #expect(p.inFlight(to: a).isEmpty)
+        #expect(p.bytesInFlight == 4000)
+        #expect(!p.isBanned(a))
+    }
+
+    @Test func completeIsEmittedOnce() {
+        var p = planner(chunks: 2, size: 700)
+        #expect(!p.isComplete)
+        _ = p.addPeer(peer(1), sameZone: false, now: 0)
+        #expect(p.peerHasAll(peer(1), now: 0).count == 2)
+        #expect(p.received(chunk: 0, from: peer(1), valid: true, now: ms).isEmpty)
+        #expect(p.received(chunk: 1, from: peer(1), valid: true, now: ms) == [.complete])
+        #expect(p.isComplete && p.heldCount == 2 && p.heldBytes == 1400 && p.totalBytes == 1400)
+        #expect(p.tick(now: 2 * ms).isEmpty)
+        #expect(p.received(chunk: 1, from: peer(1), valid: true, now: 3 * ms).isEmpty)
+        #expect(p.peerHasAll(peer(1), now: 3 * ms).isEmpty)
+        #expect(p.nextDeadline == .max)
+    }
+
+    @Test func alreadyCompleteAtInitReportsOnTheFirstEvent() {
+        var p = SwarmPlanner(sizes: [10, 20], held: [true, true], settings: SwarmSettings(), seed: 1, now: 0)
+        #expect(p.isComplete && p.heldBytes == 30)
+        #expect(p.addPeer(peer(1), sameZone: false, now: 0) == [.complete])
+        #expect(p.peerHasAll(peer(1), now: 0).isEmpty)
+
+        var empty = SwarmPlanner(sizes: [], held: [], settings: SwarmSettings(), seed: 1, now: 0)
+        #expect(empty.tick(now: 0) == [.complete])
+        #expect(empty.tick(now: 1).isEmpty)
+    }
+
+    @Test func heldChunksAreNeverRequested() {
+        var p = SwarmPlanner(sizes: [10, 20, 30], held: [true, false, true], settings: SwarmSettings(), seed: 1, now: 0)
+        #expect(p.heldCount == 2 && p.heldBytes == 40 && p.chunkCount == 3)
+        _ = p.addPeer(peer(1), sameZone: false, now: 0)
+        #expect(p.peerHasAll(peer(1), now: 0) == [.request(peer: peer(1), chunk: 1)])
+    }
+}

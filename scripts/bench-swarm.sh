@@ -1,0 +1,724 @@
+#!/usr/bin/env bash
+# bench-swarm.sh -- distribute one file to N nodes on loopback, three ways, in one run.
+#
+# One random file of SIZE_MB MiB (a one-file bundle) goes from one seed to N
+# nodes, every uploader capped at RATE, and the script times:
+#   (a) bittorrent:  opentracker + 1 aria2c seeder + N aria2c leechers, each
+#       aria2c's total upload capped at RATE (--max-overall-upload-limit).
+#       t0 = just before the N leechers are launched, once the tracker lists
+#       the seeder as complete; end = the last leecher has the whole file
+#       (aria2 has SHA-1-checked every piece) and has sha256-checked it
+#       against the original (inside aria2's completion hook, so timed).
+#   (b) http-origin: one HTTP origin (scripts/throttled_http.py) whose TOTAL
+#       egress over all connections is capped at RATE, N concurrent curls.
+#       t0 = just before the N curls are launched (server up); end = the last
+#       client has the file and has sha256-checked it.
+#   (c) bundlecast:  a seed node (--seed-only) and N nodes joined to it by
+#       gossip, each with --max-upload-rate RATE. The release is signed and
+#       its chunks uploaded into the seed BEFORE t0 (`release` without
+#       --node, then `seed --no-announce`: chunking, hashing and signing are
+#       not distribution). t0 = just before `bundlecast announce`; end = the
+#       last node's DATA/apps/bench/current points at the new version
+#       (polled every 50 ms). Then a delta release v2 (the v1 file with 1 MiB
+#       of new random bytes inserted in the middle) is timed the same way.
+#
+# Usage:
+#   scripts/bench-swarm.sh [--quick] [KEY=VALUE ...]
+#   N=20 SIZE_MB=64 RATE=20M BIN=.build/release/bundlecast scripts/bench-swarm.sh
+#   SKIP_BUNDLECAST=1 scripts/bench-swarm.sh --quick     # baselines only
+#   scripts/install-bench-deps.sh                        # apt packages it needs
+#
+# Parameters (environment variables, or KEY=VALUE arguments):
+#   N          nodes / leechers / clients, not counting the seed   (default 20)
+#   SIZE_MB    file size in MiB (1 MiB = 1048576 bytes)             (default 64)
+#   RATE       upload cap per uploader, in aria2's syntax: bytes/s, or with a
+#              K/M/G suffix where K=1024, M=1048576, G=1073741824, so
+#              RATE=20M is 20,971,520 B/s. The same string goes to aria2c
+#              and to `bundlecast node --max-upload-rate`; the origin gets
+#              the byte value as its total cap.                      (default 20M)
+#   BIN        the bundlecast binary; a relative path is taken from the
+#              current directory          (default REPO/.build/release/bundlecast)
+#   TIMEOUT    deadline in seconds for each timed download phase  (default 300;
+#              the origin gets at least 2 x its lower bound + 60)
+#   SKIP_BUNDLECAST=1  run only (a) and (b): no bundlecast binary needed
+#   SKIP_TORRENT=1, SKIP_ORIGIN=1   leave out (a) or (b)
+#   KEEP=1     keep the temp dir (node logs, data dirs) for inspection
+#   --quick    N=5 and SIZE_MB=16 unless N / SIZE_MB are given explicitly
+#   --help     this text
+#
+# Output: one line per system on stdout, printed as soon as that system has
+# been timed (progress and diagnostics go to stderr, prefixed "#"):
+#   system=bittorrent  N= size_mb= rate= seconds= lower_bound= ratio=
+#   system=http-origin N= size_mb= rate= seconds= lower_bound= ratio=
+#   system=bundlecast  N= size_mb= rate= seconds= lower_bound= ratio=
+#       v1_bytes_in_per_node=B1,...,BN v1_bytes_in_min= v1_bytes_in_max=
+#       peak_rss_kib_max=            (max VmHWM over the N nodes after v1)
+#   system=bundlecast-delta N= size_mb= rate= inserted_bytes=1048576 seconds=
+#       v2_bytes_in_per_node=... v2_bytes_in_max= goal_max_bytes=1572864
+#       goal=met|missed peak_rss_kib_max= seed_peak_rss_kib=   (VmHWM at the end)
+# bytes_in is `.self.transfer.bytesIn` from `bundlecast status --json` (chunk
+# payload received from peers), as a difference across the release.
+# seconds and lower_bound are in seconds; ratio = seconds / lower_bound.
+#
+# Lower bounds (F = file bytes, u_s = seed upload cap, u = node upload cap,
+# both RATE here; downloads are not capped):
+#   (a), (c): max(F/u_s, N*F/(u_s + N*u)). The seed must upload every byte
+#       at least once (F/u_s), and N*F bytes must be received in all while
+#       at most u_s + N*u bytes/s can be uploaded in all. This is the
+#       minimum distribution time of a peer-assisted swarm (Kumar & Ross,
+#       2006); with u_s = u it is F/RATE.
+#   (b): N*F/RATE. Only the origin uploads and its total egress is RATE, so
+#       the N*F bytes the clients need take at least that long.
+#
+# Pitfalls handled (learnt from the shared loopback baselines):
+#   * Debian's opentracker only tracks whitelisted infohashes, and as root it
+#     chroots into -d DIR and drops to "nobody": the whitelist is written
+#     inside DIR and made world-readable.
+#   * aria2's K/M are 1024-based; RATE is converted the same way everywhere.
+#   * nginx-style limits are per connection; the origin here uses one shared
+#     pacer, i.e. a total cap.
+#   * Fixed ports (tracker, aria2c) are picked below the kernel's ephemeral
+#     range, so no outgoing connection can take one before it is bound.
+#   * Waits poll with deadlines; nothing sleeps and hopes.
+#
+# Processes: every process it starts is tracked by pid and stopped on exit,
+# failure or Ctrl-C (SIGTERM, wait, then SIGKILL what is left); the temp dir
+# is removed unless KEEP=1. A watchdog does the same if the script itself is
+# killed with SIGKILL. Nothing system-wide is changed.
+# Exit: 0 all done; 1 a run failed (deadline, hash mismatch, a process died);
+# 2 missing tool, binary or file; 64 bad arguments.
+set -euo pipefail
+export LC_ALL=C
+
+usage() { awk 'NR>1 && /^#/ {sub(/^# ?/, ""); print; next} NR>1 {exit}' "$0"; }
+die() { echo "bench-swarm: $*" >&2; exit 2; }
+
+QUICK=0
+for arg in "$@"; do
+  case "$arg" in
+    --quick) QUICK=1 ;;
+    -h|--help) usage; exit 0 ;;
+    N=*|SIZE_MB=*|RATE=*|BIN=*|TIMEOUT=*|SKIP_BUNDLECAST=*|SKIP_TORRENT=*|SKIP_ORIGIN=*|KEEP=*)
+      declare "$arg" ;;
+    *) echo "bench-swarm: unknown argument: $arg (try --help)" >&2; exit 64 ;;
+  esac
+done
+if [ "$QUICK" = 1 ]; then N=${N:-5}; SIZE_MB=${SIZE_MB:-16}; fi
+N=${N:-20}
+SIZE_MB=${SIZE_MB:-64}
+RATE=${RATE:-20M}
+TIMEOUT=${TIMEOUT:-300}
+SKIP_BUNDLECAST=${SKIP_BUNDLECAST:-0}
+SKIP_TORRENT=${SKIP_TORRENT:-0}
+SKIP_ORIGIN=${SKIP_ORIGIN:-0}
+KEEP=${KEEP:-0}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+HERE=$ROOT/scripts
+BIN=${BIN:-$ROOT/.build/release/bundlecast}
+case "$BIN" in /*) ;; */*) BIN=$PWD/$BIN ;; *) BIN=$(command -v "$BIN" || echo "$BIN") ;; esac
+KEY=$ROOT/Keys/demo-test-only.key
+PUB=$ROOT/Keys/demo-test-only.pub
+APP=bench
+V1=1.0.0
+V2=2.0.0
+INSERT_BYTES=1048576            # v2 = v1 with this many new random bytes in the middle
+DELTA_GOAL=$(( 3 * 1048576 / 2 ))   # goal for the most any node receives for v2: 1.5 MiB
+
+[[ $N =~ ^[1-9][0-9]*$ ]] || { echo "bench-swarm: N must be a positive integer" >&2; exit 64; }
+[[ $SIZE_MB =~ ^[1-9][0-9]*$ ]] || { echo "bench-swarm: SIZE_MB must be a positive integer" >&2; exit 64; }
+[[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || { echo "bench-swarm: TIMEOUT must be a positive integer" >&2; exit 64; }
+[[ $RATE =~ ^[1-9][0-9]*[KkMmGg]?$ ]] || { echo "bench-swarm: RATE must be bytes/s with an optional K/M/G suffix, e.g. 20M (got '$RATE')" >&2; exit 64; }
+
+# aria2 size syntax -> bytes/s, exactly as aria2c reads it (K=1024, M=1024^2, G=1024^3).
+to_bytes() {
+  local v=$1
+  case "$v" in
+    *[kK]) echo $(( ${v%?} * 1024 )) ;;
+    *[mM]) echo $(( ${v%?} * 1048576 )) ;;
+    *[gG]) echo $(( ${v%?} * 1073741824 )) ;;
+    *) echo $(( v )) ;;
+  esac
+}
+RATE_B=$(to_bytes "$RATE")
+F=$(( SIZE_MB * 1048576 ))
+
+# --- tools and binary: fail fast, with one line ---------------------------------
+need=(python3 awk)
+[ "$SKIP_TORRENT" = 1 ] || need+=(aria2c opentracker mktorrent curl)
+[ "$SKIP_ORIGIN" = 1 ] || need+=(curl)
+for t in "${need[@]}"; do
+  command -v "$t" >/dev/null 2>&1 || die "missing tool: $t (install with scripts/install-bench-deps.sh)"
+done
+if command -v openssl >/dev/null 2>&1; then HASH_CMD=(openssl dgst -sha256 -r)   # SHA-NI, ~4x coreutils
+else HASH_CMD=(sha256sum); fi
+[ -f "$HERE/throttled_http.py" ] || [ "$SKIP_ORIGIN" = 1 ] || die "missing $HERE/throttled_http.py"
+
+if [ "$SKIP_BUNDLECAST" != 1 ]; then
+  [ -x "$BIN" ] && [ -f "$BIN" ] || die "bundlecast binary not found at $BIN (build it with 'swift build -c release' or set BIN=...; SKIP_BUNDLECAST=1 runs only the bittorrent and http-origin baselines)"
+  node_help=$("$BIN" node --help 2>&1 || true)      # captured: `| grep -q` could SIGPIPE it under pipefail
+  grep -q -- --transfer <<<"$node_help" || die "$BIN does not support 'node --transfer' (a build without peer downloads); SKIP_BUNDLECAST=1 runs only the baselines"
+  missing=()
+  for flag in --max-upload-rate --stagger --seed-only; do grep -q -- "$flag" <<<"$node_help" || missing+=("node $flag"); done
+  seed_help=$("$BIN" seed --help 2>&1 || true)
+  grep -q -- --no-announce <<<"$seed_help" || missing+=("seed --no-announce")
+  [ ${#missing[@]} = 0 ] || die "$BIN lacks ${missing[*]}; SKIP_BUNDLECAST=1 runs only the baselines"
+  [ -f "$KEY" ] && [ -f "$PUB" ] || die "missing test key pair $KEY / $PUB"
+fi
+
+log() { echo "# $*" >&2; }
+now() { echo "$EPOCHREALTIME"; }                   # (wait loops read $EPOCHREALTIME directly: $(now) forks)
+usec() { local t=${1/./}; echo $(( 10#$t )); }     # "s.uuuuuu" -> integer microseconds
+calc() { awk "BEGIN{printf \"%.3f\", $1}"; }
+hash_of() { "${HASH_CMD[@]}" "$1" | cut -c1-64; }
+exec {SLEEPFD}<> <(:)                              # never readable: `read -t` = sleep without a fork
+nap() { read -r -t "$1" -u "$SLEEPFD" _ || true; }
+
+# --- temp dir, process tracking, cleanup ------------------------------------------
+T_SCRIPT0=$(now)
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/bench-swarm.XXXXXX")
+chmod 755 "$TMP"                  # opentracker drops to "nobody" inside it
+PIDFILE=$TMP/pids                 # every pid started, for the watchdog
+: > "$PIDFILE"
+PIDS=()                           # processes of the phase now running (phases run one after another)
+WATCHDOG_PID=""
+PHASE=""                          # the system being timed, for the failure message
+track() { PIDS+=("$1"); echo "$1" >> "$PIDFILE"; }
+untrack() { # pids already reaped by `wait`: never signal them again
+  local p q keep=()
+  for p in "${PIDS[@]}"; do
+    for q in "$@"; do [ "$p" = "$q" ] && continue 2; done
+    keep+=("$p")
+  done
+  PIDS=("${keep[@]}")
+}
+
+# running PID: exists and is not a zombie (inside a trap bash does not reap
+# its children, so `kill -0` alone would call an exited one alive). No fork.
+running() {
+  local st
+  kill -0 "$1" 2>/dev/null || return 1
+  read -r st < "/proc/$1/stat" 2>/dev/null || return 1
+  st=${st##*) }
+  [ "${st%% *}" != Z ]
+}
+# stop_pids GRACE_TENTHS PID...: SIGTERM, wait up to GRACE, SIGKILL what is left, reap.
+stop_pids() {
+  local grace=$1 p i alive; shift
+  [ $# -gt 0 ] || return 0
+  for p in "$@"; do kill -TERM "$p" 2>/dev/null || true; done
+  for (( i = 0; i < grace; i++ )); do
+    alive=0
+    for p in "$@"; do running "$p" && { alive=1; break; }; done
+    [ $alive = 0 ] && break
+    nap 0.1
+  done
+  for p in "$@"; do
+    if running "$p"; then log "pid $p still running ${grace}00 ms after SIGTERM; sending SIGKILL"; kill -KILL "$p" 2>/dev/null || true; fi
+  done
+  for p in "$@"; do wait "$p" 2>/dev/null || true; done
+}
+end_phase() { stop_pids "${1:-50}" "${PIDS[@]}"; PIDS=(); : > "$PIDFILE"; }
+
+cleanup() {
+  local rc=$?
+  set +e
+  trap - EXIT INT TERM
+  [ "$rc" = 0 ] || log "FAILED${PHASE:+ during $PHASE} (exit $rc); stopping everything this script started"
+  if [ -n "$WATCHDOG_PID" ]; then kill -TERM "$WATCHDOG_PID" 2>/dev/null; wait "$WATCHDOG_PID" 2>/dev/null; fi
+  stop_pids 100 "${PIDS[@]}"
+  if [ "$KEEP" = 1 ]; then log "kept $TMP"; else rm -rf "$TMP"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# If this script dies without running cleanup (SIGKILL), stop what it left.
+watchdog() {
+  set +e
+  trap - EXIT INT TERM
+  local main=$1 p
+  while kill -0 "$main" 2>/dev/null; do nap 1; done
+  while read -r p; do kill -TERM "$p" 2>/dev/null; done < "$PIDFILE"
+  nap 3
+  while read -r p; do kill -KILL "$p" 2>/dev/null; done < "$PIDFILE"
+  [ "$KEEP" = 1 ] || rm -rf "$TMP"
+}
+watchdog $$ &
+WATCHDOG_PID=$!
+
+# Free TCP ports on 127.0.0.1 below the kernel's ephemeral range.
+free_ports() {
+  python3 - "$1" <<'EOF'
+import random, socket, sys
+n = int(sys.argv[1])
+lo = int(open('/proc/sys/net/ipv4/ip_local_port_range').read().split()[0])
+cand = list(range(10000, max(10001, min(lo, 32768)))); random.shuffle(cand)
+held, out = [], []
+for p in cand:
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(('127.0.0.1', p))
+    except OSError:
+        s.close(); continue
+    held.append(s); out.append(p)
+    if len(out) == n: break
+print(' '.join(map(str, out)))
+EOF
+}
+
+# lower bounds (see the header): swarm = max(F/u_s, N*F/(u_s+N*u)), origin = N*F/RATE
+LB_SWARM=$(awk -v F="$F" -v us="$RATE_B" -v u="$RATE_B" -v n="$N" \
+  'BEGIN{a=F/us; b=n*F/(us+n*u); printf "%.3f", (a>b?a:b)}')
+LB_ORIGIN=$(calc "$N * $F / $RATE_B")
+ratio() { awk -v s="$1" -v l="$2" 'BEGIN{printf "%.2f", s/l}'; }
+
+# --- the payload ---------------------------------------------------------------------
+mkdir -p "$TMP/src"
+head -c "$F" /dev/urandom > "$TMP/src/payload.bin"
+chmod 644 "$TMP/src/payload.bin"
+REF=$(hash_of "$TMP/src/payload.bin")
+log "N=$N SIZE_MB=$SIZE_MB RATE=$RATE ($RATE_B B/s); payload sha256=$REF; temp dir $TMP"
+
+# ===================================================================================
+# (a) BitTorrent: opentracker + aria2c
+# ===================================================================================
+run_torrent() {
+  local T="$TMP/bt" i
+  mkdir -p "$T/seed" "$T/tracker" "$T/logs"
+  chmod 755 "$T" "$T/tracker"
+  cp "$TMP/src/payload.bin" "$T/seed/payload.bin"
+
+  local -a ports
+  read -r -a ports <<<"$(free_ports $(( N + 2 )))"
+  [ ${#ports[@]} = $(( N + 2 )) ] || { log "not enough free ports"; return 1; }
+  local tport=${ports[0]}          # ports[1] = seeder, ports[1+i] = leecher i
+  local announce="http://127.0.0.1:$tport/announce"
+  mktorrent -a "$announce" -l 18 -o "$T/payload.torrent" "$T/seed/payload.bin" >/dev/null   # 256 KiB pieces
+  local ih
+  ih=$(aria2c -S "$T/payload.torrent" | awk '/^Info Hash:/ {print $3}')
+  [ ${#ih} = 40 ] || { log "could not read the torrent's infohash"; return 1; }
+
+  # Debian's opentracker tracks only whitelisted infohashes. As root it chroots
+  # to -d and runs as -u, so the whitelist path is inside the chroot and
+  # world-readable; as another user it cannot chroot and takes the real path.
+  echo "$ih" > "$T/tracker/whitelist.txt"; chmod 644 "$T/tracker/whitelist.txt"
+  local -a tr_args=(-i 127.0.0.1 -p "$tport" -d "$T/tracker")   # TCP on loopback only; no -P: no UDP
+  if [ "$(id -u)" = 0 ]; then tr_args+=(-w /whitelist.txt -u nobody); else tr_args+=(-w "$T/tracker/whitelist.txt"); fi
+  opentracker "${tr_args[@]}" >"$T/logs/tracker.log" 2>&1 &
+  track $!
+  local tracker_pid=$! ok=0
+  for (( i = 0; i < 100; i++ )); do
+    curl -s --max-time 1 -o /dev/null "http://127.0.0.1:$tport/stats" && { ok=1; break; }
+    kill -0 "$tracker_pid" 2>/dev/null || break
+    nap 0.05
+  done
+  [ $ok = 1 ] || { log "opentracker did not come up:"; cat "$T/logs/tracker.log" >&2; return 1; }
+
+  local seed_min=$(( TIMEOUT / 60 + 10 ))     # seed "forever": until this script stops them
+  local -a common=(
+    --no-conf=true --quiet=true
+    --interface=127.0.0.1 --disable-ipv6=true
+    --enable-dht=false --enable-dht6=false --bt-enable-lpd=false
+    --enable-peer-exchange=true
+    --seed-ratio=0.0 --seed-time="$seed_min"
+    --file-allocation=none --auto-file-renaming=false --allow-overwrite=true
+    --stop-with-process=$$
+    --max-overall-upload-limit="$RATE"
+  )
+  aria2c "${common[@]}" --dir="$T/seed" --check-integrity=true --listen-port="${ports[1]}" \
+    --log="$T/logs/seed.log" --log-level=notice "$T/payload.torrent" >"$T/logs/seed.out" 2>&1 &
+  track $!
+  local seed_pid=$! r ih_esc
+  ih_esc=$(echo "$ih" | sed 's/../%&/g')
+  ok=0
+  for (( i = 0; i < 600; i++ )); do     # until the tracker's scrape lists the seeder as complete
+    r=$(curl -s --max-time 2 "http://127.0.0.1:$tport/scrape?info_hash=$ih_esc" | tr -d '\0' || true)
+    if [[ $r == *8:completei[1-9]* ]]; then ok=1; break; fi
+    kill -0 "$seed_pid" 2>/dev/null || break
+    nap 0.1
+  done
+  [ $ok = 1 ] || { log "the aria2c seeder never showed up as complete on the tracker"; tail -5 "$T/logs/seed.log" >&2; return 1; }
+
+  # completion hook, run by each leecher: one line "t_complete t_hashed sha256 path"
+  local done_log="$T/done.log"; : > "$done_log"
+  cat > "$T/hook.sh" <<EOF
+#!/bin/sh
+# aria2 passes GID NUM_FILES PATH
+t1=\$(date +%s.%6N)
+h=\$(${HASH_CMD[*]} "\$3" | cut -c1-64)
+t2=\$(date +%s.%6N)
+echo "\$t1 \$t2 \$h \$3" >> "$done_log"
+EOF
+  chmod +x "$T/hook.sh"
+  for i in $(seq 1 "$N"); do mkdir -p "$T/n$i"; done
+  log "bittorrent: tracker + seeder up; leechers start now"
+
+  local t0; t0=$(now)
+  for (( i = 1; i <= N; i++ )); do
+    aria2c "${common[@]}" --dir="$T/n$i" --listen-port="${ports[$(( i + 1 ))]}" \
+      --on-bt-download-complete="$T/hook.sh" \
+      --log="$T/logs/n$i.log" --log-level=notice "$T/payload.torrent" >"$T/logs/n$i.out" 2>&1 &
+    track $!
+  done
+  local deadline=$(( $(usec "$t0") + TIMEOUT * 1000000 )) p t_us
+  local -a lines
+  while :; do                     # builtins only while the swarm runs
+    mapfile -t lines < "$done_log"
+    [ ${#lines[@]} -ge "$N" ] && break
+    t_us=${EPOCHREALTIME/./}
+    if (( 10#$t_us > deadline )); then
+      log "bittorrent: TIMEOUT after ${TIMEOUT}s: ${#lines[@]}/$N leechers done"; return 1
+    fi
+    for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null || { log "bittorrent: pid $p exited early"; return 1; }; done
+    nap 0.05
+  done
+  end_phase 50
+
+  local bad=0 t1 t2 h path n_files
+  while read -r t1 t2 h path; do
+    [ "$h" = "$REF" ] || { log "bittorrent: HASH MISMATCH in $path ($h)"; bad=1; }
+  done < "$done_log"
+  n_files=$(awk '{print $4}' "$done_log" | sort -u | wc -l)
+  [ "$n_files" = "$N" ] || { log "bittorrent: expected $N distinct copies, got $n_files"; bad=1; }
+  [ $bad = 0 ] || return 1
+  local secs first last_complete
+  read -r secs first last_complete < <(sort -n "$done_log" | awk -v t0="$t0" '
+    NR == 1 { f = $1 - t0 } { c = $1 - t0; if ($2 - t0 > v) v = $2 - t0 }
+    END { printf "%.3f %.3f %.3f\n", v, f, c }')
+  log "bittorrent: first leecher complete at ${first}s, last at ${last_complete}s, last sha256 done at ${secs}s"
+  rm -rf "$T"
+  echo "system=bittorrent N=$N size_mb=$SIZE_MB rate=$RATE seconds=$secs lower_bound=$LB_SWARM ratio=$(ratio "$secs" "$LB_SWARM")"
+}
+
+# ===================================================================================
+# (b) One HTTP origin, total egress capped at RATE, N concurrent curls
+# ===================================================================================
+run_origin() {
+  local O="$TMP/origin" i
+  mkdir -p "$O/www"
+  cp "$TMP/src/payload.bin" "$O/www/payload.bin"
+  # a generous deadline: the bound itself is N*F/RATE
+  local limit; limit=$(awk -v l="$LB_ORIGIN" -v t="$TIMEOUT" 'BEGIN{x=int(2*l+60); print (x>t?x:t)}')
+  local port; port=$(free_ports 1)
+  local url="http://127.0.0.1:$port/payload.bin"
+  python3 "$HERE/throttled_http.py" --bind 127.0.0.1 --port "$port" --rate "$RATE_B" \
+    --file "$O/www/payload.bin" >"$O/server.log" 2>&1 &
+  track $!
+  local server_pid=$! ok=0
+  for (( i = 0; i < 200; i++ )); do
+    if [ "$(curl -s -I --max-time 1 -o /dev/null -w '%{http_code}' "$url" 2>/dev/null)" = 200 ]; then ok=1; break; fi
+    kill -0 "$server_pid" 2>/dev/null || break
+    nap 0.05
+  done
+  [ $ok = 1 ] || { log "http-origin: server did not come up:"; cat "$O/server.log" >&2; return 1; }
+  for i in $(seq 1 "$N"); do mkdir -p "$O/c$i"; done
+  log "http-origin: server up on $url (total cap $RATE_B B/s); clients start now"
+
+  local t0; t0=$(now)
+  local -a clients=()
+  for (( i = 1; i <= N; i++ )); do
+    local d="$O/c$i"
+    (
+      c=""
+      trap '[ -n "$c" ] && kill -TERM "$c" 2>/dev/null; exit 143' TERM
+      curl -sS --max-time "$limit" -o "$d/payload.bin" "$url" 2>"$d/curl.err" &
+      c=$!
+      echo "$c" >> "$PIDFILE"
+      rc=0; wait "$c" || rc=$?
+      c=""
+      t1=$EPOCHREALTIME
+      h=$("${HASH_CMD[@]}" "$d/payload.bin" 2>/dev/null | cut -c1-64)
+      t2=$EPOCHREALTIME
+      echo "$t1 $t2 ${h:--} $rc" > "$d/done"
+    ) &
+    track $!
+    clients+=($!)
+  done
+  for i in "${clients[@]}"; do wait "$i" || true; done
+  untrack "${clients[@]}"
+  end_phase 50
+
+  local bad=0 t1 t2 h rc
+  for (( i = 1; i <= N; i++ )); do
+    [ -f "$O/c$i/done" ] || { log "http-origin: client $i did not finish"; bad=1; continue; }
+    read -r t1 t2 h rc < "$O/c$i/done"
+    [ "$rc" = 0 ] || { log "http-origin: client $i: curl exit $rc: $(head -c 300 "$O/c$i/curl.err")"; bad=1; }
+    [ "$h" = "$REF" ] || { log "http-origin: client $i: HASH MISMATCH ($h)"; bad=1; }
+    echo "$t1 $t2"
+  done > "$O/done.log"
+  [ $bad = 0 ] || return 1
+  local secs first last_complete
+  read -r secs first last_complete < <(sort -n "$O/done.log" | awk -v t0="$t0" '
+    NR == 1 { f = $1 - t0 } { c = $1 - t0; if ($2 - t0 > v) v = $2 - t0 }
+    END { printf "%.3f %.3f %.3f\n", v, f, c }')
+  log "http-origin: first client complete at ${first}s, last at ${last_complete}s, last sha256 done at ${secs}s; effective total rate $(calc "$N * $F / $last_complete / 1048576") MiB/s"
+  rm -rf "$O"
+  echo "system=http-origin N=$N size_mb=$SIZE_MB rate=$RATE seconds=$secs lower_bound=$LB_ORIGIN ratio=$(ratio "$secs" "$LB_ORIGIN")"
+}
+
+# ===================================================================================
+# (c) Bundlecast: a --seed-only node + N nodes, gossip + peer transfer
+# ===================================================================================
+# One Python helper for the polling (one process instead of a fork per check).
+write_helper() {
+  cat > "$1" <<'PY'
+import json, os, subprocess, sys, time
+
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+def tail(path, n=5):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-n:]).rstrip()
+    except OSError:
+        return "(no log)"
+
+def nodes(args):  # "name:dir:pid" ...
+    out = []
+    for a in args:
+        name, d, pid = a.split(":")
+        out.append((name, d, int(pid)))
+    return out
+
+def fail(msg):
+    print("bench-swarm: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+def cmd_ready(timeout, logdir, *spec):
+    """Wait for every DIR/ready.json; print "name gossip admin transfer pid"."""
+    deadline = time.time() + float(timeout)
+    todo = {n: (d, p) for n, d, p in nodes(spec)}
+    got = {}
+    while todo:
+        for n, (d, p) in list(todo.items()):
+            try:
+                with open(os.path.join(d, "ready.json")) as f:
+                    r = json.load(f)
+                got[n] = (int(r["gossip"]), int(r["admin"]), int(r["transfer"]), int(r.get("pid", p)))
+                del todo[n]
+                continue
+            except (OSError, ValueError, KeyError, TypeError):
+                pass
+            if not alive(p):
+                fail("node %s (pid %d) exited before writing ready.json; its log ends:\n%s"
+                     % (n, p, tail(os.path.join(logdir, n + ".log"))))
+        if not todo:
+            break
+        if time.time() > deadline:
+            fail("no ready.json within %ss from: %s" % (timeout, " ".join(sorted(todo))))
+        time.sleep(0.05)
+    for n, _, _ in nodes(spec):
+        print(n, *got[n])
+
+def status(binary, admin):
+    r = subprocess.run([binary, "status", "--node", "127.0.0.1:%s" % admin, "--json"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=10)
+    if r.returncode != 0:
+        raise RuntimeError((r.stderr or r.stdout).strip()[:300])
+    return json.loads(r.stdout)
+
+def cmd_members(timeout, binary, admin, expected):
+    """Wait until the node at ADMIN lists EXPECTED members, all alive."""
+    deadline = time.time() + float(timeout)
+    last = "no answer"
+    while True:
+        try:
+            s = status(binary, admin)
+            states = [m.get("state") for m in s.get("members", [])]
+            n_alive = sum(1 for x in states if x == "alive")
+            if n_alive == int(expected) and len(states) == int(expected):
+                return
+            last = "%d alive of %d members" % (n_alive, len(states))
+        except Exception as e:  # not up yet, or a malformed answer
+            last = str(e)
+        if time.time() > deadline:
+            fail("the fleet did not converge within %ss: the seed sees %s, expected %s alive" % (timeout, last, expected))
+        time.sleep(0.2)
+
+def cmd_installed(timeout, version, app, startfile, logdir, *spec):
+    """Poll DIR/apps/APP/current every 50 ms until all point at VERSION.
+    Prints "name epoch_seconds" per node, in spec order."""
+    deadline = time.time() + float(timeout)
+    todo = nodes(spec)
+    done = {}
+    open(startfile, "w").close()          # tells the script polling has begun
+    while True:
+        t = time.time()
+        for n, d, p in todo:
+            if n in done:
+                continue
+            try:
+                target = os.readlink(os.path.join(d, "apps", app, "current"))
+            except OSError:
+                target = None
+            if target is not None and (target == version or os.path.basename(target.rstrip("/")) == version):
+                done[n] = t
+            elif not alive(p):
+                fail("node %s (pid %d) exited before installing %s; its log ends:\n%s"
+                     % (n, p, version, tail(os.path.join(logdir, n + ".log"))))
+        if len(done) == len(todo):
+            break
+        if time.time() > deadline:
+            missing = [n for n, _, _ in todo if n not in done]
+            fail("%d of %d nodes did not install %s %s within %ss: %s"
+                 % (len(missing), len(todo), app, version, timeout, " ".join(missing)))
+        time.sleep(0.05)
+    for n, _, _ in todo:
+        print(n, "%.6f" % done[n])
+
+def cmd_counters(binary, *spec):  # "name:admin" ...
+    """Print "name bytesIn bytesOut" from each node's status --json."""
+    for a in spec:
+        n, admin = a.split(":")
+        try:
+            s = status(binary, admin)
+            t = s["self"]["transfer"]
+            print(n, int(t["bytesIn"]), int(t["bytesOut"]))
+        except Exception as e:
+            fail("node %s: no .self.transfer.bytesIn/bytesOut in `status --json`: %s" % (n, e))
+
+def cmd_rss(*spec):  # "name:pid" ...
+    """Print "name VmHWM_kB" (peak resident set) per process."""
+    for a in spec:
+        n, pid = a.split(":")
+        kb = -1
+        try:
+            with open("/proc/%s/status" % pid) as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        kb = int(line.split()[1])
+        except OSError:
+            pass
+        print(n, kb)
+
+globals()["cmd_" + sys.argv[1]](*sys.argv[2:])
+PY
+}
+
+run_bundlecast() {
+  local B="$TMP/bc" i name
+  local H="$B/helper.py" L="$B/logs" M="$B/Manifests"
+  mkdir -p "$B" "$L" "$B/bundle1" "$B/bundle2"
+  write_helper "$H"
+  local -A PID_OF=()
+
+  start_node() { # name, extra args...
+    local nm=$1; shift
+    mkdir -p "$B/$nm"
+    "$BIN" node --data "$B/$nm" --gossip 127.0.0.1:0 --admin 127.0.0.1:0 --transfer 127.0.0.1:0 \
+      --trust "$APP=$PUB" --max-upload-rate "$RATE" --stagger 0s --log-level warning "$@" \
+      >"$L/$nm.log" 2>&1 </dev/null &
+    track $!
+    PID_OF[$nm]=$!
+  }
+
+  # the seed first, then N nodes joining its gossip port, all started at once
+  start_node seed --seed-only
+  local seed_gossip seed_admin
+  read -r _ seed_gossip seed_admin _ _ < <(python3 "$H" ready 60 "$L" "seed:$B/seed:${PID_OF[seed]}") || return 1
+  local -a names=()
+  for (( i = 1; i <= N; i++ )); do names+=("n$i"); start_node "n$i" --join "127.0.0.1:$seed_gossip"; done
+  local -a spec=() admin_spec=() rss_spec=()
+  for name in "${names[@]}"; do spec+=("$name:$B/$name:${PID_OF[$name]}"); done
+  python3 "$H" ready 60 "$L" "${spec[@]}" > "$B/ready.txt" || return 1
+  local -A ADMIN_OF=()
+  local ap pid
+  while read -r name _ ap _ pid; do
+    ADMIN_OF[$name]=$ap
+    [ "$pid" = "${PID_OF[$name]}" ] || log "bundlecast: note: $name's ready.json says pid $pid, started as ${PID_OF[$name]}"
+  done < "$B/ready.txt"
+  for name in "${names[@]}"; do admin_spec+=("$name:${ADMIN_OF[$name]}"); rss_spec+=("$name:${PID_OF[$name]}"); done
+  python3 "$H" members 60 "$BIN" "$seed_admin" $(( N + 1 )) || return 1
+  log "bundlecast: seed (admin $seed_admin) sees $(( N + 1 )) members alive"
+
+  # bytes_in per node across one release, comma-joined in node order, into var $2; max into $3
+  counters() { python3 "$H" counters "$BIN" "${admin_spec[@]}" > "$1" || return 1; }
+  diff_in() { # before after -> "list min max"
+    awk 'NR == FNR { b[$1] = $2; next }
+         { d = $2 - b[$1]; l = l (l == "" ? "" : ",") d
+           if (mn == "" || d < mn) mn = d; if (d > mx) mx = d }
+         END { printf "%s %d %d\n", l, mn, mx }' "$1" "$2"
+  }
+  # one timed release: sign (untimed), upload into the seed (untimed), t0, announce, wait for all
+  timed_release() { # version bundle_dir -> prints seconds
+    local ver=$1 dir=$2 notice t0 poller out="$B/installed-$1.txt"
+    env -u SOURCE_DATE_EPOCH "$BIN" release "$dir" --app "$APP" --version "$ver" --key "$KEY" \
+      --manifests "$M" </dev/null >>"$L/cli.log" 2>&1 || { log "bundlecast release $ver failed:"; tail -5 "$L/cli.log" >&2; return 1; }
+    notice="$M/$APP/$ver.manifest.minisig"
+    [ -f "$notice" ] || { log "bundlecast release did not write $notice"; return 1; }
+    "$BIN" seed "$notice" --bundle "$dir" --node "127.0.0.1:$seed_admin" --no-announce \
+      </dev/null >>"$L/cli.log" 2>&1 || { log "bundlecast seed $ver failed:"; tail -5 "$L/cli.log" >&2; return 1; }
+    rm -f "$B/polling"
+    python3 "$H" installed "$TIMEOUT" "$ver" "$APP" "$B/polling" "$L" "${spec[@]}" > "$out" &
+    poller=$!
+    track "$poller"
+    local k=0
+    while [ ! -e "$B/polling" ] && [ $k -lt 200 ]; do nap 0.05; k=$(( k + 1 )); done
+    [ -e "$B/polling" ] || { log "bundlecast: the install poller did not start"; return 1; }
+    t0=$(now)
+    "$BIN" announce "$notice" --node "127.0.0.1:$seed_admin" </dev/null >>"$L/cli.log" 2>&1 \
+      || { log "bundlecast announce $ver failed:"; tail -5 "$L/cli.log" >&2; return 1; }
+    local prc=0; wait "$poller" || prc=$?
+    untrack "$poller"
+    [ $prc = 0 ] || return 1
+    awk -v t0="$t0" '{ d = $2 - t0; if (d > m) m = d; if (f == "" || d < f) f = d }
+      END { printf "%.3f %.3f\n", m, f }' "$out" > "$B/secs-$ver.txt"
+  }
+  check_installed() { # version reference_sha256: untimed content check of each node's copy
+    local ver=$1 ref=$2 f h bad=0 seen=0
+    for name in "${names[@]}"; do
+      f="$B/$name/apps/$APP/current/payload.bin"
+      [ -f "$f" ] || continue
+      seen=$(( seen + 1 ))
+      h=$(hash_of "$f"); [ "$h" = "$ref" ] || { log "bundlecast: $name: installed $ver payload.bin has sha256 $h, expected $ref"; bad=1; }
+    done
+    [ $seen -gt 0 ] || log "bundlecast: note: no apps/$APP/current/payload.bin found, content not checked"
+    return $bad
+  }
+
+  # v1: the same file as (a) and (b)
+  cp "$TMP/src/payload.bin" "$B/bundle1/payload.bin"
+  counters "$B/c0.txt" || return 1
+  timed_release "$V1" "$B/bundle1" || return 1
+  local secs1 first1; read -r secs1 first1 < "$B/secs-$V1.txt"
+  counters "$B/c1.txt" || return 1
+  check_installed "$V1" "$REF" || return 1
+  local list1 min1 max1; read -r list1 min1 max1 < <(diff_in "$B/c0.txt" "$B/c1.txt")
+  local rss1; rss1=$(python3 "$H" rss "${rss_spec[@]}" | awk '$2 > m { m = $2 } END { print m + 0 }')
+  local seed_out1; seed_out1=$(python3 "$H" counters "$BIN" "seed:$seed_admin" | awk '{print $3}')
+  log "bundlecast v1: first node installed at ${first1}s, last at ${secs1}s; seed uploaded $(calc "$seed_out1 / $F") copies"
+  echo "system=bundlecast N=$N size_mb=$SIZE_MB rate=$RATE seconds=$secs1 lower_bound=$LB_SWARM ratio=$(ratio "$secs1" "$LB_SWARM") v1_bytes_in_per_node=$list1 v1_bytes_in_min=$min1 v1_bytes_in_max=$max1 peak_rss_kib_max=$rss1"
+
+  # v2: 1 MiB of new random bytes inserted in the middle of the v1 file
+  local half=$(( F / 2 ))
+  { head -c "$half" "$B/bundle1/payload.bin"; head -c "$INSERT_BYTES" /dev/urandom; tail -c +$(( half + 1 )) "$B/bundle1/payload.bin"; } > "$B/bundle2/payload.bin"
+  local ref2; ref2=$(hash_of "$B/bundle2/payload.bin")
+  timed_release "$V2" "$B/bundle2" || return 1
+  local secs2 first2; read -r secs2 first2 < "$B/secs-$V2.txt"
+  counters "$B/c2.txt" || return 1
+  check_installed "$V2" "$ref2" || return 1
+  local list2 max2; read -r list2 _ max2 < <(diff_in "$B/c1.txt" "$B/c2.txt")
+  local rss2 seed_rss
+  rss2=$(python3 "$H" rss "${rss_spec[@]}" | awk '$2 > m { m = $2 } END { print m + 0 }')
+  seed_rss=$(python3 "$H" rss "seed:${PID_OF[seed]}" | awk '{print $2}')
+  local goal=met; [ "$max2" -le "$DELTA_GOAL" ] || goal=missed
+  log "bundlecast v2 (delta): first node installed at ${first2}s, last at ${secs2}s; most received by one node $max2 B (goal <= $DELTA_GOAL B: $goal)"
+  echo "system=bundlecast-delta N=$N size_mb=$SIZE_MB rate=$RATE inserted_bytes=$INSERT_BYTES seconds=$secs2 v2_bytes_in_per_node=$list2 v2_bytes_in_max=$max2 goal_max_bytes=$DELTA_GOAL goal=$goal peak_rss_kib_max=$rss2 seed_peak_rss_kib=$seed_rss"
+
+  end_phase 100                  # SIGTERM the nodes, up to 10 s, then SIGKILL
+  [ "$KEEP" = 1 ] || rm -rf "$B"
+}
+
+# Called plainly, not as `run_x || ...`: that would switch set -e off inside them.
+PHASE=""
+if [ "$SKIP_TORRENT" != 1 ]; then PHASE=bittorrent; run_torrent; fi
+if [ "$SKIP_ORIGIN" != 1 ]; then PHASE=http-origin; run_origin; fi
+if [ "$SKIP_BUNDLECAST" != 1 ]; then PHASE=bundlecast; run_bundlecast; fi
+PHASE=""
+log "total script time $(calc "$(now) - $T_SCRIPT0") s"
