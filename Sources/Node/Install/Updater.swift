@@ -78,15 +78,18 @@ public final class Updater: Service, Sendable {
 
     public func run() async throws {
         let streams = self.streams.withLock { $0 }
-        await withTaskGroup(of: Void.self) { group in
-            for app in streams.keys.sorted() {
-                let stream = streams[app]!
-                group.addTask {
-                    self.installer.cleanStaging(app: app)
-                    self.publish(app: app)
-                    self.wake(app)
-                    for await _ in stream.cancelOnGracefulShutdown() {
-                        await self.reconcile(app)
+        // On SIGTERM a download in progress is cancelled (its verified chunks stay), so the node can leave at once.
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                for app in streams.keys.sorted() {
+                    let stream = streams[app]!
+                    group.addTask {
+                        self.installer.cleanStaging(app: app)
+                        self.publish(app: app)
+                        self.wake(app)
+                        for await _ in stream {
+                            await self.reconcile(app)
+                        }
                     }
                 }
             }

@@ -1,0 +1,105 @@
+import BundlecastCore
+import Foundation
+import Gossip
+@testable import Node
+import Testing
+import TestSupport
+
+@Suite struct InstallerTests {
+    /// A manifest of real chunks put into a fresh store: a two-chunk executable, a small file, a symlink.
+    static func fixture(_ dir: String, version: String = "1.0.0", salt: UInt8 = 0) throws -> (Manifest, ChunkStore) {
+        let store = try ChunkStore(root: dir + "/chunks")
+        var rng = SplitMix64(seed: UInt64(salt))
+        func chunk(_ size: Int) throws -> ChunkRef {
+            let bytes = (0..<size).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            let digest = Blake2b.digest256(bytes)
+            #expect(try store.put(digest, bytes))
+            return ChunkRef(digest: digest, size: UInt32(size))
+        }
+        let entries = [
+            ManifestEntry.file(path: "bin/tool", executable: true, chunks: [try chunk(70_000), try chunk(5_000)]),
+            ManifestEntry(path: "current-data", kind: .symlink(target: "share/data")),
+            ManifestEntry.file(path: "share/data", executable: false, chunks: [try chunk(100 + Int(salt))]),
+        ]
+        return (try Manifest(app: "demo", version: SemanticVersion(version), entries: entries), store)
+    }
+
+    @Test func materializesVerifiesAndSwapsCurrent() throws {
+        try withTemporaryDirectory { dir in
+            let (manifest, store) = try Self.fixture(dir)
+            let installer = Installer(appsRoot: dir + "/apps", chunks: store)
+            let path = try installer.materialize(manifest)
+            try installer.verifyTree(manifest, at: path)
+            var st = stat()
+            #expect(stat(path + "/bin/tool", &st) == 0 && st.st_mode & 0o777 == 0o755)
+            #expect(stat(path + "/share/data", &st) == 0 && st.st_mode & 0o777 == 0o644)
+            try installer.switchCurrent(app: "demo", to: "1.0.0")
+            #expect(installer.current(app: "demo") == "1.0.0")
+            // No staging or temporary link is left beside the versions.
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/apps/demo").sorted() == ["1.0.0", "current"])
+        }
+    }
+
+    @Test func aChunkDamagedOnDiskIsCaughtAndDropped() throws {
+        try withTemporaryDirectory { dir in
+            let (manifest, store) = try Self.fixture(dir)
+            let victim = manifest.entries[0].chunks[1].digest
+            var bytes = try #require(try store.read(victim))
+            bytes[0] ^= 1
+            try Data(bytes).write(to: URL(fileURLWithPath: store.path(of: victim)))
+            let installer = Installer(appsRoot: dir + "/apps", chunks: store)
+            #expect(throws: InstallError.corruptChunk(victim)) { try installer.materialize(manifest) }
+            #expect(!store.contains(victim), "the bad chunk is dropped so it is fetched again")
+            #expect(installer.current(app: "demo") == nil)
+            #expect(!FileManager.default.fileExists(atPath: dir + "/apps/demo/1.0.0"), "nothing half-written is left as a version")
+        }
+    }
+
+    @Test func aTamperedInstalledTreeIsRewritten() throws {
+        try withTemporaryDirectory { dir in
+            let (manifest, store) = try Self.fixture(dir)
+            let installer = Installer(appsRoot: dir + "/apps", chunks: store)
+            let path = try installer.materialize(manifest)
+            try Data("evil".utf8).write(to: URL(fileURLWithPath: path + "/share/data"))
+            #expect(throws: InstallError.self) { try installer.verifyTree(manifest, at: path) }
+            _ = try installer.materialize(manifest)
+            try installer.verifyTree(manifest, at: path)
+        }
+    }
+
+    @Test func storeRefusesBytesThatDoNotMatchAndRescansOnOpen() throws {
+        try withTemporaryDirectory { dir in
+            let store = try ChunkStore(root: dir + "/chunks")
+            let bytes = Array("chunk".utf8)
+            #expect(try !store.put(Blake2b.digest256(Array("other".utf8)), bytes))
+            #expect(try store.put(Blake2b.digest256(bytes), bytes))
+            // A temporary file from a killed write is removed on open; stored chunks are found again.
+            try Data([1, 2]).write(to: URL(fileURLWithPath: dir + "/chunks/tmp/leftover"))
+            let reopened = try ChunkStore(root: dir + "/chunks")
+            #expect(reopened.contains(Blake2b.digest256(bytes)))
+            #expect(reopened.count == 1)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/chunks/tmp").isEmpty)
+            #expect(reopened.collect(keeping: []).chunks == 1)
+            #expect(reopened.count == 0)
+        }
+    }
+
+    @Test func rolloutBucketsAreStableAndNested() {
+        var rng = SplitMix64(seed: 9)
+        let manifest = Blake2b.digest256(Array("m".utf8))
+        var in10 = 0, in50 = 0
+        for _ in 0..<1000 {
+            let node = NodeID.random(using: &rng)
+            let a = Updater.inRollout(node: node, manifest: manifest, percent: 10)
+            let b = Updater.inRollout(node: node, manifest: manifest, percent: 50)
+            #expect(!a || b, "ramping 10% → 50% keeps the first 10% in")
+            #expect(Updater.bucket(node: node, manifest: manifest) == Updater.bucket(node: node, manifest: manifest))
+            in10 += a ? 1 : 0
+            in50 += b ? 1 : 0
+        }
+        #expect((60...140).contains(in10))
+        #expect((420...580).contains(in50))
+        #expect(!Updater.inRollout(node: NodeID(high: 1, low: 2), manifest: manifest, percent: 0))
+        #expect(Updater.inRollout(node: NodeID(high: 1, low: 2), manifest: manifest, percent: 100))
+    }
+}

@@ -1,0 +1,52 @@
+import BundlecastCore
+import Gossip
+@testable import Node
+import Testing
+
+@Suite struct TransferFrameTests {
+    static let d = Blake2b.digest256(Array("x".utf8))
+
+    static let all: [TransferFrame] = [
+        .hello(version: 1, node: NodeID(high: 0x0102030405060708, low: 0x1112131415161718)),
+        .getManifest(d), .manifest(d, Array("bundlecast-manifest 1\n".utf8)), .haveQuery(d),
+        .have(d, count: 11, bits: TransferFrame.bitfield([true, false, true, true, false, false, false, false, true, false, true])),
+        .request(d), .chunk(d, [1, 2, 3]), .missing(d), .cancel(d),
+    ]
+
+    @Test func everyFrameRoundTrips() throws {
+        for frame in Self.all {
+            #expect(try TransferFrame(decoding: frame.encoded()) == frame)
+        }
+    }
+
+    @Test func everyTruncationIsRefusedOrDecodesToSomethingShorter() {
+        for frame in Self.all {
+            let bytes = frame.encoded()
+            for cut in 0..<bytes.count {
+                // Variable-length frames (manifest, chunk) may still parse when cut after their
+                // fixed part; they must then carry exactly the bytes that remain.
+                if let shorter = try? TransferFrame(decoding: Array(bytes.prefix(cut))) {
+                    #expect(shorter.encoded() == Array(bytes.prefix(cut)))
+                }
+            }
+        }
+        #expect(throws: TransferFrameError.self) { try TransferFrame(decoding: []) }
+        #expect(throws: TransferFrameError.self) { try TransferFrame(decoding: [0xEE] + Self.d.bytes) }
+    }
+
+    @Test func sizesAreChecked() {
+        // A chunk over 256 KiB, a have-set whose bitfield does not match its count, an extra byte.
+        #expect(throws: TransferFrameError.self) { try TransferFrame(decoding: [7] + Self.d.bytes + [UInt8](repeating: 0, count: (256 << 10) + 1)) }
+        #expect(throws: TransferFrameError.self) { try TransferFrame(decoding: [5] + Self.d.bytes + [0, 0, 0, 9, 0xFF]) }
+        #expect(throws: TransferFrameError.self) { try TransferFrame(decoding: TransferFrame.request(Self.d).encoded() + [0]) }
+        #expect(throws: TransferFrameError.self) { try TransferFrame(decoding: [7] + Self.d.bytes) }
+    }
+
+    @Test func bitfieldsRoundTrip() {
+        var rng = SplitMix64(seed: 3)
+        for count in [0, 1, 7, 8, 9, 1000] {
+            let presence = (0..<count).map { _ in rng.next() & 1 == 0 }
+            #expect(TransferFrame.presence(TransferFrame.bitfield(presence), count: count) == presence)
+        }
+    }
+}
