@@ -57,7 +57,7 @@ public enum NodeService {
                 state.updateApp(app) { $0.sequence = n.sequence; $0.version = n.version.description }
             }
         }
-        let wake = Mutex<(@Sendable (String) -> Void)?>(nil)
+        let wake = Hook<String>()
         if settings.fleetKey == nil {
             logger.warning("no --fleet-key: the fleet is open, anyone who reaches the gossip port can join or spread rumours")
         }
@@ -73,7 +73,7 @@ public enum NodeService {
                 logger.info("accepted notice", metadata: ["app": "\(n.app)", "version": "\(n.version)", "sequence": "\(n.sequence)", "from": "\(source)"])
                 if n.channel == settings.channel {
                     state.updateApp(n.app) { $0.sequence = n.sequence; $0.version = n.version.description }
-                    wake.withLock { $0 }?(n.app)
+                    wake(n.app)
                 }
             case .failure(.stale(_, _, let sequence, let held)) where sequence == held:
                 // The same notice again: gossip's normal redundancy, not worth a word.
@@ -91,7 +91,7 @@ public enum NodeService {
                 if case .success = accept(body, "peer \(sender)") { return true }
                 return false
             })
-        state.onMetadataChange = { gossip.setMetadata($0.encoded()) }
+        state.onMetadataChange.set { gossip.setMetadata($0.encoded()) }
         var updaterSettings = Updater.Settings()
         updaterSettings.channel = settings.channel
         updaterSettings.seedOnly = settings.seedOnly
@@ -102,7 +102,7 @@ public enum NodeService {
         updaterSettings.fetch.swarm.downloadBytesPerSecond = settings.maxDownloadRate
         let updater = Updater(settings: updaterSettings, id: id, trusted: settings.trusted, store: store, manifests: manifests,
                               installer: installer, downloads: downloads, gossip: gossip, state: state, logger: logger)
-        wake.withLock { $0 = { updater.wake($0) } }
+        wake.set { updater.wake($0) }
 
         let router = Router()
         NodeAdminAPI(gossip: gossip, state: state, channel: settings.channel, trustedApps: settings.trusted.keys.sorted(),

@@ -3,17 +3,13 @@ import Synchronization
 /// The node's mutable state shared by the gossip shell and the admin API.
 final class NodeState: Sendable {
     private let inner: Mutex<(metadata: NodeMetadata, refused: [String: Int], logged: Set<String>)>
-    private let callback = Mutex<(@Sendable (NodeMetadata) -> Void)?>(nil)
+    /// Called with the new metadata after every change (to gossip it).
+    let onMetadataChange = Hook<NodeMetadata>()
 
     init(metadata: NodeMetadata) { inner = Mutex((metadata, [:], [])) }
 
     var metadata: NodeMetadata { inner.withLock { $0.metadata } }
     var refused: [String: Int] { inner.withLock { $0.refused } }
-
-    var onMetadataChange: (@Sendable (NodeMetadata) -> Void)? {
-        get { callback.withLock { $0 } }
-        set { callback.withLock { $0 = newValue } }
-    }
 
     /// Changes one app's record (created from the accepted notice fields if new); gossips it if it changed.
     func updateApp(_ app: String, _ change: (inout NodeMetadata.AppState) -> Void) {
@@ -33,7 +29,7 @@ final class NodeState: Sendable {
             s.metadata = copy
             return copy
         }
-        if let changed { onMetadataChange?(changed) }
+        if let changed { onMetadataChange(changed) }
     }
 
     /// Counts a refusal; true the first time this sender is refused for this reason (log once).

@@ -10,7 +10,7 @@ import Testing
         .hello(version: 1, node: NodeID(high: 0x0102030405060708, low: 0x1112131415161718)),
         .getManifest(d), .manifest(d, Array("bundlecast-manifest 1\n".utf8)), .haveQuery(d),
         .have(d, count: 11, bits: TransferFrame.bitfield([true, false, true, true, false, false, false, false, true, false, true])),
-        .request(d), .chunk(d, [1, 2, 3]), .missing(d), .cancel(d),
+        .request(d), .chunk(d, [1, 2, 3]), .missing(d), .cancel(d), .has(d),
     ]
 
     @Test func everyFrameRoundTrips() throws {

@@ -23,13 +23,18 @@ public struct TransferCandidate: Sendable, Equatable {
 /// around ``SwarmPlanner``. It connects to up to `maxPeers` candidates, asks
 /// each for its have-set (again every second while the peer is incomplete),
 /// sends the requests the planner decides, and checks every chunk against its
-/// digest before storing it; a bad one is a strike against its sender.
+/// digest before storing it; a bad one is a strike against its sender. Peers
+/// push a `has` frame for each chunk they store, so rarest-first works on
+/// fresh counts.
 final class Fetch: Sendable {
     struct Settings: Sendable {
         var swarm = SwarmSettings()
         var maxPeers = 8
-        /// How often candidates and have-sets are refreshed.
-        var refresh: UInt64 = 1_000_000_000
+        /// How often the candidates are looked at again (new peers are dialled).
+        var refresh: UInt64 = 250_000_000
+        /// How often a peer is asked for its whole have-set again (a backstop:
+        /// peers push each new chunk with a `has` frame).
+        var requery: UInt64 = 2_000_000_000
     }
 
     private struct PeerState {
@@ -152,7 +157,9 @@ final class Fetch: Sendable {
                 }
             }
         }
-        for (id, state) in known where state.connected && !state.complete && now >= state.lastQuery + settings.refresh {
+        // Complete peers too: one that refused a chunk (super-seeding, or it dropped it) must
+        // be asked again, or that chunk would stay unknown there for good.
+        for (id, state) in known where state.connected && now >= state.lastQuery + settings.requery {
             query(id, now: now)
         }
     }
@@ -182,6 +189,24 @@ final class Fetch: Sendable {
         case .missing(let d) where d == digest:
             // The peer holds nothing of it (yet); a later refresh asks again.
             return true
+        case .haveQuery(let d) where d == digest:
+            // A peer fetching the same manifest connected to us: it is a source too.
+            let now = Self.now()
+            let fresh = peers.withLock { peers -> Bool in
+                guard peers[peer] == nil else { return false }
+                peers[peer] = PeerState(address: PeerAddress(host: "0.0.0.0", port: 0), connected: true, dialledAt: now)
+                return true
+            }
+            if fresh {
+                perform(planner.withLock { $0.addPeer(peer, sameZone: false, now: now) })
+                query(peer, now: now)
+            }
+            return true
+        case .has(let d):
+            guard let i = index[d] else { return false }
+            perform(planner.withLock { $0.peerHas(peer, chunk: i, now: Self.now()) })
+            // Other downloads of manifests that share the chunk may want to hear it too.
+            return false
         case .missing(let d):
             guard let i = index[d] else { return false }
             perform(planner.withLock { $0.refused(chunk: i, by: peer, now: Self.now()) })
@@ -191,7 +216,10 @@ final class Fetch: Sendable {
             writes.async { [self] in
                 let valid = bytes.count == Int(distinct[i].size) && Blake2b.digest256(bytes) == d
                 if valid {
-                    do { try node.chunks.putVerified(d, bytes) } catch {
+                    do {
+                        try node.chunks.putVerified(d, bytes)
+                        node.announce(chunk: d, of: digest)
+                    } catch {
                         logger.error("cannot store chunk \(d.short): \(error)")
                         finish(.failure(error))
                         return

@@ -32,6 +32,10 @@ public final class PeerDownloads: Sendable {
             }
             return
         }
+        if case .has = frame {
+            for fetch in fetches.withLock({ Array($0.values) }) { _ = fetch.handle(frame, from: peer) }
+            return
+        }
         for fetch in fetches.withLock({ Array($0.values) }) where fetch.handle(frame, from: peer) { return }
     }
 
@@ -53,7 +57,8 @@ public final class PeerDownloads: Sendable {
                     node.send(.getManifest(digest), to: candidate.id)
                 }
             }
-            let deadline = ContinuousClock.now + .seconds(round.isEmpty ? 1 : 5)
+            // No candidate yet (gossip of who holds it is still on its way): look again soon.
+            let deadline = ContinuousClock.now + (round.isEmpty ? .milliseconds(100) : .seconds(5))
             while ContinuousClock.now < deadline {
                 if let bytes = manifestWaiters.withLock({ $0[digest] ?? nil }) { return bytes }
                 try await Task.sleep(for: .milliseconds(20))

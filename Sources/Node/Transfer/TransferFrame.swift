@@ -20,6 +20,8 @@ public enum TransferFrame: Equatable, Sendable {
     /// "I do not hold that" (a chunk or a manifest).
     case missing(Digest256)
     case cancel(Digest256)
+    /// "I now hold this chunk", pushed to peers that asked for a have-set of a manifest that contains it.
+    case has(Digest256)
 
     public static let protocolVersion: UInt8 = 1
     /// A chunk frame carries at most one 256 KiB chunk; a manifest frame may be larger.
@@ -27,7 +29,7 @@ public enum TransferFrame: Equatable, Sendable {
     public static let maxFrame = 16 << 20
 
     enum Tag: UInt8 {
-        case hello = 1, getManifest, manifest, haveQuery, have, request, chunk, missing, cancel
+        case hello = 1, getManifest, manifest, haveQuery, have, request, chunk, missing, cancel, has
     }
 
     /// Payload with its type byte (the length prefix is added by the pipeline).
@@ -55,6 +57,7 @@ public enum TransferFrame: Equatable, Sendable {
             out += bytes
         case .missing(let d): out = [Tag.missing.rawValue]; digest(d)
         case .cancel(let d): out = [Tag.cancel.rawValue]; digest(d)
+        case .has(let d): out = [Tag.has.rawValue]; digest(d)
         }
         return out
     }
@@ -103,6 +106,7 @@ public enum TransferFrame: Equatable, Sendable {
             self = .chunk(d, Array(bytes[33...]))
         case .missing: try exactly(33); self = .missing(try digest(at: 1))
         case .cancel: try exactly(33); self = .cancel(try digest(at: 1))
+        case .has: try exactly(33); self = .has(try digest(at: 1))
         }
     }
 

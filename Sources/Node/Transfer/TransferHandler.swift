@@ -23,7 +23,10 @@ final class TransferHandler: ChannelInboundHandler, Sendable {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if let remote = connection.remote { node.unregistered(context.channel, peer: remote) }
+        if let remote = connection.remote {
+            node.unregistered(context.channel, peer: remote)
+            node.closed(context.channel)
+        }
         connection.hello.fail(ChannelError.ioOnClosedChannel)
         context.fireChannelInactive()
     }
@@ -43,6 +46,7 @@ final class TransferHandler: ChannelInboundHandler, Sendable {
                 return
             }
             connection.setRemote(id)
+            node.opened(context.channel, connection)
             connection.hello.succeed(id)
             return
         }
@@ -55,6 +59,10 @@ final class TransferHandler: ChannelInboundHandler, Sendable {
                 channel.writeAndFlush(ByteBuffer(bytes: reply.encoded()), promise: nil)
             }
         case .haveQuery(let d):
+            // From now on the peer is told of every chunk of this manifest we store; and if we are
+            // fetching the same manifest, the peer is one more source for us.
+            connection.subscribe(d)
+            node.deliver(frame, from: remote)
             let channel = context.channel
             node.io.async { [node] in
                 guard let list = node.distinctChunks(of: d) else {
@@ -68,18 +76,18 @@ final class TransferHandler: ChannelInboundHandler, Sendable {
             serve(d, on: context.channel)
         case .cancel(let d):
             connection.cancel(d)
-        case .manifest, .have, .chunk, .missing:
+        case .manifest, .have, .chunk, .missing, .has:
             node.deliver(frame, from: remote)
         }
     }
 
     private func serve(_ digest: Digest256, on channel: any Channel) {
-        guard !node.isBanned(connection.remote!), node.chunks.contains(digest) else {
+        let remote = connection.remote!
+        guard !node.isBanned(remote), let size = node.chunks.size(digest),
+              let at = node.admitUpload(digest, to: remote, bytes: size) else {
             channel.writeAndFlush(ByteBuffer(bytes: TransferFrame.missing(digest).encoded()), promise: nil)
             return
         }
-        let size = node.chunks.size(digest) ?? ChunkStore.maxChunk
-        let at = node.reserveUpload(size)
         let node = self.node
         let connection = self.connection
         channel.eventLoop.scheduleTask(deadline: at) {

@@ -42,13 +42,22 @@ public final class TransferNode: Sendable {
     private let links = Mutex<[NodeID: any Channel]>([:])
     private let dialing = Mutex<[NodeID: EventLoopFuture<any Channel>]>([:])
     private let perPeer = Mutex<(total: Int, byPeer: [NodeID: Int])>((0, [:]))
-    private let nextUploadSlot = Mutex<UInt64>(0)
+    /// The upload pacer: the next free slot, and each recent chunk's peer and slot (see ``admitUpload(_:to:bytes:)``).
+    private let uploads = Mutex<(nextSlot: UInt64, byChunk: [Digest256: (peer: NodeID, at: UInt64)], order: [Digest256])>((0, [:], []))
     private let counterValues = Mutex(TransferCounters())
     private let bannedPeers = Mutex<Set<NodeID>>([])
+    /// Every open connection (both directions), for pushing `has` frames.
+    private let open = Mutex<[ObjectIdentifier: (channel: any Channel, connection: TransferConnection)]>([:])
     private let haveIndex = Mutex<[Digest256: [Digest256]]>([:])
     /// Answers to our requests (manifest, have, chunk, missing), for the downloads.
-    private let responder = Mutex<(@Sendable (NodeID, TransferFrame) -> Void)?>(nil)
-    private let disconnected = Mutex<(@Sendable (NodeID) -> Void)?>(nil)
+    /// (A struct, not a tuple: a generic over a tuple looks its metadata up on every call.)
+    struct Delivery: Sendable {
+        let peer: NodeID
+        let frame: TransferFrame
+    }
+
+    private let responder = Hook<Delivery>()
+    private let disconnected = Hook<NodeID>()
     /// Disk reads for uploads: never on an event loop.
     let io = DispatchQueue(label: "bundlecast.transfer.io", attributes: .concurrent)
 
@@ -86,8 +95,8 @@ public final class TransferNode: Sendable {
 
     func count(_ body: (inout TransferCounters) -> Void) { counterValues.withLock { body(&$0) } }
 
-    func setResponder(_ f: @escaping @Sendable (NodeID, TransferFrame) -> Void) { responder.withLock { $0 = f } }
-    func setDisconnectHandler(_ f: @escaping @Sendable (NodeID) -> Void) { disconnected.withLock { $0 = f } }
+    func setResponder(_ f: @escaping @Sendable (NodeID, TransferFrame) -> Void) { responder.set { f($0.peer, $0.frame) } }
+    func setDisconnectHandler(_ f: @escaping @Sendable (NodeID) -> Void) { disconnected.set(f) }
 
     public func shutdown() async {
         try? await server.withLock { $0 }?.close()
@@ -159,7 +168,23 @@ public final class TransferNode: Sendable {
             links[peer] = nil
             return true
         }
-        if wasLink { disconnected.withLock { $0 }?(peer) }
+        if wasLink { disconnected(peer) }
+    }
+
+    func opened(_ channel: any Channel, _ connection: TransferConnection) {
+        open.withLock { $0[ObjectIdentifier(channel)] = (channel, connection) }
+    }
+
+    func closed(_ channel: any Channel) {
+        _ = open.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) }
+    }
+
+    /// Tells the peers following `manifest` that we now hold `chunk` (BitTorrent's HAVE).
+    func announce(chunk: Digest256, of manifest: Digest256) {
+        let frame = ByteBuffer(bytes: TransferFrame.has(chunk).encoded())
+        for (channel, connection) in open.withLock({ Array($0.values) }) where connection.isInterested(in: manifest) {
+            channel.writeAndFlush(frame, promise: nil)
+        }
     }
 
     public func send(_ frame: TransferFrame, to peer: NodeID) {
@@ -180,7 +205,7 @@ public final class TransferNode: Sendable {
     // MARK: - Serving
 
     func deliver(_ frame: TransferFrame, from peer: NodeID) {
-        responder.withLock { $0 }?(peer, frame)
+        responder(Delivery(peer: peer, frame: frame))
     }
 
     /// The distinct chunk digests of a manifest we hold (cached: have-queries come every second).
@@ -195,24 +220,52 @@ public final class TransferNode: Sendable {
         return list
     }
 
-    /// When an upload of `bytes` may start (now, or the next free slot of the rate limit).
-    func reserveUpload(_ bytes: Int) -> NIODeadline {
+    /// When the upload of `chunk` to `peer` may start, or nil to refuse it.
+    ///
+    /// Uploads are paced node-wide by `--max-upload-rate`: each chunk
+    /// reserves the next slot on a virtual link of that rate, so the burst is
+    /// one chunk. With a cap, uploads also super-seed, as BitTorrent seeds
+    /// do: a chunk queued for or sent to another peer less than
+    /// `resendAfter` ago is refused (`missing`), so the scarce upload goes to
+    /// chunks the fleet does not have yet, and the peer fetches that one from
+    /// whoever got it (it announces it with `has`). After `resendAfter` the
+    /// chunk is served again, so a peer that got it and vanished delays the
+    /// others by that much at most.
+    func admitUpload(_ chunk: Digest256, to peer: NodeID, bytes: Int) -> NIODeadline? {
         let now = NIODeadline.now().uptimeNanoseconds
         guard let rate = settings.maxUploadRate, rate > 0 else { return .uptimeNanoseconds(now) }
-        let start = nextUploadSlot.withLock { next -> UInt64 in
-            let start = max(now, next)
-            next = start + UInt64(bytes) * 1_000_000_000 / rate
-            return start
+        return uploads.withLock { u -> NIODeadline? in
+            if let last = u.byChunk[chunk], last.peer != peer, now < last.at + Self.resendAfter { return nil }
+            let start = max(now, u.nextSlot)
+            u.nextSlot = start + UInt64(bytes) * 1_000_000_000 / rate
+            if u.byChunk.updateValue((peer, start), forKey: chunk) == nil { u.order.append(chunk) }
+            if u.order.count > 65_536 {
+                for old in u.order.prefix(16_384) { u.byChunk[old] = nil }
+                u.order.removeFirst(16_384)
+            }
+            return .uptimeNanoseconds(start)
         }
-        return .uptimeNanoseconds(start)
     }
+
+    static let resendAfter: UInt64 = 2_000_000_000
 }
 
 /// One connection's state, shared by its handler and the closures it schedules.
 final class TransferConnection: Sendable {
     let expect: NodeID?
     let hello: EventLoopPromise<NodeID>
-    private let state = Mutex<(remote: NodeID?, cancelled: Set<Digest256>)>((nil, []))
+    private let state = Mutex<(remote: NodeID?, cancelled: Set<Digest256>, interests: [Digest256])>((nil, [], []))
+
+    /// The peer asked what we hold of this manifest: it wants to hear of new chunks of it.
+    func subscribe(_ manifest: Digest256) {
+        state.withLock { s in
+            guard !s.interests.contains(manifest) else { return }
+            s.interests.append(manifest)
+            if s.interests.count > 4 { s.interests.removeFirst() }
+        }
+    }
+
+    func isInterested(in manifest: Digest256) -> Bool { state.withLock { $0.interests.contains(manifest) } }
 
     init(expect: NodeID?, eventLoop: any EventLoop) {
         self.expect = expect

@@ -22,6 +22,10 @@ struct SwarmPeer: Sendable {
     var avoid: Set<Int> = []
     /// Time-outs so far.
     var misses = 0
+    /// The last scan found nothing this peer has that is still to request;
+    /// scans skip it until it announces a chunk or a chunk becomes
+    /// requestable again (which is what keeps a pick cheap with many peers).
+    var exhausted = false
     /// Moving average of delivered bytes per second; `nil` until measured.
     var throughput: Double?
     /// When the last throughput sample ended.

@@ -5,6 +5,7 @@ extension SwarmPlanner {
     /// Records a request: the peer's in-flight set, the chunk's requesters, the byte count.
     mutating func issue(_ chunk: Int, to peer: NodeID, now: UInt64) {
         table[peer]!.inFlight[chunk] = now
+        expiryCheckAt = min(expiryCheckAt, Self.adding(now, settings.requestTimeout))
         requestedFrom[chunk].append(peer)
         bytesInFlight += UInt64(sizes[chunk])
     }
@@ -18,9 +19,15 @@ extension SwarmPlanner {
         return issuedAt
     }
 
+    /// A chunk became requestable again: every peer may have something to offer.
+    mutating func refreshOffers() {
+        for id in ids where table[id]!.exhausted { table[id]!.exhausted = false }
+    }
+
     /// Forgets a peer: what it has no longer counts, what it was asked for is requestable.
     mutating func drop(_ peer: NodeID) {
         guard let state = table[peer] else { return }
+        if !state.inFlight.isEmpty { refreshOffers() }
         for chunk in state.inFlight.keys.sorted() {
             removeRequest(chunk, from: peer)
         }
@@ -38,16 +45,26 @@ extension SwarmPlanner {
             availability[chunk] += has[chunk] ? 1 : -1
         }
         table[peer]!.has = has
+        table[peer]!.exhausted = false
     }
 
     /// Drops requests past their time-out so they can be asked elsewhere; each
     /// peer with time-outs has its window halved once for the pass.
     mutating func expire(now: UInt64) {
+        // Every event calls this: skip the scan until the oldest request can have expired.
+        guard now >= expiryCheckAt else { return }
+        expiryCheckAt = .max
+        var anyExpired = false
+        defer { if anyExpired { refreshOffers() } }
         for id in ids {
+            for issued in table[id]!.inFlight.values where Self.adding(issued, settings.requestTimeout) > now {
+                expiryCheckAt = min(expiryCheckAt, Self.adding(issued, settings.requestTimeout))
+            }
             let expired = table[id]!.inFlight
                 .filter { Self.adding($0.value, settings.requestTimeout) <= now }
                 .keys.sorted()
             guard !expired.isEmpty else { continue }
+            anyExpired = true
             for chunk in expired {
                 removeRequest(chunk, from: id)
                 table[id]!.avoid.insert(chunk)

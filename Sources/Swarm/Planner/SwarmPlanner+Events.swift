@@ -42,11 +42,15 @@ extension SwarmPlanner {
 
     /// The peer announced one more chunk.
     public mutating func peerHas(_ peer: NodeID, chunk: Int, now: UInt64) -> [Directive] {
-        if sizes.indices.contains(chunk), table[peer]?.has[chunk] == false {
-            table[peer]!.has[chunk] = true
-            availability[chunk] += 1
-        }
-        return step(now: now)
+        guard sizes.indices.contains(chunk), table[peer]?.has[chunk] == false else { return [] }
+        table[peer]!.has[chunk] = true
+        table[peer]!.exhausted = false
+        availability[chunk] += 1
+        // Peers announce every chunk they store, dozens per second from each: re-plan only
+        // when this one can change a decision (a chunk we lack, at a peer with a free slot).
+        // Time-outs are still handled by the next event or tick.
+        guard !held[chunk], table[peer]!.hasFreeSlot else { return [] }
+        return step(now: now, only: peer)
     }
 
     /// A measured round trip to the peer, used to prefer nearer peers. It may
@@ -80,7 +84,7 @@ extension SwarmPlanner {
     /// it has it and ask elsewhere.
     public mutating func refused(chunk: Int, by peer: NodeID, now: UInt64) -> [Directive] {
         if sizes.indices.contains(chunk), table[peer] != nil {
-            removeRequest(chunk, from: peer)
+            if removeRequest(chunk, from: peer) != nil { refreshOffers() }
             if table[peer]!.has[chunk] {
                 table[peer]!.has[chunk] = false
                 availability[chunk] -= 1
@@ -121,6 +125,7 @@ extension SwarmPlanner {
         if table[peer] != nil {
             removeRequest(chunk, from: peer)
             table[peer]!.avoid.insert(chunk)
+            refreshOffers()
         }
         strikes[peer, default: 0] += 1
         if strikes[peer]! >= max(1, settings.strikesToBan) {
@@ -133,9 +138,9 @@ extension SwarmPlanner {
     }
 
     /// Expire, re-plan, and announce completion once.
-    private mutating func step(now: UInt64) -> [Directive] {
+    private mutating func step(now: UInt64, only: NodeID? = nil) -> [Directive] {
         expire(now: now)
-        var out = plan(now: now)
+        var out = plan(now: now, only: only)
         if isComplete, !completeEmitted {
             completeEmitted = true
             out.append(.complete)

@@ -12,11 +12,12 @@ extension SwarmPlanner {
 
     /// Issues requests until no peer has a free slot for a missing chunk, the
     /// byte cap is reached, or the rate limiter says wait.
-    mutating func plan(now: UInt64) -> [Directive] {
+    /// `only`: consider just this peer (it announced a chunk; no one else's options changed).
+    mutating func plan(now: UInt64, only: NodeID? = nil) -> [Directive] {
         rateWakeup = nil
         var out: [Directive] = []
         while !isComplete, bytesInFlight == 0 || bytesInFlight < settings.maxBytesInFlight,
-              let pick = nextPick() {
+              let pick = nextPick(only: only) {
             let size = UInt64(sizes[pick.chunk])
             if bytesInFlight > 0, bytesInFlight + size > settings.maxBytesInFlight { break }
             if bucket != nil, !bucket!.take(size, now: now) {
@@ -31,8 +32,8 @@ extension SwarmPlanner {
     }
 
     /// The best request to issue now, if any.
-    private mutating func nextPick() -> Pick? {
-        let free = ids.filter { table[$0]!.hasFreeSlot }
+    private mutating func nextPick(only: NodeID?) -> Pick? {
+        let free = only.map { id in table[id]?.hasFreeSlot == true ? [id] : [] } ?? ids.filter { table[$0]!.hasFreeSlot }
         guard !free.isEmpty else { return nil }
         var unrequested = false
         if picks < settings.randomFirst {
@@ -46,16 +47,44 @@ extension SwarmPlanner {
                 return candidates[Int.random(in: candidates.indices, using: &rng)]
             }
         } else {
-            var best: (pick: Pick, rank: (Int, UInt64))?
-            for chunk in sizes.indices where !held[chunk] && requestedFrom[chunk].isEmpty {
-                unrequested = true
-                let rank = (availability[chunk], tieKey[chunk])
-                guard rank.0 > 0 else { continue }
-                if let best, !(rank < best.rank) { continue }
-                guard let peer = bestPeer(for: chunk, among: free) else { continue }
-                best = (Pick(chunk: chunk, peer: peer, fresh: true), rank)
+            // Rarest first. Scan per free peer (its have-set hoisted out of the table), so a
+            // pick costs one pass over the chunk list per free peer; a peer with nothing left
+            // to offer is marked and skipped until news about it arrives.
+            var best: (chunk: Int, rank: (Int, UInt64))?
+            var sawAvoided = false
+            for id in free where !table[id]!.exhausted {
+                let peer = table[id]!
+                let has = peer.has
+                var offers = false
+                for chunk in sizes.indices where has[chunk] && !held[chunk] && requestedFrom[chunk].isEmpty {
+                    if peer.avoid.contains(chunk) {
+                        sawAvoided = true
+                        continue
+                    }
+                    offers = true
+                    let rank = (availability[chunk], tieKey[chunk])
+                    if let best, !(rank < best.rank) { continue }
+                    best = (chunk, rank)
+                }
+                if !offers { table[id]!.exhausted = true }
             }
-            if let best { return best.pick }
+            if let best, let peer = bestPeer(for: best.chunk, among: free) {
+                return Pick(chunk: best.chunk, peer: peer, fresh: true)
+            }
+            // Only chunks with a strike against every free peer that has them: the slow path
+            // asks such a peer when no one else has the chunk.
+            if sawAvoided {
+                var slow: (pick: Pick, rank: (Int, UInt64))?
+                for chunk in sizes.indices where !held[chunk] && requestedFrom[chunk].isEmpty {
+                    let rank = (availability[chunk], tieKey[chunk])
+                    guard rank.0 > 0 else { continue }
+                    if let slow, !(rank < slow.rank) { continue }
+                    guard let peer = bestPeer(for: chunk, among: free) else { continue }
+                    slow = (Pick(chunk: chunk, peer: peer, fresh: true), rank)
+                }
+                if let slow { return slow.pick }
+            }
+            unrequested = sizes.indices.contains { !held[$0] && requestedFrom[$0].isEmpty }
         }
         // Missing chunks wait for a slot at a peer that has them: not endgame yet.
         return unrequested ? nil : endgamePick(among: free)

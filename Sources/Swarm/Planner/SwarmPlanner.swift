@@ -72,6 +72,8 @@ public struct SwarmPlanner: Sendable {
     /// When the rate limiter will allow the request it last refused.
     var rateWakeup: UInt64?
     var completeEmitted = false
+    /// No request can have timed out before this (so most events skip the time-out scan).
+    var expiryCheckAt: UInt64 = .max
 
     /// Chunks held so far.
     public internal(set) var heldCount: Int
