@@ -3,7 +3,7 @@ SWIFT ?= swift
 BIN := .build/debug/bundlecast
 RELEASE_BIN := .build/release/bundlecast
 
-.PHONY: deps build release-build test demo bench clean
+.PHONY: deps build release-build test demo demo-publisher bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -22,7 +22,12 @@ test: deps
 	$(SWIFT) test --skip-build --no-parallel --filter OriginTests
 	$(SWIFT) test --skip-build --no-parallel --filter NodeProcessTests
 
+# An origin and 6 nodes on loopback, two releases spreading peer to peer (bundlecast demo --help).
 demo: release-build
+	$(RELEASE_BIN) demo
+
+# The publisher's side step by step: release, verify (also with stock minisign), diff, origin long-poll.
+demo-publisher: release-build
 	scripts/demo.sh $(RELEASE_BIN)
 
 bench: release-build
@@ -30,6 +35,8 @@ bench: release-build
 	scripts/bench-origin.sh $(RELEASE_BIN)
 	scripts/bench-gossip.sh $(RELEASE_BIN)
 	scripts/bench-simulate.sh $(RELEASE_BIN)
+	scripts/install-bench-deps.sh
+	BIN=$(RELEASE_BIN) scripts/bench-swarm.sh
 
 clean:
 	rm -rf .build

@@ -8,7 +8,7 @@ import Hummingbird
 /// | route | answers |
 /// |---|---|
 /// | `GET /v1/status` | this node, every member it knows with their versions, gossip counters, refused notices |
-/// | `POST /v1/notices` | a `.minisig` notice: 201 accepted and spread, 409 stale or expired, 400 malformed, 403 untrusted app or wrong key, 401 forged |
+/// | `POST /v1/notices` | a `.minisig` notice: 201 accepted and spread, 200 already held, 409 stale or expired, 400 malformed, 403 untrusted app or wrong key, 401 forged |
 /// | `POST /v1/manifests` | manifest bytes: stored by digest; answers `{"digest", "missing": [chunk hex...]}` |
 /// | `POST /v1/chunks` | a batch of chunks, each `digest(32) length(u32 BE) bytes`: each checked, then stored |
 /// | `POST /v1/rollback` | `{"app", "to"?}`: `current` back to the kept earlier version, held until a newer notice |
@@ -34,6 +34,9 @@ struct NodeAdminAPI: Sendable {
             case .success(let signed):
                 gossip.spread(notice: bytes)
                 return json(.created, ["status": "accepted", "app": signed.notice.app, "sequence": String(signed.notice.sequence)])
+            case .failure(.stale(let app, _, let sequence, let held)) where sequence == held:
+                // The same signed notice again (from the origin or a peer first): already done.
+                return json(.ok, ["status": "known", "app": app, "sequence": String(sequence)])
             case .failure(let refusal):
                 let status: HTTPResponse.Status
                 switch refusal {

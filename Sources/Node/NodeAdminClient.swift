@@ -26,6 +26,7 @@ public struct NodeAdminClient: Sendable {
         }
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         let body = (try? JSONSerialization.jsonObject(with: data)) as? [String: String]
+        if status == 200 { return "already held \(body?["app"] ?? "") sequence \(body?["sequence"] ?? "") (it learnt it first from the origin or a peer)" }
         guard status == 201 else {
             throw NodeClientError("the node refused the notice (\(status)): \(body?["error"] ?? "HTTP \(status)")")
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BundlecastCore
 import Foundation
+import Node
 import Origin
 import Publisher
 
@@ -101,6 +102,14 @@ struct Release: AsyncParsableCommand {
             print("released \(n.app) \(n.version) (sequence \(n.sequence), channel \(n.channel), rollout \(n.rollout)%): "
                 + "\(summary.files) files, \(summary.symlinks) symlinks, \(Format.bytes(n.size)) in \(summary.manifest.chunkCount) chunks "
                 + "(\(summary.distinctChunks) distinct), manifest \(n.manifest.hex); wrote \(summary.manifestPath) and .minisig")
+            // Seed first, so that nodes hearing of the release from the origin find a peer holding it.
+            if let node {
+                do {
+                    try await Seed.seed(notice: summary.noticePath, bundle: directory, node: node, announce: false)
+                } catch {
+                    throw Failure("released locally but not seeded: \(error). Then run: bundlecast seed \(summary.noticePath) --bundle \(directory) --node \(node)")
+                }
+            }
             if let client {
                 do {
                     _ = try await client.announce(summary.notice)
@@ -111,9 +120,9 @@ struct Release: AsyncParsableCommand {
             }
             if let node {
                 do {
-                    try await Seed.seed(notice: summary.noticePath, bundle: directory, node: node, announce: true)
+                    print("node \(node): \(try await NodeAdminClient(url: try HostPort(node).httpURL).announce(summary.notice.bytes))")
                 } catch {
-                    throw Failure("released locally but not seeded: \(error). Then run: bundlecast seed \(summary.noticePath) --bundle \(directory) --node \(node)")
+                    throw Failure("released and seeded but the node did not take the notice: \(error). Then run: bundlecast announce \(summary.noticePath) --node \(node)")
                 }
             }
         }

@@ -1,0 +1,23 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `bundlecast demo`, the newcomer's first command, end to end: an origin and four nodes,
+/// two releases, every tree checked by the demo itself; here its output is checked too.
+@Suite(.serialized) struct DemoTests {
+    @Test func theDemoConvergesAndFetchesOnlyTheChange() throws {
+        let r = try runProgram(bundlecastPath, ["demo", "--nodes", "4", "--deadline", "90s"], in: repoRoot, timeout: 300)
+        #expect(r.code == 0, "demo failed: \(r.stderr)")
+        #expect(r.stdout.contains("every installed tree matches the signed manifest of 1.0.0"))
+        #expect(r.stdout.contains("every installed tree matches the signed manifest of 1.1.0"))
+        // 1.1.0 differs from 1.0.0 by 72.2 KiB of new chunks: that is all each node fetched.
+        for node in ["node2", "node3", "node4"] { #expect(r.stdout.contains("\(node)  72.2 KiB from peers"), "\(r.stdout)") }
+        #expect(r.stdout.contains("4 nodes  100.0%"))
+        // The origin served notices only: no route it answered carries bundle bytes.
+        let routes = r.stdout.split(separator: "\n").filter { $0.contains("bundlecast_origin_requests_total{") }
+        #expect(!routes.isEmpty)
+        #expect(routes.allSatisfy { $0.contains("/v1/apps/") })
+        // Every process it started is gone.
+        #expect(try runProgram("/bin/sh", ["-c", "pgrep -f 'data /tmp/bundlecast-dem[o]' || true"]).stdout.isEmpty)
+    }
+}
