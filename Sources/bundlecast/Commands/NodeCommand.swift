@@ -50,7 +50,7 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "The channel this node follows.")
     var channel = "stable"
 
-    @Option(help: "This node's zone (for status and, later, locality).")
+    @Option(help: "This node's zone: shown in status; peers in the same zone are preferred for transfers.")
     var zone: String?
 
     @Option(help: ArgumentHelp("Authenticate gossip with this key (made by `bundlecast fleet-key`).", valueName: "file"))
