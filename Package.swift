@@ -29,6 +29,7 @@ let package = Package(
             name: "CBlake2b",
             cSettings: [.unsafeFlags(["-O3"])]
         ),
+        .target(name: "CFileOps"),
         .target(
             name: "BundlecastCore",
             dependencies: ["CSodium", "CBlake2b"]
@@ -62,6 +63,7 @@ let package = Package(
                 "Gossip",
                 "Publisher",
                 "Swarm",
+                "CFileOps",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -91,10 +91,12 @@ struct NodeAdminAPI: Sendable {
                 return json(.badRequest, ["error": "expected {\"app\": APP, \"to\": VERSION (optional)}"])
             }
             do {
-                let (from, to) = try updater.rollback(app: ask.app, to: ask.to)
+                let (from, to) = try await updater.rollbackBlocking(app: ask.app, to: ask.to)
                 return json(.ok, ["app": ask.app, "from": from, "to": to])
             } catch let error as UpdateError {
                 return json(.conflict, ["error": error.message])
+            } catch let error as InstallError {
+                return json(.conflict, ["error": "\(error)"])
             }
         }
     }

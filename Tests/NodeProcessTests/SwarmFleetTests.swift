@@ -31,7 +31,8 @@ import TestSupport
                 // v1 is kept as the previous version.
                 #expect(FileManager.default.fileExists(atPath: node.data + "/apps/hello-fleet/1.0.0"))
             }
-            try await eventually(within: 20, "status shows every node on 1.1.0") {
+            // Installed versions travel in gossip metadata; push-pull repairs any lost rumour within 30 s.
+            try await eventually(within: 45, "status shows every node on 1.1.0") {
                 try await fleet.seed.status().apps.first?.spread.first.map { $0.version == "1.1.0" && $0.nodes == 8 } == true
             }
             let report = try runBundlecast(["status", "--node", "127.0.0.1:\(fleet.nodes[0].adminPort)"])

@@ -1,4 +1,5 @@
 import BundlecastCore
+import CFileOps
 import Foundation
 import Publisher
 
@@ -45,20 +46,25 @@ public struct Installer: Sendable {
         let version = manifest.version.description
         let target = directory(app: app, version: version)
         try AtomicWrite.makeDirectories(directory(app: app))
-        if FileManager.default.fileExists(atPath: target) {
-            // Kept from an earlier install (a rollback or re-install): trust it only if it still matches.
-            if (try? verifyTree(manifest, at: target)) != nil { return target }
-            try FileManager.default.removeItem(atPath: target)
-        }
+        // Kept from an earlier install (a rollback or re-install): used if it still matches.
+        let exists = FileManager.default.fileExists(atPath: target)
+        if exists, (try? verifyTree(manifest, at: target)) != nil { return target }
         let staging = directory(app: app) + "/.staging-\(version)-\(UInt32.random(in: 0...UInt32.max))"
         do {
             try write(manifest, into: staging)
-            guard rename(staging, target) == 0 else { throw FileError.errno("install", target) }
+            if exists {
+                // The old tree may be what `current` points at: swap the two in one step, never
+                // leaving the name empty, then remove the old one (now under the staging name).
+                guard cfileops_exchange(staging, target) == 0 else { throw FileError.errno("replace", target) }
+            } else {
+                guard rename(staging, target) == 0 else { throw FileError.errno("install", target) }
+            }
             AtomicWrite.syncDirectory(of: target)
         } catch {
             try? FileManager.default.removeItem(atPath: staging)
             throw error
         }
+        if exists { try? FileManager.default.removeItem(atPath: staging) }
         return target
     }
 

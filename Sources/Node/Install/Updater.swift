@@ -212,6 +212,15 @@ public final class Updater: Service, Sendable {
         lock.lock()
         defer { lock.unlock() }
         var record = try store.installRecord(app: app)
+        // The download took time: an operator's rollback, a halted rollout or a newer notice may have come meanwhile.
+        guard let latest = try store.latest(app: app, channel: settings.channel)?.notice, latest.manifest == digest else {
+            throw Superseded(app: app, version: "a newer notice")
+        }
+        if let hold = record.holdSequence, latest.sequence <= hold { return }
+        guard Self.inRollout(node: id, manifest: digest, percent: latest.rollout) else {
+            logger.info("\(app) \(version): the rollout was narrowed to \(latest.rollout)% while downloading; not installing")
+            return
+        }
         let path: String
         do {
             path = try installer.materialize(manifest)
@@ -225,7 +234,7 @@ public final class Updater: Service, Sendable {
         if let failure = healthCheck(app: app, version: version, path: path, previous: previous?.version) {
             if let previous, previous.version != version {
                 try installer.switchCurrent(app: app, to: previous.version)
-            } else {
+            } else if previous == nil {
                 installer.clearCurrent(app: app)
             }
             logger.error("health check of \(app) \(version) failed: \(failure); back to \(previous?.version ?? "nothing")")
@@ -273,6 +282,11 @@ public final class Updater: Service, Sendable {
             usleep(20_000)
         }
         return process.terminationStatus == 0 ? nil : "--on-install exited with status \(process.terminationStatus)"
+    }
+
+    /// ``rollback(app:to:)`` off the cooperative threads (it may wait for a health check and fsyncs).
+    func rollbackBlocking(app: String, to requested: String?) async throws -> (from: String, to: String) {
+        try await blocking { [self] in try rollback(app: app, to: requested) }
     }
 
     /// An operator's rollback: `current` goes to a kept earlier version and stays there until a newer notice.
@@ -349,7 +363,8 @@ public final class Updater: Service, Sendable {
         for n in (try? store.allNotices()) ?? [] { keepManifests.insert(n.notice.manifest) }
         var keepChunks = Set<Digest256>()
         for d in manifests.all() {
-            guard keepManifests.contains(d) else {
+            // A manifest seeded through the admin API waits for its notice: kept for an hour (a bounded quarantine).
+            guard keepManifests.contains(d) || manifests.age(d) < 3600 else {
                 manifests.remove(d)
                 continue
             }
@@ -366,9 +381,9 @@ public final class Updater: Service, Sendable {
         let prefix = String(manifest.hex.prefix(16))
         return gossip.members.compactMap { m in
             guard m.status == .alive || m.status == .suspect, let meta = NodeMetadata.decode(m.metadata),
-                  let port = meta.transfer, let a = meta.apps[app],
+                  let port = meta.transfer.flatMap({ UInt16(exactly: $0) }), port != 0, let a = meta.apps[app],
                   a.held?.contains(prefix) == true || a.downloading == prefix else { return nil }
-            return TransferCandidate(id: m.id, address: PeerAddress(host: m.address.host, port: UInt16(port)),
+            return TransferCandidate(id: m.id, address: PeerAddress(host: m.address.host, port: port),
                                      sameZone: settings.zone != nil && meta.zone == settings.zone)
         }
     }

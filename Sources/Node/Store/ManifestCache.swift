@@ -9,8 +9,9 @@ import Publisher
 /// manifest no kept version or notice names is collected.)
 public final class ManifestCache: Sendable {
     public let root: String
-    /// Canonical manifests of very large bundles stay well under this.
-    public static let maxBytes = 64 << 20
+    /// Canonical manifests of very large bundles stay well under this (a
+    /// 1 GiB bundle's is about 1.3 MiB); it fits one transfer frame.
+    public static let maxBytes = (16 << 20) - 64
 
     public init(root: String) throws {
         self.root = root
@@ -48,6 +49,13 @@ public final class ManifestCache: Sendable {
     }
 
     public func remove(_ digest: Digest256) { unlink(path(of: digest)) }
+
+    /// Seconds since the manifest was stored (for the quarantine of seeded manifests).
+    public func age(_ digest: Digest256) -> Double {
+        var st = stat()
+        guard stat(path(of: digest), &st) == 0 else { return .infinity }
+        return Date().timeIntervalSince1970 - Double(st.st_mtim.tv_sec)
+    }
 
     /// Every manifest held.
     public func all() -> [Digest256] {

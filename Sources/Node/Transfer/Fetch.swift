@@ -133,7 +133,8 @@ final class Fetch: Sendable {
     private func refresh(now: UInt64) {
         let known = peers.withLock { $0 }
         var dial: [TransferCandidate] = []
-        var connectedCount = known.values.filter(\.connected).count
+        // Dials in progress count too, or slow candidates would be dialled every refresh.
+        var connectedCount = known.count
         // Same zone first, then in a random order, so a fleet does not all dial the same peers.
         let fresh = candidates().filter { known[$0.id] == nil && !node.isBanned($0.id) && $0.id != node.id }.shuffled()
         for candidate in fresh.filter(\.sameZone) + fresh.filter({ !$0.sameZone }) where connectedCount < settings.maxPeers {
@@ -244,6 +245,7 @@ final class Fetch: Sendable {
 
     private func drop(_ peer: NodeID, reason: String) {
         logger.info("dropping peer \(peer.short) from download \(digest.short): \(reason)")
+        _ = peers.withLock { $0.removeValue(forKey: peer) }
         perform(planner.withLock { $0.removePeer(peer, now: Self.now()) })
     }
 

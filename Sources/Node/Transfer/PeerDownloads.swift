@@ -32,9 +32,12 @@ public final class PeerDownloads: Sendable {
             }
             return
         }
-        if case .has = frame {
+        switch frame {
+        case .has, .chunk, .missing:
+            // Two apps' downloads may share a chunk: each that lists it hears of it (it is stored once).
             for fetch in fetches.withLock({ Array($0.values) }) { _ = fetch.handle(frame, from: peer) }
             return
+        default: break
         }
         for fetch in fetches.withLock({ Array($0.values) }) where fetch.handle(frame, from: peer) { return }
     }

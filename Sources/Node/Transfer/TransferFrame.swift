@@ -28,7 +28,7 @@ public enum TransferFrame: Equatable, Sendable {
     public static let maxChunkFrame = ChunkStore.maxChunk + 64
     public static let maxFrame = 16 << 20
 
-    enum Tag: UInt8 {
+    enum Tag: UInt8, Sendable {
         case hello = 1, getManifest, manifest, haveQuery, have, request, chunk, missing, cancel, has
     }
 

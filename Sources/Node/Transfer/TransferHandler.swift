@@ -83,15 +83,19 @@ final class TransferHandler: ChannelInboundHandler, Sendable {
 
     private func serve(_ digest: Digest256, on channel: any Channel) {
         let remote = connection.remote!
-        guard !node.isBanned(remote), let size = node.chunks.size(digest),
-              let at = node.admitUpload(digest, to: remote, bytes: size) else {
+        guard !node.isBanned(remote), let size = node.chunks.size(digest), connection.admit(digest) else {
+            channel.writeAndFlush(ByteBuffer(bytes: TransferFrame.missing(digest).encoded()), promise: nil)
+            return
+        }
+        guard let at = node.admitUpload(digest, to: remote, bytes: size) else {
+            _ = connection.finish(digest)
             channel.writeAndFlush(ByteBuffer(bytes: TransferFrame.missing(digest).encoded()), promise: nil)
             return
         }
         let node = self.node
         let connection = self.connection
         channel.eventLoop.scheduleTask(deadline: at) {
-            guard !connection.takeCancelled(digest) else { return }
+            guard !connection.finish(digest) else { return }
             node.io.async {
                 guard var bytes = try? node.chunks.read(digest) else {
                     channel.writeAndFlush(ByteBuffer(bytes: TransferFrame.missing(digest).encoded()), promise: nil)

@@ -108,6 +108,8 @@ public final class TransferNode: Sendable {
     private func setUp(_ channel: any Channel, expect: NodeID?) throws {
         let connection = TransferConnection(expect: expect, eventLoop: channel.eventLoop)
         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TransferFrameDecoder()))
+        // A connect that fails never becomes active: the hello promise must not be left unfulfilled.
+        channel.closeFuture.whenComplete { _ in connection.hello.fail(ChannelError.ioOnClosedChannel) }
         try channel.pipeline.syncOperations.addHandler(LengthFieldPrepender(lengthFieldBitLength: .fourBytes))
         try channel.pipeline.syncOperations.addHandler(TransferHandler(node: self, connection: connection))
         // A peer that never says hello is dropped.
@@ -254,7 +256,27 @@ public final class TransferNode: Sendable {
 final class TransferConnection: Sendable {
     let expect: NodeID?
     let hello: EventLoopPromise<NodeID>
-    private let state = Mutex<(remote: NodeID?, cancelled: Set<Digest256>, interests: [Digest256])>((nil, [], []))
+    private let state = Mutex<(remote: NodeID?, pending: Set<Digest256>, cancelled: Set<Digest256>, interests: [Digest256])>((nil, [], [], []))
+
+    /// Requests a peer may have queued with us at once; more are answered `missing`, so a
+    /// peer cannot make the node queue gigabytes of uploads with tiny frames.
+    static let maxPending = 256
+
+    /// Admits a request; false when too many are pending or the same chunk is already queued.
+    func admit(_ d: Digest256) -> Bool {
+        state.withLock { s in
+            guard s.pending.count < Self.maxPending else { return false }
+            return s.pending.insert(d).inserted
+        }
+    }
+
+    /// The request was answered (or dropped): true if it had been cancelled meanwhile.
+    func finish(_ d: Digest256) -> Bool {
+        state.withLock { s in
+            s.pending.remove(d)
+            return s.cancelled.remove(d) != nil
+        }
+    }
 
     /// The peer asked what we hold of this manifest: it wants to hear of new chunks of it.
     func subscribe(_ manifest: Digest256) {
@@ -274,9 +296,8 @@ final class TransferConnection: Sendable {
 
     var remote: NodeID? { state.withLock { $0.remote } }
     func setRemote(_ id: NodeID) { state.withLock { $0.remote = id } }
-    func cancel(_ d: Digest256) { state.withLock { _ = $0.cancelled.insert(d) } }
-    /// True if the request was cancelled (and forgets the cancel).
-    func takeCancelled(_ d: Digest256) -> Bool { state.withLock { $0.cancelled.remove(d) != nil } }
+    /// A cancel counts only for a request still pending (so the set stays bounded).
+    func cancel(_ d: Digest256) { state.withLock { s in if s.pending.contains(d) { s.cancelled.insert(d) } } }
 }
 
 /// Transfer frames: a u32 length, then the frame. A length over the limit
@@ -284,11 +305,17 @@ final class TransferConnection: Sendable {
 struct TransferFrameDecoder: ByteToMessageDecoder {
     typealias InboundOut = ByteBuffer
     struct FrameTooLarge: Error {}
+    /// Before the peer said hello, nothing bigger than a hello is buffered.
+    var first = true
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return .needMoreData }
-        guard Int(length) <= TransferFrame.maxFrame else { throw FrameTooLarge() }
+        let type = buffer.getInteger(at: buffer.readerIndex + 4, as: UInt8.self)
+        if length > 0 && type == nil { return .needMoreData }
+        let limit = first ? 64 : type == TransferFrame.Tag.manifest.rawValue ? TransferFrame.maxFrame : TransferFrame.maxChunkFrame
+        guard Int(length) <= limit else { throw FrameTooLarge() }
         guard buffer.readableBytes >= 4 + Int(length) else { return .needMoreData }
+        first = false
         buffer.moveReaderIndex(forwardBy: 4)
         context.fireChannelRead(wrapInboundOut(buffer.readSlice(length: Int(length))!))
         return .continue

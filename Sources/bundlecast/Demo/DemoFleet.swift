@@ -29,8 +29,9 @@ final class DemoFleet {
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
         _ = FileManager.default.createFile(atPath: log, contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: log)
-        process.standardOutput = FileHandle(forWritingAtPath: log)
+        let handle = FileHandle(forWritingAtPath: log)
+        process.standardError = handle
+        process.standardOutput = handle
         try process.run()
         return process
     }
