@@ -75,7 +75,7 @@ let package = Package(
         ),
         .target(
             name: "Simulation",
-            dependencies: ["Gossip"]
+            dependencies: ["Gossip", "Swarm"]
         ),
         .executableTarget(
             name: "bundlecast",

@@ -6,6 +6,8 @@ import FoundationNetworking
 /// Reads a node's admin API.
 public struct NodeAdminClient: Sendable {
     public let base: URL
+    /// Sent as `Authorization: Bearer` when the node requires a token: from `$BUNDLECAST_ADMIN_TOKEN`.
+    public var token: String? = ProcessInfo.processInfo.environment["BUNDLECAST_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
 
     public init(url: String) throws {
         guard let base = URL(string: url), base.scheme == "http" || base.scheme == "https", base.host != nil else {
@@ -16,7 +18,7 @@ public struct NodeAdminClient: Sendable {
 
     /// Posts a notice; returns the node's answer, throws with its reason when refused.
     public func announce(_ notice: [UInt8]) async throws -> String {
-        var request = URLRequest(url: base.appendingPathComponent("/v1/notices"))
+        var request = authorized(URLRequest(url: base.appendingPathComponent("/v1/notices")))
         request.httpMethod = "POST"
         request.httpBody = Data(notice)
         let data: Data
@@ -64,7 +66,7 @@ public struct NodeAdminClient: Sendable {
     }
 
     private func post(_ path: String, body: Data) async throws -> (Int, Data) {
-        var request = URLRequest(url: base.appendingPathComponent(path))
+        var request = authorized(URLRequest(url: base.appendingPathComponent(path)))
         request.httpMethod = "POST"
         request.httpBody = body
         do {
@@ -75,6 +77,12 @@ public struct NodeAdminClient: Sendable {
         }
     }
 
+    private func authorized(_ request: URLRequest) -> URLRequest {
+        var request = request
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        return request
+    }
+
     private static func error(in data: Data) -> String? {
         ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?["error"] as? String
     }
@@ -83,7 +91,7 @@ public struct NodeAdminClient: Sendable {
         let data: Data
         let response: URLResponse
         do {
-            (data, response) = try await URLSession.shared.data(from: base.appendingPathComponent("/v1/status"))
+            (data, response) = try await URLSession.shared.data(for: authorized(URLRequest(url: base.appendingPathComponent("/v1/status"))))
         } catch {
             throw NodeClientError("cannot reach the node's admin API at \(base): \(error.localizedDescription)")
         }

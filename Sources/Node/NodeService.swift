@@ -32,6 +32,8 @@ public enum NodeService {
         public var onInstallTimeout: Duration = .seconds(60)
         /// Bytes per second over all downloads; nil: unlimited.
         public var maxDownloadRate: UInt64?
+        /// Required as `Authorization: Bearer TOKEN` on the admin API when set.
+        public var adminToken: String?
 
         public init(dataDirectory: String) { self.dataDirectory = dataDirectory }
     }
@@ -105,6 +107,7 @@ public enum NodeService {
         wake.set { updater.wake($0) }
 
         let router = Router()
+        if let token = settings.adminToken { router.add(middleware: AdminTokenMiddleware(token: token)) }
         NodeAdminAPI(gossip: gossip, state: state, channel: settings.channel, trustedApps: settings.trusted.keys.sorted(),
                      store: store, transfer: transfer, updater: updater, accept: accept).addRoutes(to: router)
         var services: [any Service] = [updater]

@@ -186,3 +186,25 @@ import TestSupport
         }
     }
 }
+
+/// The admin API with `--admin-token`: refused without the token, served with it.
+@Suite(.serialized) struct AdminTokenTests {
+    @Test func theAdminAPIWantsTheTokenWhenOneIsSet() throws {
+        try withTemporaryDirectory { dir in
+            try write(dir + "/token", "0123456789abcdef-secret\n")
+            let node = try NodeProcess(directory: dir, name: "t0", extra: ["--admin-token", dir + "/token"])
+            let without = try runProgram(bundlecastPath, ["status", "--node", "127.0.0.1:\(node.adminPort)"],
+                                         environment: ProcessInfo.processInfo.environment.filter { $0.key != "BUNDLECAST_ADMIN_TOKEN" })
+            #expect(without.code != 0)
+            #expect(without.stderr.contains("401"), "\(without.stderr)")
+            var environment = ProcessInfo.processInfo.environment
+            environment["BUNDLECAST_ADMIN_TOKEN"] = "0123456789abcdef-secret"
+            let with = try runProgram(bundlecastPath, ["status", "--node", "127.0.0.1:\(node.adminPort)"], environment: environment)
+            #expect(with.code == 0, "\(with.stderr)")
+            // A non-loopback admin address without a token is refused at start.
+            let open = try runProgram(bundlecastPath, ["node", "--data", dir + "/t1", "--admin", "0.0.0.0:0", "--trust", "hello-fleet=\(demoPub)"])
+            #expect(open.code != 0)
+            #expect(open.stderr.contains("--admin-token"))
+        }
+    }
+}

@@ -77,6 +77,9 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("How long the health check may run.", valueName: "duration"))
     var onInstallTimeout = "60s"
 
+    @Option(help: ArgumentHelp("Require this token (the file's first line) as `Authorization: Bearer` on the admin API; needed when --admin is not loopback. Clients send $BUNDLECAST_ADMIN_TOKEN.", valueName: "file"))
+    var adminToken: String?
+
     @Flag(help: "Hold and serve releases, never install them.")
     var seedOnly = false
 
@@ -114,8 +117,14 @@ struct NodeCommand: AsyncParsableCommand {
             settings.gossip.advertise = advertise
             settings.adminHost = adminAddress.host
             settings.adminPort = adminAddress.port
-            guard adminAddress.host == "127.0.0.1" || adminAddress.host == "::1" || adminAddress.host == "localhost" else {
-                throw Failure("--admin must be on loopback for now: the admin API has no authentication yet")
+            if let adminToken {
+                let text = String(decoding: try PosixFile.readAll(adminToken, limit: 4096), as: UTF8.self)
+                let token = text.split(separator: "\n").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+                guard token.utf8.count >= 16 else { throw Failure("\(adminToken): the admin token must be at least 16 characters on its first line") }
+                settings.adminToken = token
+            }
+            guard adminAddress.host == "127.0.0.1" || adminAddress.host == "::1" || adminAddress.host == "localhost" || settings.adminToken != nil else {
+                throw Failure("--admin \(admin) is not loopback: give --admin-token FILE so that only holders of the token can use the admin API")
             }
             settings.join = try (join ?? "").split(separator: ",").map { part in
                 let hp = try HostPort(String(part))

@@ -1,0 +1,167 @@
+import Gossip
+import Swarm
+
+/// Runs the real ``SwarmPlanner`` of every node over a simulated network:
+/// one seed holding the bundle and N nodes fetching it, each uploader a
+/// virtual link of `uploadBytesPerSecond` (chunks queue for it, as the node's
+/// pacer does), one-way `latency`, messages lost with probability `loss`.
+/// The shell's rules are mirrored: each node dials `maxPeers` random others
+/// plus the seed and takes peers that dial it as sources; a stored chunk is
+/// announced to every neighbour (`has`); under a cap an uploader refuses a
+/// chunk it queued for another peer less than `resendAfter` ago
+/// (super-seeding). Notices reach the nodes by gossip: each starts after
+/// `latency · ceil(log₃ N)` plus up to one 200 ms gossip tick (the gossip
+/// simulation's measured spread, not simulated again here).
+///
+/// Deterministic from the seed: the same settings give the same output.
+public enum SwarmSimulation {
+    public struct Settings: Sendable {
+        public var nodes = 20
+        public var bundleBytes: UInt64 = 64 << 20
+        public var chunkBytes: UInt32 = 64 << 10
+        public var uploadBytesPerSecond: UInt64 = 20 << 20
+        public var latency: UInt64 = 1_000_000
+        public var loss = 0.0
+        public var seed: UInt64 = 1
+        public var maxPeers = 8
+        public var resendAfter: UInt64 = 2_000_000_000
+        /// Simulated time after which the run stops even if nodes are missing chunks.
+        public var limit: UInt64 = 3_600_000_000_000
+        public init() {}
+    }
+
+    public struct Result: Sendable {
+        public var completed: Int
+        public var reached50: Double?
+        public var reached99: Double?
+        public var reached100: Double?
+        public var lowerBound: Double
+        public var seedCopies: Double
+        public var events: Int
+    }
+
+    private enum Event {
+        case start(Int)
+        case request(from: Int, to: Int, chunk: Int)
+        case chunk(to: Int, from: Int, chunk: Int)
+        case missing(to: Int, from: Int, chunk: Int)
+        case has(to: Int, from: Int, chunk: Int)
+        case tick(Int)
+    }
+
+    public static func run(_ s: Settings) -> Result {
+        var rng = SplitMix64(seed: s.seed)
+        let n = s.nodes
+        let count = Int((s.bundleBytes + UInt64(s.chunkBytes) - 1) / UInt64(s.chunkBytes))
+        let sizes = (0..<count).map { i in
+            UInt32(min(UInt64(s.chunkBytes), s.bundleBytes - UInt64(i) * UInt64(s.chunkBytes)))
+        }
+        // Index 0 is the seed; 1...n the nodes. Node ids for the planner are their indexes.
+        let ids = (0...n).map { NodeID(high: 0, low: UInt64($0)) }
+        var neighbours = Array(repeating: Set<Int>(), count: n + 1)
+        for i in 1...n {
+            neighbours[i].insert(0)
+            neighbours[0].insert(i)
+            var others = Array(1...n).filter { $0 != i }
+            others.shuffle(using: &rng)
+            for j in others.prefix(s.maxPeers) {
+                neighbours[i].insert(j)
+                neighbours[j].insert(i)
+            }
+        }
+        // Sorted once: iterating a Set would follow the per-process hash seed, not the run's seed.
+        let neighbourList = neighbours.map { $0.sorted() }
+        var planners: [SwarmPlanner?] = Array(repeating: nil, count: n + 1)
+        var held = Array(repeating: Array(repeating: false, count: count), count: n + 1)
+        held[0] = Array(repeating: true, count: count)
+        var nextFree = Array(repeating: UInt64(0), count: n + 1)
+        var lastSent = Array(repeating: [Int: (to: Int, at: UInt64)](), count: n + 1)
+        var tickAt = Array(repeating: UInt64.max, count: n + 1)
+        var doneAt: [UInt64] = []
+        var seedBytes: UInt64 = 0
+        var heap = EventHeap<Event>()
+        var events = 0
+        var hops = 1, reach = 3
+        while reach < n { reach *= 3; hops += 1 }
+        for i in 1...n {
+            heap.push(.start(i), at: s.latency * UInt64(hops) + UInt64.random(in: 0...200_000_000, using: &rng))
+        }
+
+        func send(_ event: Event, at time: UInt64) {
+            if s.loss > 0, Double.random(in: 0..<1, using: &rng) < s.loss { return }
+            heap.push(event, at: time)
+        }
+
+        func apply(_ node: Int, _ directives: [SwarmPlanner.Directive], now: UInt64) {
+            for d in directives {
+                switch d {
+                case .request(let peer, let chunk): send(.request(from: node, to: Int(peer.low), chunk: chunk), at: now + s.latency)
+                case .complete: doneAt.append(now)
+                case .cancel, .ban: break
+                }
+            }
+            if let deadline = planners[node]?.nextDeadline, deadline < tickAt[node] {
+                tickAt[node] = deadline
+                heap.push(.tick(node), at: max(deadline, now))
+            }
+        }
+
+        while let (now, event) = heap.pop(), now <= s.limit, doneAt.count < n {
+            events += 1
+            switch event {
+            case .start(let i):
+                var settings = SwarmSettings()
+                settings.requestTimeout = 15_000_000_000
+                var planner = SwarmPlanner(sizes: sizes, held: held[i], settings: settings, seed: rng.next(), now: now)
+                var out: [SwarmPlanner.Directive] = []
+                for j in neighbourList[i] {
+                    out += planner.addPeer(ids[j], sameZone: false, now: now)
+                    if j == 0 { out += planner.peerHasAll(ids[0], now: now) } else { out += planner.peerHas(ids[j], bitfield: held[j], now: now) }
+                }
+                planners[i] = planner
+                apply(i, out, now: now)
+            case .request(let from, let to, let chunk):
+                let last = lastSent[to][chunk]
+                if !held[to][chunk] || (last.map { $0.to != from && now < $0.at + s.resendAfter } ?? false) {
+                    send(.missing(to: from, from: to, chunk: chunk), at: now + s.latency)
+                    continue
+                }
+                let start = max(now, nextFree[to])
+                nextFree[to] = start + UInt64(sizes[chunk]) * 1_000_000_000 / s.uploadBytesPerSecond
+                lastSent[to][chunk] = (from, start)
+                if to == 0 { seedBytes += UInt64(sizes[chunk]) }
+                send(.chunk(to: from, from: to, chunk: chunk), at: nextFree[to] + s.latency)
+            case .chunk(let to, let from, let chunk):
+                guard planners[to] != nil else { continue }
+                let fresh = !held[to][chunk]
+                held[to][chunk] = true
+                // In place (`planners[i]!.event(...)`): a copy out and back would copy every have-set per event.
+                apply(to, planners[to]!.received(chunk: chunk, from: ids[from], valid: true, now: now), now: now)
+                if fresh {
+                    for j in neighbourList[to] where j != 0 { send(.has(to: j, from: to, chunk: chunk), at: now + s.latency) }
+                }
+            case .missing(let to, let from, let chunk):
+                guard planners[to] != nil else { continue }
+                apply(to, planners[to]!.refused(chunk: chunk, by: ids[from], now: now), now: now)
+                // The shell asks every peer for its have-set again every 2 s.
+                heap.push(.has(to: to, from: from, chunk: chunk), at: now + 2_000_000_000)
+            case .has(let to, let from, let chunk):
+                guard planners[to] != nil, held[from][chunk] else { continue }
+                apply(to, planners[to]!.peerHas(ids[from], chunk: chunk, now: now), now: now)
+            case .tick(let i):
+                guard tickAt[i] <= now, planners[i] != nil else { continue }
+                tickAt[i] = .max
+                apply(i, planners[i]!.tick(now: now), now: now)
+            }
+        }
+        let sorted = doneAt.sorted()
+        func at(_ fraction: Double) -> Double? {
+            let k = Int((fraction * Double(n)).rounded(.up))
+            return k >= 1 && k <= sorted.count ? Double(sorted[k - 1]) / 1e9 : nil
+        }
+        let f = Double(s.bundleBytes), u = Double(s.uploadBytesPerSecond)
+        let bound = max(f / u, Double(n) * f / (u + Double(n) * u))
+        return Result(completed: sorted.count, reached50: at(0.5), reached99: at(0.99), reached100: at(1.0),
+                      lowerBound: bound, seedCopies: Double(seedBytes) / f, events: events)
+    }
+}
