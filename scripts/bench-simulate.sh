@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Part of make bench: the gossip simulator (real SWIM and notice rumours, simulated network).
+# Part of make bench: the simulators (real SWIM and notice rumours; real swarm planners), simulated network.
 set -euo pipefail
 BIN=${1:-.build/release/bundlecast}
 echo
@@ -8,3 +8,9 @@ echo "== simulate gossip: 1,000 nodes, 1% loss, 10 simulated minutes (false fail
 echo
 echo "== simulate gossip: 2,000 nodes (the largest a run takes), 1% loss, 60 simulated seconds"
 "$BIN" simulate gossip --nodes 2000 --loss 0.01 --latency 1 --seed 7 --seconds 60
+echo
+echo "== simulate swarm: the benchmark's setting (20 nodes, 64 MiB, 20 MiB/s each), to compare with bench-swarm.sh"
+"$BIN" simulate swarm --nodes 20 --bundle-mb 64 --upload-mbps 20 --latency 1 --seed 1
+echo
+echo "== simulate swarm: 200 nodes (about a minute of wall time; 1,000 would take several)"
+"$BIN" simulate swarm --nodes 200 --bundle-mb 64 --upload-mbps 20 --latency 1 --seed 1
