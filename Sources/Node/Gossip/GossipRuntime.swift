@@ -21,8 +21,10 @@ public final class GossipRuntime: Sendable {
         /// Address other members use, when it differs from the bound one.
         public var advertise: String?
         public var swim = SWIMSettings()
-        /// Anti-entropy: a full-state exchange with one random member.
-        public var pushPullInterval: UInt64 = 30_000_000_000
+        /// Anti-entropy: a full-state exchange with one random member. Twice as often as
+        /// memberlist's LAN default (30 s): member metadata now carries install state, and a
+        /// lost rumour about it should not keep `status` stale for long.
+        public var pushPullInterval: UInt64 = 15_000_000_000
         public init() {}
     }
 
