@@ -21,7 +21,7 @@ public struct TransferCandidate: Sendable, Equatable {
 
 /// Downloads one manifest's chunks from peers into the store: the shell
 /// around ``SwarmPlanner``. It connects to up to `maxPeers` candidates, asks
-/// each for its have-set (again every second while the peer is incomplete),
+/// each for its have-set (again every 2 s, a backstop to the pushed `has` frames),
 /// sends the requests the planner decides, and checks every chunk against its
 /// digest before storing it; a bad one is a strike against its sender. Peers
 /// push a `has` frame for each chunk they store, so rarest-first works on
@@ -129,7 +129,7 @@ final class Fetch: Sendable {
         perform(directives)
     }
 
-    /// Dials new candidates (up to the limit) and re-asks incomplete peers what they hold.
+    /// Dials new candidates (up to the limit) and re-asks every peer what it holds.
     private func refresh(now: UInt64) {
         let known = peers.withLock { $0 }
         var dial: [TransferCandidate] = []
