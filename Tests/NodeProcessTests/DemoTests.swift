@@ -17,7 +17,11 @@ import TestSupport
         let routes = r.stdout.split(separator: "\n").filter { $0.contains("bundlecast_origin_requests_total{") }
         #expect(!routes.isEmpty)
         #expect(routes.allSatisfy { $0.contains("/v1/apps/") })
-        // Every process it started is gone.
-        #expect(try runProgram("/bin/sh", ["-c", "pgrep -f 'data /tmp/bundlecast-dem[o]' || true"]).stdout.isEmpty)
+        // Every process it started is gone; its directory (logs, data) is left for the user, removed here.
+        #expect(try runProgram("/bin/sh", ["-c", "pgrep -f 'data [^ ]*bundlecast-dem[o]' || true"]).stdout.isEmpty)
+        let line = r.stdout.split(separator: "\n").first { $0.hasPrefix("every process stopped; logs and data are in ") }
+        let directory = try #require(line?.dropFirst("every process stopped; logs and data are in ".count).split(separator: " ").first)
+        #expect(directory.contains("/bundlecast-demo."))
+        try FileManager.default.removeItem(atPath: String(directory))
     }
 }

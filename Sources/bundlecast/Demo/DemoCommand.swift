@@ -122,9 +122,9 @@ struct DemoCommand: AsyncParsableCommand {
                     Stop it: kill \(fleet.nodes.map { String($0.process.processIdentifier) }.joined(separator: " ")) \(fleet.origin!.processIdentifier)
                     """)
             } else {
-                print("\nlogs were in \(directory) (removed); run with --keep to keep the fleet running")
                 fleet.stop()
-                try? FileManager.default.removeItem(atPath: directory)
+                print("\nevery process stopped; logs and data are in \(directory) (node.log per node, origin.log; remove it when done)")
+                print("run `bundlecast demo --keep` to keep the fleet running")
             }
         }
     }
