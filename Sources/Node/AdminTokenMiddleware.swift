@@ -1,3 +1,4 @@
+import BundlecastCore
 import Hummingbird
 
 /// With `--admin-token`, every admin request but `GET /healthz` must carry
@@ -8,19 +9,10 @@ struct AdminTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if request.uri.path == "/healthz" { return try await next(request, context) }
         let given = request.headers[.authorization] ?? ""
-        guard Self.constantTimeEqual(Array(given.utf8), Array("Bearer \(token)".utf8)) else {
+        guard Sodium.equal(Array(given.utf8), Array("Bearer \(token)".utf8)) else {
             return Response(status: .unauthorized, headers: [.contentType: "application/json", .wwwAuthenticate: "Bearer"],
                             body: .init(byteBuffer: ByteBuffer(string: "{\"error\":\"missing or wrong admin token (Authorization: Bearer ...)\"}")))
         }
         return try await next(request, context)
-    }
-
-    /// Compares without stopping at the first difference, so timing does not reveal the token.
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        var diff = UInt8(a.count == b.count ? 0 : 1)
-        for i in 0..<max(a.count, b.count) {
-            diff |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0)
-        }
-        return diff == 0
     }
 }

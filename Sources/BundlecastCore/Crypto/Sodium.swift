@@ -24,6 +24,14 @@ public enum Sodium {
         return out
     }
 
+    /// Whether two byte strings are equal, in time that does not depend on where they differ
+    /// (`sodium_memcmp`); strings of different lengths are unequal.
+    public static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        ready()
+        guard a.count == b.count else { return false }
+        return a.withUnsafeBytes { x in b.withUnsafeBytes { y in sodium_memcmp(x.baseAddress!, y.baseAddress!, a.count) == 0 } }
+    }
+
     /// Overwrites secret bytes in place.
     public static func wipe(_ bytes: inout [UInt8]) {
         bytes.withUnsafeMutableBytes { if let p = $0.baseAddress { sodium_memzero(p, $0.count) } }

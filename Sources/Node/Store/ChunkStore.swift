@@ -119,7 +119,4 @@ public final class ChunkStore: Sendable {
         }
         return (doomed.count, bytes)
     }
-
-    /// Bytes of all chunks held.
-    public var totalBytes: UInt64 { present.withLock { $0.values.reduce(0) { $0 + UInt64($1) } } }
 }

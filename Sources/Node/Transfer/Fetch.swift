@@ -37,12 +37,10 @@ final class Fetch: Sendable {
         var requery: UInt64 = 2_000_000_000
     }
 
+    /// A peer of this download: dialled (connected once it said hello), and when it was last asked for its have-set.
     private struct PeerState {
-        var address: PeerAddress
-        var complete = false
         var connected = false
         var lastQuery: UInt64 = 0
-        var dialledAt: UInt64
     }
 
     let digest: Digest256
@@ -80,9 +78,6 @@ final class Fetch: Sendable {
     }
 
     static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
-
-    var heldBytes: UInt64 { planner.withLock { $0.heldBytes } }
-    var totalBytes: UInt64 { planner.withLock { $0.totalBytes } }
 
     /// Runs until every chunk is in the store (or `cancel()`).
     func run() async throws {
@@ -142,7 +137,7 @@ final class Fetch: Sendable {
             connectedCount += 1
         }
         for candidate in dial {
-            peers.withLock { $0[candidate.id] = PeerState(address: candidate.address, dialledAt: now) }
+            peers.withLock { $0[candidate.id] = PeerState() }
             let started = now
             node.link(to: candidate.id, at: candidate.address).whenComplete { [self] result in
                 switch result {
@@ -181,7 +176,6 @@ final class Fetch: Sendable {
             let presence = TransferFrame.presence(bits, count: distinct.count)
             let now = Self.now()
             if presence.allSatisfy({ $0 }) {
-                peers.withLock { $0[peer]?.complete = true }
                 perform(planner.withLock { $0.peerHasAll(peer, now: now) })
             } else {
                 perform(planner.withLock { $0.peerHas(peer, bitfield: presence, now: now) })
@@ -195,7 +189,7 @@ final class Fetch: Sendable {
             let now = Self.now()
             let fresh = peers.withLock { peers -> Bool in
                 guard peers[peer] == nil else { return false }
-                peers[peer] = PeerState(address: PeerAddress(host: "0.0.0.0", port: 0), connected: true, dialledAt: now)
+                peers[peer] = PeerState(connected: true)
                 return true
             }
             if fresh {

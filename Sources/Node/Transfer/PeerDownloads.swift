@@ -25,10 +25,13 @@ public final class PeerDownloads: Sendable {
     private func route(_ frame: TransferFrame, from peer: NodeID) {
         if case .manifest(let d, let bytes) = frame {
             guard manifestWaiters.withLock({ $0[d] != nil }) else { return }
-            if Blake2b.digest256(bytes) == d {
-                manifestWaiters.withLock { if $0[d] != nil { $0[d] = .some(bytes) } }
-            } else {
-                node.ban(peer, reason: "sent a manifest that does not hash to \(d.short)")
+            // Up to 16 MiB to hash: not on the event loop that delivered it.
+            node.io.async { [self] in
+                if Blake2b.digest256(bytes) == d {
+                    manifestWaiters.withLock { if $0[d] != nil { $0[d] = .some(bytes) } }
+                } else {
+                    node.ban(peer, reason: "sent a manifest that does not hash to \(d.short)")
+                }
             }
             return
         }

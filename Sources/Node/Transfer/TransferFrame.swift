@@ -123,6 +123,13 @@ public enum TransferFrame: Equatable, Sendable {
     }
 }
 
+/// The transfer side could not do what was asked (listen, reach a peer), and why.
+public struct TransferError: Error, Equatable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
 /// A transfer frame that breaks the protocol; the connection is closed.
 public struct TransferFrameError: Error, Equatable, CustomStringConvertible {
     public let message: String

@@ -85,7 +85,7 @@ public final class TransferNode: Sendable {
             node.server.withLock { $0 = channel }
         } catch {
             let reason = (error as? IOError).map { String(cString: strerror($0.errnoCode)) } ?? "\(error)"
-            throw NodeStoreError("cannot listen for transfers on \(settings.host):\(settings.port): \(reason); choose another --transfer port, or 0 for any")
+            throw TransferError("cannot listen for transfers on \(settings.host):\(settings.port): \(reason); choose another --transfer port, or 0 for any")
         }
         return node
     }
@@ -122,7 +122,7 @@ public final class TransferNode: Sendable {
     public func link(to peer: NodeID, at address: PeerAddress) -> EventLoopFuture<any Channel> {
         if let channel = links.withLock({ $0[peer] }), channel.isActive { return channel.eventLoop.makeSucceededFuture(channel) }
         if let pending = dialing.withLock({ $0[peer] }) { return pending }
-        guard !isBanned(peer) else { return group.next().makeFailedFuture(NodeStoreError("peer \(peer.short) is banned")) }
+        guard !isBanned(peer) else { return group.next().makeFailedFuture(TransferError("peer \(peer.short) is banned")) }
         let node = self
         let future = ClientBootstrap(group: group)
             .connectTimeout(.seconds(5))

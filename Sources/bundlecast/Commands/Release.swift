@@ -39,20 +39,13 @@ struct Release: AsyncParsableCommand {
     @Option(help: ArgumentHelp("SemVer 2.0 version, e.g. 1.4.0 or 2.0.0-rc.1.", valueName: "version"))
     var version: String
 
-    @Option(help: ArgumentHelp("The publisher's secret key (minisign format).", valueName: "file"))
-    var key: String
+    @OptionGroup var signing: SigningOptions
 
     @Option(help: "Channel the notice is for.")
     var channel = "stable"
 
     @Option(help: "Percentage of the fleet that should install it (0-100).")
     var rollout: UInt8 = 100
-
-    @Option(help: ArgumentHelp("How long nodes accept the notice as news: 90s, 15m, 12h, 30d, 2w.", valueName: "duration"))
-    var expires = "30d"
-
-    @Option(help: ArgumentHelp("The publisher's manifests folder.", valueName: "dir"))
-    var manifests = "Manifests"
 
     @Option(help: ArgumentHelp("Explicit sequence; must be higher than every one issued for the app.", valueName: "n"))
     var sequence: UInt64?
@@ -66,14 +59,9 @@ struct Release: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Seed the release into this node (admin HOST:PORT) and give it the notice: the fleet then fetches it from peers.", valueName: "host:port"))
     var node: String?
 
-    @Option(help: ArgumentHelp("Read the key's passphrase from this file (else $BUNDLECAST_PASSPHRASE, else a prompt).", valueName: "file"))
-    var passphraseFile: String?
-
     func validate() throws {
         guard rollout <= 100 else { throw ValidationError("--rollout must be between 0 and 100") }
-        guard DurationText.seconds(expires) != nil else {
-            throw ValidationError("--expires \"\(expires)\" is not a duration such as 90s, 15m, 12h, 30d or 2w")
-        }
+        try signing.check()
     }
 
     func run() async throws {
@@ -83,10 +71,10 @@ struct Release: AsyncParsableCommand {
             var request = ReleaseRequest(bundle: directory, app: app, version: semver, created: try Self.created())
             request.channel = channel
             request.rollout = rollout
-            request.lifetime = DurationText.seconds(expires)!
+            request.lifetime = signing.lifetime
             request.sequence = sequence
             request.allowDowngrade = allowDowngrade
-            let releaser = Releaser(store: ManifestStore(root: manifests))
+            let releaser = Releaser(store: ManifestStore(root: signing.manifests))
             let client = try origin.map { try OriginClient(url: $0) }
             if let client, request.sequence == nil {
                 let local = try releaser.check(request)
@@ -94,7 +82,7 @@ struct Release: AsyncParsableCommand {
                 request.sequence = max(local, remote + 1)
             }
             _ = try releaser.check(request)
-            let secret = try loadSecretKey(key, passphrase: PassphraseSource(file: passphraseFile))
+            let secret = try signing.secretKey()
             let meter = ProgressMeter()
             let summary = try releaser.release(request, key: secret) { meter.update(done: $0, total: $1) }
             meter.finish()

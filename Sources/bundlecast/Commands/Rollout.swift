@@ -30,14 +30,7 @@ struct Rollout: AsyncParsableCommand {
     @Option(help: "Percentage of the fleet that should install it (0-100).")
     var percent: UInt8
 
-    @Option(help: ArgumentHelp("The publisher's secret key (minisign format).", valueName: "file"))
-    var key: String
-
-    @Option(help: ArgumentHelp("The publisher's manifests folder.", valueName: "dir"))
-    var manifests = "Manifests"
-
-    @Option(help: ArgumentHelp("How long nodes accept the notice as news: 90s, 15m, 12h, 30d, 2w.", valueName: "duration"))
-    var expires = "30d"
+    @OptionGroup var signing: SigningOptions
 
     @Option(help: ArgumentHelp("Announce the notice to this origin (http://HOST:PORT).", valueName: "url"))
     var origin: String?
@@ -45,14 +38,9 @@ struct Rollout: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Give the notice to this node's admin API.", valueName: "host:port"))
     var node: String?
 
-    @Option(help: ArgumentHelp("Read the key's passphrase from this file (else $BUNDLECAST_PASSPHRASE, else a prompt).", valueName: "file"))
-    var passphraseFile: String?
-
     func validate() throws {
         guard percent <= 100 else { throw ValidationError("--percent must be between 0 and 100") }
-        guard DurationText.seconds(expires) != nil else {
-            throw ValidationError("--expires \"\(expires)\" is not a duration such as 90s, 15m, 12h, 30d or 2w")
-        }
+        try signing.check()
     }
 
     func run() async throws {
@@ -61,10 +49,10 @@ struct Rollout: AsyncParsableCommand {
             do { semver = try SemanticVersion(version) } catch { throw Failure("\(error)") }
             let client = try origin.map { try OriginClient(url: $0) }
             let remote = try await client?.highestSequence(app: app) ?? 0
-            let secret = try loadSecretKey(key, passphrase: PassphraseSource(file: passphraseFile))
-            let (signed, path) = try Releaser(store: ManifestStore(root: manifests)).rollout(
+            let secret = try signing.secretKey()
+            let (signed, path) = try Releaser(store: ManifestStore(root: signing.manifests)).rollout(
                 app: app, version: semver, percent: percent, key: secret, created: try Release.created(),
-                lifetime: DurationText.seconds(expires)!, minimumSequence: remote + 1)
+                lifetime: signing.lifetime, minimumSequence: remote + 1)
             let n = signed.notice
             print("signed \(n.app) \(n.version) rollout \(n.rollout)% as sequence \(n.sequence); wrote \(path)")
             if let client {
