@@ -113,7 +113,7 @@ struct NodeAdminAPI: Sendable {
         let members = ([me] + gossip.members.map(NodeStatus.view)).sorted { $0.id < $1.id }
         let apps = try trustedApps.map { app -> NodeStatus.AppView in
             let latest = try store.latestRecord(app: app, channel: channel).map {
-                NodeStatus.Latest(version: $0.notice.notice.version.description, sequence: $0.notice.notice.sequence, receivedAt: $0.receivedAt)
+                NodeStatus.Latest(version: $0.notice.notice.version.description, kind: $0.notice.notice.kind.rawValue, sequence: $0.notice.notice.sequence, receivedAt: $0.receivedAt)
             }
             return NodeStatus.view(of: app, over: members, latest: latest)
         }

@@ -38,6 +38,8 @@ public struct NodeStatus: Codable, Sendable {
 
     public struct Latest: Codable, Sendable {
         public var version: String
+        /// `release` or `withdraw` (a withdrawal points back to `version`).
+        public var kind: String?
         public var sequence: UInt64
         /// Unix seconds, when this node accepted it.
         public var receivedAt: UInt64

@@ -246,7 +246,12 @@ public final class Updater: Service, Sendable {
             publish(app: app)
             return
         }
-        if previous?.version != version { record.previous = previous }
+        if notice.kind == .withdraw {
+            // The version left behind was withdrawn: it is not kept for a rollback.
+            if record.previous?.version == version { record.previous = nil }
+        } else if previous?.version != version {
+            record.previous = previous
+        }
         record.current = .init(version: version, manifest: digest, sequence: notice.sequence)
         record.failedVersion = nil
         record.failedManifest = nil

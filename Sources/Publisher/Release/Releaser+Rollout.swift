@@ -17,6 +17,9 @@ extension Releaser {
         guard let release = existing.last(where: { $0.notice.notice.version == version && $0.notice.notice.kind == .release })?.notice.notice else {
             throw ReleaseError("\(app) \(version) was never released from \(store.directory(app: app))")
         }
+        guard !Self.withdrawnVersions(existing.map(\.notice.notice)).contains(version) else {
+            throw ReleaseError("\(app) \(version) was withdrawn; release a new version instead")
+        }
         let manifestPath = store.manifestPath(app: app, version: version)
         let bytes = try PosixFile.readAll(manifestPath, limit: 64 << 20)
         guard Blake2b.digest256(bytes) == release.manifest else {

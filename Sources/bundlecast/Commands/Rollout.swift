@@ -32,11 +32,7 @@ struct Rollout: AsyncParsableCommand {
 
     @OptionGroup var signing: SigningOptions
 
-    @Option(help: ArgumentHelp("Announce the notice to this origin (http://HOST:PORT).", valueName: "url"))
-    var origin: String?
-
-    @Option(help: ArgumentHelp("Give the notice to this node's admin API.", valueName: "host:port"))
-    var node: String?
+    @OptionGroup var targets: NoticeTargets
 
     func validate() throws {
         guard percent <= 100 else { throw ValidationError("--percent must be between 0 and 100") }
@@ -47,21 +43,14 @@ struct Rollout: AsyncParsableCommand {
         try await reportingAsync {
             let semver: SemanticVersion
             do { semver = try SemanticVersion(version) } catch { throw Failure("\(error)") }
-            let client = try origin.map { try OriginClient(url: $0) }
-            let remote = try await client?.highestSequence(app: app) ?? 0
+            let minimum = try await targets.minimumSequence(app: app)
             let secret = try signing.secretKey()
             let (signed, path) = try Releaser(store: ManifestStore(root: signing.manifests)).rollout(
                 app: app, version: semver, percent: percent, key: secret, created: try Release.created(),
-                lifetime: signing.lifetime, minimumSequence: remote + 1)
+                lifetime: signing.lifetime, minimumSequence: minimum)
             let n = signed.notice
             print("signed \(n.app) \(n.version) rollout \(n.rollout)% as sequence \(n.sequence); wrote \(path)")
-            if let client {
-                _ = try await client.announce(signed)
-                print("announced sequence \(n.sequence) to \(client.base)")
-            }
-            if let node {
-                print("node \(node): \(try await NodeAdminClient(url: try HostPort(node).httpURL).announce(signed.bytes))")
-            }
+            try await targets.deliver(signed)
         }
     }
 }

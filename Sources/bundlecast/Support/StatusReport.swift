@@ -14,7 +14,8 @@ struct StatusReport {
         for app in status.apps where only == nil || app.app == only {
             var head = "\(app.app)  "
             if let latest = app.latest {
-                head += "newest notice \(latest.version) (#\(latest.sequence)), accepted \(Self.age(now > latest.receivedAt ? now - latest.receivedAt : 0)) ago"
+                let what = latest.kind == "withdraw" ? "a withdrawal back to \(latest.version)" : "\(latest.version)"
+                head += "newest notice \(what) (#\(latest.sequence)), accepted \(Self.age(now > latest.receivedAt ? now - latest.receivedAt : 0)) ago"
             } else {
                 head += "no notice accepted yet"
             }

@@ -1,0 +1,54 @@
+import BundlecastCore
+import Foundation
+import Publisher
+import Testing
+
+@Suite struct WithdrawTests {
+    func release(_ releaser: Releaser, _ dir: String, _ version: String) throws -> Notice {
+        try write(dir + "/bundle/a.txt", "content of \(version)")
+        let request = ReleaseRequest(bundle: dir + "/bundle", app: "demo", version: try SemanticVersion(version), created: 1_800_000_000)
+        return try releaser.release(request, key: testKey).notice.notice
+    }
+
+    func withdraw(_ releaser: Releaser, _ version: String, to: String? = nil) throws -> Notice {
+        try releaser.withdraw(app: "demo", version: SemanticVersion(version), to: to.map { try SemanticVersion($0) },
+                              key: testKey, created: 1_800_000_100, lifetime: 3600).notice.notice
+    }
+
+    @Test func aWithdrawalPointsBackToTheNewestEarlierReleaseWithTheNextSequence() throws {
+        try withTemporaryDirectory { dir in
+            let releaser = Releaser(store: ManifestStore(root: dir + "/Manifests"))
+            let v1 = try release(releaser, dir, "1.0.0")
+            _ = try release(releaser, dir, "1.1.0")
+            let w = try withdraw(releaser, "1.1.0")
+            #expect(w.kind == .withdraw && w.version == v1.version && w.manifest == v1.manifest && w.size == v1.size)
+            #expect(w.sequence == 3 && w.rollout == 100 && w.channel == v1.channel)
+            #expect(FileManager.default.fileExists(atPath: dir + "/Manifests/demo/1.0.0.manifest.3.minisig"))
+            #expect(Releaser.withdrawnVersions(try releaser.store.notices(app: "demo").map(\.notice.notice)) == [try SemanticVersion("1.1.0")])
+            // Not again, not brought back by a rollout; the next release must be a new version.
+            #expect(throws: ReleaseError.self) { try withdraw(releaser, "1.1.0") }
+            #expect(throws: ReleaseError.self) {
+                try releaser.rollout(app: "demo", version: SemanticVersion("1.1.0"), percent: 100, key: testKey, created: 1_800_000_200, lifetime: 60)
+            }
+            #expect(try release(releaser, dir, "1.1.1").sequence == 4)
+        }
+    }
+
+    @Test func aWithdrawalSkipsWithdrawnReleasesAndChecksItsTarget() throws {
+        try withTemporaryDirectory { dir in
+            let releaser = Releaser(store: ManifestStore(root: dir + "/Manifests"))
+            #expect(throws: ReleaseError.self) { try withdraw(releaser, "1.0.0") }  // nothing released
+            let v1 = try release(releaser, dir, "1.0.0")
+            #expect(throws: ReleaseError.self) { try withdraw(releaser, "1.0.0") }  // nothing earlier
+            _ = try release(releaser, dir, "1.1.0")
+            _ = try withdraw(releaser, "1.1.0")
+            _ = try release(releaser, dir, "1.2.0")
+            #expect(throws: ReleaseError.self) { try withdraw(releaser, "1.1.0") }  // not what the fleet is sent
+            #expect(throws: ReleaseError.self) { try withdraw(releaser, "1.2.0", to: "1.1.0") }  // itself withdrawn
+            #expect(throws: ReleaseError.self) { try withdraw(releaser, "1.2.0", to: "1.2.0") }  // not earlier
+            #expect(throws: ReleaseError.self) { try withdraw(releaser, "1.2.0", to: "0.9.0") }  // never released
+            let w = try withdraw(releaser, "1.2.0")
+            #expect(w.version == v1.version && w.manifest == v1.manifest, "1.1.0 was withdrawn: back to 1.0.0")
+        }
+    }
+}
