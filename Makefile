@@ -3,7 +3,7 @@ SWIFT ?= swift
 BIN := .build/debug/bundlecast
 RELEASE_BIN := .build/release/bundlecast
 
-.PHONY: deps build release-build test demo demo-publisher bench clean
+.PHONY: deps build release-build test demo demo-publisher bench fuzz clean
 
 deps:
 	@scripts/install-deps.sh
@@ -29,6 +29,10 @@ demo: release-build
 # The publisher's side step by step: release, verify (also with stock minisign), diff, origin long-poll.
 demo-publisher: release-build
 	scripts/demo.sh $(RELEASE_BIN)
+
+# libFuzzer targets for the decoders of untrusted input, FUZZ_SECONDS each (default 300).
+fuzz: deps
+	scripts/fuzz.sh
 
 bench: release-build
 	scripts/bench.sh $(RELEASE_BIN)

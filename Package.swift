@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .executable(name: "bundlecast", targets: ["bundlecast"]),
         .library(name: "BundlecastCore", targets: ["BundlecastCore"]),
+        // What the fuzz targets in Fuzz/ check.
+        .library(name: "FuzzChecks", targets: ["FuzzChecks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -56,6 +58,8 @@ let package = Package(
             dependencies: []
         ),
         .target(name: "Swarm", dependencies: ["Gossip"]),
+        .target(name: "TransferWire", dependencies: ["BundlecastCore", "Gossip"]),
+        .target(name: "FuzzChecks", dependencies: ["BundlecastCore", "Gossip", "TransferWire"]),
         .target(
             name: "Node",
             dependencies: [
@@ -63,6 +67,7 @@ let package = Package(
                 "Gossip",
                 "Publisher",
                 "Swarm",
+                "TransferWire",
                 "CFileOps",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -103,7 +108,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NodeTests",
-            dependencies: ["Node", "BundlecastCore", "Gossip", "TestSupport"]
+            dependencies: ["Node", "BundlecastCore", "Gossip", "TransferWire", "FuzzChecks", "TestSupport"]
         ),
         .testTarget(
             name: "NodeProcessTests",

@@ -1,5 +1,6 @@
 import BundlecastCore
 import Gossip
+import TransferWire
 @testable import Node
 import Testing
 

@@ -1,6 +1,7 @@
 import BundlecastCore
 import Dispatch
 import Gossip
+import TransferWire
 import Logging
 import NIOCore
 import Swarm

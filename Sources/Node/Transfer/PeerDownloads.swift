@@ -1,5 +1,6 @@
 import BundlecastCore
 import Gossip
+import TransferWire
 import Logging
 import NIOCore
 import Synchronization

@@ -1,5 +1,6 @@
 import BundlecastCore
 import Gossip
+import TransferWire
 import NIOCore
 
 /// One transfer connection: says hello, checks the peer's, then serves what

@@ -2,6 +2,7 @@ import BundlecastCore
 import Dispatch
 import Foundation
 import Gossip
+import TransferWire
 import Logging
 import NIOCore
 import NIOExtras
@@ -312,7 +313,7 @@ struct TransferFrameDecoder: ByteToMessageDecoder {
         guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return .needMoreData }
         let type = buffer.getInteger(at: buffer.readerIndex + 4, as: UInt8.self)
         if length > 0 && type == nil { return .needMoreData }
-        let limit = first ? 64 : type == TransferFrame.Tag.manifest.rawValue ? TransferFrame.maxFrame : TransferFrame.maxChunkFrame
+        let limit = TransferFrame.maxLength(type: type ?? 0, beforeHello: first)
         guard Int(length) <= limit else { throw FrameTooLarge() }
         guard buffer.readableBytes >= 4 + Int(length) else { return .needMoreData }
         first = false

@@ -25,8 +25,14 @@ public enum TransferFrame: Equatable, Sendable {
 
     public static let protocolVersion: UInt8 = 1
     /// A chunk frame carries at most one 256 KiB chunk; a manifest frame may be larger.
-    public static let maxChunkFrame = ChunkStore.maxChunk + 64
+    public static let maxChunkFrame = ChunkingParameters.v1.maxSize + 64
     public static let maxFrame = 16 << 20
+
+    /// The longest frame (type byte and payload) a peer may send with this type byte:
+    /// before its hello only a hello fits; a manifest may be large; anything else holds at most a chunk.
+    public static func maxLength(type: UInt8, beforeHello: Bool) -> Int {
+        beforeHello ? 64 : type == Tag.manifest.rawValue ? maxFrame : maxChunkFrame
+    }
 
     enum Tag: UInt8, Sendable {
         case hello = 1, getManifest, manifest, haveQuery, have, request, chunk, missing, cancel, has
@@ -100,7 +106,7 @@ public enum TransferFrame: Equatable, Sendable {
         case .request: try exactly(33); self = .request(try digest(at: 1))
         case .chunk:
             let d = try digest(at: 1)
-            guard bytes.count > 33, bytes.count - 33 <= ChunkStore.maxChunk else {
+            guard bytes.count > 33, bytes.count - 33 <= ChunkingParameters.v1.maxSize else {
                 throw TransferFrameError("chunk frame with \(bytes.count - 33) bytes of chunk")
             }
             self = .chunk(d, Array(bytes[33...]))

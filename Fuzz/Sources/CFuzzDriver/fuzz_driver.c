@@ -1,0 +1,2 @@
+// Only the declaration in include/fuzz_driver.h is needed; SwiftPM wants a source file.
+#include "fuzz_driver.h"

@@ -1,0 +1,60 @@
+import BundlecastCore
+import Gossip
+import TransferWire
+
+/// The properties the fuzz targets in `Fuzz/` hold every decoder of untrusted input to, shared
+/// with the unit test that replays the seeds and every input a fuzzer ever crashed on
+/// (`Fuzz/Seeds`, `Fuzz/Regressions`). A decoder must refuse bad input with an error, never
+/// trap; what it accepts must come back unchanged through its encoder.
+public enum FuzzCheck: String, CaseIterable, Sendable {
+    /// A gossip datagram (first byte even) or push-pull stream frame (odd), then the bytes.
+    case gossipPacket
+    /// A transfer frame: type byte and payload, after the length prefix.
+    case transferFrame
+    case manifest
+    case notice
+
+    public struct Outcome: Sendable, Equatable {
+        /// Whether the decoder accepted the input.
+        public var decoded: Bool
+        /// A broken property, if any (the fuzz target traps on it).
+        public var failure: String?
+    }
+
+    public func run(_ input: [UInt8]) -> Outcome {
+        switch self {
+        case .gossipPacket:
+            guard let mode = input.first else { return Outcome(decoded: false) }
+            let bytes = Array(input.dropFirst())
+            if mode & 1 == 0 {
+                guard let m = try? GossipCodec.decodeDatagram(bytes) else { return Outcome(decoded: false) }
+                let again = try? GossipCodec.decodeDatagram(GossipCodec.encodeDatagram(m))
+                return Outcome(decoded: true, failure: again == m ? nil : "datagram does not survive a round trip: \(m)")
+            }
+            guard let m = try? GossipCodec.decodeStream(bytes) else { return Outcome(decoded: false) }
+            let again = try? GossipCodec.decodeStream(GossipCodec.encodeStream(m))
+            return Outcome(decoded: true, failure: again == m ? nil : "stream frame does not survive a round trip: \(m)")
+        case .transferFrame:
+            guard let frame = try? TransferFrame(decoding: input) else { return Outcome(decoded: false) }
+            if frame.encoded() != input { return Outcome(decoded: true, failure: "frame does not re-encode to its bytes: \(frame)") }
+            if input.count > TransferFrame.maxLength(type: input[0], beforeHello: false) {
+                return Outcome(decoded: true, failure: "a frame of \(input.count) bytes, over the limit, decoded")
+            }
+            return Outcome(decoded: true)
+        case .manifest:
+            guard let manifest = try? ManifestCoder.decode(input) else { return Outcome(decoded: false) }
+            return Outcome(decoded: true, failure: manifest.encoded() == input ? nil : "a manifest that is not canonical parsed")
+        case .notice:
+            guard let signed = try? SignedNotice(bytes: input) else { return Outcome(decoded: false) }
+            _ = try? signed.verify(with: Self.key)
+            return Outcome(decoded: true, failure: signed.bytes == input ? nil : "a notice that is not canonical parsed")
+        }
+    }
+
+    /// A key to verify fuzzed notices against (the test-only demo key).
+    static let key = try! PublicKey(base64: "RWT6UvrJTLePib/7sjMziWWgMDZm04jnbYU6XyY4oXqkJTlWdPgsx10W")
+}
+
+extension FuzzCheck.Outcome {
+    init(decoded: Bool) { self.init(decoded: decoded, failure: nil) }
+}
