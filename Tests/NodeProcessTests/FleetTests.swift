@@ -80,24 +80,10 @@ import TestSupport
     @Test func garbageDatagramsAreCountedAndDropped() async throws {
         try await withTemporaryDirectory { dir in
             let node = try NodeProcess(directory: dir, name: "solo")
-            let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-            defer { close(fd) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(node.gossipPort).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
             var rng = SystemRandomNumberGenerator()
             let packets: [[UInt8]] = [[], [0x42], [0x42, 0x47, 1], [UInt8](repeating: 0x42, count: 3000)]
                 + (0..<50).map { _ in (0..<Int.random(in: 1...1400, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) } }
-            for packet in packets {
-                _ = packet.withUnsafeBytes { bytes in
-                    withUnsafePointer(to: &address) {
-                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                            sendto(fd, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                        }
-                    }
-                }
-            }
+            for packet in packets { sendDatagram(packet, toPort: node.gossipPort) }
             try await eventually(within: 10, "the node counted the bad packets") {
                 let g = try await node.status().gossip
                 return g.droppedMalformed + g.droppedOversized >= packets.count - 1
@@ -105,19 +91,10 @@ import TestSupport
             #expect(node.process.isRunning)
             #expect(try await node.status().gossip.droppedOversized >= 1)
             // A push-pull frame that claims 4 GiB: the connection is closed before anything is buffered.
-            let tcp = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(tcp) }
             // Well under the node's 10 s connection limit: the close must come from the length check.
-            var timeout = timeval(tv_sec: 3, tv_usec: 0)
-            setsockopt(tcp, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(tcp, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            #expect(connected == 0)
-            let header: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF] + [UInt8](repeating: 0x41, count: 1000)
-            _ = header.withUnsafeBytes { write(tcp, $0.baseAddress!, $0.count) }
-            var byte: UInt8 = 0
-            #expect(read(tcp, &byte, 1) == 0, "the node closes the connection")
+            let tcp = try #require(RawConnection(port: node.gossipPort, timeout: 3))
+            tcp.send([0xFF, 0xFF, 0xFF, 0xFF] + [UInt8](repeating: 0x41, count: 1000))
+            #expect(tcp.closedByPeer(), "the node closes the connection")
             #expect(node.process.isRunning)
         }
     }

@@ -114,9 +114,9 @@ let demoKey: SecretKey = {
     return try! SecretKey(fileText: text) { nil }
 }()
 
-func signedNotice(sequence: UInt64, version: String) throws -> [UInt8] {
+func signedNotice(sequence: UInt64, version: String, app: String = "hello-fleet", key: SecretKey = demoKey) throws -> [UInt8] {
     let manifest = Array("manifest \(version)".utf8)
-    let n = try Notice(kind: .release, app: "hello-fleet", version: SemanticVersion(version), sequence: sequence, channel: "stable",
+    let n = try Notice(kind: .release, app: app, version: SemanticVersion(version), sequence: sequence, channel: "stable",
                        manifest: Blake2b.digest256(manifest), size: 1, rollout: 100, created: 1_700_000_000, expires: 4_000_000_000)
-    return try SignedNotice(notice: n, manifestBytes: manifest, key: demoKey).bytes
+    return try SignedNotice(notice: n, manifestBytes: manifest, key: key).bytes
 }

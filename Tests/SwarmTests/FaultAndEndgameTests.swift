@@ -100,6 +100,30 @@ struct FaultAndEndgameTests {
         #expect(!p.isBanned(a))
     }
 
+    @Test func aChunkStoredElsewhereIsHeldAndItsRequestCancelled() {
+        let a = peer(1)
+        var p = planner(chunks: 4, size: 700) { $0.initialWindow = 2 }
+        _ = p.addPeer(a, sameZone: true, now: 0)
+        let asked = p.peerHasAll(a, now: 0).chunks(to: a)
+        #expect(asked.count == 2)
+        let chunk = asked[0]
+        #expect(p.missing.contains(chunk))
+        let out = p.storedElsewhere(chunk: chunk, now: ms)
+        #expect(out.contains(.cancel(peer: a, chunk: chunk)), "the request to the peer is cancelled")
+        #expect(!p.missing.contains(chunk) && p.heldCount == 1 && p.heldBytes == 700)
+        #expect(p.inFlight(to: a).count == 2 && !p.inFlight(to: a).contains(chunk), "the window goes to another chunk")
+        // Twice, or for a chunk index out of range: nothing changes.
+        _ = p.storedElsewhere(chunk: chunk, now: ms)
+        _ = p.storedElsewhere(chunk: 99, now: ms)
+        #expect(p.heldCount == 1)
+        let rest = p.missing
+        for (i, c) in rest.enumerated() {
+            let directives = p.storedElsewhere(chunk: c, now: 2 * ms)
+            #expect(directives.contains(.complete) == (i == rest.count - 1))
+        }
+        #expect(p.isComplete)
+    }
+
     @Test func completeIsEmittedOnce() {
         var p = planner(chunks: 2, size: 700)
         #expect(!p.isComplete)

@@ -7,18 +7,27 @@ public let repoRoot: String = {
     return url.path
 }()
 
-/// A fresh temporary directory, removed when `body` returns or throws.
+/// A fresh temporary directory, removed when `body` returns or throws (kept, and named on
+/// stderr, when `BUNDLECAST_KEEP_TEST_DIRS` is set: node logs are in it).
 public func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
     let path = try makeTemporaryDirectory()
-    defer { try? FileManager.default.removeItem(atPath: path) }
+    defer { removeUnlessKept(path) }
     return try body(path)
 }
 
 /// ``withTemporaryDirectory(_:)`` for async bodies.
 public func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
     let path = try makeTemporaryDirectory()
-    defer { try? FileManager.default.removeItem(atPath: path) }
+    defer { removeUnlessKept(path) }
     return try await body(path)
+}
+
+private func removeUnlessKept(_ path: String) {
+    if ProcessInfo.processInfo.environment["BUNDLECAST_KEEP_TEST_DIRS"] != nil {
+        FileHandle.standardError.write(Data("kept \(path)\n".utf8))
+    } else {
+        try? FileManager.default.removeItem(atPath: path)
+    }
 }
 
 private func makeTemporaryDirectory() throws -> String {

@@ -154,6 +154,11 @@ final class Fetch: Sendable {
                 }
             }
         }
+        // Chunks that reached the store another way (seeded through the admin API, or
+        // fetched by another app's download) need no peer.
+        let missing = planner.withLock { $0.missing }
+        let arrived = zip(missing, node.chunks.presence(missing.map { distinct[$0].digest })).filter(\.1).map(\.0)
+        for chunk in arrived { perform(planner.withLock { $0.storedElsewhere(chunk: chunk, now: now) }) }
         // Complete peers too: one that refused a chunk (super-seeding, or it dropped it) must
         // be asked again, or that chunk would stay unknown there for good.
         for (id, state) in known where state.connected && now >= state.lastQuery + settings.requery {

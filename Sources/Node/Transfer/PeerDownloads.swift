@@ -48,7 +48,7 @@ public final class PeerDownloads: Sendable {
 
     /// Fetches manifest bytes by digest from the candidates, asking a few at a
     /// time and moving on when they do not answer, until one sends bytes that
-    /// hash to `digest` (or the task is cancelled). The caller checks them
+    /// hash to `digest`, or it appears in the node's own cache (or the task is cancelled). The caller checks them
     /// against the notice's signature before using them.
     func manifest(_ digest: Digest256, candidates: @Sendable () -> [TransferCandidate]) async throws -> [UInt8] {
         manifestWaiters.withLock { $0[digest] = .some(nil) }
@@ -70,6 +70,8 @@ public final class PeerDownloads: Sendable {
                 if let bytes = manifestWaiters.withLock({ $0[digest] ?? nil }) { return bytes }
                 try await Task.sleep(for: .milliseconds(20))
             }
+            // Meanwhile the manifest may have been seeded through the admin API.
+            if node.manifests.contains(digest), let bytes = node.manifests.bytes(digest) { return bytes }
         }
     }
 

@@ -56,7 +56,12 @@ final class TransferHandler: ChannelInboundHandler, Sendable {
         case .getManifest(let d):
             let channel = context.channel
             node.io.async { [node] in
-                let reply: TransferFrame = node.manifests.bytes(d).map { .manifest(d, $0) } ?? .missing(d)
+                let reply: TransferFrame = node.manifests.bytes(d).map { bytes in
+                    guard node.settings.corruptUploads, !bytes.isEmpty else { return .manifest(d, bytes) }
+                    var altered = bytes
+                    altered[altered.count / 2] ^= 0x01
+                    return .manifest(d, altered)
+                } ?? .missing(d)
                 channel.writeAndFlush(ByteBuffer(bytes: reply.encoded()), promise: nil)
             }
         case .haveQuery(let d):

@@ -27,7 +27,7 @@ public final class TransferNode: Sendable {
         public var maxConnections = 256
         /// Connections with one peer (one each way is normal).
         public var maxConnectionsPerPeer = 2
-        /// Test only: flip a byte of every chunk sent, to play a malicious peer.
+        /// Test only: flip a byte of every chunk and manifest sent, to play a malicious peer.
         public var corruptUploads = false
         public init() {}
     }

@@ -80,6 +80,14 @@ extension SwarmPlanner {
         return out + step(now: now)
     }
 
+    /// The chunk reached the store another way (seeded through the admin API, or fetched by
+    /// another download): it is held now, and every request for it is cancelled.
+    public mutating func storedElsewhere(chunk: Int, now: UInt64) -> [Directive] {
+        var out: [Directive] = []
+        if sizes.indices.contains(chunk) { markHeld(chunk, into: &out) }
+        return out + step(now: now)
+    }
+
     /// The peer does not have the chunk (or cannot serve it now): forget that
     /// it has it and ask elsewhere.
     public mutating func refused(chunk: Int, by peer: NodeID, now: UInt64) -> [Directive] {
@@ -107,7 +115,12 @@ extension SwarmPlanner {
             table[peer]!.recordDelivery(bytes: size, issuedAt: issuedAt, now: now,
                                         meanChunkSize: meanChunkSize, windows: windows)
         }
+        markHeld(chunk, into: &out)
+    }
+
+    private mutating func markHeld(_ chunk: Int, into out: inout [Directive]) {
         guard !held[chunk] else { return }
+        let size = UInt64(sizes[chunk])
         held[chunk] = true
         heldCount += 1
         heldBytes += size

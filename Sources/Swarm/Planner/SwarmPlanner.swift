@@ -119,6 +119,9 @@ public struct SwarmPlanner: Sendable {
     /// Whether every chunk is held.
     public var isComplete: Bool { heldCount == sizes.count }
 
+    /// The chunks not held yet, in index order.
+    public var missing: [Int] { held.indices.filter { !held[$0] } }
+
     /// Whether the peer was banned for bad chunks.
     public func isBanned(_ peer: NodeID) -> Bool { banned.contains(peer) }
 

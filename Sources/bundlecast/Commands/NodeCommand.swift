@@ -83,7 +83,7 @@ struct NodeCommand: AsyncParsableCommand {
     @Flag(help: "Hold and serve releases, never install them.")
     var seedOnly = false
 
-    @Flag(help: ArgumentHelp("Test only: corrupt every chunk this node uploads.", visibility: .hidden))
+    @Flag(help: ArgumentHelp("Test only: corrupt every chunk and manifest this node uploads.", visibility: .hidden))
     var testCorruptUploads = false
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
