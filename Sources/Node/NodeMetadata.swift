@@ -33,6 +33,9 @@ public struct NodeMetadata: Codable, Equatable, Sendable {
     public var fromPeers: UInt8?
 
     public var zone: String?
+    /// The channel this node follows, when not `stable` (left out to save bytes).
+    public var channel: String?
+    public static let defaultChannel = "stable"
     /// The admin API port, so `status` can reach any member.
     public var admin: Int?
     public var apps: [String: AppState] = [:]

@@ -53,11 +53,12 @@ public enum NodeService {
         let downloads = PeerDownloads(node: transfer, logger: logger)
         var initial = NodeMetadata(zone: settings.zone, admin: nil)
         initial.transfer = transfer.port
+        initial.channel = settings.channel == NodeMetadata.defaultChannel ? nil : settings.channel
         let state = NodeState(metadata: initial)
+        // Every trusted app is listed, at sequence 0 before any notice, so peers can tell this node is behind.
         for app in settings.trusted.keys.sorted() {
-            if let n = try store.latest(app: app, channel: settings.channel)?.notice {
-                state.updateApp(app) { $0.sequence = n.sequence; $0.version = n.version.description }
-            }
+            let n = try store.latest(app: app, channel: settings.channel)?.notice
+            state.updateApp(app) { $0.sequence = n?.sequence ?? 0; $0.version = n?.version.description ?? "" }
         }
         let wake = Hook<String>()
         if settings.fleetKey == nil {
@@ -110,7 +111,8 @@ public enum NodeService {
         if let token = settings.adminToken { router.add(middleware: AdminTokenMiddleware(token: token)) }
         NodeAdminAPI(gossip: gossip, state: state, channel: settings.channel, trustedApps: settings.trusted.keys.sorted(),
                      store: store, transfer: transfer, updater: updater, accept: accept).addRoutes(to: router)
-        var services: [any Service] = [updater]
+        var services: [any Service] = [updater, NoticeCatchUpService(gossip: gossip, store: store, apps: settings.trusted.keys.sorted(),
+                                                                     channel: settings.channel, logger: logger)]
         if let origin = settings.origin {
             services.append(OriginWatcher(
                 origin: origin, apps: settings.trusted.keys.sorted(), channel: settings.channel,

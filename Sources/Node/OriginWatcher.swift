@@ -28,6 +28,18 @@ struct OriginWatcher: Service {
 
     private func watch(_ app: String) async {
         var backoff: Double = 1
+        // Said once when the origin stops answering and once when it is back, not at every retry.
+        var down = false
+        func reachable(resetBackoff: Bool = true) {
+            if resetBackoff { backoff = 1 }
+            if down { logger.notice("origin \(origin) answers again (\(app))") }
+            down = false
+        }
+        func unreachable(_ why: String) {
+            if !down { logger.warning("origin \(origin) unreachable for \(app): \(why); retrying with back-off, peers still spread notices") }
+            else { logger.debug("origin still unreachable: \(why)") }
+            down = true
+        }
         while !Task.isCancelled {
             let url = origin.appendingPathComponent("/v1/apps/\(app)/channels/\(channel)/latest")
             var components = URLComponents(url: url, resolvingAgainstBaseURL: false)!
@@ -38,18 +50,21 @@ struct OriginWatcher: Service {
                 let (data, response) = try await URLSession.shared.data(for: request)
                 switch (response as? HTTPURLResponse)?.statusCode ?? 0 {
                 case 200:
+                    reachable()
                     deliver([UInt8](data))
-                    backoff = 1
                     continue
                 case 204:
-                    backoff = 1
+                    reachable()
                     continue
+                case 404:
+                    // Nothing published for this app and channel yet: ask again later and later.
+                    reachable(resetBackoff: false)
                 case let status:
-                    logger.debug("origin answered \(status) for \(app)")
+                    unreachable("HTTP \(status)")
                 }
             } catch {
                 if Task.isCancelled { return }
-                logger.debug("origin unreachable: \(error.localizedDescription)")
+                unreachable(error.localizedDescription)
             }
             let delay = backoff * Double.random(in: 0.5...1.5)
             backoff = min(60, backoff * 2)

@@ -93,10 +93,10 @@ func chunkBytes(in root: String) -> UInt64 {
     return total
 }
 
-/// A bundle of random bytes: one large file, a small executable script, a symlink.
-func makeBundle(at path: String, megabytes: Int) throws {
+/// A bundle of random bytes (the same for the same size and seed): one large file, a small executable script, a symlink.
+func makeBundle(at path: String, megabytes: Int, seed: UInt64 = 0) throws {
     try FileManager.default.createDirectory(atPath: path + "/bin", withIntermediateDirectories: true)
-    var rng = SplitMix64(seed: UInt64(megabytes) &* 7919)
+    var rng = SplitMix64(seed: UInt64(megabytes) &* 7919 &+ seed)
     var bytes = [UInt8](repeating: 0, count: megabytes << 20)
     for i in stride(from: 0, to: bytes.count, by: 8) {
         withUnsafeBytes(of: rng.next()) { raw in for j in 0..<8 { bytes[i + j] = raw[j] } }

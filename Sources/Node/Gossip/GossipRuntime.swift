@@ -136,6 +136,12 @@ public final class GossipRuntime: Sendable {
         notices.withLock { _ = $0.add(body) }
     }
 
+    /// Sends a notice to one member directly (catching up a member that missed it).
+    public func send(notice body: [UInt8], to address: PeerAddress) {
+        guard body.count + 64 <= GossipCodec.maxDatagram else { return }
+        sendDatagram(.notice(from: me.id, body: body), to: address)
+    }
+
     public var port: Int { udp.withLock { $0?.localAddress?.port } ?? settings.port }
     public var me: Member { swim.withLock { $0.me } }
     public var members: [Member] { swim.withLock { $0.members } }

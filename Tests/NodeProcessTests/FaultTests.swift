@@ -1,0 +1,77 @@
+import Foundation
+import Gossip
+import Testing
+import TestSupport
+
+/// Real faults against real nodes: kills at random moments, an origin that is down, a full
+/// store, a partition. One test at a time.
+@Suite(.serialized) struct FaultTests {
+    /// `kill -9` of a random node at a random moment, 24 times, while three releases go out:
+    /// after every kill the victim's `current` is nothing or a complete tree equal to a
+    /// release; once the kills stop, every node converges to the last release.
+    @Test func killsDuringDownloadsAndInstallsNeverLeaveAPartialCurrent() async throws {
+        try await withTemporaryDirectory { dir in
+            let fleet = try Fleet(directory: dir, nodes: 4, seedExtra: ["--max-upload-rate", "4M"])
+            defer { fleet.stop() }
+            let versions = ["1.0.0", "1.1.0", "1.2.0"]
+            for (i, version) in versions.enumerated() { try makeBundle(at: dir + "/bundle-\(version)", megabytes: 3, seed: UInt64(i)) }
+            let seed = UInt64.random(in: 0...UInt64.max)
+            print("kill schedule seed \(seed)")
+            var rng = SplitMix64(seed: seed)
+            var kills = 0
+            for round in 0..<24 {
+                if round % 8 == 0 {
+                    let version = versions[round / 8]
+                    try await fleet.release(version, from: dir + "/bundle-\(version)")
+                }
+                // The fault's timing is the point here, not a wait for a condition.
+                try await Task.sleep(for: .milliseconds(100 + Int(rng.next() % 500)))
+                let index = Int(rng.next() % UInt64(fleet.nodes.count))
+                let victim = fleet.nodes[index]
+                victim.kill9()
+                kills += 1
+                if let current = victim.current() {
+                    #expect(versions.contains(current), "current points at \(current)")
+                    try expectSameTree(dir + "/bundle-\(current)", victim.data + "/apps/hello-fleet/current")
+                }
+                fleet.nodes[index] = try NodeProcess(directory: dir, name: "n\(index)", join: fleet.seed.gossipPort)
+            }
+            #expect(kills >= 20)
+            try await fleet.waitInstalled("1.2.0", on: fleet.nodes)
+            for node in fleet.nodes { try expectSameTree(dir + "/bundle-1.2.0", node.data + "/apps/hello-fleet/current") }
+        }
+    }
+
+    /// The origin is down for the whole run: nodes that follow it still spread a release given
+    /// to one of them, by gossip and from each other, and say once that the origin is unreachable.
+    @Test func withTheOriginDownTheFleetStillSpreadsARelease() async throws {
+        try await withTemporaryDirectory { dir in
+            let deadOrigin = "http://127.0.0.1:\(try closedPort())"
+            let fleet = try Fleet(directory: dir, nodes: 3, seedExtra: ["--origin", deadOrigin], nodeExtra: ["--origin", deadOrigin])
+            defer { fleet.stop() }
+            let bundle = repoRoot + "/Samples/hello-fleet/1.0.0"
+            try await fleet.release("1.0.0", from: bundle)
+            try await fleet.waitInstalled("1.0.0", on: fleet.nodes)
+            for node in fleet.nodes {
+                try expectSameTree(bundle, node.data + "/apps/hello-fleet/current")
+                let log = String(decoding: try readBytes(node.data + "/node.log"), as: UTF8.self)
+                #expect(log.contains("origin"), "the node does not say the origin is unreachable")
+            }
+        }
+    }
+}
+
+/// A loopback TCP port that refuses connections (bound once, then closed).
+func closedPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let ok = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard ok else { throw NodeTestError("cannot bind a loopback port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
