@@ -117,7 +117,9 @@ struct NodeAdminAPI: Sendable {
             }
             return NodeStatus.view(of: app, over: members, latest: latest)
         }
-        return NodeStatus(self: me, channel: channel, members: members, apps: apps, gossip: gossip.counterValues, refusedNotices: state.refused)
+        let errors = state.errors
+        return NodeStatus(self: me, channel: channel, members: members, apps: apps, gossip: gossip.counterValues, refusedNotices: state.refused,
+                          errors: errors.isEmpty ? nil : errors)
     }
 
     struct SeedAnswer: Codable {

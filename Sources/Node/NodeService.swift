@@ -32,6 +32,8 @@ public enum NodeService {
         public var onInstallTimeout: Duration = .seconds(60)
         /// Bytes per second over all downloads; nil: unlimited.
         public var maxDownloadRate: UInt64?
+        /// Most bytes the chunk store may hold; nil: unlimited.
+        public var maxStore: UInt64?
         /// Required as `Authorization: Bearer TOKEN` on the admin API when set.
         public var adminToken: String?
 
@@ -46,7 +48,7 @@ public enum NodeService {
         let store = try NodeStore(path: settings.dataDirectory + "/node.sqlite")
         let id = try store.nodeID()
         let inbox = NoticeInbox(intake: NoticeIntake(trusted: settings.trusted), store: store)
-        let chunks = try ChunkStore(root: settings.dataDirectory + "/chunks")
+        let chunks = try ChunkStore(root: settings.dataDirectory + "/chunks", limit: settings.maxStore)
         let manifests = try ManifestCache(root: settings.dataDirectory + "/manifests")
         let installer = Installer(appsRoot: settings.dataDirectory + "/apps", chunks: chunks)
         let transfer = try await TransferNode.start(id: id, settings: settings.transfer, chunks: chunks, manifests: manifests, logger: logger)

@@ -2,14 +2,26 @@ import Synchronization
 
 /// The node's mutable state shared by the gossip shell and the admin API.
 final class NodeState: Sendable {
-    private let inner: Mutex<(metadata: NodeMetadata, refused: [String: Int], logged: Set<String>)>
+    private let inner: Mutex<(metadata: NodeMetadata, refused: [String: Int], logged: Set<String>, errors: [String: String])>
     /// Called with the new metadata after every change (to gossip it).
     let onMetadataChange = Hook<NodeMetadata>()
 
-    init(metadata: NodeMetadata) { inner = Mutex((metadata, [:], [])) }
+    init(metadata: NodeMetadata) { inner = Mutex((metadata, [:], [], [:])) }
 
     var metadata: NodeMetadata { inner.withLock { $0.metadata } }
     var refused: [String: Int] { inner.withLock { $0.refused } }
+    /// Per app, why the last update attempt failed (cleared when one succeeds); this node only.
+    var errors: [String: String] { inner.withLock { $0.errors } }
+
+    /// Records (or with nil clears) an app's update error; true when it changed (log it then, not at every retry).
+    @discardableResult
+    func setError(_ app: String, _ message: String?) -> Bool {
+        inner.withLock { s in
+            guard s.errors[app] != message else { return false }
+            s.errors[app] = message
+            return true
+        }
+    }
 
     /// Changes one app's record (created from the accepted notice fields if new); gossips it if it changed.
     func updateApp(_ app: String, _ change: (inout NodeMetadata.AppState) -> Void) {

@@ -73,6 +73,8 @@ public struct NodeStatus: Codable, Sendable {
     public var gossip: GossipCounters
     /// Notices dropped, by reason (forged, stale, untrusted, duplicate...).
     public var refusedNotices: [String: Int]
+    /// Per app, why this node's last update attempt failed (retried every 5 s), if it did.
+    public var errors: [String: String]? = nil
 
     static func view(_ m: Member) -> MemberView {
         let meta = NodeMetadata.decode(m.metadata)

@@ -59,6 +59,38 @@ import TestSupport
             }
         }
     }
+
+    /// A full store: an update that does not fit under `--max-store` is refused before anything
+    /// is fetched, with one clear line in the log and in `status`; the installed version stays
+    /// intact; with room (a restart with a larger limit) the update goes through.
+    @Test func aFullStoreIsOneClearErrorAndTheUpdateGoesThroughWithRoom() async throws {
+        try await withTemporaryDirectory { dir in
+            for (i, version) in ["1.0.0", "1.1.0"].enumerated() { try makeBundle(at: dir + "/bundle-\(version)", megabytes: 3, seed: UInt64(i)) }
+            let fleet = try Fleet(directory: dir, nodes: 1, nodeExtra: ["--max-store", "5M"])
+            defer { fleet.stop() }
+            let node = fleet.nodes[0]
+            try await fleet.release("1.0.0", from: dir + "/bundle-1.0.0")
+            try await fleet.waitInstalled("1.0.0", on: [node])
+            try await fleet.release("1.1.0", from: dir + "/bundle-1.1.0")
+            try await eventually(within: 30, "the node says the store is full") {
+                try await node.status().errors?["hello-fleet"]?.contains("not enough room") == true
+            }
+            let report = try runBundlecast(["status", "--node", "127.0.0.1:\(node.adminPort)"])
+            #expect(report.out.contains("this node cannot update: not enough room for hello-fleet 1.1.0"), "\(report.out)")
+            #expect(chunkBytes(in: node.data + "/chunks") <= 5 << 20)
+            #expect(node.current() == "1.0.0")
+            try expectSameTree(dir + "/bundle-1.0.0", node.data + "/apps/hello-fleet/current")
+            let log = String(decoding: try readBytes(node.data + "/node.log"), as: UTF8.self)
+            #expect(log.components(separatedBy: "not enough room").count == 2, "said once, not at every retry")
+
+            node.kill9()
+            let roomier = try NodeProcess(directory: dir, name: "n0", join: fleet.seed.gossipPort, extra: ["--max-store", "64M"])
+            fleet.nodes[0] = roomier
+            try await fleet.waitInstalled("1.1.0", on: [roomier])
+            try expectSameTree(dir + "/bundle-1.1.0", roomier.data + "/apps/hello-fleet/current")
+            #expect(try await roomier.status().errors == nil)
+        }
+    }
 }
 
 /// A loopback TCP port that refuses connections (bound once, then closed).

@@ -84,6 +84,36 @@ import TestSupport
         }
     }
 
+    @Test func aStoreLimitRefusesAChunkThatWouldGoOverAndCountsBytesExactly() throws {
+        try withTemporaryDirectory { dir in
+            let store = try ChunkStore(root: dir + "/chunks", limit: 10)
+            let a = Array("123456".utf8), b = Array("abcde".utf8), c = Array("xyzw".utf8)
+            #expect(try store.put(Blake2b.digest256(a), a))
+            #expect(store.usedBytes == 6 && store.freeBytes == 4)
+            #expect(throws: StoreFullError.self) { try store.put(Blake2b.digest256(b), b) }
+            #expect(!store.contains(Blake2b.digest256(b)) && store.usedBytes == 6)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/chunks/tmp").isEmpty, "nothing half written")
+            #expect(try store.put(Blake2b.digest256(c), c), "exactly up to the limit fits")
+            #expect(try store.put(Blake2b.digest256(a), a), "a chunk already held takes no room")
+            #expect(store.usedBytes == 10 && store.freeBytes == 0)
+            store.remove(Blake2b.digest256(a))
+            #expect(store.usedBytes == 4)
+            let reopened = try ChunkStore(root: dir + "/chunks", limit: 10)
+            #expect(reopened.usedBytes == 4)
+            #expect(reopened.collect(keeping: []).bytes == 4 && reopened.usedBytes == 0)
+        }
+    }
+
+    @Test func byteCountsReadLikeDiskTools() {
+        #expect(ByteCount(0).description == "0 B")
+        #expect(ByteCount(1023).description == "1023 B")
+        #expect(ByteCount(1024).description == "1.0 KiB")
+        #expect(ByteCount(1536).description == "1.5 KiB")
+        #expect(ByteCount(4 << 20).description == "4.0 MiB")
+        #expect(ByteCount(UInt64(1.25 * Double(1 << 30))).description == "1.3 GiB")
+        #expect(ByteCount(.max).description == "16.0 EiB")
+    }
+
     @Test func rolloutBucketsAreStableAndNested() {
         var rng = SplitMix64(seed: 9)
         let manifest = Blake2b.digest256(Array("m".utf8))

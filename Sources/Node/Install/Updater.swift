@@ -101,12 +101,14 @@ public final class Updater: Service, Sendable {
     private func reconcile(_ app: String) async {
         do {
             try await reconcileOnce(app)
+            state.setError(app, nil)
         } catch is CancellationError {
         } catch let superseded as Superseded {
             logger.info("\(superseded)")
             wake(app)
         } catch {
-            logger.error("update of \(app) failed: \(error)")
+            // Logged when the reason changes, not at every retry; status shows it meanwhile.
+            if state.setError(app, "\(error)") { logger.error("update of \(app) failed: \(error); retrying every 5 s") }
             state.updateApp(app) { $0.downloading = nil; $0.progress = nil }
             // Try again later; verified chunks are kept.
             try? await Task.sleep(for: .seconds(5))
@@ -142,6 +144,7 @@ public final class Updater: Service, Sendable {
             try await obtainManifest(signed, key: key, cached: cached)
         }
         if missing {
+            try checkRoom(for: manifest, app: app, version: notice.version.description)
             logger.info("downloading \(app) \(notice.version) from peers", metadata: ["manifest": "\(target.short)", "bytes": "\(notice.size)"])
             let peers: @Sendable () -> [TransferCandidate] = { [self] in candidates(app: app, manifest: target) }
             state.updateApp(app) { $0.downloading = String(target.hex.prefix(16)); $0.progress = 0 }
@@ -164,6 +167,22 @@ public final class Updater: Service, Sendable {
             return
         }
         try await blocking { [self] in try install(manifest, digest: target, notice: notice) }
+    }
+
+    /// Refuses a download that cannot fit under `--max-store`, before fetching anything,
+    /// after dropping what no kept version needs.
+    private func checkRoom(for manifest: Manifest, app: String, version: String) throws {
+        let chunks = installer.chunks
+        guard let limit = chunks.limit else { return }
+        func needed() -> UInt64 {
+            let distinct = manifest.distinctChunks
+            return zip(distinct, chunks.presence(distinct.map(\.digest))).reduce(0) { $0 + ($1.1 ? 0 : UInt64($1.0.size)) }
+        }
+        if needed() > chunks.freeBytes ?? .max { collectGarbage() }
+        let need = needed(), free = chunks.freeBytes ?? .max
+        guard need <= free else {
+            throw UpdateError("not enough room for \(app) \(version): it needs \(ByteCount(need)) more, and --max-store \(ByteCount(limit)) leaves \(ByteCount(free)) free (\(ByteCount(chunks.usedBytes)) held for kept versions)")
+        }
     }
 
     /// Runs `body` but throws ``Superseded`` as soon as the newest notice names another manifest.

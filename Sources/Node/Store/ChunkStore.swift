@@ -17,25 +17,41 @@ import Synchronization
 /// `write`, never a memory map, and must run off the event loops.
 public final class ChunkStore: Sendable {
     public let root: String
-    private let present: Mutex<[Digest256: UInt32]>
+    /// The most bytes of chunks the store may hold (`--max-store`), if limited.
+    public let limit: UInt64?
+    private let present: Mutex<Index>
     /// The largest chunk format version 1 allows.
     public static let maxChunk = 256 << 10
 
-    public init(root: String) throws {
+    private struct Index {
+        var sizes: [Digest256: UInt32]
+        var bytes: UInt64
+
+        mutating func insert(_ digest: Digest256, _ size: UInt32) {
+            if sizes.updateValue(size, forKey: digest) == nil { bytes += UInt64(size) }
+        }
+
+        mutating func remove(_ digest: Digest256) {
+            if let size = sizes.removeValue(forKey: digest) { bytes -= UInt64(size) }
+        }
+    }
+
+    public init(root: String, limit: UInt64? = nil) throws {
         self.root = root
+        self.limit = limit
         try AtomicWrite.makeDirectories(root + "/tmp")
         // Temporary files of a run that was killed are garbage.
         for name in (try? FileManager.default.contentsOfDirectory(atPath: root + "/tmp")) ?? [] {
             unlink(root + "/tmp/" + name)
         }
-        var found: [Digest256: UInt32] = [:]
+        var found = Index(sizes: [:], bytes: 0)
         for prefix in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] where prefix.utf8.count == 2 {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: root + "/" + prefix)) ?? [] {
                 var st = stat()
                 guard let digest = Digest256(hex: name), name.hasPrefix(prefix),
                       stat(root + "/" + prefix + "/" + name, &st) == 0, st.st_size > 0, st.st_size <= Self.maxChunk
                 else { continue }
-                found[digest] = UInt32(st.st_size)
+                found.insert(digest, UInt32(st.st_size))
             }
         }
         present = Mutex(found)
@@ -46,15 +62,21 @@ public final class ChunkStore: Sendable {
         return root + "/" + hex.prefix(2) + "/" + hex
     }
 
-    public func contains(_ digest: Digest256) -> Bool { present.withLock { $0[digest] != nil } }
+    public func contains(_ digest: Digest256) -> Bool { present.withLock { $0.sizes[digest] != nil } }
 
-    public func size(_ digest: Digest256) -> Int? { present.withLock { $0[digest].map(Int.init) } }
+    public func size(_ digest: Digest256) -> Int? { present.withLock { $0.sizes[digest].map(Int.init) } }
 
-    public var count: Int { present.withLock { $0.count } }
+    public var count: Int { present.withLock { $0.sizes.count } }
+
+    /// Bytes of all the chunks held.
+    public var usedBytes: UInt64 { present.withLock { $0.bytes } }
+
+    /// Room left under the limit (nil when unlimited).
+    public var freeBytes: UInt64? { limit.map { l in l > usedBytes ? l - usedBytes : 0 } }
 
     /// Which of `digests` are present, in the same order.
     public func presence(_ digests: [Digest256]) -> [Bool] {
-        present.withLock { p in digests.map { p[$0] != nil } }
+        present.withLock { p in digests.map { p.sizes[$0] != nil } }
     }
 
     /// Checks `bytes` against `digest` and stores them. Returns false (and
@@ -69,6 +91,9 @@ public final class ChunkStore: Sendable {
     /// Stores bytes already checked against `digest`.
     public func putVerified(_ digest: Digest256, _ bytes: [UInt8]) throws {
         if contains(digest) { return }
+        if let limit, usedBytes + UInt64(bytes.count) > limit {
+            throw StoreFullError(limit: limit, used: usedBytes)
+        }
         let final = path(of: digest)
         let temp = root + "/tmp/" + digest.hex + ".\(UInt32.random(in: 0...UInt32.max))"
         do {
@@ -88,7 +113,7 @@ public final class ChunkStore: Sendable {
             unlink(temp)
             throw error
         }
-        present.withLock { $0[digest] = UInt32(bytes.count) }
+        present.withLock { $0.insert(digest, UInt32(bytes.count)) }
     }
 
     /// The chunk's bytes as stored (not re-hashed: they were checked on the way in).
@@ -98,7 +123,7 @@ public final class ChunkStore: Sendable {
             return try PosixFile.readAll(path(of: digest), limit: Self.maxChunk)
         } catch {
             // Gone or unreadable: it is no longer present.
-            present.withLock { _ = $0.removeValue(forKey: digest) }
+            present.withLock { $0.remove(digest) }
             return nil
         }
     }
@@ -106,17 +131,26 @@ public final class ChunkStore: Sendable {
     /// Drops a chunk (garbage collection, or a stored chunk found corrupt).
     public func remove(_ digest: Digest256) {
         unlink(path(of: digest))
-        present.withLock { _ = $0.removeValue(forKey: digest) }
+        present.withLock { $0.remove(digest) }
     }
 
     /// Drops every chunk not in `keep`; returns how many and how many bytes.
     public func collect(keeping keep: Set<Digest256>) -> (chunks: Int, bytes: UInt64) {
-        let doomed = present.withLock { p in p.filter { !keep.contains($0.key) } }
+        let doomed = present.withLock { p in p.sizes.filter { !keep.contains($0.key) } }
         var bytes: UInt64 = 0
         for (digest, size) in doomed {
             remove(digest)
             bytes += UInt64(size)
         }
         return (doomed.count, bytes)
+    }
+}
+
+/// The store would go over `--max-store`.
+public struct StoreFullError: Error, CustomStringConvertible {
+    public let limit: UInt64
+    public let used: UInt64
+    public var description: String {
+        "the chunk store is full: \(ByteCount(used)) of --max-store \(ByteCount(limit)) used"
     }
 }

@@ -68,6 +68,9 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Cap on download bytes per second (e.g. 50M); none by default.", valueName: "rate"))
     var maxDownloadRate: String?
 
+    @Option(help: ArgumentHelp("Most disk the chunk store may use (e.g. 20G); a release that does not fit is refused with a clear error, not half fetched. None by default.", valueName: "size"))
+    var maxStore: String?
+
     @Option(help: ArgumentHelp("Wait a random time up to this before a download starts (0s, 2s, 5m...).", valueName: "duration"))
     var stagger = "2s"
 
@@ -94,6 +97,9 @@ struct NodeCommand: AsyncParsableCommand {
             if let value, Rate.bytesPerSecond(value) == nil {
                 throw ValidationError("\(flag) \"\(value)\" is not a rate such as 500K, 20M or 1G (bytes per second)")
             }
+        }
+        if let maxStore, ByteQuantity.parse(maxStore) == nil {
+            throw ValidationError("--max-store \"\(maxStore)\" is not a size such as 500M, 20G or 1T")
         }
         guard DurationText.seconds(stagger, allowZero: true) != nil else {
             throw ValidationError("--stagger \"\(stagger)\" is not a duration such as 0s, 90s, 15m")
@@ -150,6 +156,7 @@ struct NodeCommand: AsyncParsableCommand {
             settings.transfer.maxUploadRate = maxUploadRate.flatMap(Rate.bytesPerSecond)
             settings.transfer.corruptUploads = testCorruptUploads
             settings.maxDownloadRate = maxDownloadRate.flatMap(Rate.bytesPerSecond)
+            settings.maxStore = maxStore.flatMap(ByteQuantity.parse)
             settings.stagger = .seconds(DurationText.seconds(stagger, allowZero: true) ?? 0)
             settings.onInstall = onInstall
             settings.onInstallTimeout = .seconds(DurationText.seconds(onInstallTimeout) ?? 60)

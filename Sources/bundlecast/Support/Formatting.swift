@@ -1,17 +1,9 @@
+import BundlecastCore
 import Foundation
 
 /// Sizes and times for humans.
 enum Format {
-    static func bytes(_ n: UInt64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(n)
-        var unit = 0
-        while value >= 1024, unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        return unit == 0 ? "\(n) B" : String(format: "%.1f %@", value, units[unit])
-    }
+    static func bytes(_ n: UInt64) -> String { ByteCount(n).description }
 
     static func date(_ unix: UInt64) -> String {
         let formatter = ISO8601DateFormatter()
@@ -42,9 +34,9 @@ enum DurationText {
     }
 }
 
-/// Rates in bytes per second: `750000`, `500K`, `20M`, `1G` (1024-based, as aria2 and curl read them).
-enum Rate {
-    static func bytesPerSecond(_ text: String) -> UInt64? {
+/// Byte quantities as typed: `750000`, `500K`, `20M`, `1G` (1024-based, as aria2 and curl read them).
+enum ByteQuantity {
+    static func parse(_ text: String) -> UInt64? {
         guard let last = text.last else { return nil }
         let scale: UInt64
         var digits = Substring(text)
@@ -52,10 +44,16 @@ enum Rate {
         case "K", "k": scale = 1 << 10; digits = digits.dropLast()
         case "M", "m": scale = 1 << 20; digits = digits.dropLast()
         case "G", "g": scale = 1 << 30; digits = digits.dropLast()
+        case "T", "t": scale = 1 << 40; digits = digits.dropLast()
         default: scale = 1
         }
         guard let n = UInt64(digits), n > 0 else { return nil }
         let (value, overflow) = n.multipliedReportingOverflow(by: scale)
         return overflow ? nil : value
     }
+}
+
+/// Rates in bytes per second, written like ``ByteQuantity``.
+enum Rate {
+    static func bytesPerSecond(_ text: String) -> UInt64? { ByteQuantity.parse(text) }
 }

@@ -20,6 +20,7 @@ struct StatusReport {
                 head += "no notice accepted yet"
             }
             lines.append(head)
+            if let error = status.errors?[app.app] { lines.append("  this node cannot update: \(error)") }
             var rows: [(version: String, sequence: String, nodes: Int)] = app.spread.map { ($0.version, "#\($0.sequence)", $0.nodes) }
             if app.without > 0 { rows.append(("(not installed)", "", app.without)) }
             for row in rows {
