@@ -26,6 +26,7 @@ struct NodeAdminAPI: Sendable {
     func addRoutes(to router: Router<BasicRequestContext>) {
         router.get("/healthz") { _, _ in "ok\n" }
         addTransferRoutes(to: router)
+        if let partition = gossip.settings.partition { addPartitionRoute(partition, to: router) }
         router.get("/v1/status") { _, _ in json(.ok, try status()) }
         router.post("/v1/notices") { request, _ in
             let body = try await request.body.collect(upTo: 64 << 10)
@@ -137,5 +138,29 @@ struct NodeAdminAPI: Sendable {
         encoder.outputFormatting = [.sortedKeys]
         let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+extension NodeAdminAPI {
+    /// Test only (`--test-faults`): `POST /v1/test/partition` with `{"cut": ["HOST:PORT", ...]}`
+    /// (members' gossip addresses) cuts this node off from them; `{"cut": []}` heals.
+    func addPartitionRoute(_ partition: Partition, to router: Router<BasicRequestContext>) {
+        struct Cut: Decodable { let cut: [String] }
+        router.post("/v1/test/partition") { request, _ in
+            let body = try await request.body.collect(upTo: 64 << 10)
+            guard let cut = try? JSONDecoder().decode(Cut.self, from: Data(buffer: body)) else {
+                return json(.badRequest, ["error": "expected {\"cut\": [\"HOST:PORT\", ...]}"])
+            }
+            var addresses = Set<PeerAddress>()
+            for text in cut.cut {
+                guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else {
+                    return json(.badRequest, ["error": "\(text) is not HOST:PORT"])
+                }
+                addresses.insert(PeerAddress(host: String(text[..<colon]), port: port))
+            }
+            let ids = Set(gossip.members.filter { addresses.contains($0.address) }.map(\.id))
+            partition.set(addresses: addresses, ids: ids)
+            return json(.ok, ["cut": String(ids.count)])
+        }
     }
 }

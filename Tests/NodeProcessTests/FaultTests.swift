@@ -91,6 +91,53 @@ import TestSupport
             #expect(try await roomier.status().errors == nil)
         }
     }
+
+    /// A partition (cut with `--test-faults`: no gossip, push-pull or transfer across) while a
+    /// release goes out: the side with the seed installs it, the other side hears nothing;
+    /// once healed, the halves find each other again and every node converges.
+    @Test func aPartitionedFleetConvergesOnceItHeals() async throws {
+        try await withTemporaryDirectory { dir in
+            let fleet = try Fleet(directory: dir, nodes: 4, seedExtra: ["--test-faults"], nodeExtra: ["--test-faults"])
+            defer { fleet.stop() }
+            let sideA = [fleet.seed, fleet.nodes[0], fleet.nodes[1]]
+            let sideB = [fleet.nodes[2], fleet.nodes[3]]
+            for node in sideA + sideB {
+                try await eventually(within: 30, "node \(node.adminPort) sees the whole fleet") {
+                    try await node.status().members.filter { $0.state == "alive" }.count == 5
+                }
+            }
+            func cut(_ nodes: [NodeProcess], from others: [NodeProcess]) async throws {
+                let body = try JSONSerialization.data(withJSONObject: ["cut": others.map { "127.0.0.1:\($0.gossipPort)" }])
+                for node in nodes { #expect(try await post(node.admin + "/v1/test/partition", [UInt8](body)) == 200) }
+            }
+            try await cut(sideA, from: sideB)
+            try await cut(sideB, from: sideA)
+            for side in [sideA, sideB] {
+                for node in side {
+                    try await eventually(within: 30, "node \(node.adminPort) sees the other side gone") {
+                        try await node.status().members.filter { $0.state == "alive" }.count == side.count
+                    }
+                }
+            }
+            let bundle = repoRoot + "/Samples/hello-fleet/1.0.0"
+            let r = try runBundlecast(["release", bundle, "--app", "hello-fleet", "--version", "1.0.0", "--key", repoRoot + "/Keys/demo-test-only.key",
+                                       "--manifests", fleet.manifests, "--node", "127.0.0.1:\(fleet.seed.adminPort)"])
+            #expect(r.code == 0, "\(r.err)")
+            try await fleet.waitInstalled("1.0.0", on: [fleet.nodes[0], fleet.nodes[1]])
+            for node in sideB {
+                #expect(try await node.sequence("hello-fleet") ?? 0 == 0, "the notice crossed the partition")
+                #expect(node.current() == nil)
+            }
+            try await cut(sideA + sideB, from: [])
+            try await fleet.waitInstalled("1.0.0", on: sideB)
+            for node in fleet.nodes { try expectSameTree(bundle, node.data + "/apps/hello-fleet/current") }
+            for node in sideA + sideB {
+                try await eventually(within: 30, "node \(node.adminPort) sees the whole fleet again") {
+                    try await node.status().members.filter { $0.state == "alive" }.count == 5
+                }
+            }
+        }
+    }
 }
 
 /// A loopback TCP port that refuses connections (bound once, then closed).

@@ -34,6 +34,8 @@ public struct SWIMMembership: Sendable {
     private var ids: [NodeID] = []
     private var suspectedAt: [NodeID: UInt64] = [:]
     private var goneAt: [NodeID: UInt64] = [:]
+    /// Members declared dead, with their address and when, retried by ``reconnectTarget(now:)``.
+    private var failed: [NodeID: (address: PeerAddress, since: UInt64)] = [:]
     private var rumours: [Rumour] = []
     private var rng: SplitMix64
     private var sequence: UInt32 = 0
@@ -126,6 +128,17 @@ public struct SWIMMembership: Sendable {
         return [.send(.pushPull(from: me.id, isRequest: true, state: fullState()), to: table[target]!.address)]
     }
 
+    /// A push-pull to one member declared dead within ``SWIMSettings/reconnectFor`` (chosen by
+    /// the seeded generator): if it is alive after all (a healed partition), the exchange tells
+    /// each side the other is alive, and both refute with a higher incarnation.
+    public mutating func reconnectTarget(now: UInt64) -> [Directive] {
+        for id in failed.keys.sorted() where now >= failed[id]!.since &+ settings.reconnectFor { failed[id] = nil }
+        let ids = failed.keys.sorted()
+        guard !ids.isEmpty else { return [] }
+        let target = ids[Int(rng.next() % UInt64(ids.count))]
+        return [.send(.pushPull(from: me.id, isRequest: true, state: fullState()), to: failed[target]!.address)]
+    }
+
     /// Publishes new metadata: a higher incarnation, spread as a rumour.
     public mutating func setMetadata(_ metadata: [UInt8]) -> [Directive] {
         precondition(metadata.count <= Update.maxMetadataBytes, "metadata over \(Update.maxMetadataBytes) bytes")
@@ -150,7 +163,19 @@ public struct SWIMMembership: Sendable {
 
     public mutating func receive(_ message: Message, from sender: PeerAddress, now: UInt64) -> [Directive] {
         var out: [Directive] = []
-        for update in message.updates { out += apply(update, now: now) }
+        var updates = message.updates
+        if case .pushPull = message {
+            // Full state can be old news (a member across a healed partition): as memberlist
+            // does, another's "dead" only makes a live member suspect here, so it has the
+            // suspicion time-out to refute instead of being declared dead at once.
+            updates = updates.map { u in
+                if case .dead(let id, let incarnation, let by) = u, id != me.id, let m = table[id], m.status == .alive {
+                    return .suspect(id: id, incarnation: incarnation, by: by)
+                }
+                return u
+            }
+        }
+        for update in updates { out += apply(update, now: now) }
         switch message {
         case .ping(let seq, _, _):
             out.append(.send(.ack(seq: seq, from: me.id, updates: piggyback()), to: sender))
@@ -240,6 +265,7 @@ public struct SWIMMembership: Sendable {
             if known == nil { insert(member) } else { table[id] = member }
             suspectedAt[id] = nil
             goneAt[id] = nil
+            failed[id] = nil
             enqueue(update)
             return [.changed(member)]
         case .suspect(let id, let incarnation, _):
@@ -259,7 +285,13 @@ public struct SWIMMembership: Sendable {
             return [.changed(m)]
         case .dead(let id, let incarnation, _), .left(let id, let incarnation):
             guard var m = known, incarnation >= m.incarnation, m.status != .dead, m.status != .left else { return [] }
-            if case .left = update { m.status = .left } else { m.status = .dead }
+            if case .left = update {
+                m.status = .left
+                failed[id] = nil
+            } else {
+                m.status = .dead
+                failed[id] = (m.address, now)
+            }
             m.incarnation = incarnation
             table[id] = m
             suspectedAt[id] = nil

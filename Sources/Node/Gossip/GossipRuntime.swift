@@ -25,6 +25,8 @@ public final class GossipRuntime: Sendable {
         /// memberlist's LAN default (30 s): member metadata now carries install state, and a
         /// lost rumour about it should not keep `status` stale for long.
         public var pushPullInterval: UInt64 = 15_000_000_000
+        /// Test only: members to act cut off from.
+        public var partition: Partition?
         public init() {}
     }
 
@@ -36,7 +38,7 @@ public final class GossipRuntime: Sendable {
     private let nextPushPull = Mutex<UInt64>(0)
     private let group: any EventLoopGroup
     private let fleetKey: FleetKey?
-    private let settings: Settings
+    let settings: Settings
     private let logger: Logger
     /// Called with every member change (for the node's store and status).
     private let onChange: @Sendable (Member) -> Void
@@ -172,6 +174,7 @@ public final class GossipRuntime: Sendable {
         let message: Message
         do { message = try GossipCodec.decodeDatagram(payload) } catch { return count(\.droppedMalformed) }
         let sender = PeerAddress(host: host, port: UInt16(port))
+        if let partition = settings.partition, partition.blocks(sender) { return }
         if case .notice(_, let body) = message {
             let digest = Blake2b.digest256(body)
             let fresh = seen.withLock { recent -> Bool in
@@ -202,6 +205,7 @@ public final class GossipRuntime: Sendable {
         let now = Self.now()
         let sender = state.first.flatMap { if case .alive(_, _, let a, _) = $0 { return a }; return nil }
             ?? PeerAddress(host: remote?.ipAddress ?? "0.0.0.0", port: UInt16(remote?.port ?? 0))
+        if let partition = settings.partition, partition.blocks(sender) { return nil }
         let directives = swim.withLock { $0.receive(message, from: sender, now: now) }
         var reply: [UInt8]?
         var rest: [SWIMMembership.Directive] = []
@@ -224,7 +228,7 @@ public final class GossipRuntime: Sendable {
             next = now + settings.pushPullInterval
             return true
         }
-        if due { directives += swim.withLock { $0.pushPullTarget() } }
+        if due { directives += swim.withLock { $0.pushPullTarget() + $0.reconnectTarget(now: now) } }
         perform(directives)
         gossipNotices(now: now)
     }
@@ -258,6 +262,7 @@ public final class GossipRuntime: Sendable {
     }
 
     private func sendDatagram(_ message: Message, to: PeerAddress) {
+        if let partition = settings.partition, partition.blocks(to) { return }
         guard let channel = udp.withLock({ $0 }), let address = try? SocketAddress(ipAddress: to.host, port: Int(to.port)) else { return }
         let bytes = seal(GossipCodec.encodeDatagram(message))
         counters.withLock {
@@ -270,6 +275,7 @@ public final class GossipRuntime: Sendable {
 
     /// Opens a TCP connection, sends our state, merges the answer.
     private func pushPull(_ message: Message, to: PeerAddress) {
+        if let partition = settings.partition, partition.blocks(to) { return }
         guard let address = try? SocketAddress(ipAddress: to.host, port: Int(to.port)) else { return }
         let frame = seal(GossipCodec.encodeStream(message))
         let runtime = self

@@ -42,6 +42,7 @@ final class TransferHandler: ChannelInboundHandler, Sendable {
             guard case .hello(let version, let id) = frame else { return refuse(context, "first frame is not hello") }
             guard version == TransferFrame.protocolVersion else { return refuse(context, "protocol version \(version), this node speaks \(TransferFrame.protocolVersion)") }
             if let expect = connection.expect, expect != id { return refuse(context, "peer says it is \(id.short), expected \(expect.short)") }
+            if node.settings.partition?.blocks(id) == true { return refuse(context, "peer \(id.short) is cut off (test partition)") }
             guard id != node.id, node.registered(context.channel, peer: id, outbound: connection.expect != nil) else {
                 context.close(promise: nil)
                 return

@@ -29,6 +29,8 @@ public final class TransferNode: Sendable {
         public var maxConnectionsPerPeer = 2
         /// Test only: flip a byte of every chunk and manifest sent, to play a malicious peer.
         public var corruptUploads = false
+        /// Test only: peers to act cut off from.
+        public var partition: Partition?
         public init() {}
     }
 
@@ -75,6 +77,12 @@ public final class TransferNode: Sendable {
     public static func start(id: NodeID, settings: Settings, chunks: ChunkStore, manifests: ManifestCache, logger: Logger,
                              group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> TransferNode {
         let node = TransferNode(id: id, settings: settings, chunks: chunks, manifests: manifests, logger: logger, group: group)
+        settings.partition?.onCut.set { [weak node] ids in
+            guard let node else { return }
+            for (channel, connection) in node.open.withLock({ Array($0.values) }) where connection.remote.map(ids.contains) == true {
+                channel.close(promise: nil)
+            }
+        }
         do {
             let channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -124,6 +132,7 @@ public final class TransferNode: Sendable {
         if let channel = links.withLock({ $0[peer] }), channel.isActive { return channel.eventLoop.makeSucceededFuture(channel) }
         if let pending = dialing.withLock({ $0[peer] }) { return pending }
         guard !isBanned(peer) else { return group.next().makeFailedFuture(TransferError("peer \(peer.short) is banned")) }
+        if settings.partition?.blocks(peer) == true { return group.next().makeFailedFuture(TransferError("peer \(peer.short) is cut off (test partition)")) }
         let node = self
         let future = ClientBootstrap(group: group)
             .connectTimeout(.seconds(5))

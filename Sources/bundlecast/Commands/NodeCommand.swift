@@ -89,6 +89,9 @@ struct NodeCommand: AsyncParsableCommand {
     @Flag(help: ArgumentHelp("Test only: corrupt every chunk and manifest this node uploads.", visibility: .hidden))
     var testCorruptUploads = false
 
+    @Flag(help: ArgumentHelp("Test only: accept POST /v1/test/partition to cut this node off from members.", visibility: .hidden))
+    var testFaults = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
@@ -155,6 +158,11 @@ struct NodeCommand: AsyncParsableCommand {
             settings.transfer.port = transferAddress.port
             settings.transfer.maxUploadRate = maxUploadRate.flatMap(Rate.bytesPerSecond)
             settings.transfer.corruptUploads = testCorruptUploads
+            if testFaults {
+                let partition = Partition()
+                settings.gossip.partition = partition
+                settings.transfer.partition = partition
+            }
             settings.maxDownloadRate = maxDownloadRate.flatMap(Rate.bytesPerSecond)
             settings.maxStore = maxStore.flatMap(ByteQuantity.parse)
             settings.stagger = .seconds(DurationText.seconds(stagger, allowZero: true) ?? 0)
