@@ -51,7 +51,9 @@ public enum NodeService {
         let chunks = try ChunkStore(root: settings.dataDirectory + "/chunks", limit: settings.maxStore)
         let manifests = try ManifestCache(root: settings.dataDirectory + "/manifests")
         let installer = Installer(appsRoot: settings.dataDirectory + "/apps", chunks: chunks)
-        let transfer = try await TransferNode.start(id: id, settings: settings.transfer, chunks: chunks, manifests: manifests, logger: logger)
+        var transferSettings = settings.transfer
+        transferSettings.fleetKey = settings.fleetKey
+        let transfer = try await TransferNode.start(id: id, settings: transferSettings, chunks: chunks, manifests: manifests, logger: logger)
         let downloads = PeerDownloads(node: transfer, logger: logger)
         var initial = NodeMetadata(zone: settings.zone, admin: nil)
         initial.transfer = transfer.port

@@ -118,6 +118,39 @@ import TransferWire
         }
     }
 
+    /// Private transfers: with a fleet key, nodes fetch from each other over encrypted,
+    /// authenticated connections; a stranger who speaks the plain protocol (or has another
+    /// key) gets the handshake and a closed connection, never a chunk.
+    @Test func withAFleetKeyTransfersAreEncryptedAndAStrangerCannotFetch() async throws {
+        try await withTemporaryDirectory { dir in
+            let key = dir + "/fleet.key"
+            #expect(try runBundlecast(["fleet-key", "--out", key]).code == 0)
+            let bundle = dir + "/bundle"
+            try makeBundle(at: bundle, megabytes: 2)
+            let fleet = try Fleet(directory: dir, nodes: 2, seedExtra: ["--fleet-key", key], nodeExtra: ["--fleet-key", key])
+            defer { fleet.stop() }
+            try await fleet.release("1.0.0", from: bundle)
+            try await fleet.waitInstalled("1.0.0", on: fleet.nodes)
+            for node in fleet.nodes { try expectSameTree(bundle, node.data + "/apps/hello-fleet/current") }
+
+            // The stranger asks the seed for a chunk it holds, in the plain protocol.
+            let manifest = try fleet.manifest("1.0.0")
+            let chunk = try #require(manifest.distinctChunks.first).digest
+            let hello = TransferFrame.hello(version: TransferFrame.protocolVersion, node: NodeID(high: 9, low: 9)).encoded()
+            let request = TransferFrame.request(chunk).encoded()
+            func framed(_ f: [UInt8]) -> [UInt8] { withUnsafeBytes(of: UInt32(f.count).bigEndian, Array.init) + f }
+            let stranger = try #require(RawConnection(port: fleet.seed.transferPort))
+            stranger.send(framed(hello) + framed(request))
+            let received = stranger.readUntilClosed()
+            #expect(received != nil, "the seed kept talking to a stranger")
+            #expect((received?.count ?? 0) <= TransferCipher.helloLength + TransferCipher.headerLength,
+                    "the stranger got \(received?.count ?? 0) bytes: more than the handshake")
+            try await eventually(within: 10, "the seed counted the refused connection") {
+                try await fleet.seed.status().`self`.transfer?.badFrames ?? 0 >= 1
+            }
+        }
+    }
+
     /// Path traversal: a manifest whose entry leaves the install directory (`..` in a path, a
     /// symlink pointing out) is refused when parsed, even when the publisher's key signed it;
     /// nothing is written outside the data directory, and the node goes on to install the next sound release.

@@ -33,6 +33,18 @@ final class RawConnection {
 
     func send(_ bytes: [UInt8]) { _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) } }
 
+    /// Everything the peer sent until it closed the connection; nil if it had not closed it by
+    /// the read time-out.
+    func readUntilClosed() -> [UInt8]? {
+        var all: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = read(fd, &buffer, buffer.count)
+            if n > 0 { all += buffer.prefix(n); continue }
+            return n == 0 || errno == ECONNRESET ? all : nil
+        }
+    }
+
     /// Whether the peer closed the connection (read returned 0 or the connection was reset)
     /// before the read timed out, skipping whatever it sent first.
     func closedByPeer() -> Bool {

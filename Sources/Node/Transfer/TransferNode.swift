@@ -29,6 +29,8 @@ public final class TransferNode: Sendable {
         public var maxConnectionsPerPeer = 2
         /// Test only: flip a byte of every chunk and manifest sent, to play a malicious peer.
         public var corruptUploads = false
+        /// With a fleet key, every connection is encrypted and authenticated (``TransferCipher``).
+        public var fleetKey: FleetKey?
         /// Test only: peers to act cut off from.
         public var partition: Partition?
         public init() {}
@@ -116,6 +118,12 @@ public final class TransferNode: Sendable {
 
     private func setUp(_ channel: any Channel, expect: NodeID?) throws {
         let connection = TransferConnection(expect: expect, eventLoop: channel.eventLoop)
+        if let fleetKey = settings.fleetKey {
+            try channel.pipeline.syncOperations.addHandler(SecureTransferHandler(fleetKey: fleetKey, isClient: expect != nil) { [self] why in
+                count { $0.badFrames += 1 }
+                logger.info("closing transfer connection with \(channel.remoteAddress?.description ?? "?"): \(why)")
+            })
+        }
         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TransferFrameDecoder()))
         // A connect that fails never becomes active: the hello promise must not be left unfulfilled.
         channel.closeFuture.whenComplete { _ in connection.hello.fail(ChannelError.ioOnClosedChannel) }
