@@ -3,34 +3,25 @@ import Gossip
 import Logging
 import ServiceLifecycle
 
-/// Anti-entropy for notices. A rumour stops after a few rounds, so a member that was down or
-/// cut off while a notice spread would never hear of it from its peers. Every member gossips,
-/// per trusted app, the sequence it accepted on its channel; a node that holds a newer notice
-/// sends it straight to members behind it, at most `perRound` of them each round and again to
-/// the same member only after `resendAfter` (it may be refusing it: an expired notice at its
-/// clock, another pinned key).
+/// Anti-entropy for notices (``CatchUp``): a member that was down or cut off while a notice
+/// spread hears of it from a node that holds it, as soon as its gossiped metadata shows it is
+/// behind on this node's channel.
 struct NoticeCatchUp: Sendable {
-    var resendAfter: UInt64 = 30_000_000_000
-    var perRound = 3
-    private var sent: [String: (sequence: UInt64, at: UInt64)] = [:]
+    private var rule = CatchUp<String>()
 
-    /// Members behind this node's newest notices, and the notice to send each.
+    var perRound: Int { rule.perRound }
+
     mutating func targets(latest: [String: (sequence: UInt64, body: [UInt8])], channel: String,
                           members: [Member], now: UInt64) -> [(address: PeerAddress, body: [UInt8])] {
-        var out: [(PeerAddress, [UInt8])] = []
-        for member in members where member.status == .alive {
-            guard out.count < perRound, let meta = NodeMetadata.decode(member.metadata),
-                  (meta.channel ?? NodeMetadata.defaultChannel) == channel else { continue }
-            for app in latest.keys.sorted() {
-                guard let mine = latest[app], let theirs = meta.apps[app], theirs.sequence < mine.sequence else { continue }
-                let key = "\(member.id)|\(app)"
-                if let last = sent[key], last.sequence == mine.sequence, now < last.at &+ resendAfter { continue }
-                sent[key] = (mine.sequence, now)
-                out.append((member.address, mine.body))
-            }
+        var decoded: [NodeID: NodeMetadata] = [:]
+        for m in members where m.status == .alive { decoded[m.id] = NodeMetadata.decode(m.metadata) }
+        return rule.targets(latest: latest, members: members, now: now) { member, app in
+            guard let meta = decoded[member.id], (meta.channel ?? NodeMetadata.defaultChannel) == channel else { return nil }
+            return meta.apps[app]?.sequence
         }
-        return out
     }
+
+    mutating func forget(except members: Set<NodeID>) { rule.forget(except: members) }
 }
 
 /// Runs ``NoticeCatchUp`` every two seconds.
@@ -52,7 +43,9 @@ struct NoticeCatchUpService: Service {
             }
             guard !latest.isEmpty else { continue }
             let now = DispatchTime.now().uptimeNanoseconds
-            for target in catchUp.targets(latest: latest, channel: channel, members: gossip.members, now: now) {
+            let members = gossip.members
+            catchUp.forget(except: Set(members.map(\.id)))
+            for target in catchUp.targets(latest: latest, channel: channel, members: members, now: now) {
                 logger.debug("sending a notice to \(target.address), which is behind")
                 gossip.send(notice: target.body, to: target.address)
             }
