@@ -3,7 +3,7 @@ SWIFT ?= swift
 BIN := .build/debug/bundlecast
 RELEASE_BIN := .build/release/bundlecast
 
-.PHONY: deps build release-build test demo demo-publisher bench fuzz clean
+.PHONY: deps build release-build test demo demo-publisher bench fuzz sim clean
 
 deps:
 	@scripts/install-deps.sh
@@ -29,6 +29,12 @@ demo: release-build
 # The publisher's side step by step: release, verify (also with stock minisign), diff, origin long-poll.
 demo-publisher: release-build
 	scripts/demo.sh $(RELEASE_BIN)
+
+# The fleet simulation under faults for many seeds (make test runs 4 of them).
+sim: release-build
+	$(RELEASE_BIN) simulate faults --seeds 500
+	$(RELEASE_BIN) simulate faults --seed 1000 --seeds 200 --crash-every 0.5 --loss 0.1
+	$(RELEASE_BIN) simulate faults --seed 5000 --seeds 20 --nodes 60 --malicious 12
 
 # libFuzzer targets for the decoders of untrusted input, FUZZ_SECONDS each (default 300).
 fuzz: deps

@@ -80,7 +80,7 @@ let package = Package(
         ),
         .target(
             name: "Simulation",
-            dependencies: ["Gossip", "Swarm"]
+            dependencies: ["BundlecastCore", "Gossip", "Swarm"]
         ),
         .executableTarget(
             name: "bundlecast",
