@@ -5,8 +5,9 @@ import Gossip
 /// a seed: how fast a notice reaches the fleet, what gossip costs, and
 /// whether live members are ever declared dead.
 ///
-/// Every node keeps a full member table, as the real node does: memory grows
-/// with the square of the fleet, which limits a run to ``maxNodes``.
+/// Every node keeps a full member table, as the real node does, but the
+/// simulated fleet starts from one shared converged table (``SharedMembers``):
+/// each node holds only what changed for it since.
 public struct GossipSimulation {
     public struct Settings: Sendable {
         public var nodes = 100
@@ -29,12 +30,16 @@ public struct GossipSimulation {
         public var reached100: Double?
         public var messagesPerNodePerSecond: Double
         public var bytesPerNodePerSecond: Double
-        /// Live members declared dead by someone (every simulated member stays up).
+        /// Live members declared dead (every simulated member stays up), counted once per
+        /// member and incarnation however many nodes heard it.
         public var falseDeaths: Int
+        /// Live members suspected, once per member and incarnation.
         public var falseSuspicions: Int
+        /// How many nodes marked a live member suspect or dead (each spread counts once per node).
+        public var falseDetectionsHeard: Int
     }
 
-    public static let maxNodes = 2_000
+    public static let maxNodes = 20_000
 
     private enum Event {
         case tick(Int)
@@ -53,10 +58,10 @@ public struct GossipSimulation {
                            seed: rng.next(), now: 0)
         }
         var notices = (0..<n).map { _ in RumourQueue<Int>(interval: settings.swim.gossipInterval) }
-        var pickers = (0..<n).map { _ in SplitMix64(seed: rng.next()) }
-        // The fleet starts converged: everyone knows everyone, and no join rumours are pending.
-        let state = nodes.map { $0.fullState()[0] }
-        for i in 0..<n { nodes[i].preload(state, now: 0) }
+        // The fleet starts converged: everyone knows everyone (one shared table, each node's own
+        // changes on top), and no join rumours are pending.
+        let shared = SharedMembers(nodes.map(\.me))
+        for i in 0..<n { nodes[i].preload(shared: shared) }
 
         var heap = EventHeap<Event>()
         var scheduled = [UInt64](repeating: .max, count: n)
@@ -74,16 +79,17 @@ public struct GossipSimulation {
         var reached = [UInt64?](repeating: nil, count: n)
         var messages = 0
         var bytes = 0
-        var falseDeaths = 0
-        var falseSuspicions = 0
+        var deaths = Set<[UInt64]>()
+        var suspicions = Set<[UInt64]>()
+        var heard = 0
         var published = false
 
         func send(_ directives: [SWIMMembership.Directive], from i: Int, now: UInt64) {
             for directive in directives {
                 switch directive {
                 case .changed(let m):
-                    if m.status == .dead { falseDeaths += 1 }
-                    if m.status == .suspect { falseSuspicions += 1 }
+                    if m.status == .dead { deaths.insert([m.id.high, m.id.low, m.incarnation]); heard += 1 }
+                    if m.status == .suspect { suspicions.insert([m.id.high, m.id.low, m.incarnation]); heard += 1 }
                 case .send(let message, let to):
                     transmit(message, from: i, to: index[to]!, now: now)
                 }
@@ -100,9 +106,7 @@ public struct GossipSimulation {
         func spread(_ i: Int, now: UInt64) {
             let payloads = notices[i].round(now: now, limit: nodes[i].retransmitLimit)
             guard !payloads.isEmpty else { return }
-            var live = nodes[i].members.filter { $0.status == .alive || $0.status == .suspect }.map(\.address)
-            live.shuffle(using: &pickers[i])
-            for target in live.prefix(settings.swim.gossipFanout) {
+            for target in nodes[i].randomLiveMembers(settings.swim.gossipFanout).map(\.address) {
                 for p in payloads { transmit(.notice(from: nodes[i].me.id, body: [UInt8(truncatingIfNeeded: p)]), from: i, to: index[target]!, now: now) }
             }
         }
@@ -147,6 +151,6 @@ public struct GossipSimulation {
             nodes: n, reached50: quantile(0.5), reached99: quantile(0.99), reached100: quantile(1.0),
             messagesPerNodePerSecond: Double(messages - base.messages) / Double(n) / seconds,
             bytesPerNodePerSecond: Double(bytes - base.bytes) / Double(n) / seconds,
-            falseDeaths: falseDeaths, falseSuspicions: falseSuspicions)
+            falseDeaths: deaths.count, falseSuspicions: suspicions.count, falseDetectionsHeard: heard)
     }
 }

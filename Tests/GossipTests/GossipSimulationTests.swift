@@ -20,6 +20,16 @@ import Testing
         #expect(report.messagesPerNodePerSecond > 0 && report.bytesPerNodePerSecond > 0)
     }
 
+    @Test func fiveThousandNodesShareOneTableAndStillSpreadFast() {
+        // Past the old full-table limit of 2,000; a few simulated seconds keep it quick in debug builds.
+        var s = settings(seed: 5)
+        s.nodes = 5_000
+        s.duration = 3_000_000_000
+        let report = GossipSimulation.run(s)
+        #expect(report.reached100 != nil && report.reached99! <= 3, "\(report)")
+        #expect(report.falseDeaths == 0)
+    }
+
     @Test func theSameSeedGivesTheSameReport() {
         #expect(GossipSimulation.run(settings(seed: 9)) == GossipSimulation.run(settings(seed: 9)))
     }

@@ -19,6 +19,9 @@ struct SimulatedNetwork {
     var latency: UInt64 = 1_000_000
     var loss: Double = 0
     var sent = 0
+    /// As the node's shell does, every node pushes and pulls full state with one random member this often.
+    var pushPullInterval: UInt64 = 15 * 1_000_000_000
+    private var nextPushPull: UInt64 = 15 * 1_000_000_000
     private var queue: [Envelope] = []
     private var order: UInt64 = 0
     private var rng: SplitMix64
@@ -61,10 +64,15 @@ struct SimulatedNetwork {
                 nextTick = node.nextDeadline
                 who = i
             }
-            let next = min(nextMessage?.at ?? .max, nextTick)
+            let next = min(nextMessage?.at ?? .max, nextTick, nextPushPull)
             guard next <= end else { break }
             now = max(now, next)
-            if let m = nextMessage, m.at <= nextTick {
+            if nextPushPull <= now && nextPushPull <= (nextMessage?.at ?? .max) && nextPushPull <= nextTick {
+                nextPushPull = now + pushPullInterval
+                for i in nodes.indices where !down.contains(i) {
+                    deliver(from: i, nodes[i].pushPullTarget() + nodes[i].reconnectTarget(now: now))
+                }
+            } else if let m = nextMessage, m.at <= nextTick {
                 queue.removeAll { $0.order == m.order }
                 guard let j = index[m.to], !down.contains(j) else { continue }
                 let out = nodes[j].receive(m.message, from: m.from, now: now)

@@ -28,10 +28,9 @@ public struct SWIMMembership: Sendable {
     /// Lifeguard's local health multiplier, 0 (healthy) ... `maxLocalHealth`.
     public private(set) var localHealth = 0
 
-    private var table: [NodeID: Member] = [:]
-    /// Member ids in ascending order: every iteration that can change the
-    /// outcome goes through this, never through the dictionary.
-    private var ids: [NodeID] = []
+    /// Every iteration that can change the outcome goes through its ascending ids or its
+    /// slots, never through a dictionary's order.
+    private var table = MemberTable()
     private var suspectedAt: [NodeID: UInt64] = [:]
     private var goneAt: [NodeID: UInt64] = [:]
     /// Members declared dead, with their address and when, retried by ``reconnectTarget(now:)``.
@@ -39,7 +38,8 @@ public struct SWIMMembership: Sendable {
     private var rumours: [Rumour] = []
     private var rng: SplitMix64
     private var sequence: UInt32 = 0
-    private var probeOrder: [NodeID] = []
+    /// The probe round: every slot once, in the order `(start + k·stride) mod slots`.
+    private var probeRound = (start: 0, stride: 1, next: 0, slots: 0)
     private var probe: Probe?
     private var nextProbeAt: UInt64
     private var nextGossipAt: UInt64
@@ -81,12 +81,12 @@ public struct SWIMMembership: Sendable {
     // MARK: - Queries
 
     /// Every other member, in id order.
-    public var members: [Member] { ids.map { table[$0]! } }
+    public var members: [Member] { table.ids.map { table[$0]! } }
 
     public func member(_ id: NodeID) -> Member? { table[id] }
 
     /// Members currently alive or suspect, this node excluded.
-    public var liveCount: Int { ids.filter { isLive(table[$0]!) }.count }
+    public var liveCount: Int { table.ids.filter { isLive(table[$0]!) }.count }
 
     /// The earliest time `tick` has work to do.
     public var nextDeadline: UInt64 {
@@ -104,7 +104,10 @@ public struct SWIMMembership: Sendable {
 
     /// Asks seeds for their full state (the shell sends it over TCP).
     public mutating func join(_ seeds: [PeerAddress]) -> [Directive] {
-        seeds.filter { $0 != me.address }.map { .send(.pushPull(from: me.id, isRequest: true, state: fullState()), to: $0) }
+        // As memberlist does, the joining node also spreads its own alive rumour: members that
+        // declared an earlier life of it dead hear it is back from it, not only from the seed.
+        enqueue(aliveUpdate(me))
+        return seeds.filter { $0 != me.address }.map { .send(.pushPull(from: me.id, isRequest: true, state: fullState()), to: $0) }
     }
 
     /// Learns members without spreading rumours about them: for a simulated
@@ -113,6 +116,16 @@ public struct SWIMMembership: Sendable {
     public mutating func preload(_ updates: [Update], now: UInt64) {
         for update in updates { _ = apply(update, now: now) }
         rumours.removeAll()
+    }
+
+    /// ``preload(_:now:)`` from members many simulated nodes share (held once, not per node).
+    public mutating func preload(shared: SharedMembers) {
+        table = MemberTable(base: shared, excluding: me.id)
+    }
+
+    /// Up to `count` random live members, for rumours the shell spreads itself (notices).
+    public mutating func randomLiveMembers(_ count: Int) -> [Member] {
+        randomMembers(count, excluding: []).map { table[$0]! }
     }
 
     /// Everything this node knows, itself first: for push-pull. Suspects are
@@ -262,7 +275,7 @@ public struct SWIMMembership: Sendable {
         case .alive(let id, let incarnation, let address, let metadata):
             if let m = known, incarnation <= m.incarnation { return [] }
             let member = Member(id: id, address: address, incarnation: incarnation, status: .alive, metadata: metadata)
-            if known == nil { insert(member) } else { table[id] = member }
+            table.set(member)
             suspectedAt[id] = nil
             goneAt[id] = nil
             failed[id] = nil
@@ -280,7 +293,7 @@ public struct SWIMMembership: Sendable {
             }
             m.status = .suspect
             m.incarnation = incarnation
-            table[id] = m
+            table.set(m)
             enqueue(update)
             return [.changed(m)]
         case .dead(let id, let incarnation, _), .left(let id, let incarnation):
@@ -293,7 +306,7 @@ public struct SWIMMembership: Sendable {
                 failed[id] = (m.address, now)
             }
             m.incarnation = incarnation
-            table[id] = m
+            table.set(m)
             suspectedAt[id] = nil
             goneAt[id] = now
             enqueue(update)
@@ -340,11 +353,11 @@ public struct SWIMMembership: Sendable {
     }
 
     public var retransmitLimit: Int {
-        settings.retransmitMultiplier * Self.ceilLog10(ids.count + 2)
+        settings.retransmitMultiplier * Self.ceilLog10(table.count + 2)
     }
 
     public var suspicionTimeout: UInt64 {
-        UInt64(settings.suspicionMultiplier * max(1, Self.ceilLog10(ids.count + 1))) * settings.probeInterval
+        UInt64(settings.suspicionMultiplier * max(1, Self.ceilLog10(table.count + 1))) * settings.probeInterval
     }
 
     static func ceilLog10(_ n: Int) -> Int {
@@ -368,34 +381,55 @@ public struct SWIMMembership: Sendable {
         return sequence
     }
 
+    /// Round-robin over the members in a random order, as SWIM asks (each member probed once a
+    /// round), without a per-node copy of the table: a random start and a stride coprime to
+    /// the number of slots visit every slot once.
     private mutating func nextProbeTarget() -> NodeID? {
         for _ in 0..<2 {
-            while let id = probeOrder.popLast() {
-                if let m = table[id], isLive(m) { return id }
+            if probeRound.slots == table.slots {
+                while probeRound.next < probeRound.slots {
+                    let slot = (probeRound.start + probeRound.next * probeRound.stride) % probeRound.slots
+                    probeRound.next += 1
+                    if let id = table.id(atSlot: slot), let m = table[id], isLive(m) { return id }
+                }
             }
-            probeOrder = ids.filter { isLive(table[$0]!) }
-            probeOrder.shuffle(using: &rng)
+            let slots = table.slots
+            guard slots > 0 else { return nil }
+            var stride = 1
+            if slots > 2 {
+                repeat { stride = 1 + Int(rng.next() % UInt64(slots - 1)) } while Self.gcd(stride, slots) != 1
+            }
+            probeRound = (Int(rng.next() % UInt64(slots)), stride, 0, slots)
         }
         return nil
     }
 
+    private static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
+
+    /// `count` distinct random live members not in `excluding`: drawn by slot when the table
+    /// is large (no walk over it), else picked from the whole list.
     private mutating func randomMembers(_ count: Int, excluding: Set<NodeID>) -> [NodeID] {
-        var candidates = ids.filter { !excluding.contains($0) && isLive(table[$0]!) }
+        let slots = table.slots
+        if slots > 8 * count + 64 {
+            var picked: [NodeID] = []
+            var draws = 16 * count + 64
+            while picked.count < count && draws > 0 {
+                draws -= 1
+                guard let id = table.id(atSlot: Int(rng.next() % UInt64(slots))), !excluding.contains(id), !picked.contains(id),
+                      let m = table[id], isLive(m) else { continue }
+                picked.append(id)
+            }
+            if picked.count == count { return picked }
+        }
+        var candidates = table.ids.filter { !excluding.contains($0) && isLive(table[$0]!) }
         candidates.shuffle(using: &rng)
         return Array(candidates.prefix(count))
     }
 
-    private mutating func insert(_ member: Member) {
-        table[member.id] = member
-        let index = ids.firstIndex { $0 > member.id } ?? ids.count
-        ids.insert(member.id, at: index)
-    }
-
     private mutating func forget(_ id: NodeID) {
-        table[id] = nil
+        table.remove(id)
         goneAt[id] = nil
         suspectedAt[id] = nil
-        ids.removeAll { $0 == id }
     }
 
     private func aliveUpdate(_ m: Member) -> Update {
