@@ -8,14 +8,18 @@ import ServiceLifecycle
 
 /// The origin as a backstop: long-polls `latest` for each trusted app, so a
 /// node learns of a release within a second even if gossip has not reached
-/// it. Backs off with jitter (1 s doubling to 60 s) while the origin is down.
+/// it, and first catches up on the app's key rotations. Backs off with jitter
+/// (1 s doubling to 60 s) while the origin is down or its notice is refused.
 /// Nodes without `--origin` learn by gossip alone.
 struct OriginWatcher: Service {
     let origin: URL
     let apps: [String]
     let channel: String
     let held: @Sendable (String) -> UInt64
-    let deliver: @Sendable ([UInt8]) -> Void
+    /// Checks and records a notice; whether it was accepted.
+    let deliver: @Sendable ([UInt8]) -> Bool
+    /// Catches up on the app's key rotations from the origin.
+    let catchUp: @Sendable (String) async -> Void
     let logger: Logger
 
     func run() async throws {
@@ -28,6 +32,8 @@ struct OriginWatcher: Service {
 
     private func watch(_ app: String) async {
         var backoff: Double = 1
+        // A node that was away during a rotation learns the new key before its first notice.
+        await catchUp(app)
         while !Task.isCancelled {
             let url = origin.appendingPathComponent("/v1/apps/\(app)/channels/\(channel)/latest")
             var components = URLComponents(url: url, resolvingAgainstBaseURL: false)!
@@ -38,9 +44,18 @@ struct OriginWatcher: Service {
                 let (data, response) = try await URLSession.shared.data(for: request)
                 switch (response as? HTTPURLResponse)?.statusCode ?? 0 {
                 case 200:
-                    deliver([UInt8](data))
-                    backoff = 1
-                    continue
+                    let body = [UInt8](data)
+                    if deliver(body) {
+                        backoff = 1
+                        continue
+                    }
+                    // Signed by a key this node does not know yet? Catch up on rotations, then try again;
+                    // a notice still refused is not asked for again at once (the origin would answer it at once).
+                    await catchUp(app)
+                    if deliver(body) {
+                        backoff = 1
+                        continue
+                    }
                 case 204:
                     backoff = 1
                     continue

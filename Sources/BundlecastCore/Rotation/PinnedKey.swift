@@ -70,6 +70,8 @@ public enum RotationVerdict: Equatable, Sendable {
 /// Why a rotation statement was refused; ``reason`` is the metric and log label.
 public enum RotationRefusal: Error, Equatable, Sendable, CustomStringConvertible {
     case malformed(String)
+    /// For an app the receiving node does not trust.
+    case untrustedApp(String)
     case wrongApp(statement: String, expected: String)
     /// An epoch at or below the pinned one: an old statement sent again.
     case replay(epoch: UInt64, current: UInt64)
@@ -82,6 +84,7 @@ public enum RotationRefusal: Error, Equatable, Sendable, CustomStringConvertible
     public var reason: String {
         switch self {
         case .malformed: return "malformed"
+        case .untrustedApp: return "untrusted_app"
         case .wrongApp: return "wrong_app"
         case .replay: return "replay"
         case .gap: return "gap"
@@ -94,6 +97,7 @@ public enum RotationRefusal: Error, Equatable, Sendable, CustomStringConvertible
     public var description: String {
         switch self {
         case .malformed(let why): return "malformed rotation statement: \(why)"
+        case .untrustedApp(let app): return "rotation statement for \(app), which this node does not trust (no --trust \(app)=KEY)"
         case .wrongApp(let statement, let expected): return "the rotation statement is for app \(statement), not \(expected)"
         case .replay(let epoch, let current):
             return "replayed rotation statement: epoch \(epoch) is not above the current epoch \(current)"

@@ -29,7 +29,8 @@ public final class Updater: Service, Sendable {
 
     let settings: Settings
     let id: NodeID
-    let trusted: [String: PublicKey]
+    /// Each app's key as pinned now: manifests are checked against the newest notice with it.
+    let keys: PublisherKeys
     let store: NodeStore
     let manifests: ManifestCache
     let installer: Installer
@@ -46,12 +47,14 @@ public final class Updater: Service, Sendable {
     /// Manifests a seed-only node completed, per app (newest last).
     private let seeded = Mutex<[String: [Digest256]]>([:])
     private let work = DispatchQueue(label: "bundlecast.install", attributes: .concurrent)
+    /// Notices already reported as signed by a retired key (logged once each).
+    private let retiredReported = Mutex<Set<Digest256>>([])
 
-    init(settings: Settings, id: NodeID, trusted: [String: PublicKey], store: NodeStore, manifests: ManifestCache,
+    init(settings: Settings, id: NodeID, keys: PublisherKeys, store: NodeStore, manifests: ManifestCache,
          installer: Installer, downloads: PeerDownloads, gossip: GossipRuntime, state: NodeState, logger: Logger) {
         self.settings = settings
         self.id = id
-        self.trusted = trusted
+        self.keys = keys
         self.store = store
         self.manifests = manifests
         self.installer = installer
@@ -62,7 +65,7 @@ public final class Updater: Service, Sendable {
         var wakes: [String: AsyncStream<Void>.Continuation] = [:]
         var streams: [String: AsyncStream<Void>] = [:]
         var locks: [String: NSLock] = [:]
-        for app in trusted.keys {
+        for app in keys.apps {
             let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
             wakes[app] = continuation
             streams[app] = stream
@@ -115,8 +118,16 @@ public final class Updater: Service, Sendable {
     }
 
     private func reconcileOnce(_ app: String) async throws {
-        guard let signed = try store.latest(app: app, channel: settings.channel), let key = trusted[app] else { return }
+        guard let signed = try store.latest(app: app, channel: settings.channel), let key = keys.key(app) else { return }
         let notice = signed.notice
+        guard signed.signature.keyID == key.keyID else {
+            // Accepted before a rotation retired its key: it is not acted on any more (the key may be
+            // why it was rotated). What is installed stays; a notice signed by the new key moves on.
+            if retiredReported.withLock({ $0.insert(Blake2b.digest256(signed.bytes)).inserted }) {
+                logger.warning("the newest notice of \(app) (#\(notice.sequence), \(notice.version)) is signed by key \(signed.signature.keyID), which a rotation retired: not installing it; waiting for a notice signed by \(key.keyID)")
+            }
+            return
+        }
         let record = try store.installRecord(app: app)
         let target = notice.manifest
         if !settings.seedOnly {
@@ -354,7 +365,7 @@ public final class Updater: Service, Sendable {
     /// Drops chunks and manifests no kept version, newest notice or seed holding needs.
     private func collectGarbage() {
         var keepManifests = Set<Digest256>()
-        for app in trusted.keys {
+        for app in keys.apps {
             if let r = try? store.installRecord(app: app) {
                 for d in [r.current?.manifest, r.previous?.manifest].compactMap({ $0 }) { keepManifests.insert(d) }
             }

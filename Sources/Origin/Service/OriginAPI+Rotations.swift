@@ -63,7 +63,7 @@ extension OriginAPI {
             case .malformed: status = .badRequest
             case .replay, .gap: status = .conflict
             case .badSignature: status = .unauthorized
-            case .wrongApp, .wrongOldKey, .sameKey: status = .forbidden
+            case .wrongApp, .untrustedApp, .wrongOldKey, .sameKey: status = .forbidden
             }
             throw APIFailure(status, refusal.description, reason: refusal.reason)
         }

@@ -64,39 +64,28 @@ extension OriginStore {
         }
     }
 
-    /// What a `--trust APP=KEY` at start did.
-    public enum TrustOutcome: Equatable, Sendable {
-        case added
-        case unchanged
-        /// The key is one the chain retired: the stored key wins.
-        case retired(at: UInt64, current: PinnedKey)
-        /// `--repin`: the key replaced `previous`, at epoch 0 of a new chain.
-        case repinned(previous: PinnedKey)
-        /// Another key the chain does not know: nothing was changed.
-        case conflict(current: PinnedKey)
-    }
-
     /// Registers `key` for `app` unless it is registered. A stored key differing
     /// from `key` wins when the chain retired `key`; otherwise it is a conflict,
     /// unless `repin`: then `key` becomes the app's key at epoch 0 and the old
     /// chain is dropped (the recovery path when the current key is lost).
-    public func trust(app: String, key: PublicKey, repin: Bool, now: UInt64) throws -> TrustOutcome {
+    public func trust(app: String, key: PublicKey, repin: Bool, now: UInt64) throws -> TrustDecision {
         try Identifier.validateApp(app)
         return try pool.write { db in
-            guard let pinned = try Self.pinnedKey(db, app) else {
+            let retired = try Int64.fetchOne(db, sql: "SELECT max(epoch) FROM rotation WHERE app = ? AND oldKey = ?",
+                                             arguments: [app, key.keyID.description])
+            let decision = TrustDecision.decide(stored: try Self.pinnedKey(db, app), key: key,
+                                                retiredAt: retired.map { UInt64(max(0, $0)) }, repin: repin)
+            switch decision {
+            case .added:
                 try db.execute(sql: "INSERT INTO app (name, publicKey, registeredAt) VALUES (?, ?, ?)",
                                arguments: [app, key.base64, Int64(clamping: now)])
-                return .added
+            case .repinned:
+                try db.execute(sql: "UPDATE app SET publicKey = ?, epoch = 0 WHERE name = ?", arguments: [key.base64, app])
+                try db.execute(sql: "DELETE FROM rotation WHERE app = ?", arguments: [app])
+            case .unchanged, .retired, .conflict:
+                break
             }
-            if pinned.key == key { return .unchanged }
-            if let retired = try Int64.fetchOne(db, sql: "SELECT max(epoch) FROM rotation WHERE app = ? AND oldKey = ?",
-                                                arguments: [app, key.keyID.description]) {
-                return .retired(at: UInt64(max(0, retired)), current: pinned)
-            }
-            guard repin else { return .conflict(current: pinned) }
-            try db.execute(sql: "UPDATE app SET publicKey = ?, epoch = 0 WHERE name = ?", arguments: [key.base64, app])
-            try db.execute(sql: "DELETE FROM rotation WHERE app = ?", arguments: [app])
-            return .repinned(previous: pinned)
+            return decision
         }
     }
 }
