@@ -178,7 +178,7 @@ public enum NodeService {
                     gossip.spread(notice: body)
                     return true
                 },
-                catchUp: { await originSync.sync($0) },
+                catchUp: { await originSync.sync($0, force: true) },
                 logger: logger))
         }
         let app = Application(

@@ -18,7 +18,8 @@ struct OriginWatcher: Service {
     let held: @Sendable (String) -> UInt64
     /// Checks and records a notice; whether it was accepted.
     let deliver: @Sendable ([UInt8]) -> Bool
-    /// Catches up on the app's key rotations from the origin.
+    /// Catches up on the app's key rotations from the origin (at start, and after a refused
+    /// notice, which the back-off then spaces out).
     let catchUp: @Sendable (String) async -> Void
     let logger: Logger
 

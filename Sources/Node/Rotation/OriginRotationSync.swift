@@ -16,7 +16,8 @@ final class OriginRotationSync: Service, Sendable {
     /// Checks and records one statement (and spreads it when it moved the key on).
     let apply: @Sendable ([UInt8]) -> Void
     let logger: Logger
-    /// At most one fetch per app in this time.
+    /// At most one fetch per app in this time for requests from the gossip path (a peer
+    /// flooding notices signed by unknown keys must not make the node flood the origin).
     let minimumInterval: Duration
     private let last = Mutex<[String: ContinuousClock.Instant]>([:])
     private let requests: AsyncStream<String>
@@ -35,15 +36,15 @@ final class OriginRotationSync: Service, Sendable {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            for await app in self.requests { await self.sync(app) }
+            for await app in self.requests { await self.sync(app, force: false) }
         }
     }
 
-    /// Fetches the chain and applies it, unless it was fetched a moment ago.
-    func sync(_ app: String) async {
+    /// Fetches the chain and applies it; unless `force`, not when it was fetched a moment ago.
+    func sync(_ app: String, force: Bool) async {
         let now = ContinuousClock.now
         let due = last.withLock { last -> Bool in
-            if let at = last[app], now - at < minimumInterval { return false }
+            if !force, let at = last[app], now - at < minimumInterval { return false }
             last[app] = now
             return true
         }
