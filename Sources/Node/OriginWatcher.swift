@@ -33,12 +33,15 @@ struct OriginWatcher: Service {
 
     private func watch(_ app: String) async {
         var backoff: Double = 1
+        // The sequence of the origin's newest notice when this node refused it: wait for a newer one.
+        var refused: UInt64 = 0
         // A node that was away during a rotation learns the new key before its first notice.
         await catchUp(app)
         while !Task.isCancelled {
             let url = origin.appendingPathComponent("/v1/apps/\(app)/channels/\(channel)/latest")
             var components = URLComponents(url: url, resolvingAgainstBaseURL: false)!
-            components.queryItems = [URLQueryItem(name: "after", value: String(held(app))), URLQueryItem(name: "wait", value: "30")]
+            let after = max(held(app), refused)
+            components.queryItems = [URLQueryItem(name: "after", value: String(after)), URLQueryItem(name: "wait", value: "30")]
             var request = URLRequest(url: components.url!)
             request.timeoutInterval = 45
             do {
@@ -50,10 +53,17 @@ struct OriginWatcher: Service {
                         backoff = 1
                         continue
                     }
-                    // Signed by a key this node does not know yet? Catch up on rotations, then try again;
-                    // a notice still refused is not asked for again at once (the origin would answer it at once).
+                    // Signed by a key this node does not know yet? Catch up on rotations, then try again.
                     await catchUp(app)
                     if deliver(body) {
+                        backoff = 1
+                        continue
+                    }
+                    // Still refused (a retired key, expired): asking again would get it again at once, so
+                    // long-poll for a newer one; without its sequence, back off.
+                    let etag = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "ETag")?.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                    if let sequence = etag.flatMap({ DecimalNumber.parse($0) }), sequence > after {
+                        refused = sequence
                         backoff = 1
                         continue
                     }

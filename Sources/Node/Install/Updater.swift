@@ -120,6 +120,9 @@ public final class Updater: Service, Sendable {
     private func reconcileOnce(_ app: String) async throws {
         guard let signed = try store.latest(app: app, channel: settings.channel), let key = keys.key(app) else { return }
         let notice = signed.notice
+        let record = try store.installRecord(app: app)
+        let target = notice.manifest
+        if !settings.seedOnly, record.current?.manifest == target { return publish(app: app) }
         guard signed.signature.keyID == key.keyID else {
             // Accepted before a rotation retired its key: it is not acted on any more (the key may be
             // why it was rotated). What is installed stays; a notice signed by the new key moves on.
@@ -128,10 +131,7 @@ public final class Updater: Service, Sendable {
             }
             return
         }
-        let record = try store.installRecord(app: app)
-        let target = notice.manifest
         if !settings.seedOnly {
-            if record.current?.manifest == target { return publish(app: app) }
             if let hold = record.holdSequence, notice.sequence <= hold { return }
             if record.failedManifest == target, let failed = record.failedSequence, notice.sequence <= failed { return }
             guard Self.inRollout(node: id, manifest: target, percent: notice.rollout) else {
@@ -224,9 +224,12 @@ public final class Updater: Service, Sendable {
         defer { lock.unlock() }
         var record = try store.installRecord(app: app)
         // The download took time: an operator's rollback, a halted rollout or a newer notice may have come meanwhile.
-        guard let latest = try store.latest(app: app, channel: settings.channel)?.notice, latest.manifest == digest else {
+        guard let newest = try store.latest(app: app, channel: settings.channel), newest.notice.manifest == digest else {
             throw Superseded(app: app, version: "a newer notice")
         }
+        // A rotation during the download retired the notice's key: reconcile again, which waits for a notice signed by the new one.
+        guard newest.signature.keyID == keys.key(app)?.keyID else { throw Superseded(app: app, version: "a key rotation") }
+        let latest = newest.notice
         if let hold = record.holdSequence, latest.sequence <= hold { return }
         guard Self.inRollout(node: id, manifest: digest, percent: latest.rollout) else {
             logger.info("\(app) \(version): the rollout was narrowed to \(latest.rollout)% while downloading; not installing")
