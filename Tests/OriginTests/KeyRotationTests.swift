@@ -40,6 +40,8 @@ import Testing
             #expect(r.code == 0, "\(r.stderr)")
             #expect(r.stdout.contains("epoch 1"), "\(r.stdout)")
             let statement = try readBytes(dir + "/Manifests/hello-fleet/rotations/1.rotation")
+            let verified = try runProgram(bundlecastPath, ["verify", "--pub", demoPub, dir + "/Manifests/hello-fleet/rotations/1.rotation"])
+            #expect(verified.code == 0 && verified.stdout.contains("at epoch 1"), "\(verified.stdout)\(verified.stderr)")
             #expect(try await summary(origin)["keyId"] as? String == newKey.keyID.description)
             #expect(try await summary(origin)["epoch"] as? Int == 1)
 

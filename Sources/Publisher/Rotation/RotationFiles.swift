@@ -53,7 +53,9 @@ public struct RotationFiles: Sendable {
         try Identifier.validateApp(app)
         guard old.keyID != new.keyID else { throw ReleaseError("--old and --new are the same key (\(old.keyID))") }
         let chain = try chain(app: app)
-        if let made = chain.last(where: { $0.rotation.statement.oldKeyID == old.keyID && $0.rotation.statement.newKey == new.publicKey }) {
+        // The rotation was made before (its post may have failed): send it again rather than sign another.
+        if let made = chain.last, made.rotation.statement.oldKeyID == old.keyID, made.rotation.statement.newKey == new.publicKey,
+           origin.map({ $0.epoch < made.rotation.statement.epoch }) ?? true {
             return (made.rotation, made.path, false)
         }
         let epoch: UInt64
