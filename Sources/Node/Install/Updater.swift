@@ -124,10 +124,10 @@ public final class Updater: Service, Sendable {
         let target = notice.manifest
         if !settings.seedOnly, record.current?.manifest == target { return publish(app: app) }
         guard signed.signature.keyID == key.keyID else {
-            // Accepted before a rotation retired its key: it is not acted on any more (the key may be
-            // why it was rotated). What is installed stays; a notice signed by the new key moves on.
+            // Accepted before a rotation (or a re-pin) replaced its key: it is not acted on any more (the
+            // key may be why it was replaced). What is installed stays; a notice signed by the new key moves on.
             if retiredReported.withLock({ $0.insert(Blake2b.digest256(signed.bytes)).inserted }) {
-                logger.warning("the newest notice of \(app) (#\(notice.sequence), \(notice.version)) is signed by key \(signed.signature.keyID), which a rotation retired: not installing it; waiting for a notice signed by \(key.keyID)")
+                logger.warning("the newest notice of \(app) (#\(notice.sequence), \(notice.version)) is signed by key \(signed.signature.keyID), no longer the pinned key: not installing it; waiting for a notice signed by \(key.keyID)")
             }
             return
         }
