@@ -11,6 +11,7 @@ import Hummingbird
 /// | `POST /v1/notices` | a `.minisig` notice: 201 accepted and spread, 200 already held, 409 stale or expired, 400 malformed, 403 untrusted app or wrong key, 401 forged |
 /// | `POST /v1/manifests` | manifest bytes: stored by digest; answers `{"digest", "missing": [chunk hex...]}` |
 /// | `POST /v1/chunks` | a batch of chunks, each `digest(32) length(u32 BE) bytes`: each checked, then stored |
+/// | `POST /v1/rotations` | a rotation statement: 201 rotated or anchored and spread, 200 already held, 409 replay or gap, 400 malformed, 403 untrusted app or wrong old key, 401 forged |
 /// | `POST /v1/rollback` | `{"app", "to"?}`: `current` back to the kept earlier version, held until a newer notice |
 /// | `GET /healthz` | `ok` |
 struct NodeAdminAPI: Sendable {
@@ -21,7 +22,9 @@ struct NodeAdminAPI: Sendable {
     let store: NodeStore
     let transfer: TransferNode
     let updater: Updater
+    let keys: PublisherKeys
     let accept: @Sendable ([UInt8], String) -> Result<SignedNotice, NoticeIntake.Refusal>
+    let acceptRotation: @Sendable ([UInt8], String) -> Result<PublisherKeys.Acceptance, RotationRefusal>
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         router.get("/healthz") { _, _ in "ok\n" }
@@ -42,13 +45,14 @@ struct NodeAdminAPI: Sendable {
                 let status: HTTPResponse.Status
                 switch refusal {
                 case .malformed: status = .badRequest
-                case .untrustedApp, .wrongKey: status = .forbidden
+                case .untrustedApp, .wrongKey, .retiredKey: status = .forbidden
                 case .badSignature: status = .unauthorized
                 case .expired, .stale: status = .conflict
                 }
                 return json(status, ["error": refusal.description])
             }
         }
+        addRotationRoutes(to: router)
     }
 
     func addTransferRoutes(to router: Router<BasicRequestContext>) {
@@ -116,11 +120,11 @@ struct NodeAdminAPI: Sendable {
             let latest = try store.latestRecord(app: app, channel: channel).map {
                 NodeStatus.Latest(version: $0.notice.notice.version.description, kind: $0.notice.notice.kind.rawValue, sequence: $0.notice.notice.sequence, receivedAt: $0.receivedAt)
             }
-            return NodeStatus.view(of: app, over: members, latest: latest)
+            return NodeStatus.view(of: app, over: members, latest: latest, key: keys.pinned(app))
         }
         let errors = state.errors
         return NodeStatus(self: me, channel: channel, members: members, apps: apps, gossip: gossip.counterValues, refusedNotices: state.refused,
-                          errors: errors.isEmpty ? nil : errors)
+                          errors: errors.isEmpty ? nil : errors, refusedRotations: state.refusedRotations)
     }
 
     struct SeedAnswer: Codable {
@@ -133,7 +137,7 @@ struct NodeAdminAPI: Sendable {
         var to: String?
     }
 
-    private func json(_ status: HTTPResponse.Status, _ value: some Encodable) -> Response {
+    func json(_ status: HTTPResponse.Status, _ value: some Encodable) -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let data = (try? encoder.encode(value)) ?? Data("{}".utf8)

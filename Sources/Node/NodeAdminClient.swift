@@ -35,6 +35,18 @@ public struct NodeAdminClient: Sendable {
         return "accepted \(body?["app"] ?? "") sequence \(body?["sequence"] ?? "") and spreading it by gossip"
     }
 
+    /// Posts a rotation statement; returns the node's answer, throws with its reason when refused.
+    public func rotate(_ statement: [UInt8]) async throws -> String {
+        let (status, data) = try await post("/v1/rotations", body: Data(statement))
+        let body = (try? JSONSerialization.jsonObject(with: data)) as? [String: String]
+        switch status {
+        case 200: return "already holds \(body?["app"] ?? "") key \(body?["keyId"] ?? "") at epoch \(body?["epoch"] ?? "")"
+        case 201:
+            return "\(body?["status"] ?? "accepted") \(body?["app"] ?? ""): key \(body?["keyId"] ?? "") at epoch \(body?["epoch"] ?? ""), spreading it by gossip"
+        default: throw NodeClientError("the node refused the rotation statement (\(status)): \(body?["error"] ?? "HTTP \(status)")")
+        }
+    }
+
     /// Gives the node a manifest; returns the digests of the chunks it lacks.
     public func putManifest(_ bytes: [UInt8]) async throws -> [String] {
         let (status, data) = try await post("/v1/manifests", body: Data(bytes))

@@ -20,6 +20,9 @@ public struct NodeMetadata: Codable, Equatable, Sendable {
         public var progress: UInt8?
         /// A version whose install failed (health check or verification).
         public var failed: String?
+        /// The epoch of the publisher key this node pins (nil: 0, the key first pinned): a
+        /// member that lags behind gets the missing rotation statements from those ahead.
+        public var epoch: UInt64?
 
         public init(sequence: UInt64, version: String) {
             self.sequence = sequence

@@ -17,6 +17,9 @@ public enum NodeService {
         public var adminPort = 0
         public var join: [PeerAddress] = []
         public var trusted: [String: PublicKey] = [:]
+        /// Apps whose `--trust` key replaces the stored one even though no rotation led to it
+        /// (the recovery path when the publisher lost its key): epoch 0 of a new chain.
+        public var repin: Set<String> = []
         public var channel = "stable"
         public var zone: String?
         public var fleetKey: FleetKey?
@@ -47,7 +50,19 @@ public enum NodeService {
         try? FileManager.default.removeItem(atPath: ready)
         let store = try NodeStore(path: settings.dataDirectory + "/node.sqlite")
         let id = try store.nodeID()
-        let inbox = NoticeInbox(intake: NoticeIntake(trusted: settings.trusted), store: store)
+        let now: @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970) }
+        let (keys, decisions) = try PublisherKeys.open(store: store, trusted: settings.trusted, repin: settings.repin, now: now())
+        for (app, key, decision) in decisions {
+            switch decision {
+            case .retired(let epoch, let current):
+                logger.notice("--trust \(app) names key \(key.keyID), which the rotation to epoch \(epoch) retired: the stored \(current) wins; update --trust")
+            case .repinned(let previous):
+                logger.warning("re-pinned \(app): key \(key.keyID) replaces \(previous) and starts a new rotation chain at epoch 0; drop --repin once the fleet is re-pinned")
+            case .added, .unchanged, .conflict:
+                break
+            }
+        }
+        let inbox = NoticeInbox(intake: NoticeIntake(keys: keys), store: store)
         let chunks = try ChunkStore(root: settings.dataDirectory + "/chunks", limit: settings.maxStore)
         let manifests = try ManifestCache(root: settings.dataDirectory + "/manifests")
         let installer = Installer(appsRoot: settings.dataDirectory + "/apps", chunks: chunks)
@@ -60,17 +75,24 @@ public enum NodeService {
         initial.channel = settings.channel == NodeMetadata.defaultChannel ? nil : settings.channel
         let state = NodeState(metadata: initial)
         // Every trusted app is listed, at sequence 0 before any notice, so peers can tell this node is behind.
-        for app in settings.trusted.keys.sorted() {
+        for app in keys.apps {
+            let epoch = keys.pinned(app)?.epoch ?? 0
             let n = try store.latest(app: app, channel: settings.channel)?.notice
-            state.updateApp(app) { $0.sequence = n?.sequence ?? 0; $0.version = n?.version.description ?? "" }
+            state.updateApp(app) {
+                $0.epoch = epoch == 0 ? nil : epoch
+                $0.sequence = n?.sequence ?? 0
+                $0.version = n?.version.description ?? ""
+            }
         }
         let wake = Hook<String>()
         if settings.fleetKey == nil {
             logger.warning("no --fleet-key: the fleet is open, anyone who reaches the gossip port can join or spread rumours")
         }
+        // Set once gossip runs: a catch-up on rotations from the origin when a notice names an unknown key.
+        let requestSync = Hook<String>()
         let accept: @Sendable ([UInt8], String) -> Result<SignedNotice, NoticeIntake.Refusal> = { body, source in
             let result: Result<SignedNotice, NoticeIntake.Refusal>
-            do { result = try inbox.receive(body, source: source, now: UInt64(Date().timeIntervalSince1970)) } catch {
+            do { result = try inbox.receive(body, source: source, now: now()) } catch {
                 logger.error("cannot store a notice: \(error)")
                 return .failure(.malformed("node database error"))
             }
@@ -89,16 +111,53 @@ public enum NodeService {
                 if state.countRefusal(refusal.reason, from: source) {
                     logger.warning("dropped notice from \(source): \(refusal)")
                 }
+                // A key this node does not know: perhaps a rotation it missed.
+                if case .wrongKey(let app, _, _) = refusal { requestSync(app) }
+            }
+            return result
+        }
+        let acceptRotation: @Sendable ([UInt8], String) -> Result<PublisherKeys.Acceptance, RotationRefusal> = { body, source in
+            let result: Result<PublisherKeys.Acceptance, RotationRefusal>
+            do { result = try keys.receive(body, source: source, now: now()) } catch {
+                logger.error("cannot store a rotation statement: \(error)")
+                return .failure(.malformed("node database error"))
+            }
+            switch result {
+            case .success(let accepted) where accepted.change == .rotated:
+                logger.notice("rotated publisher key", metadata: ["app": "\(accepted.app)", "epoch": "\(accepted.pinned.epoch)",
+                                                                 "old": "\(accepted.previous.key.keyID)", "new": "\(accepted.pinned.key.keyID)", "from": "\(source)"])
+                state.updateApp(accepted.app) { $0.epoch = accepted.pinned.epoch }
+                wake(accepted.app)
+            case .success(let accepted) where accepted.change == .anchored:
+                logger.info("the pinned key's epoch is known now", metadata: ["app": "\(accepted.app)", "key": "\(accepted.pinned.key.keyID)",
+                                                                             "epoch": "\(accepted.pinned.epoch)", "from": "\(source)"])
+                state.updateApp(accepted.app) { $0.epoch = accepted.pinned.epoch }
+            case .success:
+                break
+            case .failure(let refusal):
+                if state.countRotationRefusal(refusal.reason, from: source) {
+                    logger.warning("refused rotation statement from \(source): \(refusal)")
+                }
             }
             return result
         }
         let gossip = try await GossipRuntime.start(
             id: id, settings: settings.gossip, metadata: state.metadata.encoded(), fleetKey: settings.fleetKey, logger: logger,
             onNotice: { body, sender in
+                // One message type carries both: a notice, or a rotation statement.
+                if SignedRotation.looksLike(body) {
+                    if case .success(let accepted) = acceptRotation(body, "peer \(sender)") { return accepted.change != .known }
+                    return false
+                }
                 if case .success = accept(body, "peer \(sender)") { return true }
                 return false
             })
         state.onMetadataChange.set { gossip.setMetadata($0.encoded()) }
+        let fromOrigin: @Sendable ([UInt8]) -> Void = { body in
+            if case .success(let accepted) = acceptRotation(body, "origin"), accepted.change != .known { gossip.spread(notice: body) }
+        }
+        let originSync = settings.origin.map { OriginRotationSync(origin: $0, logger: logger, apply: fromOrigin) }
+        requestSync.set { originSync?.request($0) }
         var updaterSettings = Updater.Settings()
         updaterSettings.channel = settings.channel
         updaterSettings.seedOnly = settings.seedOnly
@@ -107,21 +166,28 @@ public enum NodeService {
         updaterSettings.onInstallTimeout = settings.onInstallTimeout
         updaterSettings.zone = settings.zone
         updaterSettings.fetch.swarm.downloadBytesPerSecond = settings.maxDownloadRate
-        let updater = Updater(settings: updaterSettings, id: id, trusted: settings.trusted, store: store, manifests: manifests,
+        let updater = Updater(settings: updaterSettings, id: id, keys: keys, store: store, manifests: manifests,
                               installer: installer, downloads: downloads, gossip: gossip, state: state, logger: logger)
         wake.set { updater.wake($0) }
 
         let router = Router()
         if let token = settings.adminToken { router.add(middleware: AdminTokenMiddleware(token: token)) }
-        NodeAdminAPI(gossip: gossip, state: state, channel: settings.channel, trustedApps: settings.trusted.keys.sorted(),
-                     store: store, transfer: transfer, updater: updater, accept: accept).addRoutes(to: router)
-        var services: [any Service] = [updater, NoticeCatchUpService(gossip: gossip, store: store, apps: settings.trusted.keys.sorted(),
-                                                                     channel: settings.channel, logger: logger)]
-        if let origin = settings.origin {
+        NodeAdminAPI(gossip: gossip, state: state, channel: settings.channel, trustedApps: keys.apps,
+                     store: store, transfer: transfer, updater: updater, keys: keys, accept: accept, acceptRotation: acceptRotation)
+            .addRoutes(to: router)
+        var services: [any Service] = [updater, RotationRelay(keys: keys, gossip: gossip),
+                                       NoticeCatchUpService(gossip: gossip, store: store, apps: keys.apps, channel: settings.channel, logger: logger)]
+        if let origin = settings.origin, let originSync {
+            services.append(originSync)
             services.append(OriginWatcher(
-                origin: origin, apps: settings.trusted.keys.sorted(), channel: settings.channel,
+                origin: origin, apps: keys.apps, channel: settings.channel,
                 held: { state.metadata.apps[$0]?.sequence ?? 0 },
-                deliver: { body in if case .success = accept(body, "origin") { gossip.spread(notice: body) } },
+                deliver: { body in
+                    guard case .success = accept(body, "origin") else { return false }
+                    gossip.spread(notice: body)
+                    return true
+                },
+                catchUp: { await originSync.sync($0, force: true) },
                 logger: logger))
         }
         let app = Application(

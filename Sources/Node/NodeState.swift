@@ -2,11 +2,11 @@ import Synchronization
 
 /// The node's mutable state shared by the gossip shell and the admin API.
 final class NodeState: Sendable {
-    private let inner: Mutex<(metadata: NodeMetadata, refused: [String: Int], logged: Set<String>, errors: [String: String])>
+    private let inner: Mutex<(metadata: NodeMetadata, refused: [String: Int], logged: Set<String>, errors: [String: String], refusedRotations: [String: Int])>
     /// Called with the new metadata after every change (to gossip it).
     let onMetadataChange = Hook<NodeMetadata>()
 
-    init(metadata: NodeMetadata) { inner = Mutex((metadata, [:], [], [:])) }
+    init(metadata: NodeMetadata) { inner = Mutex((metadata, [:], [], [:], [:])) }
 
     var metadata: NodeMetadata { inner.withLock { $0.metadata } }
     var refused: [String: Int] { inner.withLock { $0.refused } }
@@ -22,6 +22,7 @@ final class NodeState: Sendable {
             return true
         }
     }
+    var refusedRotations: [String: Int] { inner.withLock { $0.refusedRotations } }
 
     /// Changes one app's record (created from the accepted notice fields if new); gossips it if it changed.
     func updateApp(_ app: String, _ change: (inout NodeMetadata.AppState) -> Void) {
@@ -49,6 +50,14 @@ final class NodeState: Sendable {
         inner.withLock { s in
             s.refused[reason, default: 0] += 1
             return s.logged.insert(reason + "|" + source).inserted
+        }
+    }
+
+    /// Counts a refused rotation statement; true the first time for this sender and reason (log once).
+    func countRotationRefusal(_ reason: String, from source: String) -> Bool {
+        inner.withLock { s in
+            s.refusedRotations[reason, default: 0] += 1
+            return s.logged.insert("rotation|" + reason + "|" + source).inserted
         }
     }
 }

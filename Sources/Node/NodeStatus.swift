@@ -1,3 +1,4 @@
+import BundlecastCore
 import Gossip
 
 /// What `GET /v1/status` answers and `bundlecast status` prints.
@@ -16,6 +17,8 @@ public struct NodeStatus: Codable, Sendable {
         public var failed: String?
         /// Manifests held complete (first 16 hex digits).
         public var held: [String]?
+        /// The epoch of the publisher key the member pins (nil: 0).
+        public var epoch: UInt64?
     }
 
     public struct MemberView: Codable, Sendable {
@@ -55,6 +58,9 @@ public struct NodeStatus: Codable, Sendable {
         public var app: String
         /// The newest notice this node holds for the app, if any.
         public var latest: Latest?
+        /// The publisher key this node checks the app's notices against, and its epoch (rotations since first pinned).
+        public var keyId: String?
+        public var keyEpoch: UInt64?
         /// Live members (this node included) by the version they have installed, newest first.
         public var spread: [Spread]
         /// Live members with nothing installed.
@@ -71,10 +77,12 @@ public struct NodeStatus: Codable, Sendable {
     public var members: [MemberView]
     public var apps: [AppView]
     public var gossip: GossipCounters
-    /// Notices dropped, by reason (forged, stale, untrusted, duplicate...).
+    /// Notices dropped, by reason (forged, stale, untrusted, duplicate, retired_key...).
     public var refusedNotices: [String: Int]
     /// Per app, why this node's last update attempt failed (retried every 5 s), if it did.
     public var errors: [String: String]? = nil
+    /// Rotation statements refused, by reason (replay, gap, wrong_old_key, bad_signature...).
+    public var refusedRotations: [String: Int]?
 
     static func view(_ m: Member) -> MemberView {
         let meta = NodeMetadata.decode(m.metadata)
@@ -94,12 +102,12 @@ public struct NodeStatus: Codable, Sendable {
         return meta.apps.keys.sorted().map { app in
             let a = meta.apps[app]!
             return AppVersion(app: app, version: a.version, sequence: a.sequence, installed: a.installed, installedSequence: a.installedSequence,
-                              progress: a.downloading == nil ? nil : (a.progress ?? 0), failed: a.failed, held: a.held)
+                              progress: a.downloading == nil ? nil : (a.progress ?? 0), failed: a.failed, held: a.held, epoch: a.epoch)
         }
     }
 
     /// One app over the live members: by installed version, by accepted notice, downloading and failed counts.
-    static func view(of app: String, over members: [MemberView], latest: Latest?) -> AppView {
+    static func view(of app: String, over members: [MemberView], latest: Latest?, key: PinnedKey?) -> AppView {
         var installed: [String: Spread] = [:]
         var accepted: [UInt64: Spread] = [:]
         var without = 0, downloading = 0, failed = 0
@@ -115,7 +123,7 @@ public struct NodeStatus: Codable, Sendable {
             if v?.failed != nil { failed += 1 }
         }
         let spread = installed.values.sorted { ($0.sequence, $0.version) > ($1.sequence, $1.version) }
-        return AppView(app: app, latest: latest, spread: spread, without: without,
+        return AppView(app: app, latest: latest, keyId: key?.key.keyID.description, keyEpoch: key?.epoch, spread: spread, without: without,
                        accepted: accepted.keys.sorted(by: >).map { accepted[$0]! }, downloading: downloading, failed: failed)
     }
 }

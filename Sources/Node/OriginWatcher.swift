@@ -8,14 +8,19 @@ import ServiceLifecycle
 
 /// The origin as a backstop: long-polls `latest` for each trusted app, so a
 /// node learns of a release within a second even if gossip has not reached
-/// it. Backs off with jitter (1 s doubling to 60 s) while the origin is down.
+/// it, and first catches up on the app's key rotations. Backs off with jitter
+/// (1 s doubling to 60 s) while the origin is down or its notice is refused.
 /// Nodes without `--origin` learn by gossip alone.
 struct OriginWatcher: Service {
     let origin: URL
     let apps: [String]
     let channel: String
     let held: @Sendable (String) -> UInt64
-    let deliver: @Sendable ([UInt8]) -> Void
+    /// Checks and records a notice; whether it was accepted.
+    let deliver: @Sendable ([UInt8]) -> Bool
+    /// Catches up on the app's key rotations from the origin (at start, and after a refused
+    /// notice, which the back-off then spaces out).
+    let catchUp: @Sendable (String) async -> Void
     let logger: Logger
 
     func run() async throws {
@@ -40,19 +45,41 @@ struct OriginWatcher: Service {
             else { logger.debug("origin still unreachable: \(why)") }
             down = true
         }
+        // The sequence of the origin's newest notice when this node refused it: wait for a newer one.
+        var refused: UInt64 = 0
+        // A node that was away during a rotation learns the new key before its first notice.
+        await catchUp(app)
         while !Task.isCancelled {
             let url = origin.appendingPathComponent("/v1/apps/\(app)/channels/\(channel)/latest")
             var components = URLComponents(url: url, resolvingAgainstBaseURL: false)!
-            components.queryItems = [URLQueryItem(name: "after", value: String(held(app))), URLQueryItem(name: "wait", value: "30")]
+            let after = max(held(app), refused)
+            components.queryItems = [URLQueryItem(name: "after", value: String(after)), URLQueryItem(name: "wait", value: "30")]
             var request = URLRequest(url: components.url!)
             request.timeoutInterval = 45
             do {
                 let (data, response) = try await URLSession.shared.data(for: request)
                 switch (response as? HTTPURLResponse)?.statusCode ?? 0 {
                 case 200:
-                    reachable()
-                    deliver([UInt8](data))
-                    continue
+                    reachable(resetBackoff: false)
+                    let body = [UInt8](data)
+                    if deliver(body) {
+                        backoff = 1
+                        continue
+                    }
+                    // Signed by a key this node does not know yet? Catch up on rotations, then try again.
+                    await catchUp(app)
+                    if deliver(body) {
+                        backoff = 1
+                        continue
+                    }
+                    // Still refused (a retired key, expired): asking again would get it again at once, so
+                    // long-poll for a newer one; without its sequence, back off.
+                    let etag = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "ETag")?.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                    if let sequence = etag.flatMap({ DecimalNumber.parse($0) }), sequence > after {
+                        refused = sequence
+                        backoff = 1
+                        continue
+                    }
                 case 204:
                     reachable()
                     continue

@@ -19,6 +19,6 @@ struct Bundlecast: AsyncParsableCommand {
             3 signature valid but the notice has expired; 64 wrong usage.
             """,
         version: "0.1.0",
-        subcommands: [Keygen.self, Release.self, Announce.self, Seed.self, Rollout.self, Withdraw.self, Rollback.self, Verify.self, Diff.self, Inspect.self, OriginCommand.self, NodeCommand.self, StatusCommand.self, FleetKeyCommand.self, SimulateCommand.self, DemoCommand.self]
+        subcommands: [Keygen.self, Release.self, Announce.self, Seed.self, Rollout.self, Withdraw.self, RotateKey.self, Rollback.self, Verify.self, Diff.self, Inspect.self, OriginCommand.self, NodeCommand.self, StatusCommand.self, FleetKeyCommand.self, SimulateCommand.self, DemoCommand.self]
     )
 }

@@ -129,7 +129,7 @@ public final class GossipRuntime: Sendable {
         notices = Mutex(RumourQueue(interval: settings.swim.gossipInterval))
     }
 
-    /// Starts spreading a notice this node accepted (it must fit a datagram).
+    /// Starts spreading a notice or rotation statement this node accepted (it must fit a datagram).
     public func spread(notice body: [UInt8]) {
         guard body.count + 64 <= GossipCodec.maxDatagram else {
             logger.warning("notice of \(body.count) bytes does not fit a gossip datagram; not spread")
@@ -138,10 +138,11 @@ public final class GossipRuntime: Sendable {
         notices.withLock { _ = $0.add(body) }
     }
 
-    /// Sends a notice to one member directly (catching up a member that missed it).
-    public func send(notice body: [UInt8], to address: PeerAddress) {
+    /// Sends signed bytes (a notice or a rotation statement) to one member at once, outside
+    /// the rumour rounds: how a member that lags gets what it missed.
+    public func send(notice body: [UInt8], to target: PeerAddress) {
         guard body.count + 64 <= GossipCodec.maxDatagram else { return }
-        sendDatagram(.notice(from: me.id, body: body), to: address)
+        sendDatagram(.notice(from: me.id, body: body), to: target)
     }
 
     public var port: Int { udp.withLock { $0?.localAddress?.port } ?? settings.port }
@@ -176,6 +177,13 @@ public final class GossipRuntime: Sendable {
         let sender = PeerAddress(host: host, port: UInt16(port))
         if let partition = settings.partition, partition.blocks(sender) { return }
         if case .notice(_, let body) = message {
+            // Rotation statements skip the repeat filter: one refused as a gap may be resent by a
+            // member that lags less, after the statement it lacked; they are rare and a repeat of
+            // a held one costs no signature check.
+            if SignedRotation.looksLike(body) {
+                noticeWork.async { if self.onNotice(body, sender) { self.spread(notice: body) } }
+                return
+            }
             let digest = Blake2b.digest256(body)
             let fresh = seen.withLock { recent -> Bool in
                 guard !recent.contains(digest) else { return false }

@@ -29,7 +29,8 @@ public final class Updater: Service, Sendable {
 
     let settings: Settings
     let id: NodeID
-    let trusted: [String: PublicKey]
+    /// Each app's key as pinned now: manifests are checked against the newest notice with it.
+    let keys: PublisherKeys
     let store: NodeStore
     let manifests: ManifestCache
     let installer: Installer
@@ -46,12 +47,14 @@ public final class Updater: Service, Sendable {
     /// Manifests a seed-only node completed, per app (newest last).
     private let seeded = Mutex<[String: [Digest256]]>([:])
     private let work = DispatchQueue(label: "bundlecast.install", attributes: .concurrent)
+    /// Notices already reported as signed by a retired key (logged once each).
+    private let retiredReported = Mutex<Set<Digest256>>([])
 
-    init(settings: Settings, id: NodeID, trusted: [String: PublicKey], store: NodeStore, manifests: ManifestCache,
+    init(settings: Settings, id: NodeID, keys: PublisherKeys, store: NodeStore, manifests: ManifestCache,
          installer: Installer, downloads: PeerDownloads, gossip: GossipRuntime, state: NodeState, logger: Logger) {
         self.settings = settings
         self.id = id
-        self.trusted = trusted
+        self.keys = keys
         self.store = store
         self.manifests = manifests
         self.installer = installer
@@ -62,7 +65,7 @@ public final class Updater: Service, Sendable {
         var wakes: [String: AsyncStream<Void>.Continuation] = [:]
         var streams: [String: AsyncStream<Void>] = [:]
         var locks: [String: NSLock] = [:]
-        for app in trusted.keys {
+        for app in keys.apps {
             let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
             wakes[app] = continuation
             streams[app] = stream
@@ -117,12 +120,20 @@ public final class Updater: Service, Sendable {
     }
 
     private func reconcileOnce(_ app: String) async throws {
-        guard let signed = try store.latest(app: app, channel: settings.channel), let key = trusted[app] else { return }
+        guard let signed = try store.latest(app: app, channel: settings.channel), let key = keys.key(app) else { return }
         let notice = signed.notice
         let record = try store.installRecord(app: app)
         let target = notice.manifest
+        if !settings.seedOnly, record.current?.manifest == target { return publish(app: app) }
+        guard signed.signature.keyID == key.keyID else {
+            // Accepted before a rotation (or a re-pin) replaced its key: it is not acted on any more (the
+            // key may be why it was replaced). What is installed stays; a notice signed by the new key moves on.
+            if retiredReported.withLock({ $0.insert(Blake2b.digest256(signed.bytes)).inserted }) {
+                logger.warning("the newest notice of \(app) (#\(notice.sequence), \(notice.version)) is signed by key \(signed.signature.keyID), no longer the pinned key: not installing it; waiting for a notice signed by \(key.keyID)")
+            }
+            return
+        }
         if !settings.seedOnly {
-            if record.current?.manifest == target { return publish(app: app) }
             if let hold = record.holdSequence, notice.sequence <= hold { return }
             if record.failedManifest == target, let failed = record.failedSequence, notice.sequence <= failed { return }
             guard Self.inRollout(node: id, manifest: target, percent: notice.rollout) else {
@@ -232,9 +243,12 @@ public final class Updater: Service, Sendable {
         defer { lock.unlock() }
         var record = try store.installRecord(app: app)
         // The download took time: an operator's rollback, a halted rollout or a newer notice may have come meanwhile.
-        guard let latest = try store.latest(app: app, channel: settings.channel)?.notice, latest.manifest == digest else {
+        guard let newest = try store.latest(app: app, channel: settings.channel), newest.notice.manifest == digest else {
             throw Superseded(app: app, version: "a newer notice")
         }
+        // A rotation during the download retired the notice's key: reconcile again, which waits for a notice signed by the new one.
+        guard newest.signature.keyID == keys.key(app)?.keyID else { throw Superseded(app: app, version: "a key rotation") }
+        let latest = newest.notice
         if let hold = record.holdSequence, latest.sequence <= hold { return }
         guard Self.inRollout(node: id, manifest: digest, percent: latest.rollout) else {
             logger.info("\(app) \(version): the rollout was narrowed to \(latest.rollout)% while downloading; not installing")
@@ -378,7 +392,7 @@ public final class Updater: Service, Sendable {
     /// Drops chunks and manifests no kept version, newest notice or seed holding needs.
     private func collectGarbage() {
         var keepManifests = Set<Digest256>()
-        for app in trusted.keys {
+        for app in keys.apps {
             if let r = try? store.installRecord(app: app) {
                 for d in [r.current?.manifest, r.previous?.manifest].compactMap({ $0 }) { keepManifests.insert(d) }
             }

@@ -3,8 +3,9 @@ import Foundation
 import GRDB
 import Gossip
 
-/// A node's state in SQLite (GRDB, WAL, migrations): its identity and the
-/// newest accepted notice per app and channel. The accepted sequence only
+/// A node's state in SQLite (GRDB, WAL, migrations): its identity, the
+/// newest accepted notice per app and channel, and each app's publisher key
+/// with its rotation chain. The accepted sequence only
 /// ever goes up (rollback protection survives restarts).
 public final class NodeStore: Sendable {
     let pool: DatabasePool
@@ -63,6 +64,26 @@ public final class NodeStore: Sendable {
                 t.column("event", .text).notNull()
                 t.column("detail", .text).notNull()
                 t.column("at", .integer).notNull()
+            }
+        }
+        migrator.registerMigration("v3-rotations") { db in
+            // The key each app's notices are checked against, at its epoch, and the rotation
+            // statements accepted (served onwards to members that lag, and compared to replays).
+            try db.create(table: "publisherKey") { t in
+                t.primaryKey("app", .text)
+                t.column("publicKey", .text).notNull()
+                t.column("epoch", .integer).notNull()
+                t.column("pinnedAt", .integer).notNull()
+            }
+            try db.create(table: "rotation") { t in
+                t.column("app", .text).notNull()
+                t.column("epoch", .integer).notNull()
+                t.column("oldKey", .text).notNull()
+                t.column("newKey", .text).notNull()
+                t.column("body", .blob).notNull()
+                t.column("source", .text).notNull()
+                t.column("receivedAt", .integer).notNull()
+                t.primaryKey(["app", "epoch"])
             }
         }
         return migrator

@@ -27,6 +27,35 @@ public struct OriginClient: Sendable {
         }
     }
 
+    /// The key the origin checks `app`'s notices against, and its epoch.
+    public func pinnedKey(app: String) async throws -> (keyID: KeyID, epoch: UInt64) {
+        let (status, data) = try await send(path: "/v1/apps/\(app)", method: "GET", body: nil)
+        guard status == 200 else { throw OriginClientError(Self.refusal(status, data, doing: "look up \(app)")) }
+        struct Summary: Decodable {
+            let keyId: String
+            let epoch: UInt64?
+        }
+        guard let summary = try? JSONDecoder().decode(Summary.self, from: data), let id = KeyID(text: summary.keyId) else {
+            throw OriginClientError("the origin at \(base) sent an unreadable answer for \(app)")
+        }
+        return (id, summary.epoch ?? 0)
+    }
+
+    /// What the origin did with a rotation statement.
+    public enum RotationAnswer: String, Equatable, Sendable {
+        case rotated, anchored, known
+    }
+
+    /// Sends a rotation statement; throws with the origin's reason when refused.
+    public func submit(_ rotation: SignedRotation) async throws -> RotationAnswer {
+        let (status, data) = try await send(path: "/v1/apps/\(rotation.statement.app)/rotations", method: "POST", body: Data(rotation.bytes))
+        struct Answer: Decodable { let status: String }
+        guard status == 200 || status == 201 else {
+            throw OriginClientError(Self.refusal(status, data, doing: "accept the rotation statement", rotation: true))
+        }
+        return (try? JSONDecoder().decode(Answer.self, from: data)).flatMap { RotationAnswer(rawValue: $0.status) } ?? .rotated
+    }
+
     /// What the origin said to an announced notice.
     public enum Announcement: Equatable, Sendable {
         case created
@@ -58,14 +87,16 @@ public struct OriginClient: Sendable {
         }
     }
 
-    static func refusal(_ status: Int, _ data: Data, doing: String) -> String {
+    static func refusal(_ status: Int, _ data: Data, doing: String, rotation: Bool = false) -> String {
         struct ErrorBody: Decodable { let error: String }
         let message = (try? JSONDecoder().decode(ErrorBody.self, from: data).error) ?? "HTTP \(status)"
         let advice: String
-        switch status {
-        case 404: advice = "register the app on the origin: bundlecast origin add-app APP --pub KEY --db DB"
-        case 409: advice = "release or re-sign with a higher sequence"
-        case 401, 403: advice = "sign with the key the origin has registered for this app"
+        switch (status, rotation) {
+        case (409, true): advice = "the statement's epoch must be one above the origin's (GET /v1/apps/APP shows it)"
+        case (401, true), (403, true): advice = "sign with the key the origin has registered as --old, and co-sign with the new key"
+        case (404, _): advice = "register the app on the origin: bundlecast origin add-app APP --pub KEY --db DB"
+        case (409, _): advice = "release or re-sign with a higher sequence"
+        case (401, _), (403, _): advice = "sign with the key the origin has registered for this app"
         default: advice = "check the notice with `bundlecast verify`"
         }
         return "the origin refused to \(doing) (\(status)): \(message); \(advice)"

@@ -13,7 +13,9 @@ import ServiceLifecycle
 /// | `POST /v1/apps/{app}/notices` | 201 new, 200 same signed bytes again, 409 stale/expired, 401 bad signature, 403 another key or app, 404 unknown app, 400 malformed, 413 over the limit |
 /// | `GET /v1/apps/{app}/channels/{channel}/latest` | the `.minisig` text, `ETag` = sequence, 304 on `If-None-Match`; `?after=SEQ&wait=S` long-polls: 200, or 204 when nothing newer came, 503 when the origin shuts down |
 /// | `GET /v1/apps/{app}/notices?after=SEQ` | later notices, oldest first |
-/// | `GET /v1/apps`, `GET /v1/apps/{app}` | registered apps, key ids, latest sequences |
+/// | `GET /v1/apps`, `GET /v1/apps/{app}` | registered apps, key ids and epochs, latest sequences |
+/// | `POST /v1/apps/{app}/rotations` | 201 rotated (or anchored), 200 the same statement again, 409 replay or gap, 401 bad signature, 403 another app or old key, 404, 400, 413 |
+/// | `GET /v1/apps/{app}/rotations` | the rotation chain, oldest first |
 /// | `GET /healthz`, `GET /metrics` | liveness, Prometheus text |
 struct OriginAPI: Sendable {
     let store: OriginStore
@@ -51,19 +53,20 @@ struct OriginAPI: Sendable {
         router.get("/v1/apps/:app/channels/:channel/latest") { request, context in
             try await answerAsync { try await latest(request, context) }
         }
+        addRotationRoutes(to: router)
     }
 
-    private func answer(_ body: () throws -> Response) throws -> Response {
+    func answer(_ body: () throws -> Response) throws -> Response {
         do { return try body() } catch let failure as APIFailure { return failure.response }
     }
 
-    private func answerAsync(_ body: () async throws -> Response) async throws -> Response {
+    func answerAsync(_ body: () async throws -> Response) async throws -> Response {
         do { return try await body() } catch let failure as APIFailure { return failure.response }
     }
 
     // MARK: - Parameters
 
-    private func appName(_ context: BasicRequestContext) throws -> String {
+    func appName(_ context: BasicRequestContext) throws -> String {
         let app = context.parameters.get("app") ?? ""
         if let problem = Identifier.problem(app) { throw APIFailure(.badRequest, "app name \(problem)") }
         return app
@@ -81,7 +84,7 @@ struct OriginAPI: Sendable {
         return value
     }
 
-    private func registered(_ app: String) throws -> AppRecord {
+    func registered(_ app: String) throws -> AppRecord {
         guard let record = try store.app(app) else { throw APIFailure(.notFound, "unknown app \(app): register it with `bundlecast origin add-app`") }
         return record
     }
@@ -124,9 +127,7 @@ struct OriginAPI: Sendable {
             throw APIFailure(.badRequest, "not a Bundlecast notice: \(error)", reason: "malformed")
         }
         let n = signed.notice
-        guard signed.signature.keyID == record.key.keyID else {
-            throw APIFailure(.forbidden, "signed by key \(signed.signature.keyID), but \(app) is registered with key \(record.key.keyID)", reason: "unknown_key")
-        }
+        guard signed.signature.keyID == record.key.keyID else { throw try wrongKey(app: app, signedBy: signed.signature.keyID, current: record.key.keyID) }
         do { try signed.verify(with: record.key) } catch {
             throw APIFailure(.unauthorized, "\(error)", reason: "bad_signature")
         }
@@ -151,7 +152,17 @@ struct OriginAPI: Sendable {
             return (.ok, result("duplicate"))
         case .stale(let highest):
             throw APIFailure(.conflict, "sequence \(n.sequence) is not higher than \(highest), the highest the origin holds for \(app): release with a higher sequence", reason: "stale")
+        case .keyChanged(let current):
+            throw try wrongKey(app: app, signedBy: signed.signature.keyID, current: current)
         }
+    }
+
+    /// A notice signed by another key than the app's: a retired one (after a rotation) or a stranger's.
+    private func wrongKey(app: String, signedBy: KeyID, current: KeyID) throws -> APIFailure {
+        if let epoch = try store.retirement(app: app, key: signedBy) {
+            return APIFailure(.forbidden, "signed by key \(signedBy), which the rotation to epoch \(epoch) retired; \(app) is signed by key \(current) now", reason: "retired_key")
+        }
+        return APIFailure(.forbidden, "signed by key \(signedBy), but \(app) is registered with key \(current)", reason: "unknown_key")
     }
 
     // MARK: - Notices out
@@ -220,12 +231,15 @@ struct OriginAPI: Sendable {
     struct AppSummary: Encodable {
         let name: String
         let keyId: String
+        /// Rotations since the key was first registered (or re-pinned).
+        let epoch: UInt64
         let sequence: UInt64
         let channels: [String: UInt64]
 
         init(_ r: AppRecord) {
             name = r.name
             keyId = r.key.keyID.description
+            epoch = r.epoch
             sequence = r.sequence
             channels = Dictionary(r.channels.map { ($0.channel, $0.sequence) }, uniquingKeysWith: max)
         }

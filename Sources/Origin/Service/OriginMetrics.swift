@@ -49,6 +49,11 @@ public final class OriginMetrics: Sendable {
         counter(Key(label: "bundlecast_origin_notices_total", first: result, second: 0)) { [("result", result)] }.increment()
     }
 
+    /// Rotation statements by result: `rotated`, `anchored`, `known`, or a refusal reason (`replay`, `gap`...).
+    public func rotation(_ result: String) {
+        counter(Key(label: "bundlecast_origin_rotations_total", first: result, second: 0)) { [("result", result)] }.increment()
+    }
+
     private func counter(_ key: Key, _ dimensions: () -> [(String, String)]) -> CoreMetrics.Counter {
         counters.withLock { cache in
             if let counter = cache[key] { return counter }

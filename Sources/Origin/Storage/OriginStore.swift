@@ -9,7 +9,7 @@ import GRDB
 /// insert" is one transaction: of two publishers racing with the same
 /// sequence exactly one wins.
 public final class OriginStore: Sendable {
-    private let pool: DatabasePool
+    let pool: DatabasePool
     public let path: String
 
     /// Opens an existing database, or creates one when `create` is true.
@@ -65,6 +65,20 @@ public final class OriginStore: Sendable {
             }
             try db.create(index: "notice_by_channel", on: "notice", columns: ["app", "channel", "sequence"])
         }
+        migrator.registerMigration("v2-rotations") { db in
+            // `app.publicKey` stays the key notices are checked against: a rotation replaces it
+            // and records the statement that did, so the chain can be served and replays refused.
+            try db.alter(table: "app") { t in t.add(column: "epoch", .integer).notNull().defaults(to: 0) }
+            try db.create(table: "rotation") { t in
+                t.column("app", .text).notNull().references("app", onDelete: .cascade)
+                t.column("epoch", .integer).notNull()
+                t.column("oldKey", .text).notNull()
+                t.column("newKey", .text).notNull()
+                t.column("body", .blob).notNull()
+                t.column("receivedAt", .integer).notNull()
+                t.primaryKey(["app", "epoch"])
+            }
+        }
         return migrator
     }
 
@@ -100,9 +114,9 @@ public final class OriginStore: Sendable {
     }
 
     private static func record(_ db: Database, _ name: String) throws -> AppRecord? {
-        guard let stored = try String.fetchOne(db, sql: "SELECT publicKey FROM app WHERE name = ?", arguments: [name]) else { return nil }
+        guard let pinned = try pinnedKey(db, name) else { return nil }
         let rows = try Row.fetchAll(db, sql: "SELECT channel, max(sequence) AS s FROM notice WHERE app = ? GROUP BY channel ORDER BY channel", arguments: [name])
-        return AppRecord(name: name, key: try PublicKey(base64: stored),
+        return AppRecord(name: name, key: pinned.key, epoch: pinned.epoch,
                          channels: rows.map { (channel: $0["channel"], sequence: UInt64(bitPattern: $0["s"] as Int64)) })
     }
 
@@ -113,6 +127,8 @@ public final class OriginStore: Sendable {
         case duplicate
         /// Not newer than the highest sequence held for the app.
         case stale(highest: UInt64)
+        /// Signed by a key that is no longer the app's (a rotation committed meanwhile).
+        case keyChanged(current: KeyID)
     }
 
     /// Stores a notice whose signature has been checked, if its sequence is
@@ -120,6 +136,10 @@ public final class OriginStore: Sendable {
     public func submit(_ notice: SignedNotice, body: [UInt8], now: UInt64) throws -> Submission {
         let n = notice.notice
         return try pool.write { db in
+            // Checked again inside the transaction: a rotation may have committed since the signature check.
+            if let current = try Self.pinnedKey(db, n.app)?.key.keyID, current != notice.signature.keyID {
+                return .keyChanged(current: current)
+            }
             if let same = try Data.fetchOne(db, sql: "SELECT body FROM notice WHERE app = ? AND sequence = ?",
                                             arguments: [n.app, Int64(n.sequence)]), [UInt8](same) == body {
                 return .duplicate

@@ -30,13 +30,16 @@ public struct StoredNotice: Sendable, Equatable {
 /// What the origin knows of one registered app.
 public struct AppRecord: Sendable, Equatable {
     public let name: String
+    /// The key notices must be signed with now.
     public let key: PublicKey
+    /// Rotations since the key first registered (or since the last re-pin).
+    public let epoch: UInt64
     /// Highest sequence per channel, sorted by channel.
     public let channels: [(channel: String, sequence: UInt64)]
 
     public var sequence: UInt64 { channels.map(\.sequence).max() ?? 0 }
 
     public static func == (a: AppRecord, b: AppRecord) -> Bool {
-        a.name == b.name && a.key == b.key && a.channels.elementsEqual(b.channels, by: { $0 == $1 })
+        a.name == b.name && a.key == b.key && a.epoch == b.epoch && a.channels.elementsEqual(b.channels, by: { $0 == $1 })
     }
 }

@@ -6,21 +6,23 @@ import Publisher
 
 struct Announce: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Send an existing signed notice to the origin again.",
+        abstract: "Send an existing signed notice (or rotation statement) to the origin again.",
         discussion: """
             For a release whose announcement failed, or to send a notice to another origin. \
             Sending the same notice twice is harmless: the origin answers that it has it.
 
             With --node, the notice goes to a node's admin API instead, which verifies it and \
-            spreads it by gossip.
+            spreads it by gossip. A rotation statement (rotations/EPOCH.rotation) is sent the \
+            same way, e.g. to an origin or node set up after the rotation.
 
             Examples:
               bundlecast announce Manifests/acme/1.4.0.manifest.minisig --origin http://127.0.0.1:7300
               bundlecast announce Manifests/acme/1.4.0.manifest.minisig --node 127.0.0.1:7947
+              bundlecast announce Manifests/acme/rotations/1.rotation --origin http://127.0.0.1:7300
             """
     )
 
-    @Argument(help: ArgumentHelp("The notice (.minisig).", valueName: "notice"))
+    @Argument(help: ArgumentHelp("The notice (.minisig) or rotation statement (.rotation).", valueName: "notice"))
     var notice: String
 
     @Option(help: ArgumentHelp("The origin's URL.", valueName: "url"))
@@ -36,6 +38,7 @@ struct Announce: AsyncParsableCommand {
     func run() async throws {
         try await reportingAsync {
             let bytes = try PosixFile.readAll(notice, limit: 4096)
+            if SignedRotation.looksLike(bytes) { return try await announceRotation(bytes) }
             let signed: SignedNotice
             do { signed = try SignedNotice(bytes: bytes) } catch { throw Failure("\(notice): \(error)") }
             let n = signed.notice
@@ -51,5 +54,17 @@ struct Announce: AsyncParsableCommand {
             case .alreadyKnown: print("the origin already has \(n.app) \(n.version) sequence \(n.sequence)")
             }
         }
+    }
+
+    private func announceRotation(_ bytes: [UInt8]) async throws {
+        let rotation: SignedRotation
+        do { rotation = try SignedRotation(bytes: bytes) } catch { throw Failure("\(notice): \(error)") }
+        if let node {
+            print("node \(node): \(try await NodeAdminClient(url: try HostPort(node).httpURL).rotate(bytes))")
+            return
+        }
+        let client = try OriginClient(url: origin!)
+        let s = rotation.statement
+        print("origin \(client.base): \(try await client.submit(rotation).rawValue) \(s.app) key \(s.newKeyID) at epoch \(s.epoch)")
     }
 }

@@ -20,6 +20,12 @@ struct NodeCommand: AsyncParsableCommand {
             atomically. The node keeps the current and the previous version and serves every \
             chunk of them. Ports may be 0: the node writes the ports it got to DATA/ready.json.
 
+            Publisher keys change by rotation statements (`bundlecast rotate-key`), taken from the \
+            admin API, gossip or the origin and checked against the pinned key; the node then \
+            refuses notices signed by the old key. The rotated key is kept in DATA/node.sqlite and \
+            wins over a --trust naming a retired key. If the publisher lost its key, --repin APP \
+            pins the --trust key instead (see README, Key rotation).
+
             Rates take a number of bytes per second with an optional K, M or G suffix (1024-based).
 
             Example:
@@ -44,8 +50,11 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Members to join through, comma-separated HOST:PORT.", valueName: "host:port,..."))
     var join: String?
 
-    @Option(help: ArgumentHelp("Pin an app's publisher key (repeatable).", valueName: "app=key.pub"))
+    @Option(help: ArgumentHelp("Pin an app's publisher key (repeatable). After a rotation the stored key wins over a --trust naming a retired one.", valueName: "app=key.pub"))
     var trust: [String] = []
+
+    @Option(help: ArgumentHelp("Recovery when APP's current key is lost: pin its --trust key instead of the stored one, at epoch 0 of a new rotation chain (repeatable). No effect when --trust names the stored key or one the chain retired.", valueName: "app"))
+    var repin: [String] = []
 
     @Option(help: "The channel this node follows.")
     var channel = "stable"
@@ -140,6 +149,10 @@ struct NodeCommand: AsyncParsableCommand {
                 return PeerAddress(host: hp.host, port: UInt16(hp.port))
             }
             for flag in try trust.map(TrustFlag.init) { settings.trusted[flag.app] = try loadPublicKey(flag.keyPath) }
+            for app in repin where settings.trusted[app] == nil {
+                throw Failure("--repin \(app) needs --trust \(app)=KEY.pub: the key to pin")
+            }
+            settings.repin = Set(repin)
             try Identifier.validateChannel(channel)
             settings.channel = channel
             settings.zone = zone

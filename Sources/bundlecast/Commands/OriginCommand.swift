@@ -14,9 +14,15 @@ struct OriginCommand: AsyncParsableCommand {
             of releases within a second. Put any HTTP cache or CDN in front of it: answers carry \
             ETag and Cache-Control.
 
+            Keys change by rotation (`bundlecast rotate-key`): the origin then checks notices \
+            against the new key and refuses the old one; a --trust naming a retired key is \
+            overridden by the stored one. If the current key is lost, --repin APP pins the \
+            --trust key instead (see README, Key rotation).
+
             Examples:
               bundlecast origin --db origin.sqlite --trust acme=Keys/acme.pub
               bundlecast origin add-app acme --pub Keys/acme.pub --db origin.sqlite
+              bundlecast origin --db origin.sqlite --trust acme=Keys/acme-2027.pub --repin acme
             """,
         subcommands: [Serve.self, AddApp.self],
         defaultSubcommand: Serve.self
@@ -44,6 +50,9 @@ struct OriginCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Register APP with this publisher public key (repeatable).", valueName: "app=key.pub"))
         var trust: [String] = []
 
+        @Option(help: ArgumentHelp("Recovery when APP's current key is lost: make its --trust key the app's key, at epoch 0 of a new rotation chain (repeatable). Has no effect when --trust names the stored key or one the chain retired.", valueName: "app"))
+        var repin: [String] = []
+
         @Option(help: ArgumentHelp("Where to write the ready file (default: ready.json beside the database).", valueName: "path"))
         var readyFile: String?
 
@@ -61,14 +70,21 @@ struct OriginCommand: AsyncParsableCommand {
                 let logger = Logger(label: "bundlecast.origin")
                 let address = try HostPort(listen)
                 let trusted = try trust.map(TrustFlag.init)
+                for app in repin where !trusted.contains(where: { $0.app == app }) {
+                    throw Failure("--repin \(app) needs --trust \(app)=KEY.pub: the key to pin")
+                }
                 let store = try OriginStore(path: db, create: !trusted.isEmpty)
                 for flag in trusted {
                     let key = try loadPublicKey(flag.keyPath)
-                    switch try store.register(app: flag.app, key: key, now: UInt64(Date().timeIntervalSince1970)) {
+                    switch try store.trust(app: flag.app, key: key, repin: repin.contains(flag.app), now: UInt64(Date().timeIntervalSince1970)) {
                     case .added: logger.info("registered app", metadata: ["app": "\(flag.app)", "key": "\(key.keyID)"])
                     case .unchanged: break
-                    case .conflict(let existing):
-                        throw Failure("\(flag.app) is registered with key \(existing), not \(key.keyID) from \(flag.keyPath): the stored key wins; fix --trust")
+                    case .retired(let epoch, let current):
+                        logger.notice("--trust \(flag.app)=\(flag.keyPath) names key \(key.keyID), which the rotation to epoch \(epoch) retired: the stored \(current) wins; update --trust")
+                    case .repinned(let previous):
+                        logger.warning("re-pinned \(flag.app): key \(key.keyID) replaces \(previous) and starts a new rotation chain at epoch 0; re-pin every node the same way, then drop --repin")
+                    case .conflict(let current):
+                        throw Failure("\(flag.app) is registered with \(current), not \(key.keyID) from \(flag.keyPath), and no rotation retired that key: the stored key wins; fix --trust, or if the publisher lost the current key, re-pin with --repin \(flag.app)")
                     }
                 }
                 if try store.apps().isEmpty {

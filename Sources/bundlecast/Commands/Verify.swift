@@ -12,12 +12,16 @@ struct Verify: ParsableCommand {
             With --manifest and a directory: does that, then compares the directory with the \
             manifest and lists every missing, extra or changed file.
 
+            With a rotation statement (MANIFESTS/APP/rotations/EPOCH.rotation) and the old key: \
+            checks the old key's signature and the new key's co-signature, and prints the statement.
+
             Exit codes: 0 verified; 1 verification failed or the directory differs; \
             2 a file is missing or malformed; 3 the signature is valid but the notice has expired.
 
             Examples:
               bundlecast verify --pub Keys/acme.pub Manifests/acme/1.4.0.manifest
               bundlecast verify --pub Keys/acme.pub --manifest Manifests/acme/1.4.0.manifest /opt/acme
+              bundlecast verify --pub Keys/acme.pub Manifests/acme/rotations/1.rotation
             """
     )
 
@@ -36,6 +40,7 @@ struct Verify: ParsableCommand {
     func run() throws {
         try reporting {
             let key = try loadPublicKey(pub)
+            if manifest == nil, path.hasSuffix(".rotation") { return try verifyRotation(key) }
             let manifestPath = manifest ?? path
             let (m, signed) = try loadVerified(manifest: manifestPath, signature: signature, key: key)
             let n = signed.notice
@@ -58,5 +63,21 @@ struct Verify: ParsableCommand {
                 throw Failure("the notice expired at \(Format.date(n.expires)): nodes no longer accept it as news; publish a fresh one", code: Exit.expired)
             }
         }
+    }
+
+    private func verifyRotation(_ key: PublicKey) throws {
+        let rotation: SignedRotation
+        do { rotation = try SignedRotation(bytes: try PosixFile.readAll(path, limit: SignedRotation.maxBytes + 1)) } catch let error as RotationFormatError {
+            throw Failure("\(path): \(error)")
+        }
+        let s = rotation.statement
+        guard key.keyID == s.oldKeyID else {
+            throw Failure("\(path) hands over from key \(s.oldKeyID), not \(key.keyID) from \(pub): give the old key", code: Exit.verificationFailed)
+        }
+        guard rotation.isSignedByOldKey(key) else { throw Failure("\(path): the old key's signature does not verify", code: Exit.verificationFailed) }
+        guard rotation.isSignedByNewKey else { throw Failure("\(path): the new key's co-signature does not verify", code: Exit.verificationFailed) }
+        print("verified \(path): \(s.app) rotates from key \(s.oldKeyID) to \(s.newKeyID) at epoch \(s.epoch)")
+        print("  new public key: \(s.newKey.base64)")
+        print("  created \(Format.date(s.created))")
     }
 }

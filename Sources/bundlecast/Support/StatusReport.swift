@@ -19,6 +19,7 @@ struct StatusReport {
             } else {
                 head += "no notice accepted yet"
             }
+            if let keyId = app.keyId { head += "; key \(keyId) (epoch \(app.keyEpoch ?? 0))" }
             lines.append(head)
             if let error = status.errors?[app.app] { lines.append("  this node cannot update: \(error)") }
             var rows: [(version: String, sequence: String, nodes: Int)] = app.spread.map { ($0.version, "#\($0.sequence)", $0.nodes) }
@@ -35,6 +36,11 @@ struct StatusReport {
             if app.downloading > 0 { notes.append("\(app.downloading) downloading") }
             if app.failed > 0 { notes.append("\(app.failed) failed an install") }
             if let newest = app.accepted.first, newest.nodes < live { notes.append("\(newest.nodes) of \(live) have heard of #\(newest.sequence)") }
+            let epochs = status.members.filter { $0.state == "alive" || $0.state == "suspect" }
+                .compactMap { m in m.apps.first { $0.app == app.app }.map { $0.epoch ?? 0 } }
+            if let epoch = app.keyEpoch, case let lagging = epochs.filter({ $0 < epoch }).count, lagging > 0 {
+                notes.append("\(lagging) of \(live) still pin an older key")
+            }
             if !notes.isEmpty { lines.append("  " + notes.joined(separator: ", ")) }
         }
         if let only, !status.apps.contains(where: { $0.app == only }) {
@@ -49,6 +55,7 @@ struct StatusReport {
                     if let p = a.progress { text += " ↓\(p)%" }
                     if let f = a.failed { text += " failed \(f)" }
                     if a.installed != a.version { text += " (notice \(a.version))" }
+                    if let epoch = a.epoch { text += " key epoch \(epoch)" }
                     return text
                 }.joined(separator: ", ") + (m.fromPeers.map { "  \($0)% from peers" } ?? "")
                 lines.append("  \(m.id.prefix(8))  \(m.address.padding(23))  \(m.state.padding(7))  \((m.zone ?? "-").padding(8))  \(apps)")

@@ -1,0 +1,97 @@
+import BundlecastCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// Key rotation: statements in, the chain out (so a node can catch up).
+extension OriginAPI {
+    func addRotationRoutes(to router: Router<BasicRequestContext>) {
+        router.post("/v1/apps/:app/rotations") { request, context in try await answerAsync { try await submitRotation(request, context) } }
+        router.get("/v1/apps/:app/rotations") { _, context in try answer { try rotations(context) } }
+    }
+
+    struct RotationResult: Encodable {
+        let app: String
+        let epoch: UInt64
+        let keyId: String
+        let status: String
+    }
+
+    private func submitRotation(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let app = try appName(context)
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: settings.maxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            metrics.rotation("too_large")
+            return APIResponse.error(.contentTooLarge, "body larger than \(settings.maxBodyBytes) bytes: a rotation statement is about 500 bytes")
+        }
+        do {
+            let (status, result) = try acceptRotation(app: app, bytes: Array(buffer: body))
+            metrics.rotation(result.status)
+            return APIResponse.json(status, result)
+        } catch let failure as APIFailure {
+            metrics.rotation(failure.reason ?? "refused")
+            logger.warning("refused rotation statement", metadata: ["app": "\(app)", "status": "\(failure.status.code)", "reason": "\(failure.message)"])
+            throw failure
+        }
+    }
+
+    private func acceptRotation(app: String, bytes: [UInt8]) throws -> (HTTPResponse.Status, RotationResult) {
+        _ = try registered(app)
+        let rotation: SignedRotation
+        do { rotation = try SignedRotation(bytes: bytes) } catch {
+            throw APIFailure(.badRequest, "\(error)", reason: "malformed")
+        }
+        guard let verdict = try store.submitRotation(rotation, app: app, now: clock()) else {
+            throw APIFailure(.notFound, "unknown app \(app)")
+        }
+        let s = rotation.statement
+        switch verdict {
+        case .rotated(let next):
+            logger.notice("rotated publisher key", metadata: ["app": "\(app)", "epoch": "\(next.epoch)", "old": "\(s.oldKeyID)", "new": "\(next.key.keyID)"])
+            return (.created, RotationResult(app: app, epoch: next.epoch, keyId: next.key.keyID.description, status: "rotated"))
+        case .anchored(let next):
+            logger.info("the registered key's epoch is known now", metadata: ["app": "\(app)", "epoch": "\(next.epoch)", "key": "\(next.key.keyID)"])
+            return (.created, RotationResult(app: app, epoch: next.epoch, keyId: next.key.keyID.description, status: "anchored"))
+        case .known:
+            return (.ok, RotationResult(app: app, epoch: s.epoch, keyId: s.newKeyID.description, status: "known"))
+        case .refused(let refusal):
+            let status: HTTPResponse.Status
+            switch refusal {
+            case .malformed: status = .badRequest
+            case .replay, .gap: status = .conflict
+            case .badSignature: status = .unauthorized
+            case .wrongApp, .untrustedApp, .wrongOldKey, .sameKey: status = .forbidden
+            }
+            throw APIFailure(status, refusal.description, reason: refusal.reason)
+        }
+    }
+
+    struct RotationList: Encodable {
+        struct Item: Encodable {
+            let epoch: UInt64
+            let oldKeyId: String
+            let newKeyId: String
+            /// The `.rotation` file's text.
+            let statement: String
+        }
+
+        let app: String
+        let keyId: String
+        let epoch: UInt64
+        let rotations: [Item]
+    }
+
+    private func rotations(_ context: BasicRequestContext) throws -> Response {
+        let app = try appName(context)
+        let record = try registered(app)
+        let items = try store.rotations(app: app).map {
+            RotationList.Item(epoch: $0.epoch, oldKeyId: $0.oldKey.description, newKeyId: $0.newKey.description,
+                              statement: String(decoding: $0.body, as: UTF8.self))
+        }
+        return APIResponse.json(.ok, RotationList(app: app, keyId: record.key.keyID.description, epoch: record.epoch, rotations: items),
+                                headers: [.cacheControl: "no-store"])
+    }
+}

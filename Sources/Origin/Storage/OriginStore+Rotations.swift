@@ -1,0 +1,91 @@
+import BundlecastCore
+import Foundation
+import GRDB
+
+/// The rotation chain of each app: the statements that replaced its key, one
+/// per epoch, and the trust decisions made at start.
+extension OriginStore {
+    /// A rotation statement the origin holds, byte for byte as it was posted.
+    public struct StoredRotation: Sendable, Equatable {
+        public let epoch: UInt64
+        public let oldKey: KeyID
+        public let newKey: KeyID
+        public let body: [UInt8]
+    }
+
+    static func pinnedKey(_ db: Database, _ app: String) throws -> PinnedKey? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT publicKey, epoch FROM app WHERE name = ?", arguments: [app]) else { return nil }
+        return PinnedKey(key: try PublicKey(base64: row["publicKey"] as String), epoch: UInt64(max(0, row["epoch"] as Int64)))
+    }
+
+    /// Applies a rotation statement to `app` in one transaction: on `rotated` or
+    /// `anchored` the app's key and epoch change and the statement joins the chain.
+    /// `nil` when the app is not registered.
+    ///
+    /// `known` means these exact bytes are the chain's statement for the epoch;
+    /// another statement for an epoch already held is a replay.
+    public func submitRotation(_ rotation: SignedRotation, app: String, now: UInt64) throws -> RotationVerdict? {
+        try pool.write { db in
+            guard let pinned = try Self.pinnedKey(db, app) else { return nil }
+            let verdict = pinned.evaluate(rotation, app: app)
+            let s = rotation.statement
+            switch verdict {
+            case .known:
+                let held = try Data.fetchOne(db, sql: "SELECT body FROM rotation WHERE app = ? AND epoch = ?", arguments: [app, Int64(s.epoch)])
+                return held.map([UInt8].init) == rotation.bytes ? .known : .refused(.replay(epoch: s.epoch, current: pinned.epoch))
+            case .rotated(let next), .anchored(let next):
+                try db.execute(sql: "UPDATE app SET publicKey = ?, epoch = ? WHERE name = ?",
+                               arguments: [next.key.base64, Int64(next.epoch), app])
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO rotation (app, epoch, oldKey, newKey, body, receivedAt) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [app, Int64(s.epoch), s.oldKeyID.description, s.newKeyID.description, Data(rotation.bytes), Int64(clamping: now)])
+                return verdict
+            case .refused:
+                return verdict
+            }
+        }
+    }
+
+    /// The chain of `app`, oldest first.
+    public func rotations(app: String) throws -> [StoredRotation] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT epoch, oldKey, newKey, body FROM rotation WHERE app = ? ORDER BY epoch", arguments: [app]).compactMap {
+                guard let old = KeyID(text: $0["oldKey"] as String), let new = KeyID(text: $0["newKey"] as String) else { return nil }
+                return StoredRotation(epoch: UInt64(max(0, $0["epoch"] as Int64)), oldKey: old, newKey: new, body: [UInt8]($0["body"] as Data))
+            }
+        }
+    }
+
+    /// The epoch whose rotation retired `key` for `app`, if the chain retired it.
+    public func retirement(app: String, key: KeyID) throws -> UInt64? {
+        try pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT max(epoch) FROM rotation WHERE app = ? AND oldKey = ?", arguments: [app, key.description])
+                .map { UInt64(max(0, $0)) }
+        }
+    }
+
+    /// Registers `key` for `app` unless it is registered. A stored key differing
+    /// from `key` wins when the chain retired `key`; otherwise it is a conflict,
+    /// unless `repin`: then `key` becomes the app's key at epoch 0 and the old
+    /// chain is dropped (the recovery path when the current key is lost).
+    public func trust(app: String, key: PublicKey, repin: Bool, now: UInt64) throws -> TrustDecision {
+        try Identifier.validateApp(app)
+        return try pool.write { db in
+            let retired = try Int64.fetchOne(db, sql: "SELECT max(epoch) FROM rotation WHERE app = ? AND oldKey = ?",
+                                             arguments: [app, key.keyID.description])
+            let decision = TrustDecision.decide(stored: try Self.pinnedKey(db, app), key: key,
+                                                retiredAt: retired.map { UInt64(max(0, $0)) }, repin: repin)
+            switch decision {
+            case .added:
+                try db.execute(sql: "INSERT INTO app (name, publicKey, registeredAt) VALUES (?, ?, ?)",
+                               arguments: [app, key.base64, Int64(clamping: now)])
+            case .repinned:
+                try db.execute(sql: "UPDATE app SET publicKey = ?, epoch = 0 WHERE name = ?", arguments: [key.base64, app])
+                try db.execute(sql: "DELETE FROM rotation WHERE app = ?", arguments: [app])
+            case .unchanged, .retired, .conflict:
+                break
+            }
+            return decision
+        }
+    }
+}
