@@ -25,12 +25,31 @@ struct NodeAdminAPI: Sendable {
     let keys: PublisherKeys
     let accept: @Sendable ([UInt8], String) -> Result<SignedNotice, NoticeIntake.Refusal>
     let acceptRotation: @Sendable ([UInt8], String) -> Result<PublisherKeys.Acceptance, RotationRefusal>
+    let timestamps: OriginTimestamps
+    let freshnessThreshold: UInt64
+    /// Checks, keeps and spreads an origin timestamp; whether it was taken.
+    let acceptTimestamp: @Sendable ([UInt8]) -> Bool
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         router.get("/healthz") { _, _ in "ok\n" }
         addTransferRoutes(to: router)
         if let partition = gossip.settings.partition { addPartitionRoute(partition, to: router) }
         router.get("/v1/status") { _, _ in json(.ok, try status()) }
+        router.post("/v1/timestamps") { request, _ in
+            let body = Array(buffer: try await request.body.collect(upTo: 4096))
+            if acceptTimestamp(body) { return json(.created, ["status": "accepted"]) }
+            switch timestamps.receive(body, now: UInt64(Date().timeIntervalSince1970)) {
+            case .success, .failure(.notNewer): return json(.ok, ["status": "already held"])
+            case .failure(let refusal):
+                let status: HTTPResponse.Status = switch refusal {
+                case .forged: .unauthorized
+                case .noOriginKey, .notFollowed: .forbidden
+                case .expired, .fromTheFuture: .conflict
+                case .malformed, .notNewer: .badRequest
+                }
+                return json(status, ["error": refusal.description])
+            }
+        }
         router.post("/v1/notices") { request, _ in
             let body = try await request.body.collect(upTo: 64 << 10)
             let bytes = Array(buffer: body)
@@ -120,7 +139,11 @@ struct NodeAdminAPI: Sendable {
             let latest = try store.latestRecord(app: app, channel: channel).map {
                 NodeStatus.Latest(version: $0.notice.notice.version.description, kind: $0.notice.notice.kind.rawValue, sequence: $0.notice.notice.sequence, receivedAt: $0.receivedAt)
             }
-            return NodeStatus.view(of: app, over: members, latest: latest, key: keys.pinned(app))
+            var view = NodeStatus.view(of: app, over: members, latest: latest, key: keys.pinned(app))
+            let held = state.metadata.apps[app]?.sequence ?? 0
+            view.freshness = timestamps.freshness(app: app, held: held, now: UInt64(Date().timeIntervalSince1970), threshold: freshnessThreshold)
+                .map { NodeStatus.FreshnessView($0, threshold: freshnessThreshold) }
+            return view
         }
         let errors = state.errors
         return NodeStatus(self: me, channel: channel, members: members, apps: apps, gossip: gossip.counterValues, refusedNotices: state.refused,

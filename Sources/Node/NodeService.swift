@@ -25,6 +25,10 @@ public enum NodeService {
         public var fleetKey: FleetKey?
         /// The origin to long-poll as a backstop; nil: gossip only.
         public var origin: URL?
+        /// The origin's own public key: timestamps it signed tell this node whether it is up to date.
+        public var originKey: PublicKey?
+        /// How old the newest origin timestamp may be before status says freshness is unconfirmed.
+        public var freshnessThreshold: UInt64 = 3600
         public var transfer = TransferNode.Settings()
         /// Serve and hold releases, never install them.
         public var seedOnly = false
@@ -141,10 +145,29 @@ public enum NodeService {
             }
             return result
         }
+        let timestamps = OriginTimestamps(originKey: settings.originKey, channel: settings.channel, apps: keys.apps)
+        let acceptTimestamp: @Sendable ([UInt8], String) -> Bool = { body, source in
+            switch timestamps.receive(body, now: now()) {
+            case .success(let t):
+                let held = state.metadata.apps[t.app]?.sequence ?? 0
+                if t.sequence > held {
+                    logger.notice("the origin says \(t.app) #\(t.sequence) exists (timestamp from \(source)); this node holds #\(held)")
+                } else {
+                    logger.debug("origin timestamp", metadata: ["app": "\(t.app)", "sequence": "\(t.sequence)", "from": "\(source)"])
+                }
+                return true
+            case .failure(let refusal):
+                if let reason = refusal.reason, state.countRefusal(reason, from: source) {
+                    logger.warning("dropped origin timestamp from \(source): \(refusal)")
+                }
+                return false
+            }
+        }
         let gossip = try await GossipRuntime.start(
             id: id, settings: settings.gossip, metadata: state.metadata.encoded(), fleetKey: settings.fleetKey, logger: logger,
             onNotice: { body, sender in
-                // One message type carries both: a notice, or a rotation statement.
+                // One message type carries all three: a notice, a rotation statement, an origin timestamp.
+                if SignedTimestamp.looksLike(body) { return acceptTimestamp(body, "peer \(sender)") }
                 if SignedRotation.looksLike(body) {
                     if case .success(let accepted) = acceptRotation(body, "peer \(sender)") { return accepted.change != .known }
                     return false
@@ -173,7 +196,13 @@ public enum NodeService {
         let router = Router()
         if let token = settings.adminToken { router.add(middleware: AdminTokenMiddleware(token: token)) }
         NodeAdminAPI(gossip: gossip, state: state, channel: settings.channel, trustedApps: keys.apps,
-                     store: store, transfer: transfer, updater: updater, keys: keys, accept: accept, acceptRotation: acceptRotation)
+                     store: store, transfer: transfer, updater: updater, keys: keys, accept: accept, acceptRotation: acceptRotation,
+                     timestamps: timestamps, freshnessThreshold: settings.freshnessThreshold,
+                     acceptTimestamp: { body in
+                         let ok = acceptTimestamp(body, "admin API")
+                         if ok { gossip.spread(notice: body) }
+                         return ok
+                     })
             .addRoutes(to: router)
         var services: [any Service] = [updater, RotationRelay(keys: keys, gossip: gossip),
                                        NoticeCatchUpService(gossip: gossip, store: store, apps: keys.apps, channel: settings.channel, logger: logger)]
@@ -188,6 +217,9 @@ public enum NodeService {
                     return true
                 },
                 catchUp: { await originSync.sync($0, force: true) },
+                timestamps: settings.originKey == nil ? nil : OriginWatcher.Timestamps(
+                    age: { app in timestamps.newest(app).map { t in now() > t.created ? now() - t.created : 0 } },
+                    deliver: { body in if acceptTimestamp(body, "origin") { gossip.spread(notice: body) } }),
                 logger: logger))
         }
         let app = Application(

@@ -69,6 +69,29 @@ public struct NodeStatus: Codable, Sendable {
         public var accepted: [Spread]
         public var downloading: Int
         public var failed: Int
+        /// What this node can say about being up to date, from the origin's signed timestamps
+        /// (nil without `--origin-key`).
+        public var freshness: FreshnessView?
+    }
+
+    public struct FreshnessView: Codable, Sendable, Equatable {
+        /// `confirmed`, `behind` (the origin names a newer sequence) or `stale` (no recent timestamp).
+        public var state: String
+        /// The sequence the newest timestamp names.
+        public var originSequence: UInt64?
+        /// Seconds since that timestamp was signed.
+        public var age: UInt64?
+        /// How old a timestamp may be and still confirm (`--freshness-threshold`).
+        public var threshold: UInt64
+
+        init(_ f: Freshness, threshold: UInt64) {
+            self.threshold = threshold
+            switch f {
+            case .confirmed(let sequence, let age): (state, originSequence, self.age) = ("confirmed", sequence, age)
+            case .behind(let origin, _, let age): (state, originSequence, self.age) = ("behind", origin, age)
+            case .stale(let age): (state, originSequence, self.age) = ("stale", nil, age)
+            }
+        }
     }
 
     public var `self`: MemberView

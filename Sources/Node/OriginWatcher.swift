@@ -21,7 +21,16 @@ struct OriginWatcher: Service {
     /// Catches up on the app's key rotations from the origin (at start, and after a refused
     /// notice, which the back-off then spaces out).
     let catchUp: @Sendable (String) async -> Void
+    /// With a pinned origin key: the age of the newest timestamp held, and where a fetched one goes.
+    let timestamps: Timestamps?
     let logger: Logger
+
+    struct Timestamps: Sendable {
+        let age: @Sendable (String) -> UInt64?
+        let deliver: @Sendable ([UInt8]) -> Void
+        /// A timestamp is fetched when none is held, when the held one is older than this, or after a new notice.
+        var refreshAfter: UInt64 = 600
+    }
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -49,7 +58,13 @@ struct OriginWatcher: Service {
         var refused: UInt64 = 0
         // A node that was away during a rotation learns the new key before its first notice.
         await catchUp(app)
+        var timestampsOff = false
+        var heldBefore = held(app)
         while !Task.isCancelled {
+            if let timestamps, !timestampsOff, timestamps.age(app).map({ $0 >= timestamps.refreshAfter }) ?? true || held(app) != heldBefore {
+                heldBefore = held(app)
+                timestampsOff = await fetchTimestamp(app, into: timestamps)
+            }
             let url = origin.appendingPathComponent("/v1/apps/\(app)/channels/\(channel)/latest")
             var components = URLComponents(url: url, resolvingAgainstBaseURL: false)!
             let after = max(held(app), refused)
@@ -97,5 +112,23 @@ struct OriginWatcher: Service {
             backoff = min(60, backoff * 2)
             try? await Task.sleep(for: .seconds(delay))
         }
+    }
+
+    /// Fetches the origin's timestamp for `app`; true when the origin signs none (no `--key`),
+    /// which is said once: asking again is pointless until the node restarts.
+    private func fetchTimestamp(_ app: String, into timestamps: Timestamps) async -> Bool {
+        var request = URLRequest(url: origin.appendingPathComponent("/v1/apps/\(app)/channels/\(channel)/timestamp"))
+        request.timeoutInterval = 10
+        guard let (data, response) = try? await URLSession.shared.data(for: request) else { return false }
+        switch (response as? HTTPURLResponse)?.statusCode ?? 0 {
+        case 200:
+            timestamps.deliver([UInt8](data))
+        case 404:
+            logger.warning("the origin signs no timestamps for \(app) (is it started with --key?): freshness cannot be confirmed from it")
+            return true
+        case let status:
+            logger.debug("origin answered \(status) for the timestamp of \(app)")
+        }
+        return false
     }
 }

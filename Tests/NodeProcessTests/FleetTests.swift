@@ -126,24 +126,9 @@ import TestSupport
 
     @Test func aNodeLearnsFromTheOriginAndLeavesGracefully() async throws {
         try await withTemporaryDirectory { dir in
-            let origin = Process()
-            origin.executableURL = URL(fileURLWithPath: bundlecastPath)
-            origin.arguments = ["origin", "--listen", "127.0.0.1:0", "--db", dir + "/origin.sqlite", "--ready-file", dir + "/origin.json",
-                                "--trust", "hello-fleet=\(demoPub)"]
-            origin.standardError = FileHandle(forWritingAtPath: "/dev/null")
-            try origin.run()
-            defer {
-                kill(origin.processIdentifier, SIGKILL)
-                origin.waitUntilExit()
-            }
-            var port = 0
-            try await eventually(within: 20, "the origin is ready") {
-                guard let data = FileManager.default.contents(atPath: dir + "/origin.json"),
-                      let json = try JSONSerialization.jsonObject(with: data) as? [String: Int], let p = json["http"] else { return false }
-                port = p
-                return true
-            }
-            let base = "http://127.0.0.1:\(port)"
+            let origin = try await OriginRunner(directory: dir)
+            defer { origin.stop() }
+            let base = origin.base
             let a = try NodeProcess(directory: dir, name: "a", extra: ["--origin", base])
             let b = try NodeProcess(directory: dir, name: "b", join: a.gossipPort)
             try await eventually(within: 20, "b joined a") { try await a.status().members.count == 2 }

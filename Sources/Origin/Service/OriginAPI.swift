@@ -12,6 +12,7 @@ import ServiceLifecycle
 /// |---|---|
 /// | `POST /v1/apps/{app}/notices` | 201 new, 200 same signed bytes again, 409 stale/expired, 401 bad signature, 403 another key or app, 404 unknown app, 400 malformed, 413 over the limit |
 /// | `GET /v1/apps/{app}/channels/{channel}/latest` | the `.minisig` text, `ETag` = sequence, 304 on `If-None-Match`; `?after=SEQ&wait=S` long-polls: 200, or 204 when nothing newer came, 503 when the origin shuts down |
+/// | `GET /v1/apps/{app}/channels/{channel}/timestamp` | the origin's signed timestamp of the newest sequence (with `--key`), `Cache-Control: max-age=60`; 404 without a key |
 /// | `GET /v1/apps/{app}/notices?after=SEQ` | later notices, oldest first |
 /// | `GET /v1/apps`, `GET /v1/apps/{app}` | registered apps, key ids and epochs, latest sequences |
 /// | `POST /v1/apps/{app}/rotations` | 201 rotated (or anchored), 200 the same statement again, 409 replay or gap, 401 bad signature, 403 another app or old key, 404, 400, 413 |
@@ -24,6 +25,7 @@ struct OriginAPI: Sendable {
     let settings: OriginSettings
     let logger: Logger
     let clock: @Sendable () -> UInt64
+    let timestamps: TimestampSigner?
 
     static let pageSize = 500
     /// Precomputed: `latest` is the hot path.
@@ -37,6 +39,7 @@ struct OriginAPI: Sendable {
         self.settings = settings
         self.logger = logger
         self.clock = clock
+        timestamps = settings.signingKey.map { TimestampSigner(key: $0, validity: settings.timestampValidity) }
         cacheControl = "public, max-age=\(settings.cacheMaxAge)"
     }
 
@@ -53,7 +56,24 @@ struct OriginAPI: Sendable {
         router.get("/v1/apps/:app/channels/:channel/latest") { request, context in
             try await answerAsync { try await latest(request, context) }
         }
+        router.get("/v1/apps/:app/channels/:channel/timestamp") { _, context in try answer { try timestamp(context) } }
         addRotationRoutes(to: router)
+    }
+
+    private func timestamp(_ context: BasicRequestContext) throws -> Response {
+        let app = try appName(context)
+        let channel = try channelName(context)
+        guard let timestamps else {
+            throw APIFailure(.notFound, "this origin signs no timestamps: start it with --key (its own key, not a publisher's)")
+        }
+        _ = try registered(app)
+        let sequence = board.latest(app: app, channel: channel)?.sequence ?? 0
+        let signed: SignedTimestamp
+        do { signed = try timestamps.timestamp(app: app, channel: channel, sequence: sequence, now: clock()) } catch {
+            throw APIFailure(.internalServerError, "cannot sign a timestamp: \(error)")
+        }
+        return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "public, max-age=60"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: signed.bytes)))
     }
 
     func answer(_ body: () throws -> Response) throws -> Response {

@@ -1,3 +1,5 @@
+import BundlecastCore
+
 /// How an origin runs. Every field has the default a production origin wants.
 public struct OriginSettings: Sendable {
     /// Address to listen on; port 0 picks a free port (written to the ready file).
@@ -15,6 +17,11 @@ public struct OriginSettings: Sendable {
     /// `Cache-Control: max-age` of `latest` answers, in seconds: how stale an
     /// HTTP cache or CDN in front of the origin may serve them.
     public var cacheMaxAge = 5
+    /// The origin's own key (`--key`): with it the origin signs timestamps of the newest
+    /// sequence per app and channel, so nodes can tell when they are kept on old notices.
+    public var signingKey: SecretKey?
+    /// Seconds an origin timestamp is valid (re-signed after half of it).
+    public var timestampValidity: UInt64 = 3600
 
     public init(databasePath: String) { self.databasePath = databasePath }
 }

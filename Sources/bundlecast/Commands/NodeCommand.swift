@@ -26,6 +26,14 @@ struct NodeCommand: AsyncParsableCommand {
             wins over a --trust naming a retired key. If the publisher lost its key, --repin APP \
             pins the --trust key instead (see README, Key rotation).
 
+            Freshness: with --origin-key (the origin's own public key), the node checks the \
+            short-lived timestamps the origin signs (fetched with --origin, and passed on by \
+            gossip), and status says when the origin names a newer notice than the node holds, or \
+            when no timestamp younger than --freshness-threshold has reached it: a node kept on old \
+            notices by its peers can tell.
+
+            With --fleet-key, gossip is authenticated and every transfer connection encrypted.
+
             Rates take a number of bytes per second with an optional K, M or G suffix (1024-based).
 
             Example:
@@ -67,6 +75,12 @@ struct NodeCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("Long-poll this origin as a backstop to gossip (http://HOST:PORT).", valueName: "url"))
     var origin: String?
+
+    @Option(help: ArgumentHelp("The origin's own public key: check its signed freshness timestamps (see --freshness-threshold).", valueName: "file"))
+    var originKey: String?
+
+    @Option(help: ArgumentHelp("With --origin-key: status reports freshness unconfirmed when the newest origin timestamp is older than this.", valueName: "duration"))
+    var freshnessThreshold = "1h"
 
     @Option(help: ArgumentHelp("TCP address for transfers, HOST:PORT (IP literal); its port is gossiped.", valueName: "host:port"))
     var transfer = "127.0.0.1:7948"
@@ -120,6 +134,9 @@ struct NodeCommand: AsyncParsableCommand {
             throw ValidationError("--on-install-timeout \"\(onInstallTimeout)\" is not a duration such as 90s, 15m")
         }
         guard !trust.isEmpty else { throw ValidationError("give at least one --trust APP=KEY.pub") }
+        guard DurationText.seconds(freshnessThreshold) != nil else {
+            throw ValidationError("--freshness-threshold \"\(freshnessThreshold)\" is not a duration such as 30m, 1h, 6h")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
     }
 
@@ -166,6 +183,14 @@ struct NodeCommand: AsyncParsableCommand {
                 }
                 settings.origin = url
             }
+            if let originKey {
+                let key = try loadPublicKey(originKey)
+                if settings.trusted.values.contains(where: { $0.keyID == key.keyID }) {
+                    throw Failure("--origin-key \(originKey) is a publisher's key (\(key.keyID)): pin the origin's own key (the .pub of the origin's --key)")
+                }
+                settings.originKey = key
+            }
+            settings.freshnessThreshold = DurationText.seconds(freshnessThreshold)!
             let transferAddress = try HostPort(transfer)
             settings.transfer.host = transferAddress.host
             settings.transfer.port = transferAddress.port

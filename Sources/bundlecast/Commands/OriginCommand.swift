@@ -19,10 +19,16 @@ struct OriginCommand: AsyncParsableCommand {
             overridden by the stored one. If the current key is lost, --repin APP pins the \
             --trust key instead (see README, Key rotation).
 
+            With --key (the origin's own key, from `bundlecast keygen --unencrypted`, never a \
+            publisher's), the origin also signs short-lived timestamps of the newest sequence per \
+            app and channel; nodes that pin its public key (--origin-key) then report when they \
+            cannot confirm they are up to date.
+
             Examples:
               bundlecast origin --db origin.sqlite --trust acme=Keys/acme.pub
               bundlecast origin add-app acme --pub Keys/acme.pub --db origin.sqlite
               bundlecast origin --db origin.sqlite --trust acme=Keys/acme-2027.pub --repin acme
+              bundlecast origin --db origin.sqlite --key /etc/bundlecast/origin.key
             """,
         subcommands: [Serve.self, AddApp.self],
         defaultSubcommand: Serve.self
@@ -56,12 +62,24 @@ struct OriginCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Where to write the ready file (default: ready.json beside the database).", valueName: "path"))
         var readyFile: String?
 
+        @Option(help: ArgumentHelp("The origin's own secret key: sign freshness timestamps with it (nodes pin its .pub with --origin-key).", valueName: "file"))
+        var key: String?
+
+        @Option(help: ArgumentHelp("Read --key's passphrase from this file (else $BUNDLECAST_PASSPHRASE); an unencrypted key needs none.", valueName: "file"))
+        var passphraseFile: String?
+
+        @Option(help: ArgumentHelp("How long a timestamp is valid (re-signed after half): 30m, 1h, 6h.", valueName: "duration"))
+        var timestampValidity = "1h"
+
         @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
         var logLevel = "info"
 
         func validate() throws {
             guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
             guard (try? HostPort(listen)) != nil else { throw ValidationError("--listen \"\(listen)\" is not HOST:PORT") }
+            guard let validity = DurationText.seconds(timestampValidity), validity >= 60 else {
+                throw ValidationError("--timestamp-validity \"\(timestampValidity)\" is not a duration of at least a minute, such as 30m or 1h")
+            }
         }
 
         func run() async throws {
@@ -94,6 +112,14 @@ struct OriginCommand: AsyncParsableCommand {
                 settings.host = address.host
                 settings.port = address.port
                 settings.readyFile = readyFile
+                settings.signingKey = try key.map { try loadSecretKey($0, passphrase: PassphraseSource(file: passphraseFile)) }
+                settings.timestampValidity = DurationText.seconds(timestampValidity)!
+                if let signingKey = settings.signingKey {
+                    if try store.apps().contains(where: { $0.key.keyID == signingKey.keyID }) {
+                        throw Failure("--key \(key!) is a publisher's key (\(signingKey.keyID)): give the origin a key of its own (bundlecast keygen --out Keys/origin --unencrypted)")
+                    }
+                    logger.info("signing freshness timestamps", metadata: ["key": "\(signingKey.keyID)", "validity": "\(timestampValidity)"])
+                }
                 try await OriginServer.run(settings: settings, store: store, logger: logger)
             }
         }

@@ -22,6 +22,7 @@ struct StatusReport {
             if let keyId = app.keyId { head += "; key \(keyId) (epoch \(app.keyEpoch ?? 0))" }
             lines.append(head)
             if let error = status.errors?[app.app] { lines.append("  this node cannot update: \(error)") }
+            if let f = app.freshness { lines.append("  " + Self.freshness(f, held: app.latest?.sequence ?? 0)) }
             var rows: [(version: String, sequence: String, nodes: Int)] = app.spread.map { ($0.version, "#\($0.sequence)", $0.nodes) }
             if app.without > 0 { rows.append(("(not installed)", "", app.without)) }
             for row in rows {
@@ -62,6 +63,19 @@ struct StatusReport {
             }
         }
         text = lines.joined(separator: "\n")
+    }
+
+    static func freshness(_ f: NodeStatus.FreshnessView, held: UInt64) -> String {
+        let age = f.age.map { Self.age($0) + " ago" } ?? ""
+        switch f.state {
+        case "confirmed":
+            return "freshness: confirmed, the origin signed #\(f.originSequence ?? 0) as the newest \(age)"
+        case "behind":
+            return "freshness: BEHIND, the origin signed #\(f.originSequence ?? 0) as the newest \(age), this node holds #\(held): still catching up, or kept on old notices by its peers"
+        default:
+            let newest = f.age.map { "the newest is from \(Self.age($0)) ago" } ?? "none has reached this node"
+            return "freshness: UNCONFIRMED, no origin timestamp younger than \(Self.age(f.threshold)) (\(newest)): this node cannot tell whether it is kept on old notices"
+        }
     }
 
     static func age(_ seconds: UInt64) -> String {
