@@ -130,7 +130,8 @@ import TestSupport
             defer { origin.stop() }
             let base = origin.base
             let a = try NodeProcess(directory: dir, name: "a", extra: ["--origin", base])
-            let b = try NodeProcess(directory: dir, name: "b", join: a.gossipPort)
+            // A host name for --join is resolved at start.
+            let b = try NodeProcess(directory: dir, name: "b", extra: ["--join", "localhost:\(a.gossipPort)"])
             try await eventually(within: 20, "b joined a") { try await a.status().members.count == 2 }
             // Published at the origin only: a learns by long-poll, b by gossip from a.
             #expect(try await post(base + "/v1/apps/hello-fleet/notices", try signedNotice(sequence: 3, version: "1.0.3")) == 201)

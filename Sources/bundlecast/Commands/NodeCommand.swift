@@ -52,10 +52,10 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Admin API address, HOST:PORT (loopback by default).", valueName: "host:port"))
     var admin = "127.0.0.1:7947"
 
-    @Option(help: ArgumentHelp("Address other members use to reach this node, when it differs from the bound one (IP literal).", valueName: "host"))
+    @Option(help: ArgumentHelp("Address other members use to reach this node, when it differs from the bound one (a host name is resolved once, at start).", valueName: "host"))
     var advertise: String?
 
-    @Option(help: ArgumentHelp("Members to join through, comma-separated HOST:PORT.", valueName: "host:port,..."))
+    @Option(help: ArgumentHelp("Members to join through, comma-separated HOST:PORT (host names are resolved once, at start).", valueName: "host:port,..."))
     var join: String?
 
     @Option(help: ArgumentHelp("Pin an app's publisher key (repeatable). After a rotation the stored key wins over a --trust naming a retired one.", valueName: "app=key.pub"))
@@ -149,7 +149,7 @@ struct NodeCommand: AsyncParsableCommand {
             let adminAddress = try HostPort(admin)
             settings.gossip.host = gossipAddress.host
             settings.gossip.port = gossipAddress.port
-            settings.gossip.advertise = advertise
+            settings.gossip.advertise = try advertise.map(HostResolver.ipLiteral)
             settings.adminHost = adminAddress.host
             settings.adminPort = adminAddress.port
             if let adminToken {
@@ -163,7 +163,7 @@ struct NodeCommand: AsyncParsableCommand {
             }
             settings.join = try (join ?? "").split(separator: ",").map { part in
                 let hp = try HostPort(String(part))
-                return PeerAddress(host: hp.host, port: UInt16(hp.port))
+                return PeerAddress(host: try HostResolver.ipLiteral(hp.host), port: UInt16(hp.port))
             }
             for flag in try trust.map(TrustFlag.init) { settings.trusted[flag.app] = try loadPublicKey(flag.keyPath) }
             for app in repin where settings.trusted[app] == nil {
