@@ -167,13 +167,16 @@ public enum NodeService {
             id: id, settings: settings.gossip, metadata: state.metadata.encoded(), fleetKey: settings.fleetKey, logger: logger,
             onNotice: { body, sender in
                 // One message type carries all three: a notice, a rotation statement, an origin timestamp.
-                if SignedTimestamp.looksLike(body) { return acceptTimestamp(body, "peer \(sender)") }
+                if SignedTimestamp.looksLike(body) { return acceptTimestamp(body, "peer \(sender)") ? .accepted : .known }
                 if SignedRotation.looksLike(body) {
-                    if case .success(let accepted) = acceptRotation(body, "peer \(sender)") { return accepted.change != .known }
-                    return false
+                    if case .success(let accepted) = acceptRotation(body, "peer \(sender)") { return accepted.change != .known ? .accepted : .known }
+                    return .refused
                 }
-                if case .success = accept(body, "peer \(sender)") { return true }
-                return false
+                switch accept(body, "peer \(sender)") {
+                case .success: return .accepted
+                case .failure(.stale(_, _, let sequence, let held)) where sequence <= held: return .known
+                case .failure: return .refused
+                }
             })
         state.onMetadataChange.set { gossip.setMetadata($0.encoded()) }
         let fromOrigin: @Sendable ([UInt8]) -> Void = { body in
@@ -218,7 +221,6 @@ public enum NodeService {
                 },
                 catchUp: { await originSync.sync($0, force: true) },
                 timestamps: settings.originKey == nil ? nil : OriginWatcher.Timestamps(
-                    age: { app in timestamps.newest(app).map { t in now() > t.created ? now() - t.created : 0 } },
                     deliver: { body in if acceptTimestamp(body, "origin") { gossip.spread(notice: body) } }),
                 logger: logger))
         }

@@ -21,15 +21,15 @@ struct OriginWatcher: Service {
     /// Catches up on the app's key rotations from the origin (at start, and after a refused
     /// notice, which the back-off then spaces out).
     let catchUp: @Sendable (String) async -> Void
-    /// With a pinned origin key: the age of the newest timestamp held, and where a fetched one goes.
+    /// With a pinned origin key: where a fetched timestamp goes.
     let timestamps: Timestamps?
     let logger: Logger
 
     struct Timestamps: Sendable {
-        let age: @Sendable (String) -> UInt64?
         let deliver: @Sendable ([UInt8]) -> Void
-        /// A timestamp is fetched when none is held, when the held one is older than this, or after a new notice.
-        var refreshAfter: UInt64 = 600
+        /// A timestamp is fetched at start, after each new notice, and then every this many seconds (the origin
+        /// re-signs after half a validity, so a node is never more than this behind on its timestamps).
+        var refreshAfter: Duration = .seconds(600)
     }
 
     func run() async throws {
@@ -60,9 +60,12 @@ struct OriginWatcher: Service {
         await catchUp(app)
         var timestampsOff = false
         var heldBefore = held(app)
+        var lastTimestampFetch: ContinuousClock.Instant?
         while !Task.isCancelled {
-            if let timestamps, !timestampsOff, timestamps.age(app).map({ $0 >= timestamps.refreshAfter }) ?? true || held(app) != heldBefore {
+            if let timestamps, !timestampsOff,
+               lastTimestampFetch.map({ ContinuousClock.now - $0 >= timestamps.refreshAfter }) ?? true || held(app) != heldBefore {
                 heldBefore = held(app)
+                lastTimestampFetch = .now
                 timestampsOff = await fetchTimestamp(app, into: timestamps)
             }
             let url = origin.appendingPathComponent("/v1/apps/\(app)/channels/\(channel)/latest")
@@ -123,8 +126,8 @@ struct OriginWatcher: Service {
         switch (response as? HTTPURLResponse)?.statusCode ?? 0 {
         case 200:
             timestamps.deliver([UInt8](data))
-        case 404:
-            logger.warning("the origin signs no timestamps for \(app) (is it started with --key?): freshness cannot be confirmed from it")
+        case 404 where String(decoding: data, as: UTF8.self).contains("signs no timestamps"):
+            logger.warning("the origin signs no timestamps (it has no --key): freshness cannot be confirmed from it")
             return true
         case let status:
             logger.debug("origin answered \(status) for the timestamp of \(app)")

@@ -20,6 +20,7 @@ public enum FleetSimulation {
         /// Members that forge, replay and corrupt (not counted in `nodes`).
         public var malicious = 2
         public var seed: UInt64 = 1
+        /// Probability that a message is lost (until `faultsUntil`).
         public var loss = 0.01
         public var latency: UInt64 = 2_000_000
         /// Mean simulated time between two crashes anywhere in the fleet.

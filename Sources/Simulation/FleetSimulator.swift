@@ -194,7 +194,7 @@ struct FleetSimulator {
             heap.push(.catchUp(i), at: now + 2 * Self.second)
             guard nodes[i].up, !nodes[i].malicious, let accepted = nodes[i].accepted else { return }
             let latest = [Self.app: (sequence: accepted.notice.sequence, body: accepted.bytes)]
-            let targets = nodes[i].catchUp.targets(latest: latest, members: nodes[i].swim.members, now: now) { member, _ in
+            let targets = nodes[i].catchUp.targets(latest: latest, members: nodes[i].swim.members, me: nodes[i].id, now: now) { member, _ in
                 Self.sequence(inMetadata: member.metadata)
             }
             for target in targets { transmit(.notice(from: nodes[i].id, body: target.body), from: i, to: index[target.address]!, now: now) }
@@ -220,7 +220,7 @@ struct FleetSimulator {
                 guard now < settings.faultsUntil else { return }
                 report.partitions += 1
                 side = nodes.indices.map { _ in rng.next() % 2 == 0 }
-                heap.push(.partition(start: false), at: now + 3 * Self.second + rng.next() % (6 * Self.second))
+                heap.push(.partition(start: false), at: min(settings.faultsUntil, now + 3 * Self.second + rng.next() % (6 * Self.second)))
             } else {
                 side = nil
                 heap.push(.partition(start: true), at: now + 5 * Self.second + rng.next() % (10 * Self.second))
@@ -237,7 +237,7 @@ struct FleetSimulator {
     /// Queues an event between two nodes unless the message is lost or the partition cuts it.
     mutating func send(_ event: Event, from i: Int, to j: Int, at time: UInt64) {
         if let side, side[i] != side[j] { return }
-        if settings.loss > 0, Double(rng.next() >> 11) / Double(1 << 53) < settings.loss { return }
+        if settings.loss > 0, time < settings.faultsUntil, Double(rng.next() >> 11) / Double(1 << 53) < settings.loss { return }
         heap.push(event, at: time)
     }
 

@@ -10,6 +10,14 @@ import Testing
         return try releaser.release(request, key: testKey).notice.notice
     }
 
+    func release(_ releaser: Releaser, _ dir: String, _ version: String, channel: String) throws -> Notice {
+        try write(dir + "/bundle/a.txt", "content of \(version)")
+        var request = ReleaseRequest(bundle: dir + "/bundle", app: "demo", version: try SemanticVersion(version), created: 1_800_000_000)
+        request.channel = channel
+        request.allowDowngrade = true
+        return try releaser.release(request, key: testKey).notice.notice
+    }
+
     func withdraw(_ releaser: Releaser, _ version: String, to: String? = nil) throws -> Notice {
         try releaser.withdraw(app: "demo", version: SemanticVersion(version), to: to.map { try SemanticVersion($0) },
                               key: testKey, created: 1_800_000_100, lifetime: 3600).notice.notice
@@ -24,7 +32,7 @@ import Testing
             #expect(w.kind == .withdraw && w.version == v1.version && w.manifest == v1.manifest && w.size == v1.size)
             #expect(w.sequence == 3 && w.rollout == 100 && w.channel == v1.channel)
             #expect(FileManager.default.fileExists(atPath: dir + "/Manifests/demo/1.0.0.manifest.3.minisig"))
-            #expect(Releaser.withdrawnVersions(try releaser.store.notices(app: "demo").map(\.notice.notice)) == [try SemanticVersion("1.1.0")])
+            #expect(Releaser.withdrawnVersions(try releaser.store.notices(app: "demo").map(\.notice.notice), channel: "stable") == [try SemanticVersion("1.1.0")])
             // Not again, not brought back by a rollout; the next release must be a new version.
             #expect(throws: ReleaseError.self) { try withdraw(releaser, "1.1.0") }
             #expect(throws: ReleaseError.self) {
@@ -49,6 +57,27 @@ import Testing
             #expect(throws: ReleaseError.self) { try withdraw(releaser, "1.2.0", to: "0.9.0") }  // never released
             let w = try withdraw(releaser, "1.2.0")
             #expect(w.version == v1.version && w.manifest == v1.manifest, "1.1.0 was withdrawn: back to 1.0.0")
+        }
+    }
+
+    @Test func aWithdrawalStaysOnItsChannelAndMarksOnlyTheWithdrawnVersion() throws {
+        try withTemporaryDirectory { dir in
+            let releaser = Releaser(store: ManifestStore(root: dir + "/Manifests"))
+            let v1 = try release(releaser, dir, "1.0.0", channel: "stable")
+            _ = try release(releaser, dir, "1.0.5", channel: "stable")
+            _ = try release(releaser, dir, "1.1.0-rc.1", channel: "beta")
+            _ = try release(releaser, dir, "1.1.0", channel: "stable")
+            _ = try release(releaser, dir, "2.0.0-beta.1", channel: "beta")
+            // The newest notice is beta's; stable's 1.1.0 can still be withdrawn, and only to a stable release.
+            #expect(throws: ReleaseError.self, "1.1.0-rc.1 went out on beta only") { try withdraw(releaser, "1.1.0", to: "1.1.0-rc.1") }
+            let w = try withdraw(releaser, "1.1.0", to: "1.0.0")
+            #expect(w.channel == "stable" && w.version == v1.version && w.sequence == 6)
+            let notices = try releaser.store.notices(app: "demo").map(\.notice.notice)
+            #expect(Releaser.withdrawnVersions(notices, channel: "stable") == [try SemanticVersion("1.1.0")], "1.0.5 was skipped, not withdrawn")
+            #expect(Releaser.withdrawnVersions(notices, channel: "beta").isEmpty)
+            #expect(throws: Never.self) {
+                try releaser.rollout(app: "demo", version: SemanticVersion("2.0.0-beta.1"), percent: 50, key: testKey, created: 1_800_000_300, lifetime: 60)
+            }
         }
     }
 }

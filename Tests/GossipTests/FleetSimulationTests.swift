@@ -28,16 +28,32 @@ import Testing
     }
 
     @Test(arguments: FleetSimulation.Sabotage.allCases) func aBrokenRuleIsCaught(_ sabotage: FleetSimulation.Sabotage) {
-        // Each rule broken on purpose: some seed among a few must show it.
+        // Each rule broken on purpose must show as the violation that names it, on some seed among a few.
+        let expected = switch sabotage {
+        case .acceptUnsigned: "accepted a notice the publisher never signed"
+        case .storeUnverified: "missing or corrupt"
+        case .forgetSequence: "accepted sequence"
+        }
         var caught = false
         for seed in 1...5 as ClosedRange<UInt64> where !caught {
             var s = FleetSimulation.Settings()
             s.seed = seed
             s.sabotage = sabotage
-            caught = !FleetSimulation.run(s).violations.isEmpty
+            caught = FleetSimulation.run(s).violations.contains { $0.contains(expected) }
         }
         #expect(caught, "\(sabotage) went unnoticed")
     }
+
+    @Test func aRunIsTheSameInEveryProcess() {
+        // Golden figures: a run that iterated a Dictionary or Set in an order that matters would differ
+        // between processes (the hash seed is per process). Update them when the simulation changes on purpose.
+        var s = FleetSimulation.Settings()
+        s.seed = 11
+        let r = FleetSimulation.run(s)
+        #expect([r.events, r.crashes, r.partitions, r.installs, r.badChunks] == FleetSimulationTests.golden, "\([r.events, r.crashes, r.partitions, r.installs, r.badChunks])")
+    }
+
+    static let golden = [12258, 19, 3, 44, 99]
 
     @Test func notConvergingInTimeIsAViolation() {
         var s = FleetSimulation.Settings()

@@ -114,6 +114,7 @@ import TransferWire
             try await fleet.waitInstalled("1.0.0", on: nodes)
             for node in nodes { try expectSameTree(bundle, node.data + "/apps/hello-fleet/current") }
             let sent = try await trickler.status().`self`.transfer?.bytesOut ?? 0
+            #expect(sent > 0, "nobody asked the trickler: the test proves nothing")
             #expect(sent < 1 << 20, "the trickler sent \(sent) bytes: more than its burst")
         }
     }
@@ -135,7 +136,8 @@ import TransferWire
 
             // The stranger asks the seed for a chunk it holds, in the plain protocol.
             let manifest = try fleet.manifest("1.0.0")
-            let chunk = try #require(manifest.distinctChunks.first).digest
+            let chunk = try #require(manifest.distinctChunks.max { $0.size < $1.size }).digest
+            let servedBefore = try await fleet.seed.status().`self`.transfer?.chunksOut
             let hello = TransferFrame.hello(version: TransferFrame.protocolVersion, node: NodeID(high: 9, low: 9)).encoded()
             let request = TransferFrame.request(chunk).encoded()
             func framed(_ f: [UInt8]) -> [UInt8] { withUnsafeBytes(of: UInt32(f.count).bigEndian, Array.init) + f }
@@ -145,9 +147,23 @@ import TransferWire
             #expect(received != nil, "the seed kept talking to a stranger")
             #expect((received?.count ?? 0) <= TransferCipher.helloLength + TransferCipher.headerLength,
                     "the stranger got \(received?.count ?? 0) bytes: more than the handshake")
-            try await eventually(within: 10, "the seed counted the refused connection") {
-                try await fleet.seed.status().`self`.transfer?.badFrames ?? 0 >= 1
+            // A stranger who speaks the encrypted protocol but holds another fleet key: its first
+            // message does not open, and the connection closes before any chunk.
+            let other = try #require(RawConnection(port: fleet.seed.transferPort))
+            let handshake = TransferCipher.Handshake(isClient: true)
+            other.send(handshake.hello)
+            let answer = try #require(other.readExactly(TransferCipher.helloLength + TransferCipher.headerLength), "no handshake from the seed")
+            let keys = try handshake.keys(peerHello: Array(answer.prefix(TransferCipher.helloLength)), fleetKey: FleetKey.generate())
+            var sender = TransferCipher.Sender(key: keys.send)
+            let sealed = (framed(hello) + framed(request)).withUnsafeBytes { sender.seal($0) }
+            other.send(sender.header + withUnsafeBytes(of: UInt32(sealed.count).bigEndian, Array.init) + sealed)
+            // All it may get is the seed's own sealed hello (about 40 bytes), never the chunk it asked for.
+            let rest = other.readUntilClosed()
+            #expect(rest != nil && rest!.count < 256, "the seed sent a stranger with another key \(rest?.count ?? -1) bytes")
+            try await eventually(within: 10, "the seed counted both refused connections") {
+                try await fleet.seed.status().`self`.transfer?.badFrames ?? 0 >= 2
             }
+            #expect(try await fleet.seed.status().`self`.transfer?.chunksOut == servedBefore, "a chunk went to a stranger")
         }
     }
 

@@ -33,6 +33,18 @@ final class RawConnection {
 
     func send(_ bytes: [UInt8]) { _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) } }
 
+    /// Exactly `count` bytes, or nil if the connection closed or the read timed out first.
+    func readExactly(_ count: Int) -> [UInt8]? {
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: count)
+        while out.count < count {
+            let n = read(fd, &buffer, count - out.count)
+            guard n > 0 else { return nil }
+            out += buffer.prefix(n)
+        }
+        return out
+    }
+
     /// Everything the peer sent until it closed the connection; nil if it had not closed it by
     /// the read time-out.
     func readUntilClosed() -> [UInt8]? {

@@ -12,6 +12,7 @@ import Testing
     }
 
     let second: UInt64 = 1_000_000_000
+    let me = NodeID(high: 9, low: 9)
     let latest: [String: (sequence: UInt64, body: [UInt8])] = ["app": (5, [1, 2, 3])]
 
     @Test func onlyLiveMembersBehindOnTheSameChannelAreSentTheNotice() {
@@ -20,7 +21,7 @@ import Testing
             member(1, sequence: 4), member(2, sequence: 5), member(3, sequence: 9), member(4, sequence: 0),
             member(5, sequence: 1, channel: "beta"), member(6, sequence: 1, status: .dead), member(7, sequence: nil),
         ]
-        let out = c.targets(latest: latest, channel: "stable", members: members, now: 0)
+        let out = c.targets(latest: latest, channel: "stable", members: members, me: me, now: 0)
         #expect(out.map(\.address.port) == [1, 4], "behind: 1 and 4; 2 even, 3 ahead, 5 another channel, 6 dead, 7 does not trust the app")
         #expect(out.allSatisfy { $0.body == [1, 2, 3] })
     }
@@ -28,18 +29,31 @@ import Testing
     @Test func aMemberIsSentTheSameNoticeAgainOnlyAfterTheResendDelay() {
         var c = NoticeCatchUp()
         let members = [member(1, sequence: 4)]
-        #expect(c.targets(latest: latest, channel: "stable", members: members, now: 0).count == 1)
-        #expect(c.targets(latest: latest, channel: "stable", members: members, now: 10 * second).isEmpty)
-        #expect(c.targets(latest: latest, channel: "stable", members: members, now: 31 * second).count == 1)
+        #expect(c.targets(latest: latest, channel: "stable", members: members, me: me, now: 0).count == 1)
+        #expect(c.targets(latest: latest, channel: "stable", members: members, me: me, now: 10 * second).isEmpty)
+        #expect(c.targets(latest: latest, channel: "stable", members: members, me: me, now: 31 * second).count == 1)
         // A newer notice goes at once.
         let newer: [String: (sequence: UInt64, body: [UInt8])] = ["app": (6, [4])]
-        #expect(c.targets(latest: newer, channel: "stable", members: members, now: 32 * second).map(\.body) == [[4]])
+        #expect(c.targets(latest: newer, channel: "stable", members: members, me: me, now: 32 * second).map(\.body) == [[4]])
     }
 
     @Test func atMostPerRoundMembersARound() {
         var c = NoticeCatchUp()
         let members = (1...10).map { member($0, sequence: 1) }
-        #expect(c.targets(latest: latest, channel: "stable", members: members, now: 0).count == 3)
-        #expect(c.targets(latest: latest, channel: "stable", members: members, now: 1).count == 3)
+        #expect(c.targets(latest: latest, channel: "stable", members: members, me: me, now: 0).count == 3)
+        #expect(c.targets(latest: latest, channel: "stable", members: members, me: me, now: 1).count == 3)
+    }
+
+    @Test func onlyThreeOfTheMembersAheadSendToOneLaggard() {
+        let laggard = member(100, sequence: 1)
+        let ahead = (1...20).map { member($0, sequence: 5) }
+        var senders = 0
+        for candidate in ahead {
+            var c = NoticeCatchUp()
+            let others = [laggard] + ahead.filter { $0.id != candidate.id }
+            let out = c.targets(latest: latest, channel: "stable", members: others, me: candidate.id, now: 0)
+            if out.contains(where: { $0.address == laggard.address }) { senders += 1 }
+        }
+        #expect(senders == 3, "\(senders) members sent the notice to the laggard")
     }
 }

@@ -182,7 +182,7 @@ public struct SWIMMembership: Sendable {
             // does, another's "dead" only makes a live member suspect here, so it has the
             // suspicion time-out to refute instead of being declared dead at once.
             updates = updates.map { u in
-                if case .dead(let id, let incarnation, let by) = u, id != me.id, let m = table[id], m.status == .alive {
+                if case .dead(let id, let incarnation, let by) = u, id != me.id, let m = table[id], m.status == .alive || m.status == .suspect {
                     return .suspect(id: id, incarnation: incarnation, by: by)
                 }
                 return u

@@ -42,9 +42,8 @@ public final class GossipRuntime: Sendable {
     private let logger: Logger
     /// Called with every member change (for the node's store and status).
     private let onChange: @Sendable (Member) -> Void
-    /// Called with every notice received from a peer; returns whether it
-    /// was accepted (only accepted notices are passed on).
-    private let onNotice: @Sendable ([UInt8], PeerAddress) -> Bool
+    /// Called with every notice received from a peer (only accepted ones are passed on).
+    private let onNotice: @Sendable ([UInt8], PeerAddress) -> NoticeOutcome
     /// Notices being spread: each goes to `gossipFanout` random members per
     /// gossip interval, `retransmitLimit` times.
     private let notices: Mutex<RumourQueue<[UInt8]>>
@@ -62,7 +61,7 @@ public final class GossipRuntime: Sendable {
         id: NodeID, settings: Settings, metadata: [UInt8], fleetKey: FleetKey?, logger: Logger,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         onChange: @escaping @Sendable (Member) -> Void = { _ in },
-        onNotice: @escaping @Sendable ([UInt8], PeerAddress) -> Bool = { _, _ in false }
+        onNotice: @escaping @Sendable ([UInt8], PeerAddress) -> NoticeOutcome = { _, _ in .refused }
     ) async throws -> GossipRuntime {
         // Bind UDP first (port 0 picks one), then TCP on the same port number. With port 0,
         // that number can be taken on the TCP side (an outgoing connection's ephemeral
@@ -118,7 +117,7 @@ public final class GossipRuntime: Sendable {
     }
 
     private init(swim: SWIMMembership, group: any EventLoopGroup, fleetKey: FleetKey?, settings: Settings, logger: Logger,
-                 onChange: @escaping @Sendable (Member) -> Void, onNotice: @escaping @Sendable ([UInt8], PeerAddress) -> Bool) {
+                 onChange: @escaping @Sendable (Member) -> Void, onNotice: @escaping @Sendable ([UInt8], PeerAddress) -> NoticeOutcome) {
         self.swim = Mutex(swim)
         self.group = group
         self.fleetKey = fleetKey
@@ -181,7 +180,7 @@ public final class GossipRuntime: Sendable {
             // member that lags less, after the statement it lacked; they are rare and a repeat of
             // a held one costs no signature check.
             if SignedRotation.looksLike(body) {
-                noticeWork.async { if self.onNotice(body, sender) { self.spread(notice: body) } }
+                noticeWork.async { if self.onNotice(body, sender) == .accepted { self.spread(notice: body) } }
                 return
             }
             let digest = Blake2b.digest256(body)
@@ -192,7 +191,15 @@ public final class GossipRuntime: Sendable {
                 return true
             }
             guard fresh else { return }
-            noticeWork.async { if self.onNotice(body, sender) { self.spread(notice: body) } }
+            noticeWork.async {
+                switch self.onNotice(body, sender) {
+                case .accepted: self.spread(notice: body)
+                case .known: break
+                // Refused now (a key this node does not know yet, expired at its clock...): forgotten, so the same
+                // bytes sent again later, once the reason may be gone (a rotation caught up), are checked again.
+                case .refused: self.seen.withLock { $0.removeAll { $0 == digest } }
+                }
+            }
             return
         }
         let now = Self.now()
@@ -381,4 +388,14 @@ final class PushPullClientHandler: ChannelInboundHandler, Sendable {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
     }
+}
+
+/// What a node made of signed bytes a peer sent (a notice, a rotation statement, a timestamp).
+public enum NoticeOutcome: Sendable, Equatable {
+    /// New and valid: kept and passed on.
+    case accepted
+    /// Already held: gossip's normal redundancy.
+    case known
+    /// Not taken now.
+    case refused
 }

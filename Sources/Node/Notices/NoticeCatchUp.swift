@@ -12,10 +12,10 @@ struct NoticeCatchUp: Sendable {
     var perRound: Int { rule.perRound }
 
     mutating func targets(latest: [String: (sequence: UInt64, body: [UInt8])], channel: String,
-                          members: [Member], now: UInt64) -> [(address: PeerAddress, body: [UInt8])] {
+                          members: [Member], me: NodeID, now: UInt64) -> [(address: PeerAddress, body: [UInt8])] {
         var decoded: [NodeID: NodeMetadata] = [:]
         for m in members where m.status == .alive { decoded[m.id] = NodeMetadata.decode(m.metadata) }
-        return rule.targets(latest: latest, members: members, now: now) { member, app in
+        return rule.targets(latest: latest, members: members, me: me, now: now) { member, app in
             guard let meta = decoded[member.id], (meta.channel ?? NodeMetadata.defaultChannel) == channel else { return nil }
             return meta.apps[app]?.sequence
         }
@@ -45,7 +45,7 @@ struct NoticeCatchUpService: Service {
             let now = DispatchTime.now().uptimeNanoseconds
             let members = gossip.members
             catchUp.forget(except: Set(members.map(\.id)))
-            for target in catchUp.targets(latest: latest, channel: channel, members: members, now: now) {
+            for target in catchUp.targets(latest: latest, channel: channel, members: members, me: gossip.me.id, now: now) {
                 logger.debug("sending a notice to \(target.address), which is behind")
                 gossip.send(notice: target.body, to: target.address)
             }

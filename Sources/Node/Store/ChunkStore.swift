@@ -26,6 +26,8 @@ public final class ChunkStore: Sendable {
     private struct Index {
         var sizes: [Digest256: UInt32]
         var bytes: UInt64
+        /// Bytes being written now, counted against the limit until they are in (or failed).
+        var reserved: UInt64 = 0
 
         mutating func insert(_ digest: Digest256, _ size: UInt32) {
             if sizes.updateValue(size, forKey: digest) == nil { bytes += UInt64(size) }
@@ -72,7 +74,10 @@ public final class ChunkStore: Sendable {
     public var usedBytes: UInt64 { present.withLock { $0.bytes } }
 
     /// Room left under the limit (nil when unlimited).
-    public var freeBytes: UInt64? { limit.map { l in l > usedBytes ? l - usedBytes : 0 } }
+    public var freeBytes: UInt64? {
+        guard let limit else { return nil }
+        return present.withLock { p in limit > p.bytes + p.reserved ? limit - p.bytes - p.reserved : 0 }
+    }
 
     /// Which of `digests` are present, in the same order.
     public func presence(_ digests: [Digest256]) -> [Bool] {
@@ -91,9 +96,17 @@ public final class ChunkStore: Sendable {
     /// Stores bytes already checked against `digest`.
     public func putVerified(_ digest: Digest256, _ bytes: [UInt8]) throws {
         if contains(digest) { return }
-        if let limit, usedBytes + UInt64(bytes.count) > limit {
-            throw StoreFullError(limit: limit, used: usedBytes)
+        let size = UInt64(bytes.count)
+        // Check and reserve in one step, so concurrent writers cannot together go over the limit.
+        if let limit {
+            let used = present.withLock { p -> UInt64? in
+                guard p.bytes + p.reserved + size <= limit else { return p.bytes }
+                p.reserved += size
+                return nil
+            }
+            if let used { throw StoreFullError(limit: limit, used: used) }
         }
+        defer { if limit != nil { present.withLock { $0.reserved -= size } } }
         let final = path(of: digest)
         let temp = root + "/tmp/" + digest.hex + ".\(UInt32.random(in: 0...UInt32.max))"
         do {

@@ -56,9 +56,10 @@ final class SecureTransferHandler: ChannelDuplexHandler, RemovableChannelHandler
     private func process(_ context: ChannelHandlerContext) throws {
         if sender == nil {
             guard inbound.readableBytes >= TransferCipher.helloLength, let handshake else { return }
-            let keys = try handshake.keys(peerHello: inbound.readBytes(length: TransferCipher.helloLength)!, fleetKey: fleetKey)
+            var keys = try handshake.keys(peerHello: inbound.readBytes(length: TransferCipher.helloLength)!, fleetKey: fleetKey)
             self.handshake = nil
             let started = TransferCipher.Sender(key: keys.send)
+            Sodium.wipe(&keys.send)
             sender = started
             receiveKey = keys.receive
             context.write(wrapOutboundOut(ByteBuffer(bytes: started.header)), promise: nil)
@@ -66,9 +67,10 @@ final class SecureTransferHandler: ChannelDuplexHandler, RemovableChannelHandler
             context.flush()
         }
         if receiver == nil {
-            guard inbound.readableBytes >= TransferCipher.headerLength, var key = receiveKey else { return }
+            guard inbound.readableBytes >= TransferCipher.headerLength, let key = receiveKey else { return }
             receiver = try TransferCipher.Receiver(key: key, header: inbound.readBytes(length: TransferCipher.headerLength)!)
-            Sodium.wipe(&key)
+            // In place: a copy would be wiped and the original freed as it was.
+            Sodium.wipe(&receiveKey!)
             receiveKey = nil
         }
         while let length = inbound.getInteger(at: inbound.readerIndex, as: UInt32.self) {

@@ -17,7 +17,7 @@ extension Releaser {
         guard let release = existing.last(where: { $0.notice.notice.version == version && $0.notice.notice.kind == .release })?.notice.notice else {
             throw ReleaseError("\(app) \(version) was never released from \(store.directory(app: app))")
         }
-        guard !Self.withdrawnVersions(existing.map(\.notice.notice)).contains(version) else {
+        guard !Self.withdrawnVersions(existing.map(\.notice.notice), channel: release.channel).contains(version) else {
             throw ReleaseError("\(app) \(version) was withdrawn; release a new version instead")
         }
         let manifestPath = store.manifestPath(app: app, version: version)
