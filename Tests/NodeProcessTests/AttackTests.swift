@@ -105,7 +105,9 @@ import TransferWire
         try await withTemporaryDirectory { dir in
             let bundle = dir + "/bundle"
             try makeBundle(at: bundle, megabytes: 4)
-            let fleet = try Fleet(directory: dir, nodes: 2)
+            // The honest seed is slowish (1 MiB/s), so the download lasts long enough for every node to
+            // learn of the trickler and ask it too.
+            let fleet = try Fleet(directory: dir, nodes: 2, seedExtra: ["--max-upload-rate", "1M"])
             defer { fleet.stop() }
             let trickler = try NodeProcess(directory: dir, name: "trickler", join: fleet.seed.gossipPort, extra: ["--seed-only", "--max-upload-rate", "1"])
             fleet.nodes.append(trickler)
