@@ -17,7 +17,7 @@ KEY=Keys/demo-test-only
 
 start() { # name, extra args...
   local name=$1; shift
-  "$BIN" node --data "$work/$name" --gossip 127.0.0.1:0 --admin 127.0.0.1:0 --trust hello-fleet=$KEY.pub --log-level error "$@" 2>> "$work/nodes.log" &
+  "$BIN" node --data "$work/$name" --gossip 127.0.0.1:0 --admin 127.0.0.1:0 --transfer 127.0.0.1:0 --trust hello-fleet=$KEY.pub --log-level error "$@" 2>> "$work/nodes.log" &
   pids+=($!)
   for _ in $(seq 400); do [ -s "$work/$name/ready.json" ] && return; sleep 0.05; done
   echo "bench: node $name did not start" >&2; cat "$work/nodes.log" >&2; exit 1

@@ -2,6 +2,7 @@
 # make fuzz: builds the libFuzzer targets in Fuzz/ (-sanitize=fuzzer,address) and runs each
 # for FUZZ_SECONDS (default 300) from Fuzz/Seeds plus the corpus kept in .build-fuzz/corpus.
 # A crash is copied to Fuzz/Regressions/CHECK/ (replayed by `make test`) and fails the run.
+# FUZZ_TARGETS="Manifest Notice" runs only those (of GossipPacket TransferFrame Manifest Notice).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-300}
@@ -11,9 +12,11 @@ build=.build-fuzz
 bin=$(cd Fuzz && swift build -c release --build-path "../$build" --show-bin-path \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -g)
 failed=0
+targets=${FUZZ_TARGETS:-GossipPacket TransferFrame Manifest Notice}
 for pair in GossipPacket:gossipPacket TransferFrame:transferFrame Manifest:manifest Notice:notice; do
     target=${pair%%:*}
     check=${pair##*:}
+    case " $targets " in *" $target "*) ;; *) continue ;; esac
     corpus=$build/corpus/$check
     crashes=$build/crashes/$check
     mkdir -p "$corpus" "$crashes" "Fuzz/Regressions/$check"
