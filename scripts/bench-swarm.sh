@@ -579,7 +579,7 @@ def cmd_counters(binary, *spec):  # "name:admin" ...
         try:
             s = status(binary, admin)
             t = s["self"]["transfer"]
-            print(n, int(t["bytesIn"]), int(t["bytesOut"]))
+            print(n, int(t["bytesIn"]), int(t["bytesOut"]), int(t.get("resentToOthers") or 0), int(t.get("resentToSame") or 0))
         except Exception as e:
             fail("node %s: no .self.transfer.bytesIn/bytesOut in `status --json`: %s" % (n, e))
 
@@ -691,8 +691,9 @@ run_bundlecast() {
   check_installed "$V1" "$REF" || return 1
   local list1 min1 max1; read -r list1 min1 max1 < <(diff_in "$B/c0.txt" "$B/c1.txt")
   local rss1; rss1=$(python3 "$H" rss "${rss_spec[@]}" | awk '$2 > m { m = $2 } END { print m + 0 }')
-  local seed_out1; seed_out1=$(python3 "$H" counters "$BIN" "seed:$seed_admin" | awk '{print $3}')
-  log "bundlecast v1: first node installed at ${first1}s, last at ${secs1}s; seed uploaded $(calc "$seed_out1 / $F") copies"
+  local seed_line seed_out1; seed_line=$(python3 "$H" counters "$BIN" "seed:$seed_admin"); seed_out1=$(awk '{print $3}' <<<"$seed_line")
+  log "bundlecast v1: first node installed at ${first1}s, last at ${secs1}s; seed uploaded $(calc "$seed_out1 / $F") copies" \
+    "(chunks sent again: $(awk '{print $4}' <<<"$seed_line") to another peer, $(awk '{print $5}' <<<"$seed_line") to the same peer)"
   echo "system=bundlecast N=$N size_mb=$SIZE_MB rate=$RATE seconds=$secs1 lower_bound=$LB_SWARM ratio=$(ratio "$secs1" "$LB_SWARM") v1_bytes_in_per_node=$list1 v1_bytes_in_min=$min1 v1_bytes_in_max=$max1 peak_rss_kib_max=$rss1"
 
   # v2: 1 MiB of new random bytes inserted in the middle of the v1 file

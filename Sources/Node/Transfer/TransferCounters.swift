@@ -6,6 +6,10 @@ public struct TransferCounters: Sendable, Equatable, Codable {
     public var bytesOut: UInt64 = 0
     public var chunksIn = 0
     public var chunksOut = 0
+    /// Uploads of a chunk this node had already sent: to another peer (the fleet already had
+    /// it, as far as this node can tell), and to the same peer again (a retry).
+    public var resentToOthers: Int? = 0
+    public var resentToSame: Int? = 0
     /// Chunks that did not match their digest (each a strike against the sender).
     public var badChunks = 0
     /// Chunk bytes stored from the admin API (`bundlecast seed`), not from peers.

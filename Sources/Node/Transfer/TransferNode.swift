@@ -254,8 +254,9 @@ public final class TransferNode: Sendable {
     func admitUpload(_ chunk: Digest256, to peer: NodeID, bytes: Int) -> NIODeadline? {
         let now = NIODeadline.now().uptimeNanoseconds
         guard let rate = settings.maxUploadRate, rate > 0 else { return .uptimeNanoseconds(now) }
-        return uploads.withLock { u -> NIODeadline? in
-            if let last = u.byChunk[chunk], last.peer != peer, now < last.at + Self.resendAfter { return nil }
+        let admitted = uploads.withLock { u -> (NIODeadline, NodeID?)? in
+            let last = u.byChunk[chunk]
+            if let last, last.peer != peer, now < last.at + Self.resendAfter { return nil }
             let start = max(now, u.nextSlot)
             u.nextSlot = start + UInt64(bytes) * 1_000_000_000 / rate
             if u.byChunk.updateValue((peer, start), forKey: chunk) == nil { u.order.append(chunk) }
@@ -263,8 +264,11 @@ public final class TransferNode: Sendable {
                 for old in u.order.prefix(16_384) { u.byChunk[old] = nil }
                 u.order.removeFirst(16_384)
             }
-            return .uptimeNanoseconds(start)
+            return (.uptimeNanoseconds(start), last?.peer)
         }
+        guard let (at, before) = admitted else { return nil }
+        if let before { count { if before == peer { $0.resentToSame? += 1 } else { $0.resentToOthers? += 1 } } }
+        return at
     }
 
     static let resendAfter: UInt64 = 2_000_000_000
