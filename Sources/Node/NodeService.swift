@@ -208,7 +208,9 @@ public enum NodeService {
                      })
             .addRoutes(to: router)
         var services: [any Service] = [updater, RotationRelay(keys: keys, gossip: gossip),
-                                       NoticeCatchUpService(gossip: gossip, store: store, apps: keys.apps, channel: settings.channel, logger: logger)]
+                                       NoticeCatchUpService(gossip: gossip, store: store, apps: keys.apps, channel: settings.channel,
+                                                            held: { state.metadata.apps.compactMapValues { $0.sequence > 0 ? $0.sequence : nil } },
+                                                            logger: logger)]
         if let origin = settings.origin, let originSync {
             services.append(originSync)
             services.append(OriginWatcher(
