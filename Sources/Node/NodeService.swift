@@ -73,6 +73,14 @@ public enum NodeService {
         var transferSettings = settings.transfer
         transferSettings.fleetKey = settings.fleetKey
         let transfer = try await TransferNode.start(id: id, settings: transferSettings, chunks: chunks, manifests: manifests, logger: logger)
+        // Bans outlive a restart for a day (a peer whose disk went bad may be repaired).
+        let bansLast: UInt64 = 86_400
+        let remembered = try store.bans(now: now(), lasting: bansLast)
+        transfer.restoreBans(remembered)
+        if !remembered.isEmpty { logger.info("\(remembered.count) peer(s) still banned from before the restart") }
+        transfer.onBan.set { ban in
+            do { try store.saveBan(ban.peer, reason: ban.reason, at: now()) } catch { logger.error("cannot record the ban of \(ban.peer): \(error)") }
+        }
         let downloads = PeerDownloads(node: transfer, logger: logger)
         var initial = NodeMetadata(zone: settings.zone, admin: nil)
         initial.transfer = transfer.port

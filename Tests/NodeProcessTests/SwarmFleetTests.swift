@@ -80,6 +80,14 @@ import TestSupport
                 #expect((counters?.badChunks ?? 0) < 3 || banned, "three bad chunks and no ban")
             }
             #expect(bans >= 1, "no node met the tampering peer")
+            // A ban outlives a restart.
+            for (i, node) in fleet.nodes.enumerated() where try await node.status().`self`.transfer?.banned.contains(tampererID) == true {
+                node.kill9()
+                let again = try NodeProcess(directory: dir, name: "n\(i)", join: fleet.seed.gossipPort, extra: [])
+                fleet.nodes[i] = again
+                #expect(try await again.status().`self`.transfer?.banned.contains(tampererID) == true, "the ban was forgotten in a restart")
+                break
+            }
         }
     }
 

@@ -86,6 +86,14 @@ public final class NodeStore: Sendable {
                 t.primaryKey(["app", "epoch"])
             }
         }
+        migrator.registerMigration("v4-bans") { db in
+            // Peers banned for bad data: remembered across restarts, for a while.
+            try db.create(table: "ban") { t in
+                t.primaryKey("peer", .text)
+                t.column("reason", .text).notNull()
+                t.column("bannedAt", .integer).notNull()
+            }
+        }
         return migrator
     }
 

@@ -216,11 +216,21 @@ public final class TransferNode: Sendable {
     public func ban(_ peer: NodeID, reason: String) {
         guard bannedPeers.withLock({ $0.insert(peer).inserted }) else { return }
         logger.warning("banned peer \(peer): \(reason)")
+        onBan((peer, reason))
         count { $0.banned.append(peer.description) }
         links.withLock { $0[peer] }?.close(promise: nil)
     }
 
     public func isBanned(_ peer: NodeID) -> Bool { bannedPeers.withLock { $0.contains(peer) } }
+
+    /// Called with each new ban (the node records it, so a restart keeps it).
+    let onBan = Hook<(peer: NodeID, reason: String)>()
+
+    /// Bans remembered from before a restart: kept out as before, without a new log line.
+    func restoreBans(_ peers: [NodeID]) {
+        bannedPeers.withLock { $0.formUnion(peers) }
+        count { $0.banned.append(contentsOf: peers.map(\.description)) }
+    }
 
     // MARK: - Serving
 
