@@ -583,6 +583,20 @@ def cmd_counters(binary, *spec):  # "name:admin" ...
         except Exception as e:
             fail("node %s: no .self.transfer.bytesIn/bytesOut in `status --json`: %s" % (n, e))
 
+def cmd_cpu(*spec):  # "name:pid" ...
+    """Print the CPU seconds (user + system) all these processes have used so far."""
+    total = 0
+    tick = os.sysconf("SC_CLK_TCK")
+    for a in spec:
+        pid = a.split(":")[1]
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    print("%.2f" % (total / tick))
+
 def cmd_rss(*spec):  # "name:pid" ...
     """Print "name VmHWM_kB" (peak resident set) per process."""
     for a in spec:
@@ -661,12 +675,14 @@ run_bundlecast() {
     local k=0
     while [ ! -e "$B/polling" ] && [ $k -lt 200 ]; do nap 0.05; k=$(( k + 1 )); done
     [ -e "$B/polling" ] || { log "bundlecast: the install poller did not start"; return 1; }
+    local cpu0; cpu0=$(python3 "$H" cpu "seed:${PID_OF[seed]}" "${rss_spec[@]}")
     t0=$(now)
     "$BIN" announce "$notice" --node "127.0.0.1:$seed_admin" </dev/null >>"$L/cli.log" 2>&1 \
       || { log "bundlecast announce $ver failed:"; tail -5 "$L/cli.log" >&2; return 1; }
     local prc=0; wait "$poller" || prc=$?
     untrack "$poller"
     [ $prc = 0 ] || return 1
+    echo "$cpu0 $(python3 "$H" cpu "seed:${PID_OF[seed]}" "${rss_spec[@]}")" > "$B/cpu-$ver.txt"
     awk -v t0="$t0" '{ d = $2 - t0; if (d > m) m = d; if (f == "" || d < f) f = d }
       END { printf "%.3f %.3f\n", m, f }' "$out" > "$B/secs-$ver.txt"
   }
@@ -692,6 +708,12 @@ run_bundlecast() {
   local list1 min1 max1; read -r list1 min1 max1 < <(diff_in "$B/c0.txt" "$B/c1.txt")
   local rss1; rss1=$(python3 "$H" rss "${rss_spec[@]}" | awk '$2 > m { m = $2 } END { print m + 0 }')
   local seed_line seed_out1; seed_line=$(python3 "$H" counters "$BIN" "seed:$seed_admin"); seed_out1=$(awk '{print $3}' <<<"$seed_line")
+  local cpu_a cpu_b; read -r cpu_a cpu_b < "$B/cpu-$V1.txt"
+  local cpu1; cpu1=$(calc "$cpu_b - $cpu_a")
+  # CPU per 64 KiB of chunk received, every node's work counted (what `simulate swarm --cpu-per-chunk-us` takes).
+  local cpu_chunk_us; cpu_chunk_us=$(awk -v c="$cpu1" -v n="$N" -v f="$F" 'BEGIN { printf "%.0f", c * 1e6 / (n * f / 65536) }')
+  log "bundlecast v1: the nodes used ${cpu1} CPU seconds (${cpu_chunk_us} us per 64 KiB received); compare:" \
+    "bundlecast simulate swarm --nodes $N --bundle-mb $SIZE_MB --upload-mbps $(calc "$RATE_B / 1048576") --latency 1 --seed 1 --shared-cores $(nproc) --cpu-per-chunk-us $cpu_chunk_us"
   log "bundlecast v1: first node installed at ${first1}s, last at ${secs1}s; seed uploaded $(calc "$seed_out1 / $F") copies" \
     "(chunks sent again: $(awk '{print $4}' <<<"$seed_line") to another peer, $(awk '{print $5}' <<<"$seed_line") to the same peer)"
   echo "system=bundlecast N=$N size_mb=$SIZE_MB rate=$RATE seconds=$secs1 lower_bound=$LB_SWARM ratio=$(ratio "$secs1" "$LB_SWARM") v1_bytes_in_per_node=$list1 v1_bytes_in_min=$min1 v1_bytes_in_max=$max1 peak_rss_kib_max=$rss1"

@@ -25,6 +25,11 @@ public enum SwarmSimulation {
         public var seed: UInt64 = 1
         public var maxPeers = 8
         public var resendAfter: UInt64 = 2_000_000_000
+        /// CPU each received chunk costs (receive, hash, store, its share of sending and
+        /// installing), in nanoseconds; 0: CPU is free.
+        public var cpuPerChunk: UInt64 = 0
+        /// Cores the whole fleet shares (a test machine running every node); 0: a core per node.
+        public var sharedCores = 0
         /// Simulated time after which the run stops even if nodes are missing chunks.
         public var limit: UInt64 = 3_600_000_000_000
         public init() {}
@@ -44,6 +49,8 @@ public enum SwarmSimulation {
         case start(Int)
         case request(from: Int, to: Int, chunk: Int)
         case chunk(to: Int, from: Int, chunk: Int)
+        /// The chunk's CPU work is done: the receiver stores it.
+        case processed(to: Int, from: Int, chunk: Int)
         case missing(to: Int, from: Int, chunk: Int)
         case has(to: Int, from: Int, chunk: Int)
         case tick(Int)
@@ -106,6 +113,18 @@ public enum SwarmSimulation {
             }
         }
 
+        // A received chunk is stored, counted by the planner, and announced to the neighbours.
+        func store(to: Int, from: Int, chunk: Int, now: UInt64) {
+            let fresh = !held[to][chunk]
+            held[to][chunk] = true
+            // In place (`planners[i]!.event(...)`): a copy out and back would copy every have-set per event.
+            apply(to, planners[to]!.received(chunk: chunk, from: ids[from], valid: true, now: now), now: now)
+            if fresh {
+                for j in neighbourList[to] where j != 0 { send(.has(to: j, from: to, chunk: chunk), at: now + s.latency) }
+            }
+        }
+        var cores = Array(repeating: UInt64(0), count: s.sharedCores > 0 ? s.sharedCores : n + 1)
+
         while let (now, event) = heap.pop(), now <= s.limit, doneAt.count < n {
             events += 1
             switch event {
@@ -133,13 +152,17 @@ public enum SwarmSimulation {
                 send(.chunk(to: from, from: to, chunk: chunk), at: nextFree[to] + s.latency)
             case .chunk(let to, let from, let chunk):
                 guard planners[to] != nil else { continue }
-                let fresh = !held[to][chunk]
-                held[to][chunk] = true
-                // In place (`planners[i]!.event(...)`): a copy out and back would copy every have-set per event.
-                apply(to, planners[to]!.received(chunk: chunk, from: ids[from], valid: true, now: now), now: now)
-                if fresh {
-                    for j in neighbourList[to] where j != 0 { send(.has(to: j, from: to, chunk: chunk), at: now + s.latency) }
+                if s.cpuPerChunk > 0 {
+                    // The receiver needs a core for the chunk's work: its own, or the earliest free of the shared ones.
+                    let core = s.sharedCores > 0 ? cores.indices.min { cores[$0] < cores[$1] }! : to
+                    let done = max(now, cores[core]) + s.cpuPerChunk
+                    cores[core] = done
+                    heap.push(.processed(to: to, from: from, chunk: chunk), at: done)
+                    continue
                 }
+                store(to: to, from: from, chunk: chunk, now: now)
+            case .processed(let to, let from, let chunk):
+                store(to: to, from: from, chunk: chunk, now: now)
             case .missing(let to, let from, let chunk):
                 guard planners[to] != nil else { continue }
                 apply(to, planners[to]!.refused(chunk: chunk, by: ids[from], now: now), now: now)

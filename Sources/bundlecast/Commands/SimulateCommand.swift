@@ -76,10 +76,13 @@ struct SimulateCommand: ParsableCommand {
                 (MiB/s), with the node shell's rules (8 dialled peers plus the seed, `has` \
                 announcements, super-seeding under a cap). Prints when 50%, 99% and 100% of the \
                 nodes hold the bundle and the ratio to the lower bound \
-                max(F/u, N·F/(u + N·u)). The same seed gives the same output.
+                max(F/u, N·F/(u + N·u)). The same seed gives the same output. To compare with \
+                a run of real nodes on one machine, give the CPU a chunk costs there and the \
+                machine's cores (scripts/bench-swarm.sh prints both).
 
-                Example:
+                Examples:
                   bundlecast simulate swarm --nodes 20 --bundle-mb 64 --upload-mbps 20 --latency 1 --seed 1
+                  bundlecast simulate swarm --nodes 20 --bundle-mb 64 --upload-mbps 20 --seed 1 --shared-cores 2 --cpu-per-chunk-us 450
                 """
         )
 
@@ -101,7 +104,15 @@ struct SimulateCommand: ParsableCommand {
         @Option(help: "Seed of every random choice.")
         var seed: UInt64 = 1
 
+        @Option(help: "CPU each received 64 KiB chunk costs, in microseconds (all of a node's work for it); 0: free.")
+        var cpuPerChunkUs = 0.0
+
+        @Option(help: "Cores every node shares, as on one test machine (0: a core per node).")
+        var sharedCores = 0
+
         func validate() throws {
+            guard cpuPerChunkUs >= 0, cpuPerChunkUs <= 1_000_000 else { throw ValidationError("--cpu-per-chunk-us must be 0...1000000") }
+            guard sharedCores >= 0 else { throw ValidationError("--shared-cores must not be negative") }
             guard (1...20_000).contains(nodes) else { throw ValidationError("--nodes must be 1...20000") }
             guard (1...4096).contains(bundleMb) else { throw ValidationError("--bundle-mb must be 1...4096") }
             guard uploadMbps > 0 else { throw ValidationError("--upload-mbps must be positive") }
@@ -117,6 +128,8 @@ struct SimulateCommand: ParsableCommand {
             settings.latency = UInt64(latency * 1_000_000)
             settings.loss = loss
             settings.seed = seed
+            settings.cpuPerChunk = UInt64(cpuPerChunkUs * 1000)
+            settings.sharedCores = sharedCores
             let started = Date()
             let r = SwarmSimulation.run(settings)
             func t(_ v: Double?) -> String { v.map { String(format: "%.2f s", $0) } ?? "not reached" }
