@@ -102,90 +102,15 @@ public enum NodeService {
         }
         // Set once gossip runs: a catch-up on rotations from the origin when a notice names an unknown key.
         let requestSync = Hook<String>()
-        let accept: @Sendable ([UInt8], String) -> Result<SignedNotice, NoticeIntake.Refusal> = { body, source in
-            let result: Result<SignedNotice, NoticeIntake.Refusal>
-            do { result = try inbox.receive(body, source: source, now: now()) } catch {
-                logger.error("cannot store a notice: \(error)")
-                return .failure(.malformed("node database error"))
-            }
-            switch result {
-            case .success(let signed):
-                let n = signed.notice
-                logger.info("accepted notice", metadata: ["app": "\(n.app)", "version": "\(n.version)", "sequence": "\(n.sequence)", "from": "\(source)"])
-                if n.channel == settings.channel {
-                    state.updateApp(n.app) { $0.sequence = n.sequence; $0.version = n.version.description }
-                    wake(n.app)
-                }
-            case .failure(.stale(_, _, let sequence, let held)) where sequence == held:
-                // The same notice again: gossip's normal redundancy, not worth a word.
-                _ = state.countRefusal("duplicate", from: source)
-            case .failure(let refusal):
-                if state.countRefusal(refusal.reason, from: source) {
-                    logger.warning("dropped notice from \(source): \(refusal)")
-                }
-                // A key this node does not know: perhaps a rotation it missed.
-                if case .wrongKey(let app, _, _) = refusal { requestSync(app) }
-            }
-            return result
-        }
-        let acceptRotation: @Sendable ([UInt8], String) -> Result<PublisherKeys.Acceptance, RotationRefusal> = { body, source in
-            let result: Result<PublisherKeys.Acceptance, RotationRefusal>
-            do { result = try keys.receive(body, source: source, now: now()) } catch {
-                logger.error("cannot store a rotation statement: \(error)")
-                return .failure(.malformed("node database error"))
-            }
-            switch result {
-            case .success(let accepted) where accepted.change == .rotated:
-                logger.notice("rotated publisher key", metadata: ["app": "\(accepted.app)", "epoch": "\(accepted.pinned.epoch)",
-                                                                 "old": "\(accepted.previous.key.keyID)", "new": "\(accepted.pinned.key.keyID)", "from": "\(source)"])
-                state.updateApp(accepted.app) { $0.epoch = accepted.pinned.epoch }
-                wake(accepted.app)
-            case .success(let accepted) where accepted.change == .anchored:
-                logger.info("the pinned key's epoch is known now", metadata: ["app": "\(accepted.app)", "key": "\(accepted.pinned.key.keyID)",
-                                                                             "epoch": "\(accepted.pinned.epoch)", "from": "\(source)"])
-                state.updateApp(accepted.app) { $0.epoch = accepted.pinned.epoch }
-            case .success:
-                break
-            case .failure(let refusal):
-                if state.countRotationRefusal(refusal.reason, from: source) {
-                    logger.warning("refused rotation statement from \(source): \(refusal)")
-                }
-            }
-            return result
-        }
         let timestamps = OriginTimestamps(originKey: settings.originKey, channel: settings.channel, apps: keys.apps)
-        let acceptTimestamp: @Sendable ([UInt8], String) -> Bool = { body, source in
-            switch timestamps.receive(body, now: now()) {
-            case .success(let t):
-                let held = state.metadata.apps[t.app]?.sequence ?? 0
-                if t.sequence > held {
-                    logger.notice("the origin says \(t.app) #\(t.sequence) exists (timestamp from \(source)); this node holds #\(held)")
-                } else {
-                    logger.debug("origin timestamp", metadata: ["app": "\(t.app)", "sequence": "\(t.sequence)", "from": "\(source)"])
-                }
-                return true
-            case .failure(let refusal):
-                if let reason = refusal.reason, state.countRefusal(reason, from: source) {
-                    logger.warning("dropped origin timestamp from \(source): \(refusal)")
-                }
-                return false
-            }
-        }
+        let intake = SignedIntake(inbox: inbox, keys: keys, timestamps: timestamps, state: state, channel: settings.channel,
+                                  logger: logger, wake: wake, requestSync: requestSync, now: now)
+        let accept: @Sendable ([UInt8], String) -> Result<SignedNotice, NoticeIntake.Refusal> = intake.notice
+        let acceptRotation: @Sendable ([UInt8], String) -> Result<PublisherKeys.Acceptance, RotationRefusal> = intake.rotation
+        let acceptTimestamp: @Sendable ([UInt8], String) -> Bool = intake.timestamp
         let gossip = try await GossipRuntime.start(
             id: id, settings: settings.gossip, metadata: state.metadata.encoded(), fleetKey: settings.fleetKey, logger: logger,
-            onNotice: { body, sender in
-                // One message type carries all three: a notice, a rotation statement, an origin timestamp.
-                if SignedTimestamp.looksLike(body) { return acceptTimestamp(body, "peer \(sender)") ? .accepted : .known }
-                if SignedRotation.looksLike(body) {
-                    if case .success(let accepted) = acceptRotation(body, "peer \(sender)") { return accepted.change != .known ? .accepted : .known }
-                    return .refused
-                }
-                switch accept(body, "peer \(sender)") {
-                case .success: return .accepted
-                case .failure(.stale(_, _, let sequence, let held)) where sequence <= held: return .known
-                case .failure: return .refused
-                }
-            })
+            onNotice: { body, sender in intake.fromPeer(body, sender) })
         state.onMetadataChange.set { gossip.setMetadata($0.encoded()) }
         let fromOrigin: @Sendable ([UInt8]) -> Void = { body in
             if case .success(let accepted) = acceptRotation(body, "origin"), accepted.change != .known { gossip.spread(notice: body) }

@@ -1,0 +1,107 @@
+import BundlecastCore
+import Gossip
+import Logging
+
+/// Every signed thing a node takes in (notices, rotation statements, origin timestamps), from
+/// whichever source (a peer, the origin, the admin API): checked, recorded, counted and logged
+/// in one place.
+struct SignedIntake: Sendable {
+    let inbox: NoticeInbox
+    let keys: PublisherKeys
+    let timestamps: OriginTimestamps
+    let state: NodeState
+    let channel: String
+    let logger: Logger
+    /// Starts the updater on an app.
+    let wake: Hook<String>
+    /// Asks the origin for rotations (a notice named a key this node does not know).
+    let requestSync: Hook<String>
+    let now: @Sendable () -> UInt64
+
+    func notice(_ body: [UInt8], _ source: String) -> Result<SignedNotice, NoticeIntake.Refusal> {
+        let result: Result<SignedNotice, NoticeIntake.Refusal>
+        do { result = try inbox.receive(body, source: source, now: now()) } catch {
+            logger.error("cannot store a notice: \(error)")
+            return .failure(.malformed("node database error"))
+        }
+        switch result {
+        case .success(let signed):
+            let n = signed.notice
+            logger.info("accepted notice", metadata: ["app": "\(n.app)", "version": "\(n.version)", "sequence": "\(n.sequence)", "from": "\(source)"])
+            if n.channel == channel {
+                state.updateApp(n.app) { $0.sequence = n.sequence; $0.version = n.version.description }
+                wake(n.app)
+            }
+        case .failure(.stale(_, _, let sequence, let held)) where sequence == held:
+            // The same notice again: gossip's normal redundancy, not worth a word.
+            _ = state.countRefusal("duplicate", from: source)
+        case .failure(let refusal):
+            if state.countRefusal(refusal.reason, from: source) {
+                logger.warning("dropped notice from \(source): \(refusal)")
+            }
+            // A key this node does not know: perhaps a rotation it missed.
+            if case .wrongKey(let app, _, _) = refusal { requestSync(app) }
+        }
+        return result
+    }
+
+    func rotation(_ body: [UInt8], _ source: String) -> Result<PublisherKeys.Acceptance, RotationRefusal> {
+        let result: Result<PublisherKeys.Acceptance, RotationRefusal>
+        do { result = try keys.receive(body, source: source, now: now()) } catch {
+            logger.error("cannot store a rotation statement: \(error)")
+            return .failure(.malformed("node database error"))
+        }
+        switch result {
+        case .success(let accepted) where accepted.change == .rotated:
+            logger.notice("rotated publisher key", metadata: ["app": "\(accepted.app)", "epoch": "\(accepted.pinned.epoch)",
+                                                             "old": "\(accepted.previous.key.keyID)", "new": "\(accepted.pinned.key.keyID)", "from": "\(source)"])
+            state.updateApp(accepted.app) { $0.epoch = accepted.pinned.epoch }
+            wake(accepted.app)
+        case .success(let accepted) where accepted.change == .anchored:
+            logger.info("the pinned key's epoch is known now", metadata: ["app": "\(accepted.app)", "key": "\(accepted.pinned.key.keyID)",
+                                                                         "epoch": "\(accepted.pinned.epoch)", "from": "\(source)"])
+            state.updateApp(accepted.app) { $0.epoch = accepted.pinned.epoch }
+        case .success:
+            break
+        case .failure(let refusal):
+            if state.countRotationRefusal(refusal.reason, from: source) {
+                logger.warning("refused rotation statement from \(source): \(refusal)")
+            }
+        }
+        return result
+    }
+
+    /// Whether the timestamp was new and valid (then it is kept, and the caller passes it on).
+    func timestamp(_ body: [UInt8], _ source: String) -> Bool {
+        switch timestamps.receive(body, now: now()) {
+        case .success(let t):
+            let held = state.metadata.apps[t.app]?.sequence ?? 0
+            if t.sequence > held {
+                logger.notice("the origin says \(t.app) #\(t.sequence) exists (timestamp from \(source)); this node holds #\(held)")
+            } else {
+                logger.debug("origin timestamp", metadata: ["app": "\(t.app)", "sequence": "\(t.sequence)", "from": "\(source)"])
+            }
+            return true
+        case .failure(let refusal):
+            if let reason = refusal.reason, state.countRefusal(reason, from: source) {
+                logger.warning("dropped origin timestamp from \(source): \(refusal)")
+            }
+            return false
+        }
+    }
+
+    /// One gossip message type carries all three, told apart by their first bytes.
+    func fromPeer(_ body: [UInt8], _ sender: PeerAddress) -> NoticeOutcome {
+        let source = "peer \(sender)"
+        if SignedTimestamp.looksLike(body) { return timestamp(body, source) ? .accepted : .known }
+        if SignedRotation.looksLike(body) {
+            if case .success(let accepted) = rotation(body, source) { return accepted.change != .known ? .accepted : .known }
+            return .refused
+        }
+        switch notice(body, source) {
+        case .success: return .accepted
+        case .failure(.stale(_, _, let sequence, let held)) where sequence <= held: return .known
+        case .failure: return .refused
+        }
+    }
+}

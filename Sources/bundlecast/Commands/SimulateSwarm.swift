@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import Simulation
+
+extension SimulateCommand {
+    struct Swarm: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "How long a release takes to reach a fleet from one seed, with the real chunk planner.",
+            discussion: """
+                Runs every node's real SwarmPlanner over a simulated network: one seed holding a \
+                bundle of --bundle-mb, --nodes fetching it, every uploader capped at --upload-mbps \
+                (MiB/s), with the node shell's rules (8 dialled peers plus the seed, `has` \
+                announcements, super-seeding under a cap). Prints when 50%, 99% and 100% of the \
+                nodes hold the bundle and the ratio to the lower bound \
+                max(F/u, N·F/(u + N·u)). The same seed gives the same output. To compare with \
+                a run of real nodes on one machine, give the CPU a chunk costs there and the \
+                machine's cores (scripts/bench-swarm.sh prints both).
+
+                Examples:
+                  bundlecast simulate swarm --nodes 20 --bundle-mb 64 --upload-mbps 20 --latency 1 --seed 1
+                  bundlecast simulate swarm --nodes 20 --bundle-mb 64 --upload-mbps 20 --seed 1 --shared-cores 2 --cpu-per-chunk-us 450
+                """
+        )
+
+        @Option(help: "Number of nodes besides the seed.")
+        var nodes = 20
+
+        @Option(help: "Bundle size in MiB.")
+        var bundleMb = 64
+
+        @Option(help: "Upload cap of every node and of the seed, in MiB/s.")
+        var uploadMbps = 20.0
+
+        @Option(help: "One-way latency in milliseconds.")
+        var latency = 1.0
+
+        @Option(help: "Probability that a message is lost (0...1).")
+        var loss = 0.0
+
+        @Option(help: "Seed of every random choice.")
+        var seed: UInt64 = 1
+
+        @Option(help: "CPU each received 64 KiB chunk costs, in microseconds (all of a node's work for it); 0: free.")
+        var cpuPerChunkUs = 0.0
+
+        @Option(help: "Cores every node shares, as on one test machine (0: a core per node).")
+        var sharedCores = 0
+
+        func validate() throws {
+            guard cpuPerChunkUs >= 0, cpuPerChunkUs <= 1_000_000 else { throw ValidationError("--cpu-per-chunk-us must be 0...1000000") }
+            guard sharedCores >= 0 else { throw ValidationError("--shared-cores must not be negative") }
+            guard (1...20_000).contains(nodes) else { throw ValidationError("--nodes must be 1...20000") }
+            guard (1...4096).contains(bundleMb) else { throw ValidationError("--bundle-mb must be 1...4096") }
+            guard uploadMbps > 0 else { throw ValidationError("--upload-mbps must be positive") }
+            guard (0...1).contains(loss) else { throw ValidationError("--loss must be between 0 and 1") }
+            guard latency >= 0, latency <= 10_000 else { throw ValidationError("--latency must be 0...10000 ms") }
+        }
+
+        func run() throws {
+            var settings = SwarmSimulation.Settings()
+            settings.nodes = nodes
+            settings.bundleBytes = UInt64(bundleMb) << 20
+            settings.uploadBytesPerSecond = UInt64(uploadMbps * 1_048_576)
+            settings.latency = UInt64(latency * 1_000_000)
+            settings.loss = loss
+            settings.seed = seed
+            settings.cpuPerChunk = UInt64(cpuPerChunkUs * 1000)
+            settings.sharedCores = sharedCores
+            let started = Date()
+            let r = SwarmSimulation.run(settings)
+            func t(_ v: Double?) -> String { v.map { String(format: "%.2f s", $0) } ?? "not reached" }
+            print("nodes \(nodes), bundle \(bundleMb) MiB, upload \(uploadMbps) MiB/s each, latency \(latency) ms, loss \(loss), seed \(seed)")
+            print("complete on 50% in \(t(r.reached50)), 99% in \(t(r.reached99)), 100% in \(t(r.reached100)) (\(r.completed) of \(nodes))")
+            print(String(format: "lower bound %.2f s; 100%% / bound = %@; the seed uploaded %.2f copies", r.lowerBound,
+                         r.reached100.map { String(format: "%.2f", $0 / r.lowerBound) } ?? "-", r.seedCopies))
+            print(String(format: "%d events, wall time %.1f s", r.events, Date().timeIntervalSince(started)))
+        }
+    }
+}
