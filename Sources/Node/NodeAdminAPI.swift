@@ -27,8 +27,8 @@ struct NodeAdminAPI: Sendable {
     let acceptRotation: @Sendable ([UInt8], String) -> Result<PublisherKeys.Acceptance, RotationRefusal>
     let timestamps: OriginTimestamps
     let freshnessThreshold: UInt64
-    /// Checks, keeps and spreads an origin timestamp; whether it was taken.
-    let acceptTimestamp: @Sendable ([UInt8]) -> Bool
+    /// Checks, keeps and spreads an origin timestamp.
+    let acceptTimestamp: @Sendable ([UInt8]) -> Result<SignedTimestamp, OriginTimestamps.Refusal>
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         router.get("/healthz") { _, _ in "ok\n" }
@@ -37,9 +37,9 @@ struct NodeAdminAPI: Sendable {
         router.get("/v1/status") { _, _ in json(.ok, try status()) }
         router.post("/v1/timestamps") { request, _ in
             let body = Array(buffer: try await request.body.collect(upTo: 4096))
-            if acceptTimestamp(body) { return json(.created, ["status": "accepted"]) }
-            switch timestamps.receive(body, now: UInt64(Date().timeIntervalSince1970)) {
-            case .success, .failure(.notNewer): return json(.ok, ["status": "already held"])
+            switch acceptTimestamp(body) {
+            case .success: return json(.created, ["status": "accepted"])
+            case .failure(.notNewer): return json(.ok, ["status": "already held"])
             case .failure(let refusal):
                 let status: HTTPResponse.Status = switch refusal {
                 case .forged: .unauthorized

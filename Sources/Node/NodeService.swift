@@ -107,7 +107,6 @@ public enum NodeService {
                                   logger: logger, wake: wake, requestSync: requestSync, now: now)
         let accept: @Sendable ([UInt8], String) -> Result<SignedNotice, NoticeIntake.Refusal> = intake.notice
         let acceptRotation: @Sendable ([UInt8], String) -> Result<PublisherKeys.Acceptance, RotationRefusal> = intake.rotation
-        let acceptTimestamp: @Sendable ([UInt8], String) -> Bool = intake.timestamp
         let gossip = try await GossipRuntime.start(
             id: id, settings: settings.gossip, metadata: state.metadata.encoded(), fleetKey: settings.fleetKey, logger: logger,
             onNotice: { body, sender in intake.fromPeer(body, sender) })
@@ -135,9 +134,9 @@ public enum NodeService {
                      store: store, transfer: transfer, updater: updater, keys: keys, accept: accept, acceptRotation: acceptRotation,
                      timestamps: timestamps, freshnessThreshold: settings.freshnessThreshold,
                      acceptTimestamp: { body in
-                         let ok = acceptTimestamp(body, "admin API")
-                         if ok { gossip.spread(notice: body) }
-                         return ok
+                         let result = intake.timestamp(body, "admin API")
+                         if case .success = result { gossip.spread(notice: body) }
+                         return result
                      })
             .addRoutes(to: router)
         var services: [any Service] = [updater, RotationRelay(keys: keys, gossip: gossip),
@@ -156,7 +155,7 @@ public enum NodeService {
                 },
                 catchUp: { await originSync.sync($0, force: true) },
                 timestamps: settings.originKey == nil ? nil : OriginWatcher.Timestamps(
-                    deliver: { body in if acceptTimestamp(body, "origin") { gossip.spread(notice: body) } }),
+                    deliver: { body in if case .success = intake.timestamp(body, "origin") { gossip.spread(notice: body) } }),
                 logger: logger))
         }
         let app = Application(

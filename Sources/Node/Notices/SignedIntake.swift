@@ -71,9 +71,10 @@ struct SignedIntake: Sendable {
         return result
     }
 
-    /// Whether the timestamp was new and valid (then it is kept, and the caller passes it on).
-    func timestamp(_ body: [UInt8], _ source: String) -> Bool {
-        switch timestamps.receive(body, now: now()) {
+    /// The timestamp if it was new and valid (then it is kept, and the caller passes it on), or why not.
+    func timestamp(_ body: [UInt8], _ source: String) -> Result<SignedTimestamp, OriginTimestamps.Refusal> {
+        let result = timestamps.receive(body, now: now())
+        switch result {
         case .success(let t):
             let held = state.metadata.apps[t.app]?.sequence ?? 0
             if t.sequence > held {
@@ -81,19 +82,21 @@ struct SignedIntake: Sendable {
             } else {
                 logger.debug("origin timestamp", metadata: ["app": "\(t.app)", "sequence": "\(t.sequence)", "from": "\(source)"])
             }
-            return true
         case .failure(let refusal):
             if let reason = refusal.reason, state.countRefusal(reason, from: source) {
                 logger.warning("dropped origin timestamp from \(source): \(refusal)")
             }
-            return false
         }
+        return result
     }
 
     /// One gossip message type carries all three, told apart by their first bytes.
     func fromPeer(_ body: [UInt8], _ sender: PeerAddress) -> NoticeOutcome {
         let source = "peer \(sender)"
-        if SignedTimestamp.looksLike(body) { return timestamp(body, source) ? .accepted : .known }
+        if SignedTimestamp.looksLike(body) {
+            if case .success = timestamp(body, source) { return .accepted }
+            return .known
+        }
         if SignedRotation.looksLike(body) {
             if case .success(let accepted) = rotation(body, source) { return accepted.change != .known ? .accepted : .known }
             return .refused
