@@ -13,11 +13,26 @@ public struct Digest256: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// From exactly 32 bytes; `nil` otherwise.
     public init?(bytes: some Collection<UInt8>) {
+        // Contiguous bytes (arrays and their slices: every frame and file we parse) are
+        // copied in one step; an unspecialised element loop costs a metadata lookup per byte.
+        if let digest = bytes.withContiguousStorageIfAvailable({ Digest256(UnsafeRawBufferPointer($0)) }) {
+            guard let digest else { return nil }
+            self = digest
+            return
+        }
         guard bytes.count == 32 else { return nil }
         var s: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         Swift.withUnsafeMutableBytes(of: &s) { dst in
             for (i, b) in bytes.enumerated() { dst[i] = b }
         }
+        storage = s
+    }
+
+    /// From exactly 32 bytes in memory; `nil` otherwise.
+    public init?(_ raw: UnsafeRawBufferPointer) {
+        guard raw.count == 32 else { return nil }
+        var s: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        Swift.withUnsafeMutableBytes(of: &s) { $0.copyMemory(from: raw) }
         storage = s
     }
 

@@ -11,8 +11,8 @@ struct SwarmPeer: Sendable {
     var sameZone: Bool
     /// Smoothed round trip; `nil` until measured (and then ranked last).
     var rtt: UInt64?
-    /// Which chunks it said it has (index = chunk number).
-    var has: [Bool]
+    /// Which chunks it said it has.
+    var has: ChunkBitset
     /// Requests it may have in flight.
     var window: Int
     /// Requested chunk -> when (ns). Iterated only after sorting its keys.
@@ -35,7 +35,7 @@ struct SwarmPeer: Sendable {
 
     init(sameZone: Bool, chunkCount: Int, window: Int) {
         self.sameZone = sameZone
-        has = Array(repeating: false, count: chunkCount)
+        has = ChunkBitset(count: chunkCount)
         self.window = window
     }
 
@@ -45,6 +45,14 @@ struct SwarmPeer: Sendable {
     /// (1/8): steady against one slow reply.
     static func smoothedRTT(_ previous: UInt64?, _ sample: UInt64) -> UInt64 {
         previous.map { $0 - $0 / 8 + sample / 8 } ?? sample
+    }
+
+    /// Round trips that differ by less than half or by under a millisecond rank
+    /// the same: on one network they differ by the peers' momentary load, and
+    /// ranking by that noise would send every request to whichever peer
+    /// happened to answer first, leaving the others' uploads idle.
+    static func clearlyNearer(_ a: UInt64, than b: UInt64) -> Bool {
+        a < b / 2 && b - a >= 1_000_000
     }
 
     /// A requested chunk of `bytes` issued at `issuedAt` arrived at `now`.
@@ -72,11 +80,13 @@ struct SwarmPeer: Sendable {
     }
 
     /// Whether this peer ranks before `other` for a chunk both have: same zone,
-    /// then known lower RTT, then fewer in flight; ties go to the lower id.
+    /// then a clearly lower RTT (see ``clearlyNearer(_:than:)``), then a known
+    /// RTT, then fewer in flight; ties go to the lower id.
     func isPreferred(_ id: NodeID, over other: SwarmPeer, _ otherID: NodeID) -> Bool {
         if sameZone != other.sameZone { return sameZone }
         switch (rtt, other.rtt) {
-        case let (a?, b?) where a != b: return a < b
+        case let (a?, b?) where Self.clearlyNearer(a, than: b): return true
+        case let (a?, b?) where Self.clearlyNearer(b, than: a): return false
         case (.some, .none): return true
         case (.none, .some): return false
         default: break

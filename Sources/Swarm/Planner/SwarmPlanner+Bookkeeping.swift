@@ -7,6 +7,7 @@ extension SwarmPlanner {
         table[peer]!.inFlight[chunk] = now
         expiryCheckAt = min(expiryCheckAt, Self.adding(now, settings.requestTimeout))
         requestedFrom[chunk].append(peer)
+        open[chunk] = false
         bytesInFlight += UInt64(sizes[chunk])
     }
 
@@ -15,6 +16,7 @@ extension SwarmPlanner {
     mutating func removeRequest(_ chunk: Int, from peer: NodeID) -> UInt64? {
         guard let issuedAt = table[peer]?.inFlight.removeValue(forKey: chunk) else { return nil }
         requestedFrom[chunk].removeAll { $0 == peer }
+        if requestedFrom[chunk].isEmpty, !held[chunk] { open[chunk] = true }
         bytesInFlight -= UInt64(sizes[chunk])
         return issuedAt
     }
@@ -31,18 +33,21 @@ extension SwarmPlanner {
         for chunk in state.inFlight.keys.sorted() {
             removeRequest(chunk, from: peer)
         }
-        for (chunk, has) in state.has.enumerated() where has {
-            availability[chunk] -= 1
-        }
+        state.has.forEach { availability[$0] -= 1 }
         table[peer] = nil
         ids.removeAll { $0 == peer }
     }
 
-    /// Replaces a known peer's have-set (already `chunkCount` long).
-    mutating func setHave(_ peer: NodeID, _ has: [Bool]) {
+    /// Replaces a known peer's have-set.
+    mutating func setHave(_ peer: NodeID, _ has: ChunkBitset) {
         guard let old = table[peer]?.has else { return }
-        for chunk in has.indices where has[chunk] != old[chunk] {
-            availability[chunk] += has[chunk] ? 1 : -1
+        for w in has.words.indices {
+            var changed = has.words[w] ^ old.words[w]
+            while changed != 0 {
+                let chunk = w << 6 | changed.trailingZeroBitCount
+                availability[chunk] += has[chunk] ? 1 : -1
+                changed &= changed - 1
+            }
         }
         table[peer]!.has = has
         table[peer]!.exhausted = false

@@ -29,14 +29,16 @@ extension SwarmPlanner {
 
     /// The peer has every chunk (a seeder).
     public mutating func peerHasAll(_ peer: NodeID, now: UInt64) -> [Directive] {
-        setHave(peer, Array(repeating: true, count: chunkCount))
+        setHave(peer, ChunkBitset(count: chunkCount, filled: true))
         return step(now: now)
     }
 
     /// The peer's have-set, replacing what we knew. Missing entries count as
     /// not had; entries beyond the chunk count are ignored.
     public mutating func peerHas(_ peer: NodeID, bitfield: [Bool], now: UInt64) -> [Directive] {
-        setHave(peer, (0..<chunkCount).map { $0 < bitfield.count && bitfield[$0] })
+        var has = ChunkBitset(count: chunkCount)
+        for chunk in 0..<min(chunkCount, bitfield.count) where bitfield[chunk] { has[chunk] = true }
+        setHave(peer, has)
         return step(now: now)
     }
 
@@ -122,6 +124,8 @@ extension SwarmPlanner {
         guard !held[chunk] else { return }
         let size = UInt64(sizes[chunk])
         held[chunk] = true
+        wanted[chunk] = false
+        open[chunk] = false
         heldCount += 1
         heldBytes += size
         for other in requestedFrom[chunk].sorted() {

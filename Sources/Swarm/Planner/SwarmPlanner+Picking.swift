@@ -31,42 +31,55 @@ extension SwarmPlanner {
         return out
     }
 
-    /// The best request to issue now, if any.
+    /// A peer with a free slot, copied out of the table once per pick.
+    struct FreePeer {
+        let id: NodeID
+        let peer: SwarmPeer
+    }
+
+    /// The best request to issue now, if any. Every scan goes a word (64
+    /// chunks) at a time through `open` (missing, not requested) and a
+    /// peer's have-set, so a pick costs little however many chunks are held.
     private mutating func nextPick(only: NodeID?) -> Pick? {
-        let free = only.map { id in table[id]?.hasFreeSlot == true ? [id] : [] } ?? ids.filter { table[$0]!.hasFreeSlot }
+        var free: [FreePeer] = []
+        if let only {
+            if let peer = table[only], peer.hasFreeSlot { free.append(FreePeer(id: only, peer: peer)) }
+        } else {
+            for id in ids {
+                let peer = table[id]!
+                if peer.hasFreeSlot { free.append(FreePeer(id: id, peer: peer)) }
+            }
+        }
         guard !free.isEmpty else { return nil }
-        var unrequested = false
         if picks < settings.randomFirst {
             var candidates: [Pick] = []
-            for chunk in sizes.indices where !held[chunk] && requestedFrom[chunk].isEmpty {
-                unrequested = true
-                guard availability[chunk] > 0, let peer = bestPeer(for: chunk, among: free) else { continue }
+            open.forEach { chunk in
+                guard availability[chunk] > 0, let peer = bestPeer(for: chunk, among: free) else { return }
                 candidates.append(Pick(chunk: chunk, peer: peer, fresh: true))
             }
             if !candidates.isEmpty {
                 return candidates[Int.random(in: candidates.indices, using: &rng)]
             }
         } else {
-            // Rarest first. Scan per free peer (its have-set hoisted out of the table), so a
-            // pick costs one pass over the chunk list per free peer; a peer with nothing left
-            // to offer is marked and skipped until news about it arrives.
+            // Rarest first. Scan per free peer, so a pick costs one pass over the peer's
+            // have-set; a peer with nothing left to offer is marked and skipped until news
+            // about it arrives.
             var best: (chunk: Int, rank: (Int, UInt64))?
             var sawAvoided = false
-            for id in free where !table[id]!.exhausted {
-                let peer = table[id]!
-                let has = peer.has
+            for candidate in free where !candidate.peer.exhausted {
+                let avoid = candidate.peer.avoid
                 var offers = false
-                for chunk in sizes.indices where has[chunk] && !held[chunk] && requestedFrom[chunk].isEmpty {
-                    if peer.avoid.contains(chunk) {
+                candidate.peer.has.forEach(and: open) { chunk in
+                    if !avoid.isEmpty, avoid.contains(chunk) {
                         sawAvoided = true
-                        continue
+                        return
                     }
                     offers = true
                     let rank = (availability[chunk], tieKey[chunk])
-                    if let best, !(rank < best.rank) { continue }
+                    if let best, !(rank < best.rank) { return }
                     best = (chunk, rank)
                 }
-                if !offers { table[id]!.exhausted = true }
+                if !offers { table[candidate.id]!.exhausted = true }
             }
             if let best, let peer = bestPeer(for: best.chunk, among: free) {
                 return Pick(chunk: best.chunk, peer: peer, fresh: true)
@@ -75,30 +88,30 @@ extension SwarmPlanner {
             // asks such a peer when no one else has the chunk.
             if sawAvoided {
                 var slow: (pick: Pick, rank: (Int, UInt64))?
-                for chunk in sizes.indices where !held[chunk] && requestedFrom[chunk].isEmpty {
+                open.forEach { chunk in
                     let rank = (availability[chunk], tieKey[chunk])
-                    guard rank.0 > 0 else { continue }
-                    if let slow, !(rank < slow.rank) { continue }
-                    guard let peer = bestPeer(for: chunk, among: free) else { continue }
+                    guard rank.0 > 0 else { return }
+                    if let slow, !(rank < slow.rank) { return }
+                    guard let peer = bestPeer(for: chunk, among: free) else { return }
                     slow = (Pick(chunk: chunk, peer: peer, fresh: true), rank)
                 }
                 if let slow { return slow.pick }
             }
-            unrequested = sizes.indices.contains { !held[$0] && requestedFrom[$0].isEmpty }
         }
         // Missing chunks wait for a slot at a peer that has them: not endgame yet.
-        return unrequested ? nil : endgamePick(among: free)
+        return open.isEmpty ? endgamePick(among: free) : nil
     }
 
     /// Every missing chunk is in flight: duplicate the least-duplicated one to
     /// a free peer that has it.
-    private func endgamePick(among free: [NodeID]) -> Pick? {
+    private func endgamePick(among free: [FreePeer]) -> Pick? {
         let limit = max(1, settings.endgameDuplicates)
         var best: (pick: Pick, rank: (Int, UInt64))?
-        for chunk in sizes.indices where !held[chunk] && requestedFrom[chunk].count < limit {
+        wanted.forEach { chunk in
+            guard requestedFrom[chunk].count < limit else { return }
             let rank = (requestedFrom[chunk].count, tieKey[chunk])
-            if let best, !(rank < best.rank) { continue }
-            guard let peer = bestPeer(for: chunk, among: free) else { continue }
+            if let best, !(rank < best.rank) { return }
+            guard let peer = bestPeer(for: chunk, among: free) else { return }
             best = (Pick(chunk: chunk, peer: peer, fresh: false), rank)
         }
         return best?.pick
@@ -107,23 +120,23 @@ extension SwarmPlanner {
     /// The preferred free peer that has `chunk` and is not already asked for
     /// it. A peer that failed this chunk before is chosen only when no one
     /// else (free or not) has it.
-    private func bestPeer(for chunk: Int, among free: [NodeID]) -> NodeID? {
-        var best: (id: NodeID, peer: SwarmPeer)?
-        var fallback: NodeID?
-        for id in free {
-            let peer = table[id]!
-            guard peer.has[chunk], !requestedFrom[chunk].contains(id) else { continue }
-            if peer.avoid.contains(chunk) {
-                if let current = fallback, !peer.isPreferred(id, over: table[current]!, current) { continue }
-                fallback = id
+    private func bestPeer(for chunk: Int, among free: [FreePeer]) -> NodeID? {
+        var best: FreePeer?
+        var fallback: FreePeer?
+        for candidate in free {
+            let peer = candidate.peer
+            guard peer.has[chunk], !requestedFrom[chunk].contains(candidate.id) else { continue }
+            if !peer.avoid.isEmpty, peer.avoid.contains(chunk) {
+                if let current = fallback, !peer.isPreferred(candidate.id, over: current.peer, current.id) { continue }
+                fallback = candidate
                 continue
             }
-            if let current = best, !peer.isPreferred(id, over: current.peer, current.id) { continue }
-            best = (id, peer)
+            if let current = best, !peer.isPreferred(candidate.id, over: current.peer, current.id) { continue }
+            best = candidate
         }
         if let best { return best.id }
         guard let fallback else { return nil }
         let someoneElse = ids.contains { table[$0]!.has[chunk] && !table[$0]!.avoid.contains(chunk) }
-        return someoneElse ? nil : fallback
+        return someoneElse ? nil : fallback.id
     }
 }

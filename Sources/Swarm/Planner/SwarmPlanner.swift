@@ -16,8 +16,9 @@ import Gossip
 ///   chunks, later ones rarest first (fewest peers have it), ties broken by a
 ///   seeded random key per chunk rather than by index;
 /// - among the peers that have a chunk and a free window slot: same zone
-///   first, then lower measured RTT (unmeasured last), then fewer in flight,
-///   then lower id; a peer whose request for the chunk timed out or came back
+///   first, then a clearly lower measured RTT (half or less, and at least
+///   1 ms less), then measured before unmeasured, then fewer in flight, then
+///   lower id; a peer whose request for the chunk timed out or came back
 ///   bad is asked again only when no one else has it;
 /// - each peer's window keeps about 250 ms of its measured throughput in
 ///   flight (`minWindow...maxWindow`); a pass with time-outs halves it;
@@ -52,6 +53,10 @@ public struct SwarmPlanner: Sendable {
     var rng: SplitMix64
 
     var held: [Bool]
+    /// The chunks not held: what endgame looks through.
+    var wanted: ChunkBitset
+    /// The chunks not held and not requested from anyone: what a fresh pick looks through.
+    var open: ChunkBitset
     /// Known, not banned peers that have each chunk.
     var availability: [Int]
     /// The peers each chunk is in flight to, in request order.
@@ -104,6 +109,10 @@ public struct SwarmPlanner: Sendable {
         self.held = (0..<count).map { $0 < held.count && held[$0] }
         heldCount = self.held.lazy.filter { $0 }.count
         heldBytes = zip(sizes, self.held).reduce(UInt64(0)) { $0 + ($1.1 ? UInt64($1.0) : 0) }
+        var wanted = ChunkBitset(count: count)
+        for chunk in 0..<count where !self.held[chunk] { wanted[chunk] = true }
+        self.wanted = wanted
+        open = wanted
         availability = Array(repeating: 0, count: count)
         requestedFrom = Array(repeating: [], count: count)
         bucket = settings.downloadBytesPerSecond.map {
