@@ -70,11 +70,18 @@ public enum TransferFrame: Equatable, Sendable {
 
     /// Parses one frame's bytes (type byte first), checking every length.
     public init(decoding bytes: [UInt8]) throws(TransferFrameError) {
+        let parsed = bytes.withUnsafeBytes { raw in Result { () throws(TransferFrameError) in try TransferFrame(decoding: raw) } }
+        self = try parsed.get()
+    }
+
+    /// Parses one frame's bytes in place (type byte first), checking every length;
+    /// a chunk or manifest payload is copied out once.
+    public init(decoding bytes: UnsafeRawBufferPointer) throws(TransferFrameError) {
         guard let first = bytes.first, let tag = Tag(rawValue: first) else {
             throw TransferFrameError("unknown frame type \(bytes.first.map(String.init) ?? "(empty)")")
         }
         func digest(at offset: Int) throws(TransferFrameError) -> Digest256 {
-            guard bytes.count >= offset + 32, let d = Digest256(bytes: bytes[offset..<offset + 32]) else {
+            guard bytes.count >= offset + 32, let d = Digest256(UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + 32])) else {
                 throw TransferFrameError("\(tag) frame too short for a digest")
             }
             return d
@@ -82,6 +89,7 @@ public enum TransferFrame: Equatable, Sendable {
         func exactly(_ n: Int) throws(TransferFrameError) {
             guard bytes.count == n else { throw TransferFrameError("\(tag) frame is \(bytes.count) bytes, expected \(n)") }
         }
+        func rest(from offset: Int) -> [UInt8] { Array(UnsafeRawBufferPointer(rebasing: bytes[offset...])) }
         switch tag {
         case .hello:
             try exactly(18)
@@ -93,7 +101,7 @@ public enum TransferFrame: Equatable, Sendable {
         case .manifest:
             let d = try digest(at: 1)
             guard bytes.count > 33 else { throw TransferFrameError("empty manifest frame") }
-            self = .manifest(d, Array(bytes[33...]))
+            self = .manifest(d, rest(from: 33))
         case .haveQuery: try exactly(33); self = .haveQuery(try digest(at: 1))
         case .have:
             let d = try digest(at: 1)
@@ -102,18 +110,24 @@ public enum TransferFrame: Equatable, Sendable {
             guard bytes.count == 37 + (Int(count) + 7) / 8 else {
                 throw TransferFrameError("have frame: \(bytes.count - 37) bitfield bytes for \(count) chunks")
             }
-            self = .have(d, count: count, bits: Array(bytes[37...]))
+            self = .have(d, count: count, bits: rest(from: 37))
         case .request: try exactly(33); self = .request(try digest(at: 1))
         case .chunk:
             let d = try digest(at: 1)
             guard bytes.count > 33, bytes.count - 33 <= ChunkingParameters.v1.maxSize else {
                 throw TransferFrameError("chunk frame with \(bytes.count - 33) bytes of chunk")
             }
-            self = .chunk(d, Array(bytes[33...]))
+            self = .chunk(d, rest(from: 33))
         case .missing: try exactly(33); self = .missing(try digest(at: 1))
         case .cancel: try exactly(33); self = .cancel(try digest(at: 1))
         case .has: try exactly(33); self = .has(try digest(at: 1))
         }
+    }
+
+    /// The first 33 bytes of a chunk frame (type byte and digest): the chunk's bytes follow.
+    /// Lets a sender read a chunk from disk straight into the frame's buffer.
+    public static func chunkHeader(_ digest: Digest256) -> [UInt8] {
+        [Tag.chunk.rawValue] + digest.bytes
     }
 
     /// Bits for a presence list.

@@ -42,6 +42,8 @@ final class Fetch: Sendable {
     private struct PeerState {
         var connected = false
         var lastQuery: UInt64 = 0
+        /// The last have-query is not answered yet (its answer times the round trip).
+        var awaitingHave = false
     }
 
     let digest: Digest256
@@ -58,6 +60,8 @@ final class Fetch: Sendable {
     private let done = Mutex<EventLoopPromise<Void>?>(nil)
     private let timer = Mutex<RepeatedTask?>(nil)
     private let lastRefresh = Mutex<UInt64>(0)
+    /// Held bytes last passed to `progress` (it is called only when they change).
+    private let reported = Atomic<UInt64>(.max)
     private let writes = DispatchQueue(label: "bundlecast.fetch.writes")
 
     init(manifest: Manifest, digest: Digest256, node: TransferNode, settings: Settings, logger: Logger,
@@ -121,8 +125,7 @@ final class Fetch: Sendable {
             return true
         }
         if due { refresh(now: now) }
-        let directives = planner.withLock { $0.nextDeadline <= now ? $0.tick(now: now) : [] }
-        perform(directives)
+        apply { $0.nextDeadline <= now ? $0.tick(now: now) : [] }
     }
 
     /// Dials new candidates (up to the limit) and re-asks every peer what it holds.
@@ -145,7 +148,7 @@ final class Fetch: Sendable {
                 case .success:
                     peers.withLock { $0[candidate.id]?.connected = true }
                     planner.withLock { $0.peerRTT(candidate.id, nanoseconds: Self.now() - started) }
-                    perform(planner.withLock { $0.addPeer(candidate.id, sameZone: candidate.sameZone, now: Self.now()) })
+                    apply { $0.addPeer(candidate.id, sameZone: candidate.sameZone, now: Self.now()) }
                     query(candidate.id, now: Self.now())
                 case .failure(let error):
                     logger.debug("cannot reach peer \(candidate.id.short) at \(candidate.address): \(error)")
@@ -158,7 +161,7 @@ final class Fetch: Sendable {
         // fetched by another app's download) need no peer.
         let missing = planner.withLock { $0.missing }
         let arrived = zip(missing, node.chunks.presence(missing.map { distinct[$0].digest })).filter(\.1).map(\.0)
-        for chunk in arrived { perform(planner.withLock { $0.storedElsewhere(chunk: chunk, now: now) }) }
+        for chunk in arrived { apply { $0.storedElsewhere(chunk: chunk, now: now) } }
         // Complete peers too: one that refused a chunk (super-seeding, or it dropped it) must
         // be asked again, or that chunk would stay unknown there for good.
         for (id, state) in known where state.connected && now >= state.lastQuery + settings.requery {
@@ -167,7 +170,10 @@ final class Fetch: Sendable {
     }
 
     private func query(_ peer: NodeID, now: UInt64) {
-        peers.withLock { $0[peer]?.lastQuery = now }
+        peers.withLock {
+            $0[peer]?.lastQuery = now
+            $0[peer]?.awaitingHave = true
+        }
         node.send(.haveQuery(digest), to: peer)
     }
 
@@ -181,10 +187,15 @@ final class Fetch: Sendable {
             }
             let presence = TransferFrame.presence(bits, count: distinct.count)
             let now = Self.now()
-            if presence.allSatisfy({ $0 }) {
-                perform(planner.withLock { $0.peerHasAll(peer, now: now) })
-            } else {
-                perform(planner.withLock { $0.peerHas(peer, bitfield: presence, now: now) })
+            // The answer to a have-query times the round trip, also to peers that dialled us.
+            let asked = peers.withLock { peers -> UInt64? in
+                guard peers[peer]?.awaitingHave == true else { return nil }
+                peers[peer]!.awaitingHave = false
+                return peers[peer]!.lastQuery
+            }
+            apply {
+                if let asked, now > asked { $0.peerRTT(peer, nanoseconds: now - asked) }
+                return presence.allSatisfy({ $0 }) ? $0.peerHasAll(peer, now: now) : $0.peerHas(peer, bitfield: presence, now: now)
             }
             return true
         case .missing(let d) where d == digest:
@@ -199,18 +210,18 @@ final class Fetch: Sendable {
                 return true
             }
             if fresh {
-                perform(planner.withLock { $0.addPeer(peer, sameZone: false, now: now) })
+                apply { $0.addPeer(peer, sameZone: false, now: now) }
                 query(peer, now: now)
             }
             return true
         case .has(let d):
             guard let i = index[d] else { return false }
-            perform(planner.withLock { $0.peerHas(peer, chunk: i, now: Self.now()) })
+            apply { $0.peerHas(peer, chunk: i, now: Self.now()) }
             // Other downloads of manifests that share the chunk may want to hear it too.
             return false
         case .missing(let d):
             guard let i = index[d] else { return false }
-            perform(planner.withLock { $0.refused(chunk: i, by: peer, now: Self.now()) })
+            apply { $0.refused(chunk: i, by: peer, now: Self.now()) }
             return true
         case .chunk(let d, let bytes):
             guard let i = index[d] else { return false }
@@ -235,7 +246,7 @@ final class Fetch: Sendable {
                     }
                 }
                 if !valid { logger.warning("chunk \(d.short) from peer \(peer.short) does not match its digest") }
-                perform(planner.withLock { $0.received(chunk: i, from: peer, valid: valid, now: Self.now()) })
+                apply { $0.received(chunk: i, from: peer, valid: valid, now: Self.now()) }
             }
             return true
         default:
@@ -246,27 +257,55 @@ final class Fetch: Sendable {
     private func drop(_ peer: NodeID, reason: String) {
         logger.info("dropping peer \(peer.short) from download \(digest.short): \(reason)")
         _ = peers.withLock { $0.removeValue(forKey: peer) }
-        perform(planner.withLock { $0.removePeer(peer, now: Self.now()) })
+        apply { $0.removePeer(peer, now: Self.now()) }
+    }
+
+    /// What one planner event left to do, read under the same lock.
+    /// (A struct, not a tuple: a generic over a tuple looks its metadata up on every call.)
+    private struct Outcome {
+        let directives: [SwarmPlanner.Directive]
+        let held: UInt64
+        let total: UInt64
+    }
+
+    /// Runs one event on the planner (one lock) and performs its directives outside the lock.
+    private func apply(_ event: (inout SwarmPlanner) -> [SwarmPlanner.Directive]) {
+        let outcome = planner.withLock { p in Outcome(directives: event(&p), held: p.heldBytes, total: p.totalBytes) }
+        perform(outcome.directives)
+        // Progress moves only when a chunk arrives: most events (a peer's `has`) leave it alone.
+        if reported.exchange(outcome.held, ordering: .relaxed) != outcome.held { progress(outcome.held, outcome.total) }
     }
 
     /// The shell side of the planner's decisions.
     private func perform(_ directives: [SwarmPlanner.Directive]) {
+        // Requests and cancels go out together per peer, in the planner's order.
+        struct Outgoing {
+            let peer: NodeID
+            var frames: [TransferFrame]
+        }
+        var outgoing: [Outgoing] = []
+        func queue(_ frame: TransferFrame, to peer: NodeID) {
+            if let i = outgoing.firstIndex(where: { $0.peer == peer }) {
+                outgoing[i].frames.append(frame)
+            } else {
+                outgoing.append(Outgoing(peer: peer, frames: [frame]))
+            }
+        }
         for directive in directives {
             switch directive {
-            case .request(let peer, let chunk): node.send(.request(distinct[chunk].digest), to: peer)
-            case .cancel(let peer, let chunk): node.send(.cancel(distinct[chunk].digest), to: peer)
+            case .request(let peer, let chunk): queue(.request(distinct[chunk].digest), to: peer)
+            case .cancel(let peer, let chunk): queue(.cancel(distinct[chunk].digest), to: peer)
             case .ban(let peer): node.ban(peer, reason: "sent chunks that do not match their digests")
             case .complete:
                 finish(.success(()))
             }
         }
-        let (held, total) = planner.withLock { ($0.heldBytes, $0.totalBytes) }
-        progress(held, total)
+        for batch in outgoing { node.send(batch.frames, to: batch.peer) }
     }
 
     /// A peer's connection closed.
     func peerGone(_ peer: NodeID) {
         guard peers.withLock({ $0.removeValue(forKey: peer) }) != nil else { return }
-        perform(planner.withLock { $0.removePeer(peer, now: Self.now()) })
+        apply { $0.removePeer(peer, now: Self.now()) }
     }
 }

@@ -34,7 +34,7 @@ final class TransferHandler: ChannelInboundHandler, Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame: TransferFrame
-        do { frame = try TransferFrame(decoding: Array(buffer: unwrapInboundIn(data))) } catch {
+        do { frame = try unwrapInboundIn(data).withUnsafeReadableBytes { try TransferFrame(decoding: $0) } } catch {
             refuse(context, "\(error)")
             return
         }
@@ -104,16 +104,24 @@ final class TransferHandler: ChannelInboundHandler, Sendable {
         channel.eventLoop.scheduleTask(deadline: at) {
             guard !connection.finish(digest) else { return }
             node.io.async {
-                guard var bytes = try? node.chunks.read(digest) else {
+                // Read from disk straight into the frame's buffer, after its header.
+                let header = TransferFrame.chunkHeader(digest)
+                var frame = channel.allocator.buffer(capacity: header.count + size)
+                frame.writeBytes(header)
+                let read = frame.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { node.chunks.read(digest, into: $0) ?? 0 }
+                guard read == size else {
                     channel.writeAndFlush(ByteBuffer(bytes: TransferFrame.missing(digest).encoded()), promise: nil)
                     return
                 }
-                if node.settings.corruptUploads { bytes[bytes.count / 2] ^= 0xFF }
+                if node.settings.corruptUploads {
+                    let at = header.count + size / 2
+                    frame.setInteger(frame.getInteger(at: at, as: UInt8.self)! ^ 0xFF, at: at)
+                }
                 node.count {
-                    $0.bytesOut += UInt64(bytes.count)
+                    $0.bytesOut += UInt64(size)
                     $0.chunksOut += 1
                 }
-                channel.writeAndFlush(ByteBuffer(bytes: TransferFrame.chunk(digest, bytes).encoded()), promise: nil)
+                channel.writeAndFlush(frame, promise: nil)
             }
         }
     }

@@ -27,6 +27,9 @@ public final class TransferNode: Sendable {
         public var maxConnections = 256
         /// Connections with one peer (one each way is normal).
         public var maxConnectionsPerPeer = 2
+        /// With an upload cap, refuse a chunk sent to another peer less than `resendAfter`
+        /// ago (BitTorrent's super-seeding, for seeds; see ``admitUpload(_:to:bytes:)``).
+        public var superSeed = false
         /// Test only: flip a byte of every chunk and manifest sent, to play a malicious peer.
         public var corruptUploads = false
         /// With a fleet key, every connection is encrypted and authenticated (``TransferCipher``).
@@ -200,16 +203,37 @@ public final class TransferNode: Sendable {
     }
 
     /// Tells the peers following `manifest` that we now hold `chunk` (BitTorrent's HAVE).
+    ///
+    /// A node stores a chunk every few milliseconds and tells each of a dozen or more peers:
+    /// sent one by one, that is a system call here and a wake-up there per chunk and peer. So
+    /// each connection queues its `has` frames and sends them together, in one write, at most
+    /// ``hasDelay`` after the first; a few milliseconds later news does not change a pick.
     func announce(chunk: Digest256, of manifest: Digest256) {
-        let frame = ByteBuffer(bytes: TransferFrame.has(chunk).encoded())
         for (channel, connection) in open.withLock({ Array($0.values) }) where connection.isInterested(in: manifest) {
-            channel.writeAndFlush(frame, promise: nil)
+            guard connection.queueHas(chunk) else { continue }
+            channel.eventLoop.scheduleTask(in: Self.hasDelay) {
+                let chunks = connection.takeHas()
+                for chunk in chunks { channel.write(ByteBuffer(bytes: TransferFrame.has(chunk).encoded()), promise: nil) }
+                channel.flush()
+            }
         }
     }
+
+    static let hasDelay = TimeAmount.milliseconds(20)
 
     public func send(_ frame: TransferFrame, to peer: NodeID) {
         guard let channel = links.withLock({ $0[peer] }) else { return }
         channel.writeAndFlush(ByteBuffer(bytes: frame.encoded()), promise: nil)
+    }
+
+    /// Sends several frames to a peer in one write (one hop to its event loop, one system call).
+    func send(_ frames: [TransferFrame], to peer: NodeID) {
+        guard !frames.isEmpty, let channel = links.withLock({ $0[peer] }) else { return }
+        guard frames.count > 1 else { return channel.writeAndFlush(ByteBuffer(bytes: frames[0].encoded()), promise: nil) }
+        channel.eventLoop.execute {
+            for frame in frames { channel.write(ByteBuffer(bytes: frame.encoded()), promise: nil) }
+            channel.flush()
+        }
     }
 
     /// Bans a peer for sending bad data: its connections close and it is never asked or served again.
@@ -254,19 +278,22 @@ public final class TransferNode: Sendable {
     ///
     /// Uploads are paced node-wide by `--max-upload-rate`: each chunk
     /// reserves the next slot on a virtual link of that rate, so the burst is
-    /// one chunk. With a cap, uploads also super-seed, as BitTorrent seeds
-    /// do: a chunk queued for or sent to another peer less than
-    /// `resendAfter` ago is refused (`missing`), so the scarce upload goes to
-    /// chunks the fleet does not have yet, and the peer fetches that one from
-    /// whoever got it (it announces it with `has`). After `resendAfter` the
-    /// chunk is served again, so a peer that got it and vanished delays the
-    /// others by that much at most.
+    /// one chunk. A seed (`superSeed`: a `--seed-only` node) with a cap also
+    /// super-seeds, as BitTorrent seeds do: a chunk queued for or sent to
+    /// another peer less than `resendAfter` ago is refused (`missing`), so
+    /// the scarce upload goes to chunks the fleet does not have yet, and the
+    /// peer fetches that one from whoever got it (it announces it with `has`).
+    /// After `resendAfter` the chunk is served again, so a peer that got it
+    /// and vanished delays the others by that much at most. A node that is
+    /// itself downloading serves every chunk it holds to whoever asks: its
+    /// upload is what spreads the seed's chunks, and refusing there left
+    /// uploads idle while peers waited for a have-set refresh.
     func admitUpload(_ chunk: Digest256, to peer: NodeID, bytes: Int) -> NIODeadline? {
         let now = NIODeadline.now().uptimeNanoseconds
         guard let rate = settings.maxUploadRate, rate > 0 else { return .uptimeNanoseconds(now) }
         let admitted = uploads.withLock { u -> (NIODeadline, NodeID?)? in
             let last = u.byChunk[chunk]
-            if let last, last.peer != peer, now < last.at + Self.resendAfter { return nil }
+            if settings.superSeed, let last, last.peer != peer, now < last.at + Self.resendAfter { return nil }
             let start = max(now, u.nextSlot)
             u.nextSlot = start + UInt64(bytes) * 1_000_000_000 / rate
             if u.byChunk.updateValue((peer, start), forKey: chunk) == nil { u.order.append(chunk) }
@@ -281,14 +308,23 @@ public final class TransferNode: Sendable {
         return at
     }
 
-    static let resendAfter: UInt64 = 2_000_000_000
+    static let resendAfter: UInt64 = 5_000_000_000
 }
 
 /// One connection's state, shared by its handler and the closures it schedules.
 final class TransferConnection: Sendable {
     let expect: NodeID?
     let hello: EventLoopPromise<NodeID>
-    private let state = Mutex<(remote: NodeID?, pending: Set<Digest256>, cancelled: Set<Digest256>, interests: [Digest256])>((nil, [], [], []))
+    private let state = Mutex<State>(State())
+
+    private struct State {
+        var remote: NodeID?
+        var pending: Set<Digest256> = []
+        var cancelled: Set<Digest256> = []
+        var interests: [Digest256] = []
+        /// `has` frames waiting to be sent together (``TransferNode/announce(chunk:of:)``).
+        var hasQueue: [Digest256] = []
+    }
 
     /// Requests a peer may have queued with us at once; more are answered `missing`, so a
     /// peer cannot make the node queue gigabytes of uploads with tiny frames.
@@ -320,6 +356,23 @@ final class TransferConnection: Sendable {
     }
 
     func isInterested(in manifest: Digest256) -> Bool { state.withLock { $0.interests.contains(manifest) } }
+
+    /// Queues a `has` frame; true when the queue was empty (the caller schedules the send).
+    func queueHas(_ chunk: Digest256) -> Bool {
+        state.withLock { s in
+            s.hasQueue.append(chunk)
+            return s.hasQueue.count == 1
+        }
+    }
+
+    /// The queued `has` frames, emptying the queue.
+    func takeHas() -> [Digest256] {
+        state.withLock { s in
+            var taken: [Digest256] = []
+            swap(&taken, &s.hasQueue)
+            return taken
+        }
+    }
 
     init(expect: NodeID?, eventLoop: any EventLoop) {
         self.expect = expect
