@@ -18,3 +18,45 @@ int cfileops_exchange(const char *a, const char *b) {
     return -1;
 #endif
 }
+
+static int write_all(int fd, const char *p, size_t n) {
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int cfileops_append(int in, int out, long length) {
+    off_t from = 0;
+    long left = length;
+    int kernel = 1;
+    char buffer[65536];
+    while (left > 0) {
+        if (kernel) {
+            ssize_t n = copy_file_range(in, &from, out, NULL, (size_t)left, 0);
+            if (n > 0) { left -= n; continue; }
+            if (n == 0) { errno = ENODATA; return -1; }
+            if (errno == EINTR) continue;
+            if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP) return -1;
+            kernel = 0;  /* not here: copy through user space from where it stopped */
+            continue;
+        }
+        size_t want = (size_t)left < sizeof buffer ? (size_t)left : sizeof buffer;
+        ssize_t n = pread(in, buffer, want, from);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        if (n == 0) { errno = ENODATA; return -1; }
+        if (write_all(out, buffer, (size_t)n) != 0) return -1;
+        from += n;
+        left -= n;
+    }
+    return 0;
+}

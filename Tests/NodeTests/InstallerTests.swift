@@ -42,16 +42,35 @@ import TestSupport
 
     @Test func aChunkDamagedOnDiskIsCaughtAndDropped() throws {
         try withTemporaryDirectory { dir in
-            let (manifest, store) = try Self.fixture(dir)
+            let (manifest, written) = try Self.fixture(dir)
             let victim = manifest.entries[0].chunks[1].digest
-            var bytes = try #require(try store.read(victim))
+            var bytes = try #require(try written.read(victim))
             bytes[0] ^= 1
-            try Data(bytes).write(to: URL(fileURLWithPath: store.path(of: victim)))
+            try Data(bytes).write(to: URL(fileURLWithPath: written.path(of: victim)))
+            // As after a power cut: the next run finds the chunks on disk, so install checks them again.
+            let store = try ChunkStore(root: dir + "/chunks")
+            #expect(written.checkedThisRun(victim) && !store.checkedThisRun(victim))
             let installer = Installer(appsRoot: dir + "/apps", chunks: store)
             #expect(throws: InstallError.corruptChunk(victim)) { try installer.materialize(manifest) }
             #expect(!store.contains(victim), "the bad chunk is dropped so it is fetched again")
             #expect(installer.current(app: "demo") == nil)
             #expect(!FileManager.default.fileExists(atPath: dir + "/apps/demo/1.0.0"), "nothing half-written is left as a version")
+        }
+    }
+
+    @Test func chunksCheckedThisRunAreCopiedAndAChunkCutShortIsCaught() throws {
+        try withTemporaryDirectory { dir in
+            let (manifest, store) = try Self.fixture(dir)
+            let installer = Installer(appsRoot: dir + "/apps", chunks: store)
+            // Copied by the kernel, not re-hashed: the tree still matches the manifest byte for byte.
+            try installer.verifyTree(manifest, at: try installer.materialize(manifest))
+            // A chunk file cut short under a running node (not by a power cut) is still caught.
+            let victim = manifest.entries[2].chunks[0].digest
+            #expect(store.checkedThisRun(victim))
+            #expect(truncate(store.path(of: victim), 10) == 0)
+            let elsewhere = Installer(appsRoot: dir + "/apps2", chunks: store)
+            #expect(throws: InstallError.corruptChunk(victim)) { try elsewhere.materialize(manifest) }
+            #expect(!store.contains(victim) && !store.checkedThisRun(victim))
         }
     }
 

@@ -7,8 +7,10 @@ import Publisher
 /// `apps/APP/VERSION/`, and swaps `apps/APP/current` to it atomically.
 ///
 /// Files are written into a staging directory beside the target, every chunk
-/// re-hashed as it is read (so a chunk damaged on disk is caught, not
-/// installed), every file and directory fsynced, and only then is the staging
+/// found on disk at start re-hashed as it is read (so a chunk damaged on disk
+/// by a power cut is caught, not installed; a chunk this process checked and
+/// wrote itself is copied by the kernel, see ``ChunkStore``), every file and
+/// directory fsynced, and only then is the staging
 /// directory renamed into place and the `current` symlink replaced with
 /// `rename(2)`. A crash at any instant leaves the old `current` or the new
 /// one, never a mix; staging left by a crash is removed at the next start.
@@ -117,8 +119,11 @@ public struct Installer: Sendable {
             case .file(let executable, _, _, let refs):
                 let file = try PosixFile.createExclusive(path, mode: executable ? 0o755 : 0o644)
                 for ref in refs {
-                    let bytes = try chunkBytes(ref)
-                    try file.writeAll(bytes)
+                    if chunks.checkedThisRun(ref.digest) {
+                        try copyChunk(ref, to: file)
+                    } else {
+                        try file.writeAll(try chunkBytes(ref))
+                    }
                 }
                 try file.sync()
                 // The mode asked for at creation is filtered by the umask; set it exactly.
@@ -131,6 +136,25 @@ public struct Installer: Sendable {
                 fsync(fd)
                 close(fd)
             }
+        }
+    }
+
+    /// Appends a chunk this process checked to `file`, in the kernel.
+    private func copyChunk(_ ref: ChunkRef, to file: PosixFile) throws {
+        let path = chunks.path(of: ref.digest)
+        let source = open(path, O_RDONLY | O_CLOEXEC)
+        guard source >= 0 else {
+            guard errno == ENOENT else { throw FileError.errno("read", path) }
+            chunks.remove(ref.digest)
+            throw InstallError.missingChunk(ref.digest)
+        }
+        defer { close(source) }
+        guard cfileops_append(source, file.fd, Int(ref.size)) == 0 else {
+            if errno == ENODATA {
+                chunks.remove(ref.digest)
+                throw InstallError.corruptChunk(ref.digest)
+            }
+            throw FileError.errno("write", file.path)
         }
     }
 

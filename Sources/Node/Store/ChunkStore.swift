@@ -12,9 +12,12 @@ import Synchronization
 /// index in memory (rebuilt by one scan at start) answers "do I have it"
 /// without touching the disk. Chunks are not fsynced one by one: a kill -9
 /// loses nothing (the page cache survives it), and after a power cut a chunk
-/// cut short is caught when install re-hashes every chunk it reads, then
-/// dropped and fetched again. Every read and write is explicit `pread`/
-/// `write`, never a memory map, and must run off the event loops.
+/// cut short is caught when install re-hashes it, then dropped and fetched
+/// again. Only chunks found on disk at start need that: a power cut also ends
+/// this process, so a chunk this process checked and wrote itself is intact
+/// (``checkedThisRun(_:)``), and install copies it without hashing it again.
+/// Every read and write is explicit `pread`/`write` (or `copy_file_range`),
+/// never a memory map, and must run off the event loops.
 public final class ChunkStore: Sendable {
     public let root: String
     /// The most bytes of chunks the store may hold (`--max-store`), if limited.
@@ -28,6 +31,8 @@ public final class ChunkStore: Sendable {
         var bytes: UInt64
         /// Bytes being written now, counted against the limit until they are in (or failed).
         var reserved: UInt64 = 0
+        /// Chunks this process checked against their digest and wrote.
+        var checked: Set<Digest256> = []
 
         mutating func insert(_ digest: Digest256, _ size: UInt32) {
             if sizes.updateValue(size, forKey: digest) == nil { bytes += UInt64(size) }
@@ -35,6 +40,7 @@ public final class ChunkStore: Sendable {
 
         mutating func remove(_ digest: Digest256) {
             if let size = sizes.removeValue(forKey: digest) { bytes -= UInt64(size) }
+            checked.remove(digest)
         }
     }
 
@@ -65,6 +71,10 @@ public final class ChunkStore: Sendable {
     }
 
     public func contains(_ digest: Digest256) -> Bool { present.withLock { $0.sizes[digest] != nil } }
+
+    /// Whether this process checked the chunk against its digest and wrote it (so it cannot
+    /// have been cut short by a power cut since: see the type's comment).
+    public func checkedThisRun(_ digest: Digest256) -> Bool { present.withLock { $0.checked.contains(digest) } }
 
     public func size(_ digest: Digest256) -> Int? { present.withLock { $0.sizes[digest].map(Int.init) } }
 
@@ -126,7 +136,10 @@ public final class ChunkStore: Sendable {
             unlink(temp)
             throw error
         }
-        present.withLock { $0.insert(digest, UInt32(bytes.count)) }
+        present.withLock {
+            $0.insert(digest, UInt32(bytes.count))
+            $0.checked.insert(digest)
+        }
     }
 
     /// The chunk's bytes as stored (not re-hashed: they were checked on the way in).
@@ -139,6 +152,19 @@ public final class ChunkStore: Sendable {
             present.withLock { $0.remove(digest) }
             return nil
         }
+    }
+
+    /// Reads the chunk's bytes as stored into the start of `buffer`; returns how many (its
+    /// size), or nil when it is not present or `buffer` is too small. A chunk file gone or
+    /// cut short is no longer present.
+    public func read(_ digest: Digest256, into buffer: UnsafeMutableRawBufferPointer) -> Int? {
+        guard let size = size(digest), buffer.count >= size else { return nil }
+        do {
+            let file = try PosixFile.openForReading(path(of: digest))
+            if try file.readFully(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<size])) == size { return size }
+        } catch {}
+        present.withLock { $0.remove(digest) }
+        return nil
     }
 
     /// Drops a chunk (garbage collection, or a stored chunk found corrupt).
