@@ -43,6 +43,8 @@
 #   SKIP_BUNDLECAST=1  run only (a) and (b): no bundlecast binary needed
 #   SKIP_TORRENT=1, SKIP_ORIGIN=1   leave out (a) or (b)
 #   KEEP=1     keep the temp dir (node logs, data dirs) for inspection
+#   LOG_LEVEL  the nodes' --log-level (default warning; info logs each
+#              install with its fetch and install seconds)
 #   --quick    N=5 and SIZE_MB=16 unless N / SIZE_MB are given explicitly
 #   --help     this text
 #
@@ -98,7 +100,7 @@ for arg in "$@"; do
   case "$arg" in
     --quick) QUICK=1 ;;
     -h|--help) usage; exit 0 ;;
-    N=*|SIZE_MB=*|RATE=*|BIN=*|TIMEOUT=*|SKIP_BUNDLECAST=*|SKIP_TORRENT=*|SKIP_ORIGIN=*|KEEP=*)
+    N=*|SIZE_MB=*|RATE=*|BIN=*|TIMEOUT=*|SKIP_BUNDLECAST=*|SKIP_TORRENT=*|SKIP_ORIGIN=*|KEEP=*|LOG_LEVEL=*)
       declare "$arg" ;;
     *) echo "bench-swarm: unknown argument: $arg (try --help)" >&2; exit 64 ;;
   esac
@@ -112,6 +114,7 @@ SKIP_BUNDLECAST=${SKIP_BUNDLECAST:-0}
 SKIP_TORRENT=${SKIP_TORRENT:-0}
 SKIP_ORIGIN=${SKIP_ORIGIN:-0}
 KEEP=${KEEP:-0}
+LOG_LEVEL=${LOG_LEVEL:-warning}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HERE=$ROOT/scripts
 BIN=${BIN:-$ROOT/.build/release/bundlecast}
@@ -626,7 +629,7 @@ run_bundlecast() {
     local nm=$1; shift
     mkdir -p "$B/$nm"
     "$BIN" node --data "$B/$nm" --gossip 127.0.0.1:0 --admin 127.0.0.1:0 --transfer 127.0.0.1:0 \
-      --trust "$APP=$PUB" --max-upload-rate "$RATE" --stagger 0s --log-level warning "$@" \
+      --trust "$APP=$PUB" --max-upload-rate "$RATE" --stagger 0s --log-level "$LOG_LEVEL" "$@" \
       >"$L/$nm.log" 2>&1 </dev/null &
     track $!
     PID_OF[$nm]=$!

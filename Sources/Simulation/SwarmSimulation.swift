@@ -7,9 +7,9 @@ import Swarm
 /// pacer does), one-way `latency`, messages lost with probability `loss`.
 /// The shell's rules are mirrored: each node dials `maxPeers` random others
 /// plus the seed and takes peers that dial it as sources; a stored chunk is
-/// announced to every neighbour (`has`); under a cap an uploader refuses a
-/// chunk it queued for another peer less than `resendAfter` ago
-/// (super-seeding). Notices reach the nodes by gossip: each starts after
+/// announced to every neighbour (`has`); the seed (a `--seed-only` node)
+/// refuses a chunk it queued for another peer less than `resendAfter` ago
+/// (super-seeding), while the nodes serve whatever they hold. Notices reach the nodes by gossip: each starts after
 /// `latency · ceil(log₃ N)` plus up to one 200 ms gossip tick (the gossip
 /// simulation's measured spread, not simulated again here).
 ///
@@ -24,7 +24,7 @@ public enum SwarmSimulation {
         public var loss = 0.0
         public var seed: UInt64 = 1
         public var maxPeers = 8
-        public var resendAfter: UInt64 = 2_000_000_000
+        public var resendAfter: UInt64 = 5_000_000_000
         /// CPU each received chunk costs (receive, hash, store, its share of sending and
         /// installing), in nanoseconds; 0: CPU is free.
         public var cpuPerChunk: UInt64 = 0
@@ -141,7 +141,7 @@ public enum SwarmSimulation {
                 apply(i, out, now: now)
             case .request(let from, let to, let chunk):
                 let last = lastSent[to][chunk]
-                if !held[to][chunk] || (last.map { $0.to != from && now < $0.at + s.resendAfter } ?? false) {
+                if !held[to][chunk] || (to == 0 && last.map { $0.to != from && now < $0.at + s.resendAfter } ?? false) {
                     send(.missing(to: from, from: to, chunk: chunk), at: now + s.latency)
                     continue
                 }

@@ -154,7 +154,9 @@ public final class Updater: Service, Sendable {
         let manifest = try await withSupersession(app: app, target: target) { [self] in
             try await obtainManifest(signed, key: key, cached: cached)
         }
+        var fetchSeconds: Double?
         if missing {
+            let started = ContinuousClock.now
             try checkRoom(for: manifest, app: app, version: notice.version.description)
             logger.info("downloading \(app) \(notice.version) from peers", metadata: ["manifest": "\(target.short)", "bytes": "\(notice.size)"])
             let peers: @Sendable () -> [TransferCandidate] = { [self] in candidates(app: app, manifest: target) }
@@ -165,6 +167,7 @@ public final class Updater: Service, Sendable {
                 }
             }
             state.updateApp(app) { $0.downloading = nil; $0.progress = nil }
+            fetchSeconds = Self.seconds(since: started)
         }
         if settings.seedOnly {
             seeded.withLock { list in
@@ -177,7 +180,13 @@ public final class Updater: Service, Sendable {
             collectGarbage()
             return
         }
-        try await blocking { [self] in try install(manifest, digest: target, notice: notice) }
+        let fetched = fetchSeconds
+        try await blocking { [self] in try install(manifest, digest: target, notice: notice, fetchSeconds: fetched) }
+    }
+
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let (s, atto) = (ContinuousClock.now - start).components
+        return Double(s) + Double(atto) / 1e18
     }
 
     /// Refuses a download that cannot fit under `--max-store`, before fetching anything,
@@ -235,7 +244,7 @@ public final class Updater: Service, Sendable {
 
     // MARK: - Install
 
-    private func install(_ manifest: Manifest, digest: Digest256, notice: Notice) throws {
+    private func install(_ manifest: Manifest, digest: Digest256, notice: Notice, fetchSeconds: Double? = nil) throws {
         let app = manifest.app
         let version = manifest.version.description
         let lock = installLocks[app]!
@@ -255,6 +264,7 @@ public final class Updater: Service, Sendable {
             return
         }
         let path: String
+        let started = ContinuousClock.now
         do {
             path = try installer.materialize(manifest)
         } catch let error as InstallError {
@@ -263,7 +273,9 @@ public final class Updater: Service, Sendable {
         }
         let previous = record.current
         try installer.switchCurrent(app: app, to: version)
-        logger.info("installed \(app) \(version)", metadata: ["path": "\(path)", "sequence": "\(notice.sequence)"])
+        var timing: Logger.Metadata = ["install_s": "\(String(format: "%.3f", Self.seconds(since: started)))"]
+        if let fetchSeconds { timing["fetch_s"] = "\(String(format: "%.3f", fetchSeconds))" }
+        logger.info("installed \(app) \(version)", metadata: ["path": "\(path)", "sequence": "\(notice.sequence)"].merging(timing) { a, _ in a })
         if let failure = healthCheck(app: app, version: version, path: path, previous: previous?.version) {
             if let previous, previous.version != version {
                 try installer.switchCurrent(app: app, to: previous.version)

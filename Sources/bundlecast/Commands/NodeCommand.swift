@@ -106,7 +106,7 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Require this token (the file's first line) as `Authorization: Bearer` on the admin API; needed when --admin is not loopback. Clients send $BUNDLECAST_ADMIN_TOKEN.", valueName: "file"))
     var adminToken: String?
 
-    @Flag(help: "Hold and serve releases, never install them.")
+    @Flag(help: "Hold and serve releases, never install them. With --max-upload-rate it super-seeds: a chunk it sent to one peer is refused to others for 5 s, so its upload goes to chunks the fleet lacks.")
     var seedOnly = false
 
     @Flag(help: ArgumentHelp("Test only: corrupt every chunk and manifest this node uploads.", visibility: .hidden))
@@ -196,6 +196,7 @@ struct NodeCommand: AsyncParsableCommand {
             settings.transfer.port = transferAddress.port
             settings.transfer.maxUploadRate = maxUploadRate.flatMap(Rate.bytesPerSecond)
             settings.transfer.corruptUploads = testCorruptUploads
+            settings.transfer.superSeed = seedOnly
             if testFaults {
                 let partition = Partition()
                 settings.gossip.partition = partition

@@ -10,7 +10,7 @@ extension SimulateCommand {
                 Runs every node's real SwarmPlanner over a simulated network: one seed holding a \
                 bundle of --bundle-mb, --nodes fetching it, every uploader capped at --upload-mbps \
                 (MiB/s), with the node shell's rules (8 dialled peers plus the seed, `has` \
-                announcements, super-seeding under a cap). Prints when 50%, 99% and 100% of the \
+                announcements, super-seeding by the seed). Prints when 50%, 99% and 100% of the \
                 nodes hold the bundle and the ratio to the lower bound \
                 max(F/u, N·F/(u + N·u)). The same seed gives the same output. To compare with \
                 a run of real nodes on one machine, give the CPU a chunk costs there and the \

@@ -23,7 +23,7 @@ enum HostResolver {
             var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
             if let address = e.pointee.ai_addr,
                getnameinfo(address, e.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 {
-                let text = String(cString: buffer)
+                let text = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
                 if e.pointee.ai_family == AF_INET { found.insert(text, at: 0) } else { found.append(text) }
             }
             entry = e.pointee.ai_next
