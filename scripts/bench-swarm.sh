@@ -82,6 +82,9 @@
 #   * Fixed ports (tracker, aria2c) are picked below the kernel's ephemeral
 #     range, so no outgoing connection can take one before it is bound.
 #   * Waits poll with deadlines; nothing sleeps and hopes.
+#   * Each system writes gigabytes (N copies, plus bundlecast's store): before
+#     every timed phase the script runs `sync`, so write-back left over from an
+#     earlier phase or run does not steal CPU from the one being timed.
 #
 # Processes: every process it starts is tracked by pid and stopped on exit,
 # failure or Ctrl-C (SIGTERM, wait, then SIGKILL what is left); the temp dir
@@ -94,6 +97,9 @@ export LC_ALL=C
 
 usage() { awk 'NR>1 && /^#/ {sub(/^# ?/, ""); print; next} NR>1 {exit}' "$0"; }
 die() { echo "bench-swarm: $*" >&2; exit 2; }
+# Before each timed phase: write back what earlier phases (and runs) left dirty, so the
+# kernel's write-back of their gigabytes does not take CPU from the phase being timed.
+settle() { sync; }
 
 QUICK=0
 for arg in "$@"; do
@@ -357,6 +363,7 @@ EOF
   for i in $(seq 1 "$N"); do mkdir -p "$T/n$i"; done
   log "bittorrent: tracker + seeder up; leechers start now"
 
+  settle
   local t0; t0=$(now)
   for (( i = 1; i <= N; i++ )); do
     aria2c "${common[@]}" --dir="$T/n$i" --listen-port="${ports[$(( i + 1 ))]}" \
@@ -418,6 +425,7 @@ run_origin() {
   for i in $(seq 1 "$N"); do mkdir -p "$O/c$i"; done
   log "http-origin: server up on $url (total cap $RATE_B B/s); clients start now"
 
+  settle
   local t0; t0=$(now)
   local -a clients=()
   for (( i = 1; i <= N; i++ )); do
@@ -678,6 +686,7 @@ run_bundlecast() {
     local k=0
     while [ ! -e "$B/polling" ] && [ $k -lt 200 ]; do nap 0.05; k=$(( k + 1 )); done
     [ -e "$B/polling" ] || { log "bundlecast: the install poller did not start"; return 1; }
+    settle
     local cpu0; cpu0=$(python3 "$H" cpu "seed:${PID_OF[seed]}" "${rss_spec[@]}")
     t0=$(now)
     "$BIN" announce "$notice" --node "127.0.0.1:$seed_admin" </dev/null >>"$L/cli.log" 2>&1 \

@@ -32,8 +32,8 @@ static int write_all(int fd, const char *p, size_t n) {
     return 0;
 }
 
-int cfileops_append(int in, int out, long length) {
-    off_t from = 0;
+int cfileops_append(int in, long offset, int out, long length) {
+    off_t from = (off_t)offset;
     long left = length;
     int kernel = 1;
     char buffer[65536];
@@ -59,4 +59,46 @@ int cfileops_append(int in, int out, long length) {
         left -= n;
     }
     return 0;
+}
+
+int cfileops_copy_at(int in, long in_offset, int out, long out_offset, long length) {
+    off_t from = (off_t)in_offset, to = (off_t)out_offset;
+    long left = length;
+    int kernel = 1;
+    char buffer[65536];
+    while (left > 0) {
+        if (kernel) {
+            ssize_t n = copy_file_range(in, &from, out, &to, (size_t)left, 0);
+            if (n > 0) { left -= n; continue; }
+            if (n == 0) { errno = ENODATA; return -1; }
+            if (errno == EINTR) continue;
+            if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP) return -1;
+            kernel = 0;
+            continue;
+        }
+        size_t want = (size_t)left < sizeof buffer ? (size_t)left : sizeof buffer;
+        ssize_t n = pread(in, buffer, want, from);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        if (n == 0) { errno = ENODATA; return -1; }
+        ssize_t done = 0;
+        while (done < n) {
+            ssize_t w = pwrite(out, buffer + done, (size_t)(n - done), to + done);
+            if (w < 0) {
+                if (errno == EINTR) continue;
+                return -1;
+            }
+            done += w;
+        }
+        from += n;
+        to += n;
+        left -= n;
+    }
+    return 0;
+}
+
+void cfileops_start_writeback(int fd, long offset, long length) {
+    sync_file_range(fd, (off_t)offset, (off_t)length, SYNC_FILE_RANGE_WRITE);
 }

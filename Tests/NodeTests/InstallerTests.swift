@@ -40,21 +40,48 @@ import TestSupport
         }
     }
 
+    /// Overwrites stored bytes in place, as a power cut or a failing disk would.
+    static func damage(_ store: ChunkStore, _ digest: Digest256, with bytes: [UInt8]) throws {
+        let (path, offset) = try #require(store.placement(of: digest))
+        let fd = open(path, O_WRONLY)
+        defer { close(fd) }
+        #expect(bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress!, $0.count, off_t(offset)) } == bytes.count)
+    }
+
     @Test func aChunkDamagedOnDiskIsCaughtAndDropped() throws {
         try withTemporaryDirectory { dir in
             let (manifest, written) = try Self.fixture(dir)
             let victim = manifest.entries[0].chunks[1].digest
             var bytes = try #require(try written.read(victim))
             bytes[0] ^= 1
-            try Data(bytes).write(to: URL(fileURLWithPath: written.path(of: victim)))
+            try Self.damage(written, victim, with: bytes)
             // As after a power cut: the next run finds the chunks on disk, so install checks them again.
             let store = try ChunkStore(root: dir + "/chunks")
-            #expect(written.checkedThisRun(victim) && !store.checkedThisRun(victim))
+            #expect(written.isVerified(victim) && !store.isVerified(victim))
             let installer = Installer(appsRoot: dir + "/apps", chunks: store)
             #expect(throws: InstallError.corruptChunk(victim)) { try installer.materialize(manifest) }
             #expect(!store.contains(victim), "the bad chunk is dropped so it is fetched again")
             #expect(installer.current(app: "demo") == nil)
             #expect(!FileManager.default.fileExists(atPath: dir + "/apps/demo/1.0.0"), "nothing half-written is left as a version")
+            // The drop is on disk too: a restart does not find the bad chunk again.
+            #expect(try !ChunkStore(root: dir + "/chunks").contains(victim))
+        }
+    }
+
+    @Test func aChunkFoundAtStartIsCheckedWhenFirstReadAndThenTrusted() throws {
+        try withTemporaryDirectory { dir in
+            let (manifest, _) = try Self.fixture(dir)
+            let store = try ChunkStore(root: dir + "/chunks")
+            let digest = manifest.entries[0].chunks[0].digest
+            #expect(store.contains(digest) && !store.isVerified(digest))
+            let bytes = try #require(try store.read(digest))
+            #expect(Blake2b.digest256(bytes) == digest && store.isVerified(digest))
+            // Served to a peer: damaged bytes of a chunk found at start are dropped, not sent.
+            let other = manifest.entries[2].chunks[0].digest
+            try Self.damage(store, other, with: [0xff])
+            var buffer = [UInt8](repeating: 0, count: ChunkStore.maxChunk)
+            #expect(buffer.withUnsafeMutableBytes { store.read(other, into: $0) } == nil)
+            #expect(!store.contains(other))
         }
     }
 
@@ -64,13 +91,14 @@ import TestSupport
             let installer = Installer(appsRoot: dir + "/apps", chunks: store)
             // Copied by the kernel, not re-hashed: the tree still matches the manifest byte for byte.
             try installer.verifyTree(manifest, at: try installer.materialize(manifest))
-            // A chunk file cut short under a running node (not by a power cut) is still caught.
+            // A pack cut short under a running node (not by a power cut) is still caught.
             let victim = manifest.entries[2].chunks[0].digest
-            #expect(store.checkedThisRun(victim))
-            #expect(truncate(store.path(of: victim), 10) == 0)
+            #expect(store.isVerified(victim))
+            let (path, offset) = try #require(store.placement(of: victim))
+            #expect(truncate(path, off_t(offset) + 10) == 0)
             let elsewhere = Installer(appsRoot: dir + "/apps2", chunks: store)
             #expect(throws: InstallError.corruptChunk(victim)) { try elsewhere.materialize(manifest) }
-            #expect(!store.contains(victim) && !store.checkedThisRun(victim))
+            #expect(!store.contains(victim) && !store.isVerified(victim))
         }
     }
 
@@ -92,14 +120,73 @@ import TestSupport
             let bytes = Array("chunk".utf8)
             #expect(try !store.put(Blake2b.digest256(Array("other".utf8)), bytes))
             #expect(try store.put(Blake2b.digest256(bytes), bytes))
-            // A temporary file from a killed write is removed on open; stored chunks are found again.
-            try Data([1, 2]).write(to: URL(fileURLWithPath: dir + "/chunks/tmp/leftover"))
+            // A write killed before its header leaves garbage at the pack's tail: ignored on open,
+            // and appends go on in a new pack after it.
+            let (path, _) = try #require(store.placement(of: Blake2b.digest256(bytes)))
+            let handle = try #require(FileHandle(forWritingAtPath: path))
+            handle.seekToEndOfFile()
+            handle.write(Data([0, 0, 0, 7, 1, 2]))
+            try handle.close()
             let reopened = try ChunkStore(root: dir + "/chunks")
             #expect(reopened.contains(Blake2b.digest256(bytes)))
             #expect(reopened.count == 1)
-            #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/chunks/tmp").isEmpty)
-            #expect(reopened.collect(keeping: []).chunks == 1)
-            #expect(reopened.count == 0)
+            let more = Array("more".utf8)
+            #expect(try reopened.put(Blake2b.digest256(more), more))
+            #expect(reopened.packCount == 2)
+            #expect(try ChunkStore(root: dir + "/chunks").count == 2)
+            #expect(reopened.collect(keeping: []).chunks == 2)
+            #expect(reopened.count == 0 && reopened.packCount == 1, "the pack appended to stays, the other is deleted")
+            #expect(try ChunkStore(root: dir + "/chunks").count == 0)
+        }
+    }
+
+    @Test func aRecordCutShortByAKillIsSkippedAndTheRestIsKept() throws {
+        try withTemporaryDirectory { dir in
+            let store = try ChunkStore(root: dir + "/chunks")
+            let a = Array(repeating: UInt8(1), count: 1000), b = Array(repeating: UInt8(2), count: 1000)
+            #expect(try store.put(Blake2b.digest256(a), a))
+            #expect(try store.put(Blake2b.digest256(b), b))
+            // The first record's bytes half lost (its header and size intact), as a write cut short.
+            try Self.damage(store, Blake2b.digest256(a), with: Array(repeating: 0, count: 500))
+            let reopened = try ChunkStore(root: dir + "/chunks")
+            #expect(reopened.count == 2, "the scan steps over the record by its size")
+            #expect(try reopened.read(Blake2b.digest256(a)) == nil && !reopened.contains(Blake2b.digest256(a)))
+            #expect(try reopened.read(Blake2b.digest256(b)) == b)
+        }
+    }
+
+    @Test func chunksOfAFilePerChunkStoreAreImported() throws {
+        try withTemporaryDirectory { dir in
+            let bytes = Array("an old chunk".utf8)
+            let digest = Blake2b.digest256(bytes)
+            let old = dir + "/chunks/" + digest.hex.prefix(2)
+            try FileManager.default.createDirectory(atPath: old, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: dir + "/chunks/tmp", withIntermediateDirectories: true)
+            try Data(bytes).write(to: URL(fileURLWithPath: old + "/" + digest.hex))
+            try Data([1]).write(to: URL(fileURLWithPath: dir + "/chunks/tmp/leftover"))
+            let store = try ChunkStore(root: dir + "/chunks")
+            #expect(store.contains(digest) && !store.isVerified(digest))
+            #expect(try store.read(digest) == bytes)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/chunks") == ["packs"])
+        }
+    }
+
+    @Test func collectMovesLiveChunksOutOfMostlyDeadPacks() throws {
+        try withTemporaryDirectory { dir in
+            let store = try ChunkStore(root: dir + "/chunks", packSize: 1000)
+            var rng = SplitMix64(seed: 3)
+            let chunks = (0..<12).map { _ in (0..<300).map { _ in UInt8(truncatingIfNeeded: rng.next()) } }
+            for c in chunks { #expect(try store.put(Blake2b.digest256(c), c)) }
+            #expect(store.packCount == 4, "three 340-byte records fill a 1000-byte pack")
+            // Keep one chunk of each of the first three packs: those packs are two thirds dead.
+            let keep = [0, 3, 6, 9, 10, 11].map { Blake2b.digest256(chunks[$0]) }
+            #expect(store.collect(keeping: Set(keep)) == (6, 1800))
+            #expect(store.packCount == 2, "the live chunks moved into the last pack and another")
+            let reopened = try ChunkStore(root: dir + "/chunks", packSize: 1000)
+            #expect(reopened.count == 6 && reopened.usedBytes == 1800)
+            for i in [0, 3, 6, 9, 10, 11] { #expect(try reopened.read(Blake2b.digest256(chunks[i])) == chunks[i]) }
+            let onDisk = try FileManager.default.contentsOfDirectory(atPath: dir + "/chunks/packs").count
+            #expect(onDisk == 2)
         }
     }
 
@@ -111,7 +198,7 @@ import TestSupport
             #expect(store.usedBytes == 6 && store.freeBytes == 4)
             #expect(throws: StoreFullError.self) { try store.put(Blake2b.digest256(b), b) }
             #expect(!store.contains(Blake2b.digest256(b)) && store.usedBytes == 6)
-            #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/chunks/tmp").isEmpty, "nothing half written")
+            #expect(store.count == 1, "nothing half written")
             #expect(try store.put(Blake2b.digest256(c), c), "exactly up to the limit fits")
             #expect(try store.put(Blake2b.digest256(a), a), "a chunk already held takes no room")
             #expect(store.usedBytes == 10 && store.freeBytes == 0)

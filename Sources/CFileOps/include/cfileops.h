@@ -6,10 +6,19 @@
 /// with errno set (ENOSYS/EINVAL where the kernel or file system lacks it).
 int cfileops_exchange(const char *a, const char *b);
 
-/// Appends `length` bytes of the file `in` (from its start) to `out` at its current
+/// Appends `length` bytes of the file `in`, from `offset`, to `out` at its current
 /// offset, in the kernel (copy_file_range), falling back to read and write where
 /// the kernel or file system cannot. Returns 0, or -1 with errno set (ENODATA
-/// when `in` holds fewer than `length` bytes).
-int cfileops_append(int in, int out, long length);
+/// when `in` ends before `offset + length`).
+int cfileops_append(int in, long offset, int out, long length);
+
+/// Copies `length` bytes of `in` from `in_offset` to `out` at `out_offset` (neither
+/// file's offset moves), in the kernel where it can. Returns 0, or -1 with errno
+/// set (ENODATA when `in` ends first).
+int cfileops_copy_at(int in, long in_offset, int out, long out_offset, long length);
+
+/// Starts writing the range back to disk without waiting (sync_file_range with
+/// SYNC_FILE_RANGE_WRITE), so a later fsync has less left to wait for. Best effort.
+void cfileops_start_writeback(int fd, long offset, long length);
 
 #endif

@@ -8,8 +8,8 @@ import Publisher
 ///
 /// Files are written into a staging directory beside the target, every chunk
 /// found on disk at start re-hashed as it is read (so a chunk damaged on disk
-/// by a power cut is caught, not installed; a chunk this process checked and
-/// wrote itself is copied by the kernel, see ``ChunkStore``), every file and
+/// by a power cut is caught, not installed; a chunk this process checked
+/// is copied by the kernel, see ``ChunkStore``), every file and
 /// directory fsynced, and only then is the staging
 /// directory renamed into place and the `current` symlink replaced with
 /// `rename(2)`. A crash at any instant leaves the old `current` or the new
@@ -42,21 +42,42 @@ public struct Installer: Sendable {
     }
 
     /// Writes the version's tree (unless a complete one is already there) and returns its path.
+    /// With a complete `staged` tree (written while the chunks downloaded), that one is
+    /// committed instead of writing the files again; an incomplete one is given up.
     @discardableResult
-    public func materialize(_ manifest: Manifest) throws -> String {
+    public func materialize(_ manifest: Manifest, staged: StagedTree? = nil) throws -> String {
         let app = manifest.app
         let version = manifest.version.description
         let target = directory(app: app, version: version)
         try AtomicWrite.makeDirectories(directory(app: app))
         // Kept from an earlier install (a rollback or re-install): used if it still matches.
-        let exists = FileManager.default.fileExists(atPath: target)
-        if exists, (try? verifyTree(manifest, at: target)) != nil { return target }
+        if FileManager.default.fileExists(atPath: target), (try? verifyTree(manifest, at: target)) != nil {
+            staged?.abandon()
+            return target
+        }
+        if let staged {
+            staged.fill(from: chunks)
+            defer { staged.abandon() }
+            if staged.isComplete, let path = try? staged.commit() { return path }
+        }
         let staging = directory(app: app) + "/.staging-\(version)-\(UInt32.random(in: 0...UInt32.max))"
         do {
             try write(manifest, into: staging)
-            if exists {
-                // The old tree may be what `current` points at: swap the two in one step, never
-                // leaving the name empty, then remove the old one (now under the staging name).
+        } catch {
+            try? FileManager.default.removeItem(atPath: staging)
+            throw error
+        }
+        try place(staging: staging, at: target)
+        return target
+    }
+
+    /// Moves a complete, fsynced staging tree to `target`: renamed into place, or swapped in
+    /// one step with an old tree there (never leaving the name empty: `current` may point at
+    /// it), which is then removed. Every directory of the tree is fsynced first.
+    func place(staging: String, at target: String) throws {
+        do {
+            syncDirectories(under: staging)
+            if FileManager.default.fileExists(atPath: target) {
                 guard cfileops_exchange(staging, target) == 0 else { throw FileError.errno("replace", target) }
             } else {
                 guard rename(staging, target) == 0 else { throw FileError.errno("install", target) }
@@ -66,8 +87,25 @@ public struct Installer: Sendable {
             try? FileManager.default.removeItem(atPath: staging)
             throw error
         }
-        if exists { try? FileManager.default.removeItem(atPath: staging) }
-        return target
+        // The old tree, now under the staging name (nothing there after a rename).
+        try? FileManager.default.removeItem(atPath: staging)
+    }
+
+    /// fsyncs `root` and every directory below it, deepest first.
+    private func syncDirectories(under root: String) {
+        var directories = [root]
+        let enumerator = FileManager.default.enumerator(atPath: root)
+        while let path = enumerator?.nextObject() as? String {
+            var st = stat()
+            if lstat(root + "/" + path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR { directories.append(root + "/" + path) }
+        }
+        for dir in directories.reversed() {
+            let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if fd >= 0 {
+                fsync(fd)
+                close(fd)
+            }
+        }
     }
 
     /// Points `current` at `version` atomically (a new symlink renamed over the old one).
@@ -100,7 +138,6 @@ public struct Installer: Sendable {
 
     private func write(_ manifest: Manifest, into root: String) throws {
         guard mkdir(root, 0o755) == 0 else { throw FileError.errno("create directory", root) }
-        var directories: [String] = [root]
         var made = Set<String>([""])
         for entry in manifest.entries {
             // Paths were validated when the manifest was parsed: relative, no "..", no links to escape through.
@@ -109,7 +146,6 @@ public struct Installer: Sendable {
                 parent += (parent.isEmpty ? "" : "/") + part
                 if made.insert(parent).inserted {
                     guard mkdir(root + "/" + parent, 0o755) == 0 else { throw FileError.errno("create directory", root + "/" + parent) }
-                    directories.append(root + "/" + parent)
                 }
             }
             let path = root + "/" + entry.path
@@ -118,50 +154,21 @@ public struct Installer: Sendable {
                 guard symlink(target, path) == 0 else { throw FileError.errno("create symlink", path) }
             case .file(let executable, _, _, let refs):
                 let file = try PosixFile.createExclusive(path, mode: executable ? 0o755 : 0o644)
-                for ref in refs {
-                    if chunks.checkedThisRun(ref.digest) {
-                        try copyChunk(ref, to: file)
-                    } else {
-                        try file.writeAll(try chunkBytes(ref))
-                    }
+                for ref in refs where try !chunks.copy(ref.digest, to: file) {
+                    try file.writeAll(try chunkBytes(ref))
                 }
                 try file.sync()
                 // The mode asked for at creation is filtered by the umask; set it exactly.
                 fchmod(file.fd, executable ? 0o755 : 0o644)
             }
         }
-        for dir in directories.reversed() {
-            let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if fd >= 0 {
-                fsync(fd)
-                close(fd)
-            }
-        }
     }
 
-    /// Appends a chunk this process checked to `file`, in the kernel.
-    private func copyChunk(_ ref: ChunkRef, to file: PosixFile) throws {
-        let path = chunks.path(of: ref.digest)
-        let source = open(path, O_RDONLY | O_CLOEXEC)
-        guard source >= 0 else {
-            guard errno == ENOENT else { throw FileError.errno("read", path) }
-            chunks.remove(ref.digest)
-            throw InstallError.missingChunk(ref.digest)
-        }
-        defer { close(source) }
-        guard cfileops_append(source, file.fd, Int(ref.size)) == 0 else {
-            if errno == ENODATA {
-                chunks.remove(ref.digest)
-                throw InstallError.corruptChunk(ref.digest)
-            }
-            throw FileError.errno("write", file.path)
-        }
-    }
-
-    /// A chunk read back from the store and checked again.
+    /// A chunk not verified by this process, read back from the store, which checks it
+    /// against its digest first (and drops it when it no longer matches).
     private func chunkBytes(_ ref: ChunkRef) throws -> [UInt8] {
-        guard let bytes = try chunks.read(ref.digest) else { throw InstallError.missingChunk(ref.digest) }
-        guard bytes.count == Int(ref.size), Blake2b.digest256(bytes) == ref.digest else {
+        guard chunks.contains(ref.digest) else { throw InstallError.missingChunk(ref.digest) }
+        guard let bytes = try chunks.read(ref.digest), bytes.count == Int(ref.size) else {
             chunks.remove(ref.digest)
             throw InstallError.corruptChunk(ref.digest)
         }

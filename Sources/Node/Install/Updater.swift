@@ -155,14 +155,20 @@ public final class Updater: Service, Sendable {
             try await obtainManifest(signed, key: key, cached: cached)
         }
         var fetchSeconds: Double?
+        var staged: StagedTree?
+        defer { staged?.abandon() }
         if missing {
             let started = ContinuousClock.now
             try checkRoom(for: manifest, app: app, version: notice.version.description)
             logger.info("downloading \(app) \(notice.version) from peers", metadata: ["manifest": "\(target.short)", "bytes": "\(notice.size)"])
             let peers: @Sendable () -> [TransferCandidate] = { [self] in candidates(app: app, manifest: target) }
             state.updateApp(app) { $0.downloading = String(target.hex.prefix(16)); $0.progress = 0 }
+            // The tree is written as the chunks arrive; what the store already holds is copied meanwhile.
+            staged = settings.seedOnly ? nil : stage(manifest)
+            if let staged { work.async { [installer] in staged.fill(from: installer.chunks) } }
+            let write = staged.map { tree in { @Sendable (digest: Digest256, bytes: [UInt8]) in tree.write(digest, bytes) } }
             try await withSupersession(app: app, target: target) { [self] in
-                try await downloads.chunks(of: manifest, digest: target, settings: settings.fetch, candidates: peers) { held, total in
+                try await downloads.chunks(of: manifest, digest: target, settings: settings.fetch, candidates: peers, stored: write) { held, total in
                     self.reportProgress(app: app, held: held, total: total)
                 }
             }
@@ -180,8 +186,19 @@ public final class Updater: Service, Sendable {
             collectGarbage()
             return
         }
-        let fetched = fetchSeconds
-        try await blocking { [self] in try install(manifest, digest: target, notice: notice, fetchSeconds: fetched) }
+        let fetched = fetchSeconds, tree = staged
+        try await blocking { [self] in try install(manifest, digest: target, notice: notice, fetchSeconds: fetched, staged: tree) }
+    }
+
+    /// The tree laid out for writing while it downloads, or nil (install then writes it from
+    /// the store) when it cannot be made.
+    private func stage(_ manifest: Manifest) -> StagedTree? {
+        do {
+            return try StagedTree(manifest, installer: installer)
+        } catch {
+            logger.warning("cannot stage \(manifest.app) \(manifest.version) while it downloads (it is written at install instead): \(error)")
+            return nil
+        }
     }
 
     static func seconds(since start: ContinuousClock.Instant) -> Double {
@@ -244,7 +261,7 @@ public final class Updater: Service, Sendable {
 
     // MARK: - Install
 
-    private func install(_ manifest: Manifest, digest: Digest256, notice: Notice, fetchSeconds: Double? = nil) throws {
+    private func install(_ manifest: Manifest, digest: Digest256, notice: Notice, fetchSeconds: Double? = nil, staged: StagedTree? = nil) throws {
         let app = manifest.app
         let version = manifest.version.description
         let lock = installLocks[app]!
@@ -266,7 +283,7 @@ public final class Updater: Service, Sendable {
         let path: String
         let started = ContinuousClock.now
         do {
-            path = try installer.materialize(manifest)
+            path = try installer.materialize(manifest, staged: staged)
         } catch let error as InstallError {
             // A stored chunk went bad: it was dropped; the next round fetches it again.
             throw UpdateError("install of \(app) \(version) stopped: \(error)")

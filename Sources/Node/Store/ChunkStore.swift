@@ -1,97 +1,205 @@
 import BundlecastCore
+import CFileOps
 import Foundation
 import Publisher
 import Synchronization
 
-/// The content-addressed chunk store: `DATA/chunks/XX/HEX`, one file per
-/// chunk, shared by every version of every app.
+/// The content-addressed chunk store, shared by every version of every app:
+/// chunks appended to pack files under `DATA/chunks/packs/` (``ChunkPack``),
+/// with an index in memory (digest → pack, offset, size) rebuilt at start by
+/// reading the records' headers.
 ///
-/// A chunk is checked against its digest before it is written, written to a
-/// temporary file and renamed into place, so a file under its digest's name
-/// is the whole, verified chunk: the directory is the presence record, and an
-/// index in memory (rebuilt by one scan at start) answers "do I have it"
-/// without touching the disk. Chunks are not fsynced one by one: a kill -9
-/// loses nothing (the page cache survives it), and after a power cut a chunk
-/// cut short is caught when install re-hashes it, then dropped and fetched
-/// again. Only chunks found on disk at start need that: a power cut also ends
-/// this process, so a chunk this process checked and wrote itself is intact
-/// (``checkedThisRun(_:)``), and install copies it without hashing it again.
-/// Every read and write is explicit `pread`/`write` (or `copy_file_range`),
-/// never a memory map, and must run off the event loops.
+/// Why packs and not a file per chunk: a node stores a chunk every few
+/// milliseconds while it downloads, and creating, renaming and later deleting
+/// an inode per chunk was a fifth of a node's CPU (ext4's inode allocator,
+/// the directory updates and their journal). Appending to an open file costs
+/// one `pwritev`.
+///
+/// A chunk is checked against its digest before it is written. Chunks are
+/// not fsynced one by one: a kill -9 loses nothing the kernel accepted, and
+/// after a power cut a chunk cut short must not be trusted. So only chunks
+/// this process checked and wrote are *verified*; a chunk found on disk at
+/// start is re-hashed the first time it is read (to serve it or to install
+/// it), and dropped if it no longer matches (to be fetched again). Install
+/// copies verified chunks in the kernel (``copy(_:to:)``) without re-hashing.
+///
+/// Dropped chunks get a tombstone in their pack; a pack with no live chunk
+/// left is deleted, and ``collect(keeping:)`` moves the live chunks out of
+/// packs that are mostly dead, so the disk holds about what the index says.
+/// Every read and write is an explicit `pread`/`pwrite` (or
+/// `copy_file_range`), never a memory map, and must run off the event loops.
 public final class ChunkStore: Sendable {
     public let root: String
     /// The most bytes of chunks the store may hold (`--max-store`), if limited.
     public let limit: UInt64?
-    private let present: Mutex<Index>
+    private let directory: String
+    private let state: Mutex<State>
     /// The largest chunk format version 1 allows.
     public static let maxChunk = 256 << 10
 
-    private struct Index {
-        var sizes: [Digest256: UInt32]
-        var bytes: UInt64
+    struct Location {
+        var pack: UInt32
+        /// Where the record's header starts; the bytes follow it.
+        var offset: UInt64
+        var size: UInt32
+        /// Checked against its digest by this process (see the type's comment).
+        var verified: Bool
+    }
+
+    struct Pack {
+        let file: ChunkPack
+        var live = 0
+        var liveBytes: UInt64 = 0
+        /// Where the next record goes (for the pack being appended to).
+        var end: UInt64
+    }
+
+    private struct State {
+        var chunks: [Digest256: Location] = [:]
+        var packs: [UInt32: Pack] = [:]
+        /// The pack new chunks are appended to, if one is open for appends.
+        var active: UInt32?
+        var nextNumber: UInt32 = 1
+        /// Bytes of the live chunks (what `--max-store` limits).
+        var bytes: UInt64 = 0
         /// Bytes being written now, counted against the limit until they are in (or failed).
         var reserved: UInt64 = 0
-        /// Chunks this process checked against their digest and wrote.
-        var checked: Set<Digest256> = []
+        /// A pack takes no more appends once it is this large (records are never split).
+        var packSize: UInt64
 
-        mutating func insert(_ digest: Digest256, _ size: UInt32) {
-            if sizes.updateValue(size, forKey: digest) == nil { bytes += UInt64(size) }
+        mutating func insert(_ digest: Digest256, _ location: Location) {
+            chunks[digest] = location
+            packs[location.pack]!.live += 1
+            packs[location.pack]!.liveBytes += UInt64(location.size)
+            bytes += UInt64(location.size)
         }
 
-        mutating func remove(_ digest: Digest256) {
-            if let size = sizes.removeValue(forKey: digest) { bytes -= UInt64(size) }
-            checked.remove(digest)
+        /// Forgets a chunk; returns its record to bury, and its pack if that has no live chunk left
+        /// and takes no appends (the caller deletes it).
+        mutating func remove(_ digest: Digest256) -> (record: (ChunkPack, UInt64), emptied: ChunkPack?)? {
+            guard let location = chunks.removeValue(forKey: digest), let pack = packs[location.pack] else { return nil }
+            bytes -= UInt64(location.size)
+            packs[location.pack]!.live -= 1
+            packs[location.pack]!.liveBytes -= UInt64(location.size)
+            var emptied: ChunkPack?
+            if packs[location.pack]!.live == 0, active != location.pack {
+                packs[location.pack] = nil
+                emptied = pack.file
+            }
+            return ((pack.file, location.offset), emptied)
+        }
+
+        /// Room for one record of `size` bytes: the pack and offset to write it at.
+        mutating func reserve(_ size: Int, in directory: String) throws -> (ChunkPack, UInt64) {
+            if let number = active, let pack = packs[number], pack.end < packSize {
+                packs[number]!.end += UInt64(ChunkPack.headerSize + size)
+                return (pack.file, pack.end)
+            }
+            // The full pack takes no more appends; with nothing live in it, it goes.
+            if let number = active, packs[number]?.live == 0 {
+                unlink(packs[number]!.file.path)
+                packs[number] = nil
+            }
+            active = nil
+            let file = try ChunkPack.open(nextNumber, in: directory, create: true)
+            nextNumber += 1
+            packs[file.number] = Pack(file: file, end: UInt64(ChunkPack.headerSize + size))
+            active = file.number
+            return (file, 0)
+        }
+
+        /// A write into the active pack failed: what follows it could not be found by a scan, so
+        /// appends move on to a new pack.
+        mutating func seal(_ number: UInt32) {
+            if active == number { active = nil }
         }
     }
 
-    public init(root: String, limit: UInt64? = nil) throws {
+    /// - Parameter packSize: a pack takes no more appends once it is this large (small in tests).
+    public init(root: String, limit: UInt64? = nil, packSize: UInt64 = ChunkPack.targetSize) throws {
         self.root = root
         self.limit = limit
-        try AtomicWrite.makeDirectories(root + "/tmp")
-        // Temporary files of a run that was killed are garbage.
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: root + "/tmp")) ?? [] {
-            unlink(root + "/tmp/" + name)
-        }
-        var found = Index(sizes: [:], bytes: 0)
-        for prefix in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] where prefix.utf8.count == 2 {
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: root + "/" + prefix)) ?? [] {
-                var st = stat()
-                guard let digest = Digest256(hex: name), name.hasPrefix(prefix),
-                      stat(root + "/" + prefix + "/" + name, &st) == 0, st.st_size > 0, st.st_size <= Self.maxChunk
-                else { continue }
-                found.insert(digest, UInt32(st.st_size))
+        directory = root + "/packs"
+        try AtomicWrite.makeDirectories(directory)
+        var s = State(packSize: packSize)
+        let numbers = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .compactMap(ChunkPack.number(ofName:)).sorted()
+        for number in numbers {
+            let file = try ChunkPack.open(number, in: directory, create: false)
+            let (records, end) = file.scan()
+            s.packs[number] = Pack(file: file, end: end)
+            for record in records {
+                if s.chunks[record.digest] != nil {
+                    file.bury(recordAt: record.offset)
+                } else {
+                    s.insert(record.digest, Location(pack: number, offset: record.offset, size: record.size, verified: false))
+                }
+            }
+            s.nextNumber = number + 1
+            if s.packs[number]!.live == 0 {
+                unlink(file.path)
+                s.packs[number] = nil
+            } else if number == numbers.last, end == file.size, end < packSize {
+                // A clean tail: keep appending where the last run stopped.
+                s.active = number
             }
         }
-        present = Mutex(found)
+        state = Mutex(s)
+        try importLegacyFiles()
     }
 
-    public func path(of digest: Digest256) -> String {
-        let hex = digest.hex
-        return root + "/" + hex.prefix(2) + "/" + hex
+    /// Stores of earlier versions kept a file per chunk (`chunks/XX/HEX`, and `chunks/tmp`):
+    /// their chunks move into a pack, not yet verified, and the files go.
+    private func importLegacyFiles() throws {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        for prefix in names where prefix.utf8.count == 2 && prefix.allSatisfy(\.isHexDigit) {
+            let dir = root + "/" + prefix
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
+                let path = dir + "/" + name
+                if let digest = Digest256(hex: name), name.hasPrefix(prefix), !contains(digest),
+                   let bytes = try? PosixFile.readAll(path, limit: Self.maxChunk), !bytes.isEmpty {
+                    try append(digest, bytes, verified: false)
+                }
+                unlink(path)
+            }
+            rmdir(dir)
+        }
+        if names.contains("tmp") { try? FileManager.default.removeItem(atPath: root + "/tmp") }
     }
 
-    public func contains(_ digest: Digest256) -> Bool { present.withLock { $0.sizes[digest] != nil } }
+    public func contains(_ digest: Digest256) -> Bool { state.withLock { $0.chunks[digest] != nil } }
 
-    /// Whether this process checked the chunk against its digest and wrote it (so it cannot
-    /// have been cut short by a power cut since: see the type's comment).
-    public func checkedThisRun(_ digest: Digest256) -> Bool { present.withLock { $0.checked.contains(digest) } }
+    /// Whether the chunk was checked against its digest by this process (written by it, or
+    /// re-hashed when first read), so it cannot have been cut short by a power cut since.
+    public func isVerified(_ digest: Digest256) -> Bool { state.withLock { $0.chunks[digest]?.verified == true } }
 
-    public func size(_ digest: Digest256) -> Int? { present.withLock { $0.sizes[digest].map(Int.init) } }
+    public func size(_ digest: Digest256) -> Int? { state.withLock { $0.chunks[digest].map { Int($0.size) } } }
 
-    public var count: Int { present.withLock { $0.sizes.count } }
+    public var count: Int { state.withLock { $0.chunks.count } }
 
     /// Bytes of all the chunks held.
-    public var usedBytes: UInt64 { present.withLock { $0.bytes } }
+    public var usedBytes: UInt64 { state.withLock { $0.bytes } }
+
+    /// Pack files on disk (for status and tests).
+    public var packCount: Int { state.withLock { $0.packs.count } }
 
     /// Room left under the limit (nil when unlimited).
     public var freeBytes: UInt64? {
         guard let limit else { return nil }
-        return present.withLock { p in limit > p.bytes + p.reserved ? limit - p.bytes - p.reserved : 0 }
+        return state.withLock { p in limit > p.bytes + p.reserved ? limit - p.bytes - p.reserved : 0 }
     }
 
     /// Which of `digests` are present, in the same order.
     public func presence(_ digests: [Digest256]) -> [Bool] {
-        present.withLock { p in digests.map { p.sizes[$0] != nil } }
+        state.withLock { p in digests.map { p.chunks[$0] != nil } }
+    }
+
+    /// Where a chunk's bytes lie on disk: its pack file and the offset of its first byte
+    /// (for diagnostics and tests).
+    public func placement(of digest: Digest256) -> (path: String, offset: UInt64)? {
+        state.withLock { s in
+            s.chunks[digest].flatMap { l in s.packs[l.pack].map { ($0.file.path, l.offset + UInt64(ChunkPack.headerSize)) } }
+        }
     }
 
     /// Checks `bytes` against `digest` and stores them. Returns false (and
@@ -106,82 +214,148 @@ public final class ChunkStore: Sendable {
     /// Stores bytes already checked against `digest`.
     public func putVerified(_ digest: Digest256, _ bytes: [UInt8]) throws {
         if contains(digest) { return }
+        try append(digest, bytes, verified: true)
+    }
+
+    private func append(_ digest: Digest256, _ bytes: [UInt8], verified: Bool) throws {
+        precondition(!bytes.isEmpty && bytes.count <= Self.maxChunk, "chunk size out of range")
         let size = UInt64(bytes.count)
         // Check and reserve in one step, so concurrent writers cannot together go over the limit.
         if let limit {
-            let used = present.withLock { p -> UInt64? in
+            let used = state.withLock { p -> UInt64? in
                 guard p.bytes + p.reserved + size <= limit else { return p.bytes }
                 p.reserved += size
                 return nil
             }
             if let used { throw StoreFullError(limit: limit, used: used) }
         }
-        defer { if limit != nil { present.withLock { $0.reserved -= size } } }
-        let final = path(of: digest)
-        let temp = root + "/tmp/" + digest.hex + ".\(UInt32.random(in: 0...UInt32.max))"
+        defer { if limit != nil { state.withLock { $0.reserved -= size } } }
+        let (pack, offset) = try state.withLock { s in try s.reserve(bytes.count, in: directory) }
         do {
-            let file = try PosixFile.createExclusive(temp, mode: 0o644)
-            try file.writeAll(bytes)
+            try pack.write(digest, bytes, at: offset)
         } catch {
-            unlink(temp)
+            state.withLock { $0.seal(pack.number) }
             throw error
         }
-        var ok = rename(temp, final) == 0
-        if !ok && errno == ENOENT {
-            try AtomicWrite.makeDirectories(String(final.dropLast(65)))
-            ok = rename(temp, final) == 0
+        let duplicate = state.withLock { s -> Bool in
+            guard s.chunks[digest] == nil, s.packs[pack.number] != nil else { return true }
+            s.insert(digest, Location(pack: pack.number, offset: offset, size: UInt32(bytes.count), verified: verified))
+            return false
         }
-        guard ok else {
-            let error = FileError.errno("store chunk", final)
-            unlink(temp)
-            throw error
-        }
-        present.withLock {
-            $0.insert(digest, UInt32(bytes.count))
-            $0.checked.insert(digest)
-        }
+        // Another writer stored the same chunk meanwhile: this copy is dead weight.
+        if duplicate { pack.bury(recordAt: offset) }
     }
 
-    /// The chunk's bytes as stored (not re-hashed: they were checked on the way in).
+    /// The chunk's bytes, checked against the digest if this process has not checked them yet.
     public func read(_ digest: Digest256) throws -> [UInt8]? {
-        guard contains(digest) else { return nil }
-        do {
-            return try PosixFile.readAll(path(of: digest), limit: Self.maxChunk)
-        } catch {
-            // Gone or unreadable: it is no longer present.
-            present.withLock { $0.remove(digest) }
+        guard let size = size(digest) else { return nil }
+        var bytes = [UInt8](repeating: 0, count: size)
+        let n = bytes.withUnsafeMutableBytes { read(digest, into: $0) }
+        return n == size ? bytes : nil
+    }
+
+    /// Reads the chunk's bytes into the start of `buffer`; returns how many (its size), or
+    /// nil when it is not present or `buffer` is too small. A chunk cut short, or one found
+    /// at start that no longer hashes to its digest, is dropped.
+    public func read(_ digest: Digest256, into buffer: UnsafeMutableRawBufferPointer) -> Int? {
+        guard let (pack, location) = state.withLock({ s -> (ChunkPack, Location)? in
+            s.chunks[digest].flatMap { l in s.packs[l.pack].map { ($0.file, l) } }
+        }), buffer.count >= Int(location.size) else { return nil }
+        let size = Int(location.size)
+        let target = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<size])
+        guard pack.read(into: target, count: size, at: location.offset + UInt64(ChunkPack.headerSize)) else {
+            remove(digest)
             return nil
         }
+        if !location.verified {
+            guard Blake2b.digest256(UnsafeRawBufferPointer(target)) == digest else {
+                remove(digest)
+                return nil
+            }
+            state.withLock { s in
+                if s.chunks[digest]?.pack == location.pack, s.chunks[digest]?.offset == location.offset { s.chunks[digest]!.verified = true }
+            }
+        }
+        return size
     }
 
-    /// Reads the chunk's bytes as stored into the start of `buffer`; returns how many (its
-    /// size), or nil when it is not present or `buffer` is too small. A chunk file gone or
-    /// cut short is no longer present.
-    public func read(_ digest: Digest256, into buffer: UnsafeMutableRawBufferPointer) -> Int? {
-        guard let size = size(digest), buffer.count >= size else { return nil }
-        do {
-            let file = try PosixFile.openForReading(path(of: digest))
-            if try file.readFully(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<size])) == size { return size }
-        } catch {}
-        present.withLock { $0.remove(digest) }
-        return nil
+    /// Appends a verified chunk to `file` at its current offset, in the kernel. Returns
+    /// false when the chunk is not present or not verified (read and check it instead);
+    /// throws ``InstallError/corruptChunk(_:)`` (after dropping it) when it was cut short.
+    public func copy(_ digest: Digest256, to file: PosixFile) throws -> Bool {
+        try copy(digest, path: file.path) { pack, from, size in cfileops_append(pack.fd, from, file.fd, size) }
+    }
+
+    /// Copies a verified chunk into the file open as `fd` at `offset`, in the kernel; as
+    /// ``copy(_:to:)`` otherwise.
+    public func copy(_ digest: Digest256, toDescriptor fd: Int32, at offset: UInt64, path: String) throws -> Bool {
+        try copy(digest, path: path) { pack, from, size in cfileops_copy_at(pack.fd, from, fd, Int(offset), size) }
+    }
+
+    private func copy(_ digest: Digest256, path: String, _ body: (ChunkPack, Int, Int) -> Int32) throws -> Bool {
+        guard let (pack, location) = state.withLock({ s -> (ChunkPack, Location)? in
+            s.chunks[digest].flatMap { l in l.verified ? s.packs[l.pack].map { ($0.file, l) } : nil }
+        }) else { return false }
+        guard body(pack, Int(location.offset) + ChunkPack.headerSize, Int(location.size)) == 0 else {
+            if errno == ENODATA {
+                remove(digest)
+                throw InstallError.corruptChunk(digest)
+            }
+            throw FileError.errno("write", path)
+        }
+        return true
     }
 
     /// Drops a chunk (garbage collection, or a stored chunk found corrupt).
     public func remove(_ digest: Digest256) {
-        unlink(path(of: digest))
-        present.withLock { $0.remove(digest) }
+        guard let (record, emptied) = state.withLock({ $0.remove(digest) }) else { return }
+        record.0.bury(recordAt: record.1)
+        if let emptied { unlink(emptied.path) }
     }
 
-    /// Drops every chunk not in `keep`; returns how many and how many bytes.
+    /// Drops every chunk not in `keep`, then moves the live chunks out of packs that are
+    /// more than half dead; returns how many chunks were dropped and their bytes.
     public func collect(keeping keep: Set<Digest256>) -> (chunks: Int, bytes: UInt64) {
-        let doomed = present.withLock { p in p.sizes.filter { !keep.contains($0.key) } }
+        let doomed = state.withLock { s in s.chunks.filter { !keep.contains($0.key) }.map { ($0.key, $0.value.size) } }
         var bytes: UInt64 = 0
         for (digest, size) in doomed {
             remove(digest)
             bytes += UInt64(size)
         }
+        compact()
         return (doomed.count, bytes)
+    }
+
+    /// Rewrites the live chunks of mostly dead packs into the active one and deletes those
+    /// packs. A crash midway leaves a chunk in two packs; the scan at start keeps one.
+    private func compact() {
+        let sparse = state.withLock { s in
+            s.packs.filter { $0.key != s.active && $0.value.liveBytes * 2 < $0.value.end }.keys.sorted()
+        }
+        for number in sparse {
+            let members = state.withLock { s in s.chunks.filter { $0.value.pack == number }.map(\.key) }
+            for digest in members {
+                guard let bytes = try? read(digest) else { continue }
+                let verified = isVerified(digest)
+                guard let (pack, offset) = try? state.withLock({ s in try s.reserve(bytes.count, in: directory) }) else { return }
+                do {
+                    try pack.write(digest, bytes, at: offset)
+                } catch {
+                    state.withLock { $0.seal(pack.number) }
+                    return
+                }
+                let outcome = state.withLock { s -> (moved: Bool, emptied: ChunkPack?) in
+                    guard let old = s.chunks[digest], old.pack == number, s.packs[pack.number] != nil else { return (false, nil) }
+                    // The old record is not buried: its pack goes once it is empty.
+                    let emptied = s.remove(digest)?.emptied
+                    s.insert(digest, Location(pack: pack.number, offset: offset, size: UInt32(bytes.count), verified: verified))
+                    return (true, emptied)
+                }
+                // Dropped or moved by someone else meanwhile: the new copy is dead weight.
+                if !outcome.moved { pack.bury(recordAt: offset) }
+                if let emptied = outcome.emptied { unlink(emptied.path) }
+            }
+        }
     }
 }
 

@@ -54,6 +54,8 @@ final class Fetch: Sendable {
     private let settings: Settings
     private let logger: Logger
     private let progress: @Sendable (_ held: UInt64, _ total: UInt64) -> Void
+    /// Called with each chunk stored, checked and still in memory (the tree staged for install).
+    private let stored: (@Sendable (Digest256, [UInt8]) -> Void)?
     private let planner: Mutex<SwarmPlanner>
     private let peers = Mutex<[NodeID: PeerState]>([:])
     /// Completed when every chunk is held; made by `run()`, so a fetch that never runs leaks no promise.
@@ -66,8 +68,10 @@ final class Fetch: Sendable {
 
     init(manifest: Manifest, digest: Digest256, node: TransferNode, settings: Settings, logger: Logger,
          candidates: @escaping @Sendable () -> [TransferCandidate],
+         stored: (@Sendable (Digest256, [UInt8]) -> Void)? = nil,
          progress: @escaping @Sendable (UInt64, UInt64) -> Void) {
         self.digest = digest
+        self.stored = stored
         distinct = manifest.distinctChunks
         var index: [Digest256: Int] = [:]
         for (i, c) in distinct.enumerated() { index[c.digest] = i }
@@ -231,6 +235,7 @@ final class Fetch: Sendable {
                     do {
                         try node.chunks.putVerified(d, bytes)
                         node.announce(chunk: d, of: digest)
+                        stored?(d, bytes)
                     } catch {
                         logger.error("cannot store chunk \(d.short): \(error)")
                         finish(.failure(error))

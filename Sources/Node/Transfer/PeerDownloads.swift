@@ -75,12 +75,14 @@ public final class PeerDownloads: Sendable {
         }
     }
 
-    /// Downloads every chunk of `manifest` not yet in the store.
+    /// Downloads every chunk of `manifest` not yet in the store; `stored` is called with each
+    /// one stored (checked, still in memory).
     func chunks(of manifest: Manifest, digest: Digest256, settings: Fetch.Settings,
                 candidates: @escaping @Sendable () -> [TransferCandidate],
+                stored: (@Sendable (Digest256, [UInt8]) -> Void)? = nil,
                 progress: @escaping @Sendable (UInt64, UInt64) -> Void) async throws {
         let fetch = Fetch(manifest: manifest, digest: digest, node: node, settings: settings, logger: logger,
-                          candidates: candidates, progress: progress)
+                          candidates: candidates, stored: stored, progress: progress)
         let key = ObjectIdentifier(fetch)
         fetches.withLock { $0[key] = fetch }
         defer { _ = fetches.withLock { $0.removeValue(forKey: key) } }
