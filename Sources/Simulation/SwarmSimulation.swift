@@ -6,8 +6,9 @@ import Swarm
 /// virtual link of `uploadBytesPerSecond` (chunks queue for it, as the node's
 /// pacer does), one-way `latency`, messages lost with probability `loss`.
 /// The shell's rules are mirrored: each node dials `maxPeers` random others
-/// plus the seed and takes peers that dial it as sources; a stored chunk is
-/// announced to every neighbour (`has`); the seed (a `--seed-only` node)
+/// plus the seed (which takes the first `maxSeedPeers`, as a node's connection
+/// limit would) and takes peers that dial it as sources; stored chunks are
+/// announced to every neighbour (`has`), batched per 20 ms; the seed (a `--seed-only` node)
 /// refuses a chunk it queued for another peer less than `resendAfter` ago
 /// (super-seeding), while the nodes serve whatever they hold. Notices reach the nodes by gossip: each starts after
 /// `latency · ceil(log₃ N)` plus up to one 200 ms gossip tick (the gossip
@@ -24,6 +25,11 @@ public enum SwarmSimulation {
         public var loss = 0.0
         public var seed: UInt64 = 1
         public var maxPeers = 8
+        /// Peers the seed takes, as a node's `maxConnections` (the first nodes to dial it).
+        public var maxSeedPeers = 256
+        /// A node sends the `has` frames of the chunks it stored together, this long after
+        /// the first (the shell's batching, ``TransferNode``).
+        public var hasDelay: UInt64 = 20_000_000
         public var resendAfter: UInt64 = 5_000_000_000
         /// CPU each received chunk costs (receive, hash, store, its share of sending and
         /// installing), in nanoseconds; 0: CPU is free.
@@ -53,6 +59,10 @@ public enum SwarmSimulation {
         case processed(to: Int, from: Int, chunk: Int)
         case missing(to: Int, from: Int, chunk: Int)
         case has(to: Int, from: Int, chunk: Int)
+        /// The `has` frames one node queued for another, sent together.
+        case hasBatch(to: Int, from: Int, chunks: [Int])
+        /// A node's queued `has` frames go out.
+        case flushHas(Int)
         case tick(Int)
     }
 
@@ -67,11 +77,17 @@ public enum SwarmSimulation {
         let ids = (0...n).map { NodeID(high: 0, low: UInt64($0)) }
         var neighbours = Array(repeating: Set<Int>(), count: n + 1)
         for i in 1...n {
-            neighbours[i].insert(0)
-            neighbours[0].insert(i)
-            var others = Array(1...n).filter { $0 != i }
-            others.shuffle(using: &rng)
-            for j in others.prefix(s.maxPeers) {
+            if i <= s.maxSeedPeers {
+                neighbours[i].insert(0)
+                neighbours[0].insert(i)
+            }
+            // `maxPeers` distinct others drawn at random (no shuffled copy of the fleet per node).
+            var dialled: [Int] = []
+            while dialled.count < min(s.maxPeers, n - 1) {
+                let j = Int.random(in: 1...n, using: &rng)
+                if j != i, !dialled.contains(j) { dialled.append(j) }
+            }
+            for j in dialled {
                 neighbours[i].insert(j)
                 neighbours[j].insert(i)
             }
@@ -85,6 +101,7 @@ public enum SwarmSimulation {
         var lastSent = Array(repeating: [Int: (to: Int, at: UInt64)](), count: n + 1)
         var tickAt = Array(repeating: UInt64.max, count: n + 1)
         var doneAt: [UInt64] = []
+        var hasQueue = Array(repeating: [Int](), count: n + 1)
         var seedBytes: UInt64 = 0
         var heap = EventHeap<Event>()
         var events = 0
@@ -120,7 +137,8 @@ public enum SwarmSimulation {
             // In place (`planners[i]!.event(...)`): a copy out and back would copy every have-set per event.
             apply(to, planners[to]!.received(chunk: chunk, from: ids[from], valid: true, now: now), now: now)
             if fresh {
-                for j in neighbourList[to] where j != 0 { send(.has(to: j, from: to, chunk: chunk), at: now + s.latency) }
+                hasQueue[to].append(chunk)
+                if hasQueue[to].count == 1 { heap.push(.flushHas(to), at: now + s.hasDelay) }
             }
         }
         var cores = Array(repeating: UInt64(0), count: s.sharedCores > 0 ? s.sharedCores : n + 1)
@@ -171,6 +189,15 @@ public enum SwarmSimulation {
             case .has(let to, let from, let chunk):
                 guard planners[to] != nil, held[from][chunk] else { continue }
                 apply(to, planners[to]!.peerHas(ids[from], chunk: chunk, now: now), now: now)
+            case .flushHas(let i):
+                let chunks = hasQueue[i]
+                hasQueue[i].removeAll(keepingCapacity: true)
+                for j in neighbourList[i] where j != 0 { send(.hasBatch(to: j, from: i, chunks: chunks), at: now + s.latency) }
+            case .hasBatch(let to, let from, let chunks):
+                guard planners[to] != nil else { continue }
+                for chunk in chunks {
+                    apply(to, planners[to]!.peerHas(ids[from], chunk: chunk, now: now), now: now)
+                }
             case .tick(let i):
                 guard tickAt[i] <= now, planners[i] != nil else { continue }
                 tickAt[i] = .max

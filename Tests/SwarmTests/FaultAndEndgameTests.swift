@@ -47,7 +47,7 @@ struct FaultAndEndgameTests {
 
     @Test func endgameDuplicatesThenCancels() {
         let a = peer(1), b = peer(2), c = peer(3)
-        var p = planner(chunks: 3) { $0.initialWindow = 4; $0.endgameDuplicates = 2 }
+        var p = planner(chunks: 3) { $0.initialWindow = 4; $0.endgameDuplicates = 2; $0.endgameAfter = 0 }
         _ = p.addPeer(a, sameZone: true, now: 0)
         #expect(p.peerHasAll(a, now: 0).chunks(to: a).sorted() == [0, 1, 2])
         _ = p.addPeer(b, sameZone: false, now: 0)
@@ -64,9 +64,23 @@ struct FaultAndEndgameTests {
         #expect(!p.isBanned(a) && !p.isBanned(b))
     }
 
+    @Test func anEndgameDuplicateWaitsUntilTheFirstRequestIsLate() {
+        let a = peer(1), b = peer(2)
+        var p = planner(chunks: 1) { $0.endgameDuplicates = 2; $0.endgameAfter = 500 * ms; $0.requestTimeout = 10 * second }
+        _ = p.addPeer(a, sameZone: true, now: 0)
+        #expect(p.peerHasAll(a, now: 0) == [.request(peer: a, chunk: 0)])
+        _ = p.addPeer(b, sameZone: false, now: ms)
+        // B has it too, but A was asked only a moment ago: no second copy yet.
+        #expect(p.peerHasAll(b, now: ms).isEmpty)
+        #expect(p.nextDeadline == 500 * ms)
+        #expect(p.tick(now: 500 * ms - 1).isEmpty)
+        #expect(p.tick(now: 500 * ms) == [.request(peer: b, chunk: 0)])
+        #expect(p.received(chunk: 0, from: a, valid: true, now: 600 * ms) == [.cancel(peer: b, chunk: 0), .complete])
+    }
+
     @Test func noEndgameWhileAMissingChunkIsNotInFlight() throws {
         let a = peer(1), b = peer(2)
-        var p = planner(chunks: 3) { $0.initialWindow = 2; $0.minWindow = 1; $0.maxWindow = 2 }
+        var p = planner(chunks: 3) { $0.initialWindow = 2; $0.minWindow = 1; $0.maxWindow = 2; $0.endgameAfter = 0 }
         _ = p.addPeer(a, sameZone: false, now: 0)
         #expect(p.peerHasAll(a, now: 0).count == 2)
         // B has only what A is already asked for; the third chunk still waits

@@ -15,9 +15,11 @@ extension SwarmPlanner {
     /// `only`: consider just this peer (it announced a chunk; no one else's options changed).
     mutating func plan(now: UInt64, only: NodeID? = nil) -> [Directive] {
         rateWakeup = nil
+        // A full plan finds every endgame wake-up again; one peer's plan only adds its own.
+        if only == nil { endgameWakeup = nil }
         var out: [Directive] = []
         while !isComplete, bytesInFlight == 0 || bytesInFlight < settings.maxBytesInFlight,
-              let pick = nextPick(only: only) {
+              let pick = nextPick(only: only, now: now) {
             let size = UInt64(sizes[pick.chunk])
             if bytesInFlight > 0, bytesInFlight + size > settings.maxBytesInFlight { break }
             if bucket != nil, !bucket!.take(size, now: now) {
@@ -40,7 +42,7 @@ extension SwarmPlanner {
     /// The best request to issue now, if any. Every scan goes a word (64
     /// chunks) at a time through `open` (missing, not requested) and a
     /// peer's have-set, so a pick costs little however many chunks are held.
-    private mutating func nextPick(only: NodeID?) -> Pick? {
+    private mutating func nextPick(only: NodeID?, now: UInt64) -> Pick? {
         var free: [FreePeer] = []
         if let only {
             if let peer = table[only], peer.hasFreeSlot { free.append(FreePeer(id: only, peer: peer)) }
@@ -99,21 +101,32 @@ extension SwarmPlanner {
             }
         }
         // Missing chunks wait for a slot at a peer that has them: not endgame yet.
-        return open.isEmpty ? endgamePick(among: free) : nil
+        return open.isEmpty ? endgamePick(among: free, now: now) : nil
     }
 
-    /// Every missing chunk is in flight: duplicate the least-duplicated one to
-    /// a free peer that has it.
-    private func endgamePick(among free: [FreePeer]) -> Pick? {
+    /// Every missing chunk is in flight: duplicate the least-duplicated one whose first
+    /// request is `endgameAfter` old to a free peer that has it, and note when the next
+    /// younger one comes of age.
+    private mutating func endgamePick(among free: [FreePeer], now: UInt64) -> Pick? {
         let limit = max(1, settings.endgameDuplicates)
         var best: (pick: Pick, rank: (Int, UInt64))?
+        var wakeup: UInt64?
         wanted.forEach { chunk in
             guard requestedFrom[chunk].count < limit else { return }
+            if settings.endgameAfter > 0, let first = requestedFrom[chunk].first, let issued = table[first]?.inFlight[chunk] {
+                let due = Self.adding(issued, settings.endgameAfter)
+                if due > now {
+                    // Worth waking for only if a free peer could take the duplicate.
+                    if due < (wakeup ?? .max), bestPeer(for: chunk, among: free) != nil { wakeup = due }
+                    return
+                }
+            }
             let rank = (requestedFrom[chunk].count, tieKey[chunk])
             if let best, !(rank < best.rank) { return }
             guard let peer = bestPeer(for: chunk, among: free) else { return }
             best = (Pick(chunk: chunk, peer: peer, fresh: false), rank)
         }
+        if let wakeup { endgameWakeup = min(endgameWakeup ?? .max, wakeup) }
         return best?.pick
     }
 

@@ -26,8 +26,9 @@ import Gossip
 ///   is always allowed when nothing is in flight), and, with a download rate,
 ///   each request spends its size from a ``TokenBucket``;
 /// - endgame (every missing chunk is in flight): peers with a free slot are
-///   also asked for in-flight chunks, up to `endgameDuplicates` peers per
-///   chunk; the first valid copy cancels the others;
+///   also asked for in-flight chunks whose first request is `endgameAfter`
+///   old, up to `endgameDuplicates` peers per chunk; the first valid copy
+///   cancels the others;
 /// - `strikesToBan` bad chunks ban a peer for the life of the planner.
 public struct SwarmPlanner: Sendable {
     /// What the shell should do next.
@@ -76,6 +77,8 @@ public struct SwarmPlanner: Sendable {
     var bucket: TokenBucket?
     /// When the rate limiter will allow the request it last refused.
     var rateWakeup: UInt64?
+    /// When an in-flight chunk becomes old enough for an endgame duplicate.
+    var endgameWakeup: UInt64?
     var completeEmitted = false
     /// No request can have timed out before this (so most events skip the time-out scan).
     var expiryCheckAt: UInt64 = .max
@@ -145,7 +148,7 @@ public struct SwarmPlanner: Sendable {
     /// Earliest time ``tick(now:)`` must be called: the first request time-out
     /// or the rate limiter's refill, or `UInt64.max` when nothing waits.
     public var nextDeadline: UInt64 {
-        var earliest = rateWakeup ?? .max
+        var earliest = min(rateWakeup ?? .max, endgameWakeup ?? .max)
         for id in ids {
             for issued in table[id]!.inFlight.values {
                 earliest = min(earliest, Self.adding(issued, settings.requestTimeout))

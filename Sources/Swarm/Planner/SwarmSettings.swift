@@ -21,6 +21,10 @@ public struct SwarmSettings: Sendable {
     public var strikesToBan = 3
     /// In endgame, the most peers asked for the same chunk at once.
     public var endgameDuplicates = 2
+    /// Nanoseconds; in endgame a chunk is asked of a second peer only once its first
+    /// request is this old. Asking at once doubled what a small delta release moved (every
+    /// chunk of it is in endgame), while a request this late is one worth racing.
+    public var endgameAfter: UInt64 = 500_000_000
     /// `--max-download-rate` in bytes per second; `nil` means unlimited. The
     /// burst is the largest chunk size.
     public var downloadBytesPerSecond: UInt64? = nil
