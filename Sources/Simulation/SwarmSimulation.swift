@@ -30,6 +30,8 @@ public enum SwarmSimulation {
         /// A node sends the `has` frames of the chunks it stored together, this long after
         /// the first (the shell's batching, ``TransferNode``).
         public var hasDelay: UInt64 = 20_000_000
+        /// How often a node's download looks at its deadlines (the shell's 50 ms timer).
+        public var tickEvery: UInt64 = 50_000_000
         public var resendAfter: UInt64 = 5_000_000_000
         /// CPU each received chunk costs (receive, hash, store, its share of sending and
         /// installing), in nanoseconds; 0: CPU is free.
@@ -99,7 +101,6 @@ public enum SwarmSimulation {
         held[0] = Array(repeating: true, count: count)
         var nextFree = Array(repeating: UInt64(0), count: n + 1)
         var lastSent = Array(repeating: [Int: (to: Int, at: UInt64)](), count: n + 1)
-        var tickAt = Array(repeating: UInt64.max, count: n + 1)
         var doneAt: [UInt64] = []
         var hasQueue = Array(repeating: [Int](), count: n + 1)
         var seedBytes: UInt64 = 0
@@ -123,10 +124,6 @@ public enum SwarmSimulation {
                 case .complete: doneAt.append(now)
                 case .cancel, .ban: break
                 }
-            }
-            if let deadline = planners[node]?.nextDeadline, deadline < tickAt[node] {
-                tickAt[node] = deadline
-                heap.push(.tick(node), at: max(deadline, now))
             }
         }
 
@@ -157,6 +154,7 @@ public enum SwarmSimulation {
                 }
                 planners[i] = planner
                 apply(i, out, now: now)
+                heap.push(.tick(i), at: now + s.tickEvery)
             case .request(let from, let to, let chunk):
                 let last = lastSent[to][chunk]
                 if !held[to][chunk] || (to == 0 && last.map { $0.to != from && now < $0.at + s.resendAfter } ?? false) {
@@ -199,9 +197,10 @@ public enum SwarmSimulation {
                     apply(to, planners[to]!.peerHas(ids[from], chunk: chunk, now: now), now: now)
                 }
             case .tick(let i):
-                guard tickAt[i] <= now, planners[i] != nil else { continue }
-                tickAt[i] = .max
-                apply(i, planners[i]!.tick(now: now), now: now)
+                // As the shell's download does every 50 ms: time-outs, endgame and rate-limit wake-ups.
+                guard planners[i] != nil, !planners[i]!.isComplete else { continue }
+                if planners[i]!.nextDeadline <= now { apply(i, planners[i]!.tick(now: now), now: now) }
+                heap.push(.tick(i), at: now + s.tickEvery)
             }
         }
         let sorted = doneAt.sorted()
