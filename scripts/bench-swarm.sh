@@ -45,6 +45,9 @@
 #   KEEP=1     keep the temp dir (node logs, data dirs) for inspection
 #   LOG_LEVEL  the nodes' --log-level (default warning; info logs each
 #              install with its fetch and install seconds)
+#   UPLOAD_ORDER  turns (default: each uploader serves its requesters in turn)
+#              or arrival (in the order requests came; a hidden node flag, to
+#              compare the two; `simulate swarm --uploads-in-arrival-order`)
 #   --quick    N=5 and SIZE_MB=16 unless N / SIZE_MB are given explicitly
 #   --help     this text
 #
@@ -106,7 +109,7 @@ for arg in "$@"; do
   case "$arg" in
     --quick) QUICK=1 ;;
     -h|--help) usage; exit 0 ;;
-    N=*|SIZE_MB=*|RATE=*|BIN=*|TIMEOUT=*|SKIP_BUNDLECAST=*|SKIP_TORRENT=*|SKIP_ORIGIN=*|KEEP=*|LOG_LEVEL=*)
+    N=*|SIZE_MB=*|RATE=*|BIN=*|TIMEOUT=*|SKIP_BUNDLECAST=*|SKIP_TORRENT=*|SKIP_ORIGIN=*|KEEP=*|LOG_LEVEL=*|UPLOAD_ORDER=*)
       declare "$arg" ;;
     *) echo "bench-swarm: unknown argument: $arg (try --help)" >&2; exit 64 ;;
   esac
@@ -121,6 +124,8 @@ SKIP_TORRENT=${SKIP_TORRENT:-0}
 SKIP_ORIGIN=${SKIP_ORIGIN:-0}
 KEEP=${KEEP:-0}
 LOG_LEVEL=${LOG_LEVEL:-warning}
+UPLOAD_ORDER=${UPLOAD_ORDER:-turns}
+case "$UPLOAD_ORDER" in turns) ORDER_ARGS=() ;; arrival) ORDER_ARGS=(--bench-uploads-in-arrival-order) ;; *) echo "bench-swarm: UPLOAD_ORDER must be turns or arrival" >&2; exit 64 ;; esac
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HERE=$ROOT/scripts
 BIN=${BIN:-$ROOT/.build/release/bundlecast}
@@ -637,7 +642,7 @@ run_bundlecast() {
     local nm=$1; shift
     mkdir -p "$B/$nm"
     "$BIN" node --data "$B/$nm" --gossip 127.0.0.1:0 --admin 127.0.0.1:0 --transfer 127.0.0.1:0 \
-      --trust "$APP=$PUB" --max-upload-rate "$RATE" --stagger 0s --log-level "$LOG_LEVEL" "$@" \
+      --trust "$APP=$PUB" --max-upload-rate "$RATE" --stagger 0s --log-level "$LOG_LEVEL" ${ORDER_ARGS[@]+"${ORDER_ARGS[@]}"} "$@" \
       >"$L/$nm.log" 2>&1 </dev/null &
     track $!
     PID_OF[$nm]=$!

@@ -3,8 +3,9 @@ import Swarm
 
 /// Runs the real ``SwarmPlanner`` of every node over a simulated network:
 /// one seed holding the bundle and N nodes fetching it, each uploader a
-/// virtual link of `uploadBytesPerSecond` (chunks queue for it, as the node's
-/// pacer does), one-way `latency`, messages lost with probability `loss`.
+/// link of `uploadBytesPerSecond` whose requests queue per requester and are
+/// served in turns (``UploadQueue``, as the node's pacer does), one-way
+/// `latency`, messages lost with probability `loss`.
 /// The shell's rules are mirrored: each node dials `maxPeers` random others
 /// plus the seed (which takes the first `maxSeedPeers`, as a node's connection
 /// limit would) and takes peers that dial it as sources; stored chunks are
@@ -32,6 +33,8 @@ public enum SwarmSimulation {
         public var hasDelay: UInt64 = 20_000_000
         /// How often a node's download looks at its deadlines (the shell's 50 ms timer).
         public var tickEvery: UInt64 = 50_000_000
+        /// Uploads served in turns per requester (the shell's default); false: in arrival order.
+        public var uploadsInTurns = true
         public var resendAfter: UInt64 = 5_000_000_000
         /// CPU each received chunk costs (receive, hash, store, its share of sending and
         /// installing), in nanoseconds; 0: CPU is free.
@@ -65,6 +68,8 @@ public enum SwarmSimulation {
         case hasBatch(to: Int, from: Int, chunks: [Int])
         /// A node's queued `has` frames go out.
         case flushHas(Int)
+        /// An uploader's link is free for its next turns.
+        case pump(Int)
         case tick(Int)
     }
 
@@ -99,7 +104,9 @@ public enum SwarmSimulation {
         var planners: [SwarmPlanner?] = Array(repeating: nil, count: n + 1)
         var held = Array(repeating: Array(repeating: false, count: count), count: n + 1)
         held[0] = Array(repeating: true, count: count)
-        var nextFree = Array(repeating: UInt64(0), count: n + 1)
+        // Each uploader's link: requests queue per requester and are served in turns, as the shell does.
+        var links = Array(repeating: UploadQueue<(from: Int, chunk: Int)>(bytesPerSecond: s.uploadBytesPerSecond), count: n + 1)
+        var pumpAt = Array(repeating: UInt64.max, count: n + 1)
         var lastSent = Array(repeating: [Int: (to: Int, at: UInt64)](), count: n + 1)
         var doneAt: [UInt64] = []
         var hasQueue = Array(repeating: [Int](), count: n + 1)
@@ -138,6 +145,19 @@ public enum SwarmSimulation {
                 if hasQueue[to].count == 1 { heap.push(.flushHas(to), at: now + s.hasDelay) }
             }
         }
+        // The uploader's link gives its next turns: each chunk leaves when its slot ends.
+        func pump(_ u: Int, now: UInt64) {
+            for booking in links[u].book(now: now) {
+                let (from, chunk) = booking.item
+                let end = max(now, booking.start + UInt64(sizes[chunk]) * 1_000_000_000 / s.uploadBytesPerSecond)
+                if u == 0 { seedBytes += UInt64(sizes[chunk]) }
+                send(.chunk(to: from, from: u, chunk: chunk), at: end + s.latency)
+            }
+            if let next = links[u].nextBooking, next < pumpAt[u] {
+                pumpAt[u] = max(next, now + 1)
+                heap.push(.pump(u), at: pumpAt[u])
+            }
+        }
         var cores = Array(repeating: UInt64(0), count: s.sharedCores > 0 ? s.sharedCores : n + 1)
 
         while let (now, event) = heap.pop(), now <= s.limit, doneAt.count < n {
@@ -161,11 +181,9 @@ public enum SwarmSimulation {
                     send(.missing(to: from, from: to, chunk: chunk), at: now + s.latency)
                     continue
                 }
-                let start = max(now, nextFree[to])
-                nextFree[to] = start + UInt64(sizes[chunk]) * 1_000_000_000 / s.uploadBytesPerSecond
-                lastSent[to][chunk] = (from, start)
-                if to == 0 { seedBytes += UInt64(sizes[chunk]) }
-                send(.chunk(to: from, from: to, chunk: chunk), at: nextFree[to] + s.latency)
+                lastSent[to][chunk] = (from, now)
+                links[to].enqueue((from, chunk), bytes: Int(sizes[chunk]), from: s.uploadsInTurns ? ids[from] : ids[0], now: now)
+                pump(to, now: now)
             case .chunk(let to, let from, let chunk):
                 guard planners[to] != nil else { continue }
                 if s.cpuPerChunk > 0 {
@@ -187,6 +205,10 @@ public enum SwarmSimulation {
             case .has(let to, let from, let chunk):
                 guard planners[to] != nil, held[from][chunk] else { continue }
                 apply(to, planners[to]!.peerHas(ids[from], chunk: chunk, now: now), now: now)
+            case .pump(let u):
+                guard pumpAt[u] <= now else { continue }
+                pumpAt[u] = .max
+                pump(u, now: now)
             case .flushHas(let i):
                 let chunks = hasQueue[i]
                 hasQueue[i].removeAll(keepingCapacity: true)

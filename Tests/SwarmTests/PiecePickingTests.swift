@@ -84,10 +84,10 @@ struct PiecePickingTests {
 
     /// A gate: peer 99 has only chunk 0, as large as the byte cap, so the
     /// peers added next are all known before chunk 0 arrives and planning resumes.
-    static func gated(chunks: Int, cap: UInt64) -> SwarmPlanner {
+    static func gated(chunks: Int, cap: UInt64, seed: UInt64 = 1) -> SwarmPlanner {
         let sizes = [UInt32(cap)] + Array(repeating: 1000, count: chunks - 1)
         var p = SwarmPlanner(sizes: sizes, held: [], settings: makeSettings { $0.maxBytesInFlight = cap; $0.randomFirst = 0 },
-                             seed: 1, now: 0)
+                             seed: seed, now: 0)
         _ = p.addPeer(peer(99), sameZone: false, now: 0)
         #expect(p.peerHas(peer(99), bitfield: bits(chunks, [0]), now: 0) == [.request(peer: peer(99), chunk: 0)])
         return p
@@ -127,11 +127,24 @@ struct PiecePickingTests {
         #expect(p.received(chunk: 0, from: peer(99), valid: true, now: ms) == [.request(peer: peer(2), chunk: 1)])
     }
 
-    @Test func fewerInFlightThenLowerIDBreakTies() {
+    @Test func fewerInFlightThenARandomKeyPerPlannerBreakTies() {
         var p = Self.gated(chunks: 4, cap: 3000)
         Self.addSeeder(&p, peer(2), sameZone: false)
         Self.addSeeder(&p, peer(1), sameZone: false)
-        let out = p.received(chunk: 0, from: peer(99), valid: true, now: ms)
-        #expect(out.requestedPeers == [peer(1), peer(2), peer(1)])
+        let out = p.received(chunk: 0, from: peer(99), valid: true, now: ms).requestedPeers
+        // Fewer in flight first, so the two alternate; who goes first is the planner's own draw.
+        #expect(out.count == 3 && out[0] != out[1] && out[2] == out[0] && Set(out) == [peer(1), peer(2)])
+    }
+
+    @Test func plannersDoNotAllPreferTheSamePeerOnATie() {
+        // Requesters that all preferred the lowest id would all queue at one uploader.
+        var firsts = Set<NodeID>()
+        for seed in UInt64(1)...20 {
+            var p = Self.gated(chunks: 2, cap: 1000, seed: seed)
+            Self.addSeeder(&p, peer(1), sameZone: false)
+            Self.addSeeder(&p, peer(2), sameZone: false)
+            firsts.formUnion(p.received(chunk: 0, from: peer(99), valid: true, now: ms).requestedPeers)
+        }
+        #expect(firsts == [peer(1), peer(2)])
     }
 }

@@ -83,6 +83,8 @@ final class TransferHandler: ChannelInboundHandler, Sendable {
             serve(d, on: context.channel)
         case .cancel(let d):
             connection.cancel(d)
+            // Still waiting for its turn: it leaves the queue and its pending record goes.
+            if node.unqueueUpload(d, on: connection, from: remote) { _ = connection.finish(d) }
         case .manifest, .have, .chunk, .missing, .has:
             node.deliver(frame, from: remote)
         }
@@ -94,35 +96,10 @@ final class TransferHandler: ChannelInboundHandler, Sendable {
             channel.writeAndFlush(ByteBuffer(bytes: TransferFrame.missing(digest).encoded()), promise: nil)
             return
         }
-        guard let at = node.admitUpload(digest, to: remote, bytes: size) else {
+        guard node.queueUpload(Upload(digest: digest, size: size, channel: channel, connection: connection), to: remote) else {
             _ = connection.finish(digest)
             channel.writeAndFlush(ByteBuffer(bytes: TransferFrame.missing(digest).encoded()), promise: nil)
             return
-        }
-        let node = self.node
-        let connection = self.connection
-        channel.eventLoop.scheduleTask(deadline: at) {
-            guard !connection.finish(digest) else { return }
-            node.io.async {
-                // Read from disk straight into the frame's buffer, after its header.
-                let header = TransferFrame.chunkHeader(digest)
-                var frame = channel.allocator.buffer(capacity: header.count + size)
-                frame.writeBytes(header)
-                let read = frame.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { node.chunks.read(digest, into: $0) ?? 0 }
-                guard read == size else {
-                    channel.writeAndFlush(ByteBuffer(bytes: TransferFrame.missing(digest).encoded()), promise: nil)
-                    return
-                }
-                if node.settings.corruptUploads {
-                    let at = header.count + size / 2
-                    frame.setInteger(frame.getInteger(at: at, as: UInt8.self)! ^ 0xFF, at: at)
-                }
-                node.count {
-                    $0.bytesOut += UInt64(size)
-                    $0.chunksOut += 1
-                }
-                channel.writeAndFlush(frame, promise: nil)
-            }
         }
     }
 

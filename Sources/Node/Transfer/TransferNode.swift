@@ -7,6 +7,7 @@ import Logging
 import NIOCore
 import NIOExtras
 import NIOPosix
+import Swarm
 import Synchronization
 
 /// The transfer shell: a TCP listener and the connections to peers, serving
@@ -28,8 +29,11 @@ public final class TransferNode: Sendable {
         /// Connections with one peer (one each way is normal).
         public var maxConnectionsPerPeer = 2
         /// With an upload cap, refuse a chunk sent to another peer less than `resendAfter`
-        /// ago (BitTorrent's super-seeding, for seeds; see ``admitUpload(_:to:bytes:)``).
+        /// ago (BitTorrent's super-seeding, for seeds; see ``queueUpload(_:to:)``).
         public var superSeed = false
+        /// Upload requests served in turns per requester (``UploadQueue``); false: in arrival
+        /// order (for benchmarks that compare the two).
+        public var uploadsInTurns = true
         /// Test only: flip a byte of every chunk and manifest sent, to play a malicious peer.
         public var corruptUploads = false
         /// With a fleet key, every connection is encrypted and authenticated (``TransferCipher``).
@@ -50,8 +54,8 @@ public final class TransferNode: Sendable {
     private let links = Mutex<[NodeID: any Channel]>([:])
     private let dialing = Mutex<[NodeID: EventLoopFuture<any Channel>]>([:])
     private let perPeer = Mutex<(total: Int, byPeer: [NodeID: Int])>((0, [:]))
-    /// The upload pacer: the next free slot, and each recent chunk's peer and slot (see ``admitUpload(_:to:bytes:)``).
-    private let uploads = Mutex<(nextSlot: UInt64, byChunk: [Digest256: (peer: NodeID, at: UInt64)], order: [Digest256])>((0, [:], []))
+    /// The upload pacer (see ``queueUpload(_:to:)``).
+    let uploads: Mutex<UploadState>
     private let counterValues = Mutex(TransferCounters())
     private let bannedPeers = Mutex<Set<NodeID>>([])
     /// Every open connection (both directions), for pushing `has` frames.
@@ -76,6 +80,7 @@ public final class TransferNode: Sendable {
         self.manifests = manifests
         self.logger = logger
         self.group = group
+        uploads = Mutex(UploadState(link: settings.maxUploadRate.flatMap { $0 > 0 ? UploadQueue(bytesPerSecond: $0) : nil }))
     }
 
     /// Binds the listener; `port` is then the one bound.
@@ -181,6 +186,7 @@ public final class TransferNode: Sendable {
     }
 
     func unregistered(_ channel: any Channel, peer: NodeID) {
+        dropUploads(on: channel, to: peer)
         perPeer.withLock { p in
             p.total -= 1
             p.byPeer[peer, default: 1] -= 1
@@ -272,40 +278,6 @@ public final class TransferNode: Sendable {
             cache[digest] = list
         }
         return list
-    }
-
-    /// When the upload of `chunk` to `peer` may start, or nil to refuse it.
-    ///
-    /// Uploads are paced node-wide by `--max-upload-rate`: each chunk
-    /// reserves the next slot on a virtual link of that rate, so the burst is
-    /// one chunk. A seed (`superSeed`: a `--seed-only` node) with a cap also
-    /// super-seeds, as BitTorrent seeds do: a chunk queued for or sent to
-    /// another peer less than `resendAfter` ago is refused (`missing`), so
-    /// the scarce upload goes to chunks the fleet does not have yet, and the
-    /// peer fetches that one from whoever got it (it announces it with `has`).
-    /// After `resendAfter` the chunk is served again, so a peer that got it
-    /// and vanished delays the others by that much at most. A node that is
-    /// itself downloading serves every chunk it holds to whoever asks: its
-    /// upload is what spreads the seed's chunks, and refusing there left
-    /// uploads idle while peers waited for a have-set refresh.
-    func admitUpload(_ chunk: Digest256, to peer: NodeID, bytes: Int) -> NIODeadline? {
-        let now = NIODeadline.now().uptimeNanoseconds
-        guard let rate = settings.maxUploadRate, rate > 0 else { return .uptimeNanoseconds(now) }
-        let admitted = uploads.withLock { u -> (NIODeadline, NodeID?)? in
-            let last = u.byChunk[chunk]
-            if settings.superSeed, let last, last.peer != peer, now < last.at + Self.resendAfter { return nil }
-            let start = max(now, u.nextSlot)
-            u.nextSlot = start + UInt64(bytes) * 1_000_000_000 / rate
-            if u.byChunk.updateValue((peer, start), forKey: chunk) == nil { u.order.append(chunk) }
-            if u.order.count > 65_536 {
-                for old in u.order.prefix(16_384) { u.byChunk[old] = nil }
-                u.order.removeFirst(16_384)
-            }
-            return (.uptimeNanoseconds(start), last?.peer)
-        }
-        guard let (at, before) = admitted else { return nil }
-        if let before { count { if before == peer { $0.resentToSame? += 1 } else { $0.resentToOthers? += 1 } } }
-        return at
     }
 
     static let resendAfter: UInt64 = 5_000_000_000

@@ -9,6 +9,9 @@ struct SwarmPeer: Sendable {
     static let throughputGain = 0.25
 
     var sameZone: Bool
+    /// A seeded random key of this planner's for the peer: how ties between peers break, so
+    /// the requesters of a fleet do not all prefer the same (lowest-id) uploader.
+    var tieKey: UInt64 = 0
     /// Smoothed round trip; `nil` until measured (and then ranked last).
     var rtt: UInt64?
     /// Which chunks it said it has.
@@ -81,7 +84,7 @@ struct SwarmPeer: Sendable {
 
     /// Whether this peer ranks before `other` for a chunk both have: same zone,
     /// then a clearly lower RTT (see ``clearlyNearer(_:than:)``), then a known
-    /// RTT, then fewer in flight; ties go to the lower id.
+    /// RTT, then fewer in flight; ties go to the lower ``tieKey`` (random per planner).
     func isPreferred(_ id: NodeID, over other: SwarmPeer, _ otherID: NodeID) -> Bool {
         if sameZone != other.sameZone { return sameZone }
         switch (rtt, other.rtt) {
@@ -92,6 +95,7 @@ struct SwarmPeer: Sendable {
         default: break
         }
         if inFlight.count != other.inFlight.count { return inFlight.count < other.inFlight.count }
+        if tieKey != other.tieKey { return tieKey < other.tieKey }
         return id < otherID
     }
 }

@@ -13,6 +13,7 @@ extension SwarmPlanner {
                 var state = SwarmPeer(sameZone: sameZone, chunkCount: chunkCount,
                                       window: min(max(settings.initialWindow, windows.lowerBound), windows.upperBound))
                 state.rtt = rtts[peer]
+                state.tieKey = rng.next()
                 table[peer] = state
                 ids.insert(peer, at: ids.firstIndex { $0 > peer } ?? ids.endIndex)
             }

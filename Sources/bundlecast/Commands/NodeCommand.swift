@@ -112,6 +112,9 @@ struct NodeCommand: AsyncParsableCommand {
     @Flag(help: ArgumentHelp("Test only: corrupt every chunk and manifest this node uploads.", visibility: .hidden))
     var testCorruptUploads = false
 
+    @Flag(help: ArgumentHelp("Benchmarks only: serve upload requests in arrival order, not in turns per requester.", visibility: .hidden))
+    var benchUploadsInArrivalOrder = false
+
     @Flag(help: ArgumentHelp("Test only: accept POST /v1/test/partition to cut this node off from members.", visibility: .hidden))
     var testFaults = false
 
@@ -196,6 +199,7 @@ struct NodeCommand: AsyncParsableCommand {
             settings.transfer.port = transferAddress.port
             settings.transfer.maxUploadRate = maxUploadRate.flatMap(Rate.bytesPerSecond)
             settings.transfer.corruptUploads = testCorruptUploads
+            settings.transfer.uploadsInTurns = !benchUploadsInArrivalOrder
             settings.transfer.superSeed = seedOnly
             if testFaults {
                 let partition = Partition()

@@ -46,6 +46,9 @@ extension SimulateCommand {
         @Option(help: "Cores every node shares, as on one test machine (0: a core per node).")
         var sharedCores = 0
 
+        @Flag(help: "Serve upload requests in arrival order, as nodes started with the benchmark-only flag do (default: in turns per requester).")
+        var uploadsInArrivalOrder = false
+
         func validate() throws {
             guard cpuPerChunkUs >= 0, cpuPerChunkUs <= 1_000_000 else { throw ValidationError("--cpu-per-chunk-us must be 0...1000000") }
             guard sharedCores >= 0 else { throw ValidationError("--shared-cores must not be negative") }
@@ -66,6 +69,7 @@ extension SimulateCommand {
             settings.seed = seed
             settings.cpuPerChunk = UInt64(cpuPerChunkUs * 1000)
             settings.sharedCores = sharedCores
+            settings.uploadsInTurns = !uploadsInArrivalOrder
             let started = Date()
             let r = SwarmSimulation.run(settings)
             func t(_ v: Double?) -> String { v.map { String(format: "%.2f s", $0) } ?? "not reached" }

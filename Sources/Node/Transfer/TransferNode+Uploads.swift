@@ -1,0 +1,129 @@
+import BundlecastCore
+import Gossip
+import NIOCore
+import Swarm
+import Synchronization
+import TransferWire
+
+/// A chunk a peer asked for, waiting for its turn on the upload link.
+struct Upload: Sendable {
+    let digest: Digest256
+    let size: Int
+    let channel: any Channel
+    let connection: TransferConnection
+}
+
+/// The upload pacer's state: the link (nil without `--max-upload-rate`), when its next
+/// turns are due, and each recently queued chunk's peer and time (for super-seeding).
+struct UploadState: Sendable {
+    var link: UploadQueue<Upload>?
+    var pumpAt: UInt64 = .max
+    var byChunk: [Digest256: (peer: NodeID, at: UInt64)] = [:]
+    var order: [Digest256] = []
+}
+
+/// Uploads: paced node-wide by `--max-upload-rate`, served in turns per requester.
+extension TransferNode {
+    /// Queues the upload of a chunk to `peer`; false to refuse it (answer `missing`).
+    ///
+    /// With `--max-upload-rate`, requests wait in a queue per requester and the link
+    /// takes the requesters in turn, one chunk each (``UploadQueue``), so every peer
+    /// asking gets the same share and a chunk is read from disk only when its turn comes:
+    /// a queue of requests costs no memory. A seed (`superSeed`: a `--seed-only` node)
+    /// with a cap also super-seeds, as BitTorrent seeds do: a chunk queued for another
+    /// peer less than `resendAfter` ago is refused, so the scarce upload goes to chunks
+    /// the fleet does not have yet, and the peer fetches that one from whoever got it
+    /// (it announces it with `has`). After `resendAfter` the chunk is served again, so a
+    /// peer that got it and vanished delays the others by that much at most. A node that
+    /// is itself downloading serves every chunk it holds to whoever asks: its upload is
+    /// what spreads the seed's chunks, and refusing there left uploads idle while peers
+    /// waited for a have-set refresh.
+    func queueUpload(_ upload: Upload, to peer: NodeID) -> Bool {
+        let now = NIODeadline.now().uptimeNanoseconds
+        let admitted = uploads.withLock { u -> (queued: Bool, before: NodeID?)? in
+            guard u.link != nil else { return (false, nil) }
+            let last = u.byChunk[upload.digest]
+            if settings.superSeed, let last, last.peer != peer, now < last.at + Self.resendAfter { return nil }
+            if u.byChunk.updateValue((peer, now), forKey: upload.digest) == nil { u.order.append(upload.digest) }
+            if u.order.count > 65_536 {
+                for old in u.order.prefix(16_384) { u.byChunk[old] = nil }
+                u.order.removeFirst(16_384)
+            }
+            u.link!.enqueue(upload, bytes: upload.size, from: settings.uploadsInTurns ? peer : Self.everyone, now: now)
+            return (true, last?.peer)
+        }
+        guard let (queued, before) = admitted else { return false }
+        if let before { count { if before == peer { $0.resentToSame? += 1 } else { $0.resentToOthers? += 1 } } }
+        if queued { pumpUploads() } else { send(upload) }
+        return true
+    }
+
+    /// Gives the link's next turns and sends each chunk when its slot starts; schedules
+    /// itself for the turns after.
+    func pumpUploads() {
+        let now = NIODeadline.now().uptimeNanoseconds
+        let (bookings, wake) = uploads.withLock { u -> ([UploadQueue<Upload>.Booking], UInt64?) in
+            guard u.link != nil else { return ([], nil) }
+            let bookings = u.link!.book(now: now)
+            guard let next = u.link!.nextBooking, next < u.pumpAt else { return (bookings, nil) }
+            u.pumpAt = max(next, now + 1)
+            return (bookings, u.pumpAt)
+        }
+        for booking in bookings {
+            let upload = booking.item
+            if booking.start <= now {
+                send(upload)
+            } else {
+                upload.channel.eventLoop.scheduleTask(deadline: .uptimeNanoseconds(booking.start)) { [self] in send(upload) }
+            }
+        }
+        if let wake {
+            group.next().scheduleTask(deadline: .uptimeNanoseconds(wake)) { [self] in
+                uploads.withLock { if $0.pumpAt <= wake { $0.pumpAt = .max } }
+                pumpUploads()
+            }
+        }
+    }
+
+    /// A cancel from the peer: a request still waiting for its turn leaves the queue
+    /// (no upload time is spent on it). False when it is not waiting (it may be sending).
+    func unqueueUpload(_ digest: Digest256, on connection: TransferConnection, from peer: NodeID) -> Bool {
+        uploads.withLock { u in
+            (u.link?.remove(from: settings.uploadsInTurns ? peer : Self.everyone) { $0.digest == digest && $0.connection === connection } ?? 0) > 0
+        }
+    }
+
+    /// The connection closed: what it asked for and still waits is dropped.
+    func dropUploads(on channel: any Channel, to peer: NodeID) {
+        uploads.withLock { u in _ = u.link?.remove(from: settings.uploadsInTurns ? peer : Self.everyone) { $0.channel === channel } }
+    }
+
+    /// The one queue of arrival order (`uploadsInTurns` off).
+    static let everyone = NodeID(high: 0, low: 0)
+
+    /// Reads the chunk from disk straight into the frame's buffer and sends it (unless the
+    /// peer cancelled it meanwhile).
+    func send(_ upload: Upload) {
+        guard !upload.connection.finish(upload.digest) else { return }
+        io.async { [self] in
+            let (digest, size, channel) = (upload.digest, upload.size, upload.channel)
+            let header = TransferFrame.chunkHeader(digest)
+            var frame = channel.allocator.buffer(capacity: header.count + size)
+            frame.writeBytes(header)
+            let read = frame.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { chunks.read(digest, into: $0) ?? 0 }
+            guard read == size else {
+                channel.writeAndFlush(ByteBuffer(bytes: TransferFrame.missing(digest).encoded()), promise: nil)
+                return
+            }
+            if settings.corruptUploads {
+                let at = header.count + size / 2
+                frame.setInteger(frame.getInteger(at: at, as: UInt8.self)! ^ 0xFF, at: at)
+            }
+            count {
+                $0.bytesOut += UInt64(size)
+                $0.chunksOut += 1
+            }
+            channel.writeAndFlush(frame, promise: nil)
+        }
+    }
+}
