@@ -32,6 +32,7 @@ let package = Package(
             cSettings: [.unsafeFlags(["-O3"])]
         ),
         .target(name: "CFileOps"),
+        .target(name: "CMalloc"),
         .target(
             name: "BundlecastCore",
             dependencies: ["CSodium", "CBlake2b"]
@@ -91,6 +92,7 @@ let package = Package(
                 "Node",
                 "Gossip",
                 "Simulation",
+                "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -18,7 +18,8 @@ import Gossip
 /// - among the peers that have a chunk and a free window slot: same zone
 ///   first, then a clearly lower measured RTT (half or less, and at least
 ///   1 ms less), then measured before unmeasured, then fewer in flight, then
-///   lower id; a peer whose request for the chunk timed out or came back
+///   a seeded random key per peer (so the downloaders of a fleet do not all
+///   prefer the lowest id); a peer whose request for the chunk timed out or came back
 ///   bad is asked again only when no one else has it;
 /// - each peer's window keeps about 250 ms of its measured throughput in
 ///   flight (`minWindow...maxWindow`); a pass with time-outs halves it;

@@ -10,7 +10,7 @@ public struct SwarmSettings: Sendable {
     /// Cap on the bytes requested and not yet received, over all peers of
     /// this download, so memory stays bounded. One request is always allowed
     /// when nothing is in flight, even if its chunk is larger.
-    public var maxBytesInFlight: UInt64 = 8 << 20
+    public var maxBytesInFlight: UInt64 = 4 << 20
     /// The first this many chunks are picked at random (so a new node soon
     /// has something to trade), then rarest first.
     public var randomFirst = 4
