@@ -19,27 +19,30 @@ int cfileops_exchange(const char *a, const char *b) {
 #endif
 }
 
-static int write_all(int fd, const char *p, size_t n) {
+/* Writes all of p: at *to (advancing it) when to is not NULL, else at the file offset. */
+static int write_all(int fd, const char *p, size_t n, off_t *to) {
     while (n > 0) {
-        ssize_t w = write(fd, p, n);
+        ssize_t w = to ? pwrite(fd, p, n, *to) : write(fd, p, n);
         if (w < 0) {
             if (errno == EINTR) continue;
             return -1;
         }
         p += w;
         n -= (size_t)w;
+        if (to) *to += w;
     }
     return 0;
 }
 
-int cfileops_append(int in, long offset, int out, long length) {
-    off_t from = (off_t)offset;
+/* length bytes of in from `from` to out, at *to when to is not NULL (else at out's
+   offset): in the kernel, or through a buffer where the kernel or file system cannot. */
+static int copy_range(int in, off_t from, int out, off_t *to, long length) {
     long left = length;
     int kernel = 1;
     char buffer[65536];
     while (left > 0) {
         if (kernel) {
-            ssize_t n = copy_file_range(in, &from, out, NULL, (size_t)left, 0);
+            ssize_t n = copy_file_range(in, &from, out, to, (size_t)left, 0);
             if (n > 0) { left -= n; continue; }
             if (n == 0) { errno = ENODATA; return -1; }
             if (errno == EINTR) continue;
@@ -54,49 +57,20 @@ int cfileops_append(int in, long offset, int out, long length) {
             return -1;
         }
         if (n == 0) { errno = ENODATA; return -1; }
-        if (write_all(out, buffer, (size_t)n) != 0) return -1;
+        if (write_all(out, buffer, (size_t)n, to) != 0) return -1;
         from += n;
         left -= n;
     }
     return 0;
 }
 
+int cfileops_append(int in, long offset, int out, long length) {
+    return copy_range(in, (off_t)offset, out, NULL, length);
+}
+
 int cfileops_copy_at(int in, long in_offset, int out, long out_offset, long length) {
-    off_t from = (off_t)in_offset, to = (off_t)out_offset;
-    long left = length;
-    int kernel = 1;
-    char buffer[65536];
-    while (left > 0) {
-        if (kernel) {
-            ssize_t n = copy_file_range(in, &from, out, &to, (size_t)left, 0);
-            if (n > 0) { left -= n; continue; }
-            if (n == 0) { errno = ENODATA; return -1; }
-            if (errno == EINTR) continue;
-            if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP) return -1;
-            kernel = 0;
-            continue;
-        }
-        size_t want = (size_t)left < sizeof buffer ? (size_t)left : sizeof buffer;
-        ssize_t n = pread(in, buffer, want, from);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        if (n == 0) { errno = ENODATA; return -1; }
-        ssize_t done = 0;
-        while (done < n) {
-            ssize_t w = pwrite(out, buffer + done, (size_t)(n - done), to + done);
-            if (w < 0) {
-                if (errno == EINTR) continue;
-                return -1;
-            }
-            done += w;
-        }
-        from += n;
-        to += n;
-        left -= n;
-    }
-    return 0;
+    off_t to = (off_t)out_offset;
+    return copy_range(in, (off_t)in_offset, out, &to, length);
 }
 
 void cfileops_start_writeback(int fd, long offset, long length) {

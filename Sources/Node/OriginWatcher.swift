@@ -75,7 +75,7 @@ struct OriginWatcher: Service {
             var request = URLRequest(url: components.url!)
             request.timeoutInterval = 45
             do {
-                let (data, response) = try await URLSession.shared.data(for: request)
+                let (data, response) = try await HTTPFetch.data(for: request)
                 switch (response as? HTTPURLResponse)?.statusCode ?? 0 {
                 case 200:
                     reachable(resetBackoff: false)
@@ -122,7 +122,7 @@ struct OriginWatcher: Service {
     private func fetchTimestamp(_ app: String, into timestamps: Timestamps) async -> Bool {
         var request = URLRequest(url: origin.appendingPathComponent("/v1/apps/\(app)/channels/\(channel)/timestamp"))
         request.timeoutInterval = 10
-        guard let (data, response) = try? await URLSession.shared.data(for: request) else { return false }
+        guard let (data, response) = try? await HTTPFetch.data(for: request) else { return false }
         switch (response as? HTTPURLResponse)?.statusCode ?? 0 {
         case 200:
             timestamps.deliver([UInt8](data))

@@ -56,7 +56,7 @@ final class OriginRotationSync: Service, Sendable {
             let rotations: [Item]
         }
         do {
-            let (data, response) = try await URLSession.shared.data(for: request)
+            let (data, response) = try await HTTPFetch.data(for: request)
             guard (response as? HTTPURLResponse)?.statusCode == 200 else {
                 logger.debug("origin answered \((response as? HTTPURLResponse)?.statusCode ?? 0) for the rotations of \(app)")
                 return

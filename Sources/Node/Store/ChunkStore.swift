@@ -158,7 +158,8 @@ public final class ChunkStore: Sendable {
                 let path = dir + "/" + name
                 if let digest = Digest256(hex: name), name.hasPrefix(prefix), !contains(digest),
                    let bytes = try? PosixFile.readAll(path, limit: Self.maxChunk), !bytes.isEmpty {
-                    try append(digest, bytes, verified: false)
+                    // Already on disk: moved, not counted against --max-store as a new chunk would be.
+                    try append(digest, bytes, verified: false, limited: false)
                 }
                 unlink(path)
             }
@@ -217,9 +218,10 @@ public final class ChunkStore: Sendable {
         try append(digest, bytes, verified: true)
     }
 
-    private func append(_ digest: Digest256, _ bytes: [UInt8], verified: Bool) throws {
+    private func append(_ digest: Digest256, _ bytes: [UInt8], verified: Bool, limited: Bool = true) throws {
         precondition(!bytes.isEmpty && bytes.count <= Self.maxChunk, "chunk size out of range")
         let size = UInt64(bytes.count)
+        let limit = limited ? self.limit : nil
         // Check and reserve in one step, so concurrent writers cannot together go over the limit.
         if let limit {
             let used = state.withLock { p -> UInt64? in
