@@ -69,7 +69,9 @@ public enum NodeService {
         let inbox = NoticeInbox(intake: NoticeIntake(keys: keys), store: store)
         let chunks = try ChunkStore(root: settings.dataDirectory + "/chunks", limit: settings.maxStore)
         let manifests = try ManifestCache(root: settings.dataDirectory + "/manifests")
-        let installer = Installer(appsRoot: settings.dataDirectory + "/apps", chunks: chunks)
+        let installer = Installer(appsRoot: settings.dataDirectory + "/apps", chunks: chunks) { manifest, why in
+            logger.warning("the tree of \(manifest.app) \(manifest.version) written during its download was not used (\(why)); writing it from the store instead")
+        }
         var transferSettings = settings.transfer
         transferSettings.fleetKey = settings.fleetKey
         let transfer = try await TransferNode.start(id: id, settings: transferSettings, chunks: chunks, manifests: manifests, logger: logger)

@@ -70,6 +70,8 @@ public enum SwarmSimulation {
         case flushHas(Int)
         /// An uploader's link is free for its next turns.
         case pump(Int)
+        /// A requester withdraws a request (an endgame duplicate that came from elsewhere).
+        case cancel(from: Int, to: Int, chunk: Int)
         case tick(Int)
     }
 
@@ -107,6 +109,7 @@ public enum SwarmSimulation {
         // Each uploader's link: requests queue per requester and are served in turns, as the shell does.
         var links = Array(repeating: UploadQueue<(from: Int, chunk: Int)>(bytesPerSecond: s.uploadBytesPerSecond), count: n + 1)
         var pumpAt = Array(repeating: UInt64.max, count: n + 1)
+        // Each chunk's last requester at an uploader and when it asked (the seed's super-seeding window).
         var lastSent = Array(repeating: [Int: (to: Int, at: UInt64)](), count: n + 1)
         var doneAt: [UInt64] = []
         var hasQueue = Array(repeating: [Int](), count: n + 1)
@@ -129,7 +132,8 @@ public enum SwarmSimulation {
                 switch d {
                 case .request(let peer, let chunk): send(.request(from: node, to: Int(peer.low), chunk: chunk), at: now + s.latency)
                 case .complete: doneAt.append(now)
-                case .cancel, .ban: break
+                case .cancel(let peer, let chunk): send(.cancel(from: node, to: Int(peer.low), chunk: chunk), at: now + s.latency)
+                case .ban: break
                 }
             }
         }
@@ -205,6 +209,10 @@ public enum SwarmSimulation {
             case .has(let to, let from, let chunk):
                 guard planners[to] != nil, held[from][chunk] else { continue }
                 apply(to, planners[to]!.peerHas(ids[from], chunk: chunk, now: now), now: now)
+            case .cancel(let from, let to, let chunk):
+                // Still waiting for its turn: it leaves the queue, as in the shell.
+                let removed = links[to].remove(from: s.uploadsInTurns ? ids[from] : ids[0]) { $0 == (from, chunk) }
+                if !removed.isEmpty, lastSent[to][chunk]?.to == from { lastSent[to][chunk] = nil }
             case .pump(let u):
                 guard pumpAt[u] <= now else { continue }
                 pumpAt[u] = .max

@@ -155,6 +155,23 @@ import TestSupport
         }
     }
 
+    @Test func aChunkInTwoPacksKeepsTheNewerCopyAndADropStaysDropped() throws {
+        try withTemporaryDirectory { dir in
+            let bytes = Array(repeating: UInt8(7), count: 500), digest = Blake2b.digest256(bytes)
+            let store = try ChunkStore(root: dir + "/chunks")
+            #expect(try store.put(digest, bytes))
+            // As a compaction cut short by a crash leaves it: the same record in a newer pack too.
+            let (path, _) = try #require(store.placement(of: digest))
+            try FileManager.default.copyItem(atPath: path, toPath: dir + "/chunks/packs/pack-00000002")
+            let reopened = try ChunkStore(root: dir + "/chunks")
+            #expect(reopened.count == 1 && reopened.packCount == 1, "the older pack, left with nothing live, is deleted")
+            #expect(reopened.placement(of: digest)?.path.hasSuffix("pack-00000002") == true)
+            #expect(try reopened.read(digest) == bytes)
+            reopened.remove(digest)
+            #expect(try !ChunkStore(root: dir + "/chunks").contains(digest), "no older copy brings it back")
+        }
+    }
+
     @Test func chunksOfAFilePerChunkStoreAreImported() throws {
         try withTemporaryDirectory { dir in
             let bytes = Array("an old chunk".utf8)
@@ -180,7 +197,8 @@ import TestSupport
             #expect(store.packCount == 4, "three 340-byte records fill a 1000-byte pack")
             // Keep one chunk of each of the first three packs: those packs are two thirds dead.
             let keep = [0, 3, 6, 9, 10, 11].map { Blake2b.digest256(chunks[$0]) }
-            #expect(store.collect(keeping: Set(keep)) == (6, 1800))
+            let collected = store.collect(keeping: Set(keep))
+            #expect(collected.chunks == 6 && collected.bytes == 1800 && collected.problem == nil)
             #expect(store.packCount == 2, "the live chunks moved into the last pack and another")
             let reopened = try ChunkStore(root: dir + "/chunks", packSize: 1000)
             #expect(reopened.count == 6 && reopened.usedBytes == 1800)

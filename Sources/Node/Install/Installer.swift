@@ -17,10 +17,14 @@ import Publisher
 public struct Installer: Sendable {
     public let appsRoot: String
     public let chunks: ChunkStore
+    /// Told when a tree staged during the download could not be used (install then writes the
+    /// files from the store): the node logs why.
+    let onStagingUnused: @Sendable (Manifest, String) -> Void
 
-    public init(appsRoot: String, chunks: ChunkStore) {
+    public init(appsRoot: String, chunks: ChunkStore, onStagingUnused: @escaping @Sendable (Manifest, String) -> Void = { _, _ in }) {
         self.appsRoot = appsRoot
         self.chunks = chunks
+        self.onStagingUnused = onStagingUnused
     }
 
     public func directory(app: String) -> String { appsRoot + "/" + app }
@@ -58,7 +62,11 @@ public struct Installer: Sendable {
         if let staged {
             staged.fill(from: chunks)
             defer { staged.abandon() }
-            if staged.isComplete, let path = try? staged.commit() { return path }
+            if staged.isComplete {
+                do { return try staged.commit() } catch { onStagingUnused(manifest, "\(error)") }
+            } else {
+                onStagingUnused(manifest, staged.problem ?? "incomplete")
+            }
         }
         let staging = directory(app: app) + "/.staging-\(version)-\(UInt32.random(in: 0...UInt32.max))"
         do {

@@ -103,6 +103,13 @@ public final class StagedTree: Sendable {
     /// Whether every chunk position is written.
     public var isComplete: Bool { state.withLock { $0.written.count == places.count && $0.failure == nil } }
 
+    /// Why the tree was not committed (a failed write, or chunks not written), for the log.
+    public var problem: String? {
+        state.withLock { s in
+            s.failure ?? (s.written.count < places.count ? "\(places.count - s.written.count) of \(places.count) chunks not written" : nil)
+        }
+    }
+
     /// Writes a chunk that was checked against `digest` at each of its places (a chunk the
     /// manifest does not list, or one written already, is ignored).
     public func write(_ digest: Digest256, _ bytes: [UInt8]) {
@@ -146,8 +153,11 @@ public final class StagedTree: Sendable {
                 let file = s.files[place.file]
                 do {
                     guard try store.copy(digest, toDescriptor: file.fd, at: place.offset, path: file.path) else { return false }
-                } catch {
+                } catch is InstallError {
                     // Cut short in the store (now dropped): it is fetched again, or install takes the ordinary path.
+                    return true
+                } catch {
+                    s.failure = "\(error)"
                     return true
                 }
             }

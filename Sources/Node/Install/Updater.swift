@@ -159,7 +159,8 @@ public final class Updater: Service, Sendable {
         defer { staged?.abandon() }
         if missing {
             let started = ContinuousClock.now
-            try checkRoom(for: manifest, app: app, version: notice.version.description)
+            // May collect garbage, which moves chunks between packs: off the concurrency pool.
+            try await blocking { [self] in try checkRoom(for: manifest, app: app, version: notice.version.description) }
             logger.info("downloading \(app) \(notice.version) from peers", metadata: ["manifest": "\(target.short)", "bytes": "\(notice.size)"])
             let peers: @Sendable () -> [TransferCandidate] = { [self] in candidates(app: app, manifest: target) }
             state.updateApp(app) { $0.downloading = String(target.hex.prefix(16)); $0.progress = 0 }
@@ -183,7 +184,7 @@ public final class Updater: Service, Sendable {
             }
             logger.info("holding \(app) \(notice.version) complete (seed only)")
             publish(app: app)
-            collectGarbage()
+            try await blocking { [self] in collectGarbage() }
             return
         }
         let fetched = fetchSeconds, tree = staged
@@ -437,8 +438,9 @@ public final class Updater: Service, Sendable {
             }
             for c in manifests.manifest(d)?.distinctChunks ?? [] { keepChunks.insert(c.digest) }
         }
-        let (count, bytes) = installer.chunks.collect(keeping: keepChunks)
+        let (count, bytes, problem) = installer.chunks.collect(keeping: keepChunks)
         if count > 0 { logger.info("collected \(count) chunks (\(bytes) bytes) no kept version needs") }
+        if let problem { logger.warning("\(problem); the store keeps more on disk than it needs until the next collection") }
     }
 
     // MARK: - Helpers

@@ -50,6 +50,8 @@ public final class ChunkStore: Sendable {
         let file: ChunkPack
         var live = 0
         var liveBytes: UInt64 = 0
+        /// Writes with an offset reserved here and not yet recorded: the pack stays while any runs.
+        var writers = 0
         /// Where the next record goes (for the pack being appended to).
         var end: UInt64
     }
@@ -74,44 +76,57 @@ public final class ChunkStore: Sendable {
             bytes += UInt64(location.size)
         }
 
-        /// Forgets a chunk; returns its record to bury, and its pack if that has no live chunk left
-        /// and takes no appends (the caller deletes it).
+        /// Forgets a chunk; returns its record to bury, and its pack if that is now to be
+        /// deleted (see ``release(_:)``; the caller unlinks it).
         mutating func remove(_ digest: Digest256) -> (record: (ChunkPack, UInt64), emptied: ChunkPack?)? {
             guard let location = chunks.removeValue(forKey: digest), let pack = packs[location.pack] else { return nil }
             bytes -= UInt64(location.size)
             packs[location.pack]!.live -= 1
             packs[location.pack]!.liveBytes -= UInt64(location.size)
-            var emptied: ChunkPack?
-            if packs[location.pack]!.live == 0, active != location.pack {
-                packs[location.pack] = nil
-                emptied = pack.file
-            }
-            return ((pack.file, location.offset), emptied)
+            return ((pack.file, location.offset), release(location.pack))
+        }
+
+        /// The pack, taken out of the table when nothing live is in it, no write is under way
+        /// in it and it takes no appends: the caller unlinks it.
+        mutating func release(_ number: UInt32) -> ChunkPack? {
+            guard let pack = packs[number], pack.live == 0, pack.writers == 0, active != number else { return nil }
+            packs[number] = nil
+            return pack.file
+        }
+
+        /// A write reserved in the pack is recorded (or given up); returns the pack if it is
+        /// now to be deleted.
+        mutating func finishWrite(in number: UInt32) -> ChunkPack? {
+            packs[number]?.writers -= 1
+            return release(number)
         }
 
         /// Room for one record of `size` bytes: the pack and offset to write it at.
+        /// Room for one record of `size` bytes: the pack and offset to write it at. The caller
+        /// ends the write with ``finishWrite(in:)``.
         mutating func reserve(_ size: Int, in directory: String) throws -> (ChunkPack, UInt64) {
             if let number = active, let pack = packs[number], pack.end < packSize {
                 packs[number]!.end += UInt64(ChunkPack.headerSize + size)
+                packs[number]!.writers += 1
                 return (pack.file, pack.end)
             }
             // The full pack takes no more appends; with nothing live in it, it goes.
-            if let number = active, packs[number]?.live == 0 {
-                unlink(packs[number]!.file.path)
-                packs[number] = nil
+            if let number = active {
+                active = nil
+                if let done = release(number) { unlink(done.path) }
             }
-            active = nil
             let file = try ChunkPack.open(nextNumber, in: directory, create: true)
             nextNumber += 1
-            packs[file.number] = Pack(file: file, end: UInt64(ChunkPack.headerSize + size))
+            packs[file.number] = Pack(file: file, writers: 1, end: UInt64(ChunkPack.headerSize + size))
             active = file.number
             return (file, 0)
         }
 
-        /// A write into the active pack failed: what follows it could not be found by a scan, so
-        /// appends move on to a new pack.
-        mutating func seal(_ number: UInt32) {
+        /// A write into the pack failed: what follows it could not be found by a scan, so
+        /// appends move on to a new pack. Returns the pack if it is now to be deleted.
+        mutating func seal(_ number: UInt32) -> ChunkPack? {
             if active == number { active = nil }
+            return finishWrite(in: number)
         }
     }
 
@@ -129,11 +144,20 @@ public final class ChunkStore: Sendable {
             let (records, end) = file.scan()
             s.packs[number] = Pack(file: file, end: end)
             for record in records {
-                if s.chunks[record.digest] != nil {
-                    file.bury(recordAt: record.offset)
-                } else {
-                    s.insert(record.digest, Location(pack: number, offset: record.offset, size: record.size, verified: false))
+                // A chunk in two packs (a compaction cut short): the newer copy wins, so a drop
+                // recorded there is not undone by the older one.
+                if let older = s.chunks[record.digest] {
+                    // Twice in one pack (a crash between a duplicate write and its tombstone): one is enough.
+                    if older.pack == number {
+                        file.bury(recordAt: record.offset)
+                        continue
+                    }
+                    if let removed = s.remove(record.digest) {
+                        removed.record.0.bury(recordAt: removed.record.1)
+                        if let emptied = removed.emptied { unlink(emptied.path) }
+                    }
                 }
+                s.insert(record.digest, Location(pack: number, offset: record.offset, size: record.size, verified: false))
             }
             s.nextNumber = number + 1
             if s.packs[number]!.live == 0 {
@@ -152,20 +176,34 @@ public final class ChunkStore: Sendable {
     /// their chunks move into a pack, not yet verified, and the files go.
     private func importLegacyFiles() throws {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        var done: [String] = []
+        var dirs: [String] = []
         for prefix in names where prefix.utf8.count == 2 && prefix.allSatisfy(\.isHexDigit) {
             let dir = root + "/" + prefix
+            dirs.append(dir)
             for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
                 let path = dir + "/" + name
-                if let digest = Digest256(hex: name), name.hasPrefix(prefix), !contains(digest),
-                   let bytes = try? PosixFile.readAll(path, limit: Self.maxChunk), !bytes.isEmpty {
-                    // Already on disk: moved, not counted against --max-store as a new chunk would be.
-                    try append(digest, bytes, verified: false, limited: false)
+                guard let digest = Digest256(hex: name), name.hasPrefix(prefix), !contains(digest) else {
+                    done.append(path)
+                    continue
                 }
-                unlink(path)
+                // A file that cannot be read now stays, for the next start to try again.
+                guard let bytes = try? PosixFile.readAll(path, limit: Self.maxChunk) else { continue }
+                // Already on disk: moved, not counted against --max-store as a new chunk would be.
+                if !bytes.isEmpty { try append(digest, bytes, verified: false, limited: false) }
+                done.append(path)
             }
-            rmdir(dir)
         }
+        // The copies reach the disk before the files they replace are gone.
+        if !done.isEmpty { syncPacks() }
+        for path in done { unlink(path) }
+        for dir in dirs { rmdir(dir) }
         if names.contains("tmp") { try? FileManager.default.removeItem(atPath: root + "/tmp") }
+    }
+
+    /// fdatasyncs every pack (before records elsewhere are buried or deleted for good).
+    private func syncPacks() {
+        for pack in state.withLock({ $0.packs.values.map(\.file) }) { fdatasync(pack.fd) }
     }
 
     public func contains(_ digest: Digest256) -> Bool { state.withLock { $0.chunks[digest] != nil } }
@@ -236,16 +274,17 @@ public final class ChunkStore: Sendable {
         do {
             try pack.write(digest, bytes, at: offset)
         } catch {
-            state.withLock { $0.seal(pack.number) }
+            if let done = state.withLock({ $0.seal(pack.number) }) { unlink(done.path) }
             throw error
         }
-        let duplicate = state.withLock { s -> Bool in
-            guard s.chunks[digest] == nil, s.packs[pack.number] != nil else { return true }
-            s.insert(digest, Location(pack: pack.number, offset: offset, size: UInt32(bytes.count), verified: verified))
-            return false
+        let (duplicate, done) = state.withLock { s -> (Bool, ChunkPack?) in
+            let duplicate = s.chunks[digest] != nil
+            if !duplicate { s.insert(digest, Location(pack: pack.number, offset: offset, size: UInt32(bytes.count), verified: verified)) }
+            return (duplicate, s.finishWrite(in: pack.number))
         }
         // Another writer stored the same chunk meanwhile: this copy is dead weight.
         if duplicate { pack.bury(recordAt: offset) }
+        if let done { unlink(done.path) }
     }
 
     /// The chunk's bytes, checked against the digest if this process has not checked them yet.
@@ -316,48 +355,70 @@ public final class ChunkStore: Sendable {
     }
 
     /// Drops every chunk not in `keep`, then moves the live chunks out of packs that are
-    /// more than half dead; returns how many chunks were dropped and their bytes.
-    public func collect(keeping keep: Set<Digest256>) -> (chunks: Int, bytes: UInt64) {
+    /// more than half dead; returns how many chunks were dropped, their bytes, and why
+    /// compaction stopped short, if it did (the store stays correct, only larger).
+    public func collect(keeping keep: Set<Digest256>) -> (chunks: Int, bytes: UInt64, problem: String?) {
         let doomed = state.withLock { s in s.chunks.filter { !keep.contains($0.key) }.map { ($0.key, $0.value.size) } }
         var bytes: UInt64 = 0
         for (digest, size) in doomed {
             remove(digest)
             bytes += UInt64(size)
         }
-        compact()
-        return (doomed.count, bytes)
+        return (doomed.count, bytes, compact())
     }
 
-    /// Rewrites the live chunks of mostly dead packs into the active one and deletes those
-    /// packs. A crash midway leaves a chunk in two packs; the scan at start keeps one.
-    private func compact() {
+    /// Rewrites the live chunks of mostly dead packs into the active one, then (once those
+    /// copies are on disk) buries the old records and deletes the packs left empty. A
+    /// crash midway leaves a chunk in two packs; the scan at start keeps the newer.
+    private func compact() -> String? {
         let sparse = state.withLock { s in
             s.packs.filter { $0.key != s.active && $0.value.liveBytes * 2 < $0.value.end }.keys.sorted()
+        }
+        var moved: [(ChunkPack, UInt64)] = []
+        var destinations: [UInt32: ChunkPack] = [:]
+        var emptied: [ChunkPack] = []
+        defer {
+            // Only the packs written to, and only when something moved: an fdatasync of a
+            // 64 MiB pack after every install took CPU and disk from the downloads still running.
+            for pack in destinations.values { fdatasync(pack.fd) }
+            for (pack, offset) in moved { pack.bury(recordAt: offset) }
+            for pack in emptied { unlink(pack.path) }
         }
         for number in sparse {
             let members = state.withLock { s in s.chunks.filter { $0.value.pack == number }.map(\.key) }
             for digest in members {
                 guard let bytes = try? read(digest) else { continue }
                 let verified = isVerified(digest)
-                guard let (pack, offset) = try? state.withLock({ s in try s.reserve(bytes.count, in: directory) }) else { return }
+                let pack: ChunkPack, offset: UInt64
+                do {
+                    (pack, offset) = try state.withLock { s in try s.reserve(bytes.count, in: directory) }
+                } catch {
+                    return "compacting the chunk store stopped: \(error)"
+                }
                 do {
                     try pack.write(digest, bytes, at: offset)
                 } catch {
-                    state.withLock { $0.seal(pack.number) }
-                    return
+                    if let done = state.withLock({ $0.seal(pack.number) }) { emptied.append(done) }
+                    return "compacting the chunk store stopped: \(error)"
                 }
-                let outcome = state.withLock { s -> (moved: Bool, emptied: ChunkPack?) in
-                    guard let old = s.chunks[digest], old.pack == number, s.packs[pack.number] != nil else { return (false, nil) }
-                    // The old record is not buried: its pack goes once it is empty.
-                    let emptied = s.remove(digest)?.emptied
+                destinations[pack.number] = pack
+                let outcome = state.withLock { s -> (old: (ChunkPack, UInt64)?, done: [ChunkPack]) in
+                    var done: [ChunkPack] = []
+                    guard let old = s.chunks[digest], old.pack == number, let removed = s.remove(digest) else {
+                        if let d = s.finishWrite(in: pack.number) { done.append(d) }
+                        return (nil, done)
+                    }
                     s.insert(digest, Location(pack: pack.number, offset: offset, size: UInt32(bytes.count), verified: verified))
-                    return (true, emptied)
+                    if let d = removed.emptied { done.append(d) }
+                    if let d = s.finishWrite(in: pack.number) { done.append(d) }
+                    return (removed.record, done)
                 }
                 // Dropped or moved by someone else meanwhile: the new copy is dead weight.
-                if !outcome.moved { pack.bury(recordAt: offset) }
-                if let emptied = outcome.emptied { unlink(emptied.path) }
+                if let old = outcome.old { moved.append(old) } else { pack.bury(recordAt: offset) }
+                emptied += outcome.done
             }
         }
+        return nil
     }
 }
 

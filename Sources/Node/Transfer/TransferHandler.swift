@@ -96,7 +96,7 @@ final class TransferHandler: ChannelInboundHandler, Sendable {
             channel.writeAndFlush(ByteBuffer(bytes: TransferFrame.missing(digest).encoded()), promise: nil)
             return
         }
-        guard node.queueUpload(Upload(digest: digest, size: size, channel: channel, connection: connection), to: remote) else {
+        guard node.queueUpload(Upload(peer: remote, digest: digest, size: size, channel: channel, connection: connection), to: remote) else {
             _ = connection.finish(digest)
             channel.writeAndFlush(ByteBuffer(bytes: TransferFrame.missing(digest).encoded()), promise: nil)
             return

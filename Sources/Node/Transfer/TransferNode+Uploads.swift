@@ -7,6 +7,7 @@ import TransferWire
 
 /// A chunk a peer asked for, waiting for its turn on the upload link.
 struct Upload: Sendable {
+    let peer: NodeID
     let digest: Digest256
     let size: Int
     let channel: any Channel
@@ -43,6 +44,7 @@ extension TransferNode {
         let admitted = uploads.withLock { u -> (queued: Bool, before: NodeID?)? in
             guard u.link != nil else { return (false, nil) }
             let last = u.byChunk[upload.digest]
+            // The window runs from the request, as the simulator has it too.
             if settings.superSeed, let last, last.peer != peer, now < last.at + Self.resendAfter { return nil }
             if u.byChunk.updateValue((peer, now), forKey: upload.digest) == nil { u.order.append(upload.digest) }
             if u.order.count > 65_536 {
@@ -88,14 +90,23 @@ extension TransferNode {
     /// A cancel from the peer: a request still waiting for its turn leaves the queue
     /// (no upload time is spent on it). False when it is not waiting (it may be sending).
     func unqueueUpload(_ digest: Digest256, on connection: TransferConnection, from peer: NodeID) -> Bool {
-        uploads.withLock { u in
-            (u.link?.remove(from: settings.uploadsInTurns ? peer : Self.everyone) { $0.digest == digest && $0.connection === connection } ?? 0) > 0
-        }
+        unqueue(from: peer) { $0.digest == digest && $0.connection === connection } > 0
     }
 
     /// The connection closed: what it asked for and still waits is dropped.
     func dropUploads(on channel: any Channel, to peer: NodeID) {
-        uploads.withLock { u in _ = u.link?.remove(from: settings.uploadsInTurns ? peer : Self.everyone) { $0.channel === channel } }
+        unqueue(from: peer) { $0.channel === channel }
+    }
+
+    /// Drops waiting uploads to `peer`; a chunk never sent no longer holds others off under
+    /// super-seeding.
+    @discardableResult
+    private func unqueue(from peer: NodeID, where matches: (Upload) -> Bool) -> Int {
+        uploads.withLock { u in
+            let removed = u.link?.remove(from: settings.uploadsInTurns ? peer : Self.everyone) { $0.peer == peer && matches($0) } ?? []
+            for upload in removed where u.byChunk[upload.digest]?.peer == peer { u.byChunk[upload.digest] = nil }
+            return removed.count
+        }
     }
 
     /// The one queue of arrival order (`uploadsInTurns` off).

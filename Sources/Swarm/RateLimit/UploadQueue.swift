@@ -63,13 +63,16 @@ public struct UploadQueue<Item: Sendable>: Sendable {
         queues[requester]!.append(Waiting(item: item, bytes: bytes))
     }
 
-    /// Drops the requester's waiting requests that `matches` says (a cancel); returns how many.
+    /// Drops the requester's waiting requests that `matches` says (a cancel); returns them.
     @discardableResult
-    public mutating func remove(from requester: NodeID, where matches: (Item) -> Bool) -> Int {
-        guard let queue = queues[requester] else { return 0 }
-        let kept = queue.filter { !matches($0.item) }
+    public mutating func remove(from requester: NodeID, where matches: (Item) -> Bool) -> [Item] {
+        guard let queue = queues[requester] else { return [] }
+        var kept: [Waiting] = [], removed: [Item] = []
+        for waiting in queue {
+            if matches(waiting.item) { removed.append(waiting.item) } else { kept.append(waiting) }
+        }
         if kept.isEmpty { forget(requester) } else { queues[requester] = kept }
-        return queue.count - kept.count
+        return removed
     }
 
     /// Gives turns until the link is booked past `now + lookahead`, and returns them in
