@@ -109,6 +109,8 @@ public enum SwarmSimulation {
         // Each uploader's link: requests queue per requester and are served in turns, as the shell does.
         var links = Array(repeating: UploadQueue<(from: Int, chunk: Int)>(bytesPerSecond: s.uploadBytesPerSecond), count: n + 1)
         var pumpAt = Array(repeating: UInt64.max, count: n + 1)
+        // The queue a requester's requests wait in: its own, or in arrival order the one shared queue.
+        func queue(of requester: Int) -> NodeID { s.uploadsInTurns ? ids[requester] : ids[0] }
         // Each chunk's last requester at an uploader and when it asked (the seed's super-seeding window).
         var lastSent = Array(repeating: [Int: (to: Int, at: UInt64)](), count: n + 1)
         var doneAt: [UInt64] = []
@@ -186,7 +188,7 @@ public enum SwarmSimulation {
                     continue
                 }
                 lastSent[to][chunk] = (from, now)
-                links[to].enqueue((from, chunk), bytes: Int(sizes[chunk]), from: s.uploadsInTurns ? ids[from] : ids[0], now: now)
+                links[to].enqueue((from, chunk), bytes: Int(sizes[chunk]), from: queue(of: from), now: now)
                 pump(to, now: now)
             case .chunk(let to, let from, let chunk):
                 guard planners[to] != nil else { continue }
@@ -211,7 +213,7 @@ public enum SwarmSimulation {
                 apply(to, planners[to]!.peerHas(ids[from], chunk: chunk, now: now), now: now)
             case .cancel(let from, let to, let chunk):
                 // Still waiting for its turn: it leaves the queue, as in the shell.
-                let removed = links[to].remove(from: s.uploadsInTurns ? ids[from] : ids[0]) { $0 == (from, chunk) }
+                let removed = links[to].remove(from: queue(of: from)) { $0 == (from, chunk) }
                 if !removed.isEmpty, lastSent[to][chunk]?.to == from { lastSent[to][chunk] = nil }
             case .pump(let u):
                 guard pumpAt[u] <= now else { continue }

@@ -68,7 +68,7 @@ public struct Installer: Sendable {
                 onStagingUnused(manifest, staged.problem ?? "incomplete")
             }
         }
-        let staging = directory(app: app) + "/.staging-\(version)-\(UInt32.random(in: 0...UInt32.max))"
+        let staging = stagingPath(for: manifest)
         do {
             try write(manifest, into: staging)
         } catch {
@@ -144,7 +144,16 @@ public struct Installer: Sendable {
         }
     }
 
-    private func write(_ manifest: Manifest, into root: String) throws {
+    /// A fresh staging directory's path for the manifest's version, beside its final place
+    /// (removed at start if a crash leaves it, see ``cleanStaging(app:)``).
+    func stagingPath(for manifest: Manifest) -> String {
+        directory(app: manifest.app) + "/.staging-\(manifest.version)-\(UInt32.random(in: 0...UInt32.max))"
+    }
+
+    /// Makes `root` and the manifest's directories and symlinks in it, and hands each file
+    /// entry to `file` with its path to create.
+    func layOut(_ manifest: Manifest, into root: String,
+                file: (_ path: String, _ executable: Bool, _ size: UInt64, _ refs: [ChunkRef]) throws -> Void) throws {
         guard mkdir(root, 0o755) == 0 else { throw FileError.errno("create directory", root) }
         var made = Set<String>([""])
         for entry in manifest.entries {
@@ -160,15 +169,21 @@ public struct Installer: Sendable {
             switch entry.kind {
             case .symlink(let target):
                 guard symlink(target, path) == 0 else { throw FileError.errno("create symlink", path) }
-            case .file(let executable, _, _, let refs):
-                let file = try PosixFile.createExclusive(path, mode: executable ? 0o755 : 0o644)
-                for ref in refs where try !chunks.copy(ref.digest, to: file) {
-                    try file.writeAll(try chunkBytes(ref))
-                }
-                try file.sync()
-                // The mode asked for at creation is filtered by the umask; set it exactly.
-                fchmod(file.fd, executable ? 0o755 : 0o644)
+            case .file(let executable, let size, _, let refs):
+                try file(path, executable, size, refs)
             }
+        }
+    }
+
+    private func write(_ manifest: Manifest, into root: String) throws {
+        try layOut(manifest, into: root) { path, executable, _, refs in
+            let file = try PosixFile.createExclusive(path, mode: executable ? 0o755 : 0o644)
+            for ref in refs where try !chunks.copy(ref.digest, to: file) {
+                try file.writeAll(try chunkBytes(ref))
+            }
+            try file.sync()
+            // The mode asked for at creation is filtered by the umask; set it exactly.
+            fchmod(file.fd, executable ? 0o755 : 0o644)
         }
     }
 

@@ -51,38 +51,22 @@ public final class StagedTree: Sendable {
     public init(_ manifest: Manifest, installer: Installer) throws {
         self.manifest = manifest
         self.installer = installer
-        let version = manifest.version.description
         try AtomicWrite.makeDirectories(installer.directory(app: manifest.app))
-        root = installer.directory(app: manifest.app) + "/.staging-\(version)-\(UInt32.random(in: 0...UInt32.max))"
-        guard mkdir(root, 0o755) == 0 else { throw FileError.errno("create directory", root) }
+        root = installer.stagingPath(for: manifest)
         var files: [(fd: Int32, path: String)] = []
         var places: [Digest256: [Place]] = [:]
         do {
-            var made = Set<String>([""])
-            for entry in manifest.entries {
-                var parent = ""
-                for part in entry.path.split(separator: "/").dropLast() {
-                    parent += (parent.isEmpty ? "" : "/") + part
-                    if made.insert(parent).inserted, mkdir(root + "/" + parent, 0o755) != 0 {
-                        throw FileError.errno("create directory", root + "/" + parent)
-                    }
-                }
-                let path = root + "/" + entry.path
-                switch entry.kind {
-                case .symlink(let target):
-                    guard symlink(target, path) == 0 else { throw FileError.errno("create symlink", path) }
-                case .file(let executable, let size, _, let refs):
-                    let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, executable ? 0o755 : 0o644)
-                    guard fd >= 0 else { throw FileError.errno("create", path) }
-                    files.append((fd, path))
-                    // The mode asked for at creation is filtered by the umask; set it exactly.
-                    fchmod(fd, executable ? 0o755 : 0o644)
-                    guard ftruncate(fd, off_t(size)) == 0 else { throw FileError.errno("size", path) }
-                    var offset: UInt64 = 0
-                    for ref in refs {
-                        places[ref.digest, default: []].append(Place(file: files.count - 1, offset: offset))
-                        offset += UInt64(ref.size)
-                    }
+            try installer.layOut(manifest, into: root) { path, executable, size, refs in
+                let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, executable ? 0o755 : 0o644)
+                guard fd >= 0 else { throw FileError.errno("create", path) }
+                files.append((fd, path))
+                // The mode asked for at creation is filtered by the umask; set it exactly.
+                fchmod(fd, executable ? 0o755 : 0o644)
+                guard ftruncate(fd, off_t(size)) == 0 else { throw FileError.errno("size", path) }
+                var offset: UInt64 = 0
+                for ref in refs {
+                    places[ref.digest, default: []].append(Place(file: files.count - 1, offset: offset))
+                    offset += UInt64(ref.size)
                 }
             }
         } catch {

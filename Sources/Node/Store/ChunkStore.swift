@@ -233,12 +233,15 @@ public final class ChunkStore: Sendable {
         state.withLock { p in digests.map { p.chunks[$0] != nil } }
     }
 
+    /// The chunk's pack and record, if it is held.
+    private func lookup(_ digest: Digest256) -> (pack: ChunkPack, location: Location)? {
+        state.withLock { s in s.chunks[digest].flatMap { l in s.packs[l.pack].map { ($0.file, l) } } }
+    }
+
     /// Where a chunk's bytes lie on disk: its pack file and the offset of its first byte
     /// (for diagnostics and tests).
     public func placement(of digest: Digest256) -> (path: String, offset: UInt64)? {
-        state.withLock { s in
-            s.chunks[digest].flatMap { l in s.packs[l.pack].map { ($0.file.path, l.offset + UInt64(ChunkPack.headerSize)) } }
-        }
+        lookup(digest).map { ($0.pack.path, $0.location.offset + UInt64(ChunkPack.headerSize)) }
     }
 
     /// Checks `bytes` against `digest` and stores them. Returns false (and
@@ -270,13 +273,7 @@ public final class ChunkStore: Sendable {
             if let used { throw StoreFullError(limit: limit, used: used) }
         }
         defer { if limit != nil { state.withLock { $0.reserved -= size } } }
-        let (pack, offset) = try state.withLock { s in try s.reserve(bytes.count, in: directory) }
-        do {
-            try pack.write(digest, bytes, at: offset)
-        } catch {
-            if let done = state.withLock({ $0.seal(pack.number) }) { unlink(done.path) }
-            throw error
-        }
+        let (pack, offset) = try writeRecord(digest, bytes)
         let (duplicate, done) = state.withLock { s -> (Bool, ChunkPack?) in
             let duplicate = s.chunks[digest] != nil
             if !duplicate { s.insert(digest, Location(pack: pack.number, offset: offset, size: UInt32(bytes.count), verified: verified)) }
@@ -285,6 +282,20 @@ public final class ChunkStore: Sendable {
         // Another writer stored the same chunk meanwhile: this copy is dead weight.
         if duplicate { pack.bury(recordAt: offset) }
         if let done { unlink(done.path) }
+    }
+
+    /// Writes a record into the active pack and returns where. The write stays counted in
+    /// its pack (which is not deleted meanwhile) until the caller records it and calls
+    /// ``State/finishWrite(in:)``; a failed write seals the pack and throws.
+    private func writeRecord(_ digest: Digest256, _ bytes: [UInt8]) throws -> (ChunkPack, UInt64) {
+        let (pack, offset) = try state.withLock { s in try s.reserve(bytes.count, in: directory) }
+        do {
+            try pack.write(digest, bytes, at: offset)
+        } catch {
+            if let done = state.withLock({ $0.seal(pack.number) }) { unlink(done.path) }
+            throw error
+        }
+        return (pack, offset)
     }
 
     /// The chunk's bytes, checked against the digest if this process has not checked them yet.
@@ -299,9 +310,7 @@ public final class ChunkStore: Sendable {
     /// nil when it is not present or `buffer` is too small. A chunk cut short, or one found
     /// at start that no longer hashes to its digest, is dropped.
     public func read(_ digest: Digest256, into buffer: UnsafeMutableRawBufferPointer) -> Int? {
-        guard let (pack, location) = state.withLock({ s -> (ChunkPack, Location)? in
-            s.chunks[digest].flatMap { l in s.packs[l.pack].map { ($0.file, l) } }
-        }), buffer.count >= Int(location.size) else { return nil }
+        guard let (pack, location) = lookup(digest), buffer.count >= Int(location.size) else { return nil }
         let size = Int(location.size)
         let target = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<size])
         guard pack.read(into: target, count: size, at: location.offset + UInt64(ChunkPack.headerSize)) else {
@@ -334,9 +343,7 @@ public final class ChunkStore: Sendable {
     }
 
     private func copy(_ digest: Digest256, path: String, _ body: (ChunkPack, Int, Int) -> Int32) throws -> Bool {
-        guard let (pack, location) = state.withLock({ s -> (ChunkPack, Location)? in
-            s.chunks[digest].flatMap { l in l.verified ? s.packs[l.pack].map { ($0.file, l) } : nil }
-        }) else { return false }
+        guard let (pack, location) = lookup(digest), location.verified else { return false }
         guard body(pack, Int(location.offset) + ChunkPack.headerSize, Int(location.size)) == 0 else {
             if errno == ENODATA {
                 remove(digest)
@@ -391,14 +398,8 @@ public final class ChunkStore: Sendable {
                 let verified = isVerified(digest)
                 let pack: ChunkPack, offset: UInt64
                 do {
-                    (pack, offset) = try state.withLock { s in try s.reserve(bytes.count, in: directory) }
+                    (pack, offset) = try writeRecord(digest, bytes)
                 } catch {
-                    return "compacting the chunk store stopped: \(error)"
-                }
-                do {
-                    try pack.write(digest, bytes, at: offset)
-                } catch {
-                    if let done = state.withLock({ $0.seal(pack.number) }) { emptied.append(done) }
                     return "compacting the chunk store stopped: \(error)"
                 }
                 destinations[pack.number] = pack

@@ -51,7 +51,7 @@ extension TransferNode {
                 for old in u.order.prefix(16_384) { u.byChunk[old] = nil }
                 u.order.removeFirst(16_384)
             }
-            u.link!.enqueue(upload, bytes: upload.size, from: settings.uploadsInTurns ? peer : Self.everyone, now: now)
+            u.link!.enqueue(upload, bytes: upload.size, from: queue(of: peer), now: now)
             return (true, last?.peer)
         }
         guard let (queued, before) = admitted else { return false }
@@ -103,13 +103,16 @@ extension TransferNode {
     @discardableResult
     private func unqueue(from peer: NodeID, where matches: (Upload) -> Bool) -> Int {
         uploads.withLock { u in
-            let removed = u.link?.remove(from: settings.uploadsInTurns ? peer : Self.everyone) { $0.peer == peer && matches($0) } ?? []
+            let removed = u.link?.remove(from: queue(of: peer)) { $0.peer == peer && matches($0) } ?? []
             for upload in removed where u.byChunk[upload.digest]?.peer == peer { u.byChunk[upload.digest] = nil }
             return removed.count
         }
     }
 
-    /// The one queue of arrival order (`uploadsInTurns` off).
+    /// The queue a peer's requests wait in: its own, or with `uploadsInTurns` off the one
+    /// queue of arrival order.
+    private func queue(of peer: NodeID) -> NodeID { settings.uploadsInTurns ? peer : Self.everyone }
+
     static let everyone = NodeID(high: 0, low: 0)
 
     /// Reads the chunk from disk straight into the frame's buffer and sends it (unless the

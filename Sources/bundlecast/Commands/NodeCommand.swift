@@ -273,9 +273,10 @@ struct StatusCommand: AsyncParsableCommand {
 }
 
 /// glibc gives each thread that contends for the heap an arena of its own (up to 8 per
-/// core), and freed 64 KiB chunk buffers stay in whichever arena they came from: a node
-/// peaked at 69–79 MiB in the 20-node benchmark, 61 MiB with two arenas. Two it is,
-/// unless `MALLOC_ARENA_MAX` says otherwise.
+/// core), and freed 64 KiB chunk buffers stay in whichever arena they came from. Two is a
+/// cap on that fragmentation, unless `MALLOC_ARENA_MAX` says otherwise. (In the 20-node
+/// benchmark one run with two arenas peaked at 59 MiB against 77 MiB without, but runs
+/// varied; with 4 MiB in flight per download, 8 and 2 arenas made no clear difference.)
 private func limitMallocArenas() {
     if ProcessInfo.processInfo.environment["MALLOC_ARENA_MAX"] == nil { _ = cmalloc_limit_arenas(2) }
 }
