@@ -48,6 +48,8 @@
 #   UPLOAD_ORDER  turns (default: each uploader serves its requesters in turn)
 #              or arrival (in the order requests came; a hidden node flag, to
 #              compare the two; `simulate swarm --uploads-in-arrival-order`)
+#   EVENT_LOOPS  each node's --event-loops (default: the node's default, 1); to
+#              compare with 2, NIO's default of a loop per core here
 #   --quick    N=5 and SIZE_MB=16 unless N / SIZE_MB are given explicitly
 #   --help     this text
 #
@@ -109,7 +111,7 @@ for arg in "$@"; do
   case "$arg" in
     --quick) QUICK=1 ;;
     -h|--help) usage; exit 0 ;;
-    N=*|SIZE_MB=*|RATE=*|BIN=*|TIMEOUT=*|SKIP_BUNDLECAST=*|SKIP_TORRENT=*|SKIP_ORIGIN=*|KEEP=*|LOG_LEVEL=*|UPLOAD_ORDER=*)
+    N=*|SIZE_MB=*|RATE=*|BIN=*|TIMEOUT=*|SKIP_BUNDLECAST=*|SKIP_TORRENT=*|SKIP_ORIGIN=*|KEEP=*|LOG_LEVEL=*|UPLOAD_ORDER=*|EVENT_LOOPS=*)
       declare "$arg" ;;
     *) echo "bench-swarm: unknown argument: $arg (try --help)" >&2; exit 64 ;;
   esac
@@ -124,6 +126,7 @@ SKIP_TORRENT=${SKIP_TORRENT:-0}
 SKIP_ORIGIN=${SKIP_ORIGIN:-0}
 KEEP=${KEEP:-0}
 LOG_LEVEL=${LOG_LEVEL:-warning}
+if [ -n "${EVENT_LOOPS:-}" ]; then LOOP_ARGS=(--event-loops "$EVENT_LOOPS"); else LOOP_ARGS=(); fi
 UPLOAD_ORDER=${UPLOAD_ORDER:-turns}
 case "$UPLOAD_ORDER" in turns) ORDER_ARGS=() ;; arrival) ORDER_ARGS=(--bench-uploads-in-arrival-order) ;; *) echo "bench-swarm: UPLOAD_ORDER must be turns or arrival" >&2; exit 64 ;; esac
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -642,7 +645,7 @@ run_bundlecast() {
     local nm=$1; shift
     mkdir -p "$B/$nm"
     "$BIN" node --data "$B/$nm" --gossip 127.0.0.1:0 --admin 127.0.0.1:0 --transfer 127.0.0.1:0 \
-      --trust "$APP=$PUB" --max-upload-rate "$RATE" --stagger 0s --log-level "$LOG_LEVEL" ${ORDER_ARGS[@]+"${ORDER_ARGS[@]}"} "$@" \
+      --trust "$APP=$PUB" --max-upload-rate "$RATE" --stagger 0s --log-level "$LOG_LEVEL" ${ORDER_ARGS[@]+"${ORDER_ARGS[@]}"} ${LOOP_ARGS[@]+"${LOOP_ARGS[@]}"} "$@" \
       >"$L/$nm.log" 2>&1 </dev/null &
     track $!
     PID_OF[$nm]=$!

@@ -256,7 +256,7 @@ public final class Updater: Service, Sendable {
         guard manifest.app == app, manifest.version == signed.notice.version else {
             throw UpdateError("manifest \(target.short) is for \(manifest.app) \(manifest.version), the notice says \(app) \(signed.notice.version)")
         }
-        try manifests.put(bytes, digest: target)
+        try manifests.put(bytes, digest: target, parsed: manifest)
         return manifest
     }
 

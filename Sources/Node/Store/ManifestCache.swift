@@ -1,6 +1,7 @@
 import BundlecastCore
 import Foundation
 import Publisher
+import Synchronization
 
 /// Manifests a node holds, by digest: `DATA/manifests/HEX.manifest`. Each is
 /// parsed and its digest checked before it is written, and it is read back
@@ -13,6 +14,11 @@ public final class ManifestCache: Sendable {
     /// 1 GiB bundle's is about 1.3 MiB); it fits one transfer frame.
     public static let maxBytes = (16 << 20) - 64
 
+    /// The last few manifests parsed, newest last: a manifest is read, hashed and parsed
+    /// once, not on every have-query or status (a 1 GiB bundle's takes milliseconds).
+    private let parsed = Mutex<[(digest: Digest256, manifest: Manifest)]>([])
+    private static let parsedKept = 4
+
     public init(root: String) throws {
         self.root = root
         try AtomicWrite.makeDirectories(root)
@@ -23,17 +29,19 @@ public final class ManifestCache: Sendable {
     public func contains(_ digest: Digest256) -> Bool { access(path(of: digest), F_OK) == 0 }
 
     /// Stores manifest bytes after checking that they parse and hash to `digest`.
+    /// `parsed`: the same bytes already parsed by the caller (a signature check parses them).
     @discardableResult
-    public func put(_ bytes: [UInt8], digest: Digest256) throws -> Manifest {
+    public func put(_ bytes: [UInt8], digest: Digest256, parsed known: Manifest? = nil) throws -> Manifest {
         guard Blake2b.digest256(bytes) == digest else {
             throw NodeStoreError("manifest bytes do not hash to \(digest.short)")
         }
-        let manifest = try ManifestCoder.decode(bytes)
+        let manifest = try known ?? ManifestCoder.decode(bytes)
         if !contains(digest) {
             let written = Result { try AtomicWrite.createNew(path(of: digest), bytes: bytes) }
             // Two deliveries of the same manifest may race; the second finds the first's file.
             if case .failure(let error) = written, !contains(digest) { throw error }
         }
+        remember(digest, manifest)
         return manifest
     }
 
@@ -45,10 +53,24 @@ public final class ManifestCache: Sendable {
     }
 
     public func manifest(_ digest: Digest256) -> Manifest? {
-        bytes(digest).flatMap { try? ManifestCoder.decode($0) }
+        if let known = parsed.withLock({ $0.last { $0.digest == digest }?.manifest }), contains(digest) { return known }
+        guard let manifest = bytes(digest).flatMap({ try? ManifestCoder.decode($0) }) else { return nil }
+        remember(digest, manifest)
+        return manifest
     }
 
-    public func remove(_ digest: Digest256) { unlink(path(of: digest)) }
+    public func remove(_ digest: Digest256) {
+        parsed.withLock { $0.removeAll { $0.digest == digest } }
+        unlink(path(of: digest))
+    }
+
+    private func remember(_ digest: Digest256, _ manifest: Manifest) {
+        parsed.withLock { list in
+            list.removeAll { $0.digest == digest }
+            list.append((digest, manifest))
+            if list.count > Self.parsedKept { list.removeFirst() }
+        }
+    }
 
     /// Seconds since the manifest was stored (for the quarantine of seeded manifests).
     public func age(_ digest: Digest256) -> Double {

@@ -107,6 +107,9 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Require this token (the file's first line) as `Authorization: Bearer` on the admin API; needed when --admin is not loopback. Clients send $BUNDLECAST_ADMIN_TOKEN.", valueName: "file"))
     var adminToken: String?
 
+    @Option(help: ArgumentHelp("Network threads (SwiftNIO event loops) for gossip, transfers and the admin API. One keeps a transfer's frames, `has` news and download planning on one thread, with no locks contended between threads; hashing and disk I/O run on other threads either way. More help only a node serving many peers at high rates on a machine with cores to spare.", valueName: "n"))
+    var eventLoops = 1
+
     @Flag(help: "Hold and serve releases, never install them. With --max-upload-rate it super-seeds: a chunk it sent to one peer is refused to others for 5 s, so its upload goes to chunks the fleet lacks.")
     var seedOnly = false
 
@@ -131,6 +134,7 @@ struct NodeCommand: AsyncParsableCommand {
         if let maxStore, ByteQuantity.parse(maxStore) == nil {
             throw ValidationError("--max-store \"\(maxStore)\" is not a size such as 500M, 20G or 1T")
         }
+        guard (1...64).contains(eventLoops) else { throw ValidationError("--event-loops \(eventLoops) is not between 1 and 64") }
         guard DurationText.seconds(stagger, allowZero: true) != nil else {
             throw ValidationError("--stagger \"\(stagger)\" is not a duration such as 0s, 90s, 15m")
         }
@@ -146,6 +150,8 @@ struct NodeCommand: AsyncParsableCommand {
 
     func run() async throws {
         limitMallocArenas()
+        // Before anything starts the shared event loops.
+        NodeService.useEventLoops(eventLoops)
         try await reportingAsync {
             bootstrapLogging(logLevel)
             try AtomicWrite.makeDirectories(data)
