@@ -219,8 +219,7 @@ final class Fetch: Sendable {
             }
             return true
         case .has(let d):
-            guard let i = index[d] else { return false }
-            apply { $0.peerHas(peer, chunk: i, now: Self.now()) }
+            peerHas([d], from: peer)
             // Other downloads of manifests that share the chunk may want to hear it too.
             return false
         case .missing(let d):
@@ -257,6 +256,14 @@ final class Fetch: Sendable {
         default:
             return false
         }
+    }
+
+    /// A peer now holds these chunks (its `has` frames of one read): one planner event.
+    func peerHas(_ chunks: [Digest256], from peer: NodeID) {
+        let held = chunks.compactMap { index[$0] }
+        guard !held.isEmpty else { return }
+        let now = Self.now()
+        apply { p in held.flatMap { p.peerHas(peer, chunk: $0, now: now) } }
     }
 
     private func drop(_ peer: NodeID, reason: String) {

@@ -18,6 +18,10 @@ public final class PeerDownloads: Sendable {
         self.node = node
         self.logger = logger
         node.setResponder { [weak self] peer, frame in self?.route(frame, from: peer) }
+        node.setNewsResponder { [weak self] peer, chunks in
+            // Two apps' downloads may share a chunk: each that lists it hears of it.
+            for fetch in self?.fetches.withLock({ Array($0.values) }) ?? [] { fetch.peerHas(chunks, from: peer) }
+        }
         node.setDisconnectHandler { [weak self] peer in
             for fetch in self?.fetches.withLock({ Array($0.values) }) ?? [] { fetch.peerGone(peer) }
         }

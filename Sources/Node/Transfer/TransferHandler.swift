@@ -2,6 +2,7 @@ import BundlecastCore
 import Gossip
 import TransferWire
 import NIOCore
+import Synchronization
 
 /// One transfer connection: says hello, checks the peer's, then serves what
 /// the peer asks and passes the answers to our requests to the downloads.
@@ -11,6 +12,9 @@ final class TransferHandler: ChannelInboundHandler, Sendable {
 
     let node: TransferNode
     let connection: TransferConnection
+    /// `has` frames of this read, handed on together (one planner event for all of them)
+    /// before the next other frame and when the read is done, so the order is kept.
+    private let news = Mutex<[Digest256]>([])
 
     init(node: TransferNode, connection: TransferConnection) {
         self.node = node
@@ -18,8 +22,7 @@ final class TransferHandler: ChannelInboundHandler, Sendable {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        let hello = TransferFrame.hello(version: TransferFrame.protocolVersion, node: node.id).encoded()
-        context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: hello)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(TransferFrame.hello(version: TransferFrame.protocolVersion, node: node.id).buffer()), promise: nil)
         context.fireChannelActive()
     }
 
@@ -52,6 +55,11 @@ final class TransferHandler: ChannelInboundHandler, Sendable {
             connection.hello.succeed(id)
             return
         }
+        if case .has(let d) = frame {
+            news.withLock { $0.append(d) }
+            return
+        }
+        passOnNews(from: remote)
         switch frame {
         case .hello: refuse(context, "second hello")
         case .getManifest(let d):
@@ -63,7 +71,7 @@ final class TransferHandler: ChannelInboundHandler, Sendable {
                     altered[altered.count / 2] ^= 0x01
                     return .manifest(d, altered)
                 } ?? .missing(d)
-                channel.writeAndFlush(ByteBuffer(bytes: reply.encoded()), promise: nil)
+                channel.writeAndFlush(reply.buffer(), promise: nil)
             }
         case .haveQuery(let d):
             // From now on the peer is told of every chunk of this manifest we store; and if we are
@@ -73,11 +81,11 @@ final class TransferHandler: ChannelInboundHandler, Sendable {
             let channel = context.channel
             node.io.async { [node] in
                 guard let list = node.distinctChunks(of: d) else {
-                    channel.writeAndFlush(ByteBuffer(bytes: TransferFrame.missing(d).encoded()), promise: nil)
+                    channel.writeAndFlush(TransferFrame.missing(d).buffer(), promise: nil)
                     return
                 }
                 let bits = TransferFrame.bitfield(node.chunks.presence(list))
-                channel.writeAndFlush(ByteBuffer(bytes: TransferFrame.have(d, count: UInt32(list.count), bits: bits).encoded()), promise: nil)
+                channel.writeAndFlush(TransferFrame.have(d, count: UInt32(list.count), bits: bits).buffer(), promise: nil)
             }
         case .request(let d):
             serve(d, on: context.channel)
@@ -90,15 +98,28 @@ final class TransferHandler: ChannelInboundHandler, Sendable {
         }
     }
 
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if let remote = connection.remote { passOnNews(from: remote) }
+        context.fireChannelReadComplete()
+    }
+
+    private func passOnNews(from remote: NodeID) {
+        let chunks = news.withLock { list -> [Digest256] in
+            defer { list.removeAll(keepingCapacity: true) }
+            return list
+        }
+        if !chunks.isEmpty { node.deliverNews(chunks, from: remote) }
+    }
+
     private func serve(_ digest: Digest256, on channel: any Channel) {
         let remote = connection.remote!
         guard !node.isBanned(remote), let size = node.chunks.size(digest), connection.admit(digest) else {
-            channel.writeAndFlush(ByteBuffer(bytes: TransferFrame.missing(digest).encoded()), promise: nil)
+            channel.writeAndFlush(TransferFrame.missing(digest).buffer(), promise: nil)
             return
         }
         guard node.queueUpload(Upload(peer: remote, digest: digest, size: size, channel: channel, connection: connection), to: remote) else {
             _ = connection.finish(digest)
-            channel.writeAndFlush(ByteBuffer(bytes: TransferFrame.missing(digest).encoded()), promise: nil)
+            channel.writeAndFlush(TransferFrame.missing(digest).buffer(), promise: nil)
             return
         }
     }

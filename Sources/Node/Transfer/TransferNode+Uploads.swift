@@ -122,15 +122,16 @@ extension TransferNode {
         io.async { [self] in
             let (digest, size, channel) = (upload.digest, upload.size, upload.channel)
             let header = TransferFrame.chunkHeader(digest)
-            var frame = channel.allocator.buffer(capacity: header.count + size)
+            var frame = channel.allocator.buffer(capacity: 4 + header.count + size)
+            frame.writeInteger(UInt32(header.count + size))
             frame.writeBytes(header)
             let read = frame.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { chunks.read(digest, into: $0) ?? 0 }
             guard read == size else {
-                channel.writeAndFlush(ByteBuffer(bytes: TransferFrame.missing(digest).encoded()), promise: nil)
+                channel.writeAndFlush(TransferFrame.missing(digest).buffer(), promise: nil)
                 return
             }
             if settings.corruptUploads {
-                let at = header.count + size / 2
+                let at = 4 + header.count + size / 2
                 frame.setInteger(frame.getInteger(at: at, as: UInt8.self)! ^ 0xFF, at: at)
             }
             count {

@@ -69,6 +69,8 @@ public final class TransferNode: Sendable {
     }
 
     private let responder = Hook<Delivery>()
+    /// `has` frames from one peer, several at a time (``TransferHandler``).
+    private let newsResponder = Hook<(peer: NodeID, chunks: [Digest256])>()
     private let disconnected = Hook<NodeID>()
     /// Disk reads for uploads: never on an event loop.
     let io = DispatchQueue(label: "bundlecast.transfer.io", attributes: .concurrent)
@@ -115,6 +117,7 @@ public final class TransferNode: Sendable {
     func count(_ body: (inout TransferCounters) -> Void) { counterValues.withLock { body(&$0) } }
 
     func setResponder(_ f: @escaping @Sendable (NodeID, TransferFrame) -> Void) { responder.set { f($0.peer, $0.frame) } }
+    func setNewsResponder(_ f: @escaping @Sendable (NodeID, [Digest256]) -> Void) { newsResponder.set { f($0.peer, $0.chunks) } }
     func setDisconnectHandler(_ f: @escaping @Sendable (NodeID) -> Void) { disconnected.set(f) }
 
     public func shutdown() async {
@@ -135,7 +138,6 @@ public final class TransferNode: Sendable {
         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TransferFrameDecoder()))
         // A connect that fails never becomes active: the hello promise must not be left unfulfilled.
         channel.closeFuture.whenComplete { _ in connection.hello.fail(ChannelError.ioOnClosedChannel) }
-        try channel.pipeline.syncOperations.addHandler(LengthFieldPrepender(lengthFieldBitLength: .fourBytes))
         try channel.pipeline.syncOperations.addHandler(TransferHandler(node: self, connection: connection))
         // A peer that never says hello is dropped.
         channel.eventLoop.scheduleTask(in: .seconds(10)) {
@@ -219,8 +221,7 @@ public final class TransferNode: Sendable {
             guard connection.queueHas(chunk) else { continue }
             channel.eventLoop.scheduleTask(in: Self.hasDelay) {
                 let chunks = connection.takeHas()
-                for chunk in chunks { channel.write(ByteBuffer(bytes: TransferFrame.has(chunk).encoded()), promise: nil) }
-                channel.flush()
+                channel.writeAndFlush(TransferFrame.buffer(chunks.map { .has($0) }), promise: nil)
             }
         }
     }
@@ -229,17 +230,13 @@ public final class TransferNode: Sendable {
 
     public func send(_ frame: TransferFrame, to peer: NodeID) {
         guard let channel = links.withLock({ $0[peer] }) else { return }
-        channel.writeAndFlush(ByteBuffer(bytes: frame.encoded()), promise: nil)
+        channel.writeAndFlush(frame.buffer(), promise: nil)
     }
 
     /// Sends several frames to a peer in one write (one hop to its event loop, one system call).
     func send(_ frames: [TransferFrame], to peer: NodeID) {
         guard !frames.isEmpty, let channel = links.withLock({ $0[peer] }) else { return }
-        guard frames.count > 1 else { return channel.writeAndFlush(ByteBuffer(bytes: frames[0].encoded()), promise: nil) }
-        channel.eventLoop.execute {
-            for frame in frames { channel.write(ByteBuffer(bytes: frame.encoded()), promise: nil) }
-            channel.flush()
-        }
+        channel.writeAndFlush(TransferFrame.buffer(frames), promise: nil)
     }
 
     /// Bans a peer for sending bad data: its connections close and it is never asked or served again.
@@ -266,6 +263,11 @@ public final class TransferNode: Sendable {
 
     func deliver(_ frame: TransferFrame, from peer: NodeID) {
         responder(Delivery(peer: peer, frame: frame))
+    }
+
+    /// A peer's `has` frames: chunks it now holds.
+    func deliverNews(_ chunks: [Digest256], from peer: NodeID) {
+        newsResponder((peer, chunks))
     }
 
     /// The distinct chunk digests of a manifest we hold (cached: have-queries come every second).
