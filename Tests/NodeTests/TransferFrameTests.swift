@@ -2,6 +2,7 @@ import BundlecastCore
 import Gossip
 import TransferWire
 @testable import Node
+import NIOCore
 import Testing
 
 @Suite struct TransferFrameTests {
@@ -49,5 +50,21 @@ import Testing
             let presence = (0..<count).map { _ in rng.next() & 1 == 0 }
             #expect(TransferFrame.presence(TransferFrame.bitfield(presence), count: count) == presence)
         }
+    }
+
+    /// Writers frame their own bytes: a batch is the frames back to back, each behind its
+    /// u32 big-endian length, so a reader splits it into the same frames.
+    @Test func aBatchSplitsBackIntoItsFrames() throws {
+        var buffer = TransferFrame.buffer(Self.all)
+        var decoded: [TransferFrame] = []
+        while let length = buffer.readInteger(as: UInt32.self) {
+            let read = buffer.readBytes(length: Int(length))
+            let bytes = try #require(read)
+            decoded.append(try TransferFrame(decoding: bytes))
+        }
+        #expect(decoded == Self.all)
+        #expect(buffer.readableBytes == 0)
+        var one = TransferFrame.has(Self.d).buffer()
+        #expect(one.readInteger(as: UInt32.self) == UInt32(TransferFrame.has(Self.d).encoded().count))
     }
 }
