@@ -53,7 +53,7 @@ import Testing
         #expect([r.events, r.crashes, r.partitions, r.installs, r.badChunks] == FleetSimulationTests.golden, "\([r.events, r.crashes, r.partitions, r.installs, r.badChunks])")
     }
 
-    static let golden = [12219, 18, 3, 44, 93]
+    static let golden = [12011, 13, 3, 44, 107]
 
     @Test func notConvergingInTimeIsAViolation() {
         var s = FleetSimulation.Settings()

@@ -47,7 +47,7 @@ struct FaultAndEndgameTests {
 
     @Test func endgameDuplicatesThenCancels() {
         let a = peer(1), b = peer(2), c = peer(3)
-        var p = planner(chunks: 3) { $0.initialWindow = 4; $0.endgameDuplicates = 2; $0.endgameAfter = 0 }
+        var p = planner(chunks: 3) { $0.initialWindow = 4; $0.endgameDuplicates = 2; $0.endgameAfter = 0; $0.endgameBudget = 1 }
         _ = p.addPeer(a, sameZone: true, now: 0)
         #expect(p.peerHasAll(a, now: 0).chunks(to: a).sorted() == [0, 1, 2])
         _ = p.addPeer(b, sameZone: false, now: 0)
@@ -62,6 +62,20 @@ struct FaultAndEndgameTests {
         #expect(p.received(chunk: 2, from: b, valid: true, now: 3 * ms) == [.cancel(peer: a, chunk: 2), .complete])
         #expect(p.bytesInFlight == 0)
         #expect(!p.isBanned(a) && !p.isBanned(b))
+    }
+
+    @Test func endgameDuplicatesStayWithinTheBudget() {
+        let a = peer(1), b = peer(2)
+        // 8 chunks of 1000 bytes: a quarter is two duplicates.
+        var p = planner(chunks: 8) { $0.initialWindow = 8; $0.endgameDuplicates = 2; $0.endgameAfter = 0; $0.endgameBudget = 0.25 }
+        _ = p.addPeer(a, sameZone: true, now: 0)
+        #expect(p.peerHasAll(a, now: 0).chunks(to: a).count == 8)
+        _ = p.addPeer(b, sameZone: false, now: 0)
+        #expect(p.peerHasAll(b, now: 0).chunks(to: b).count == 2)
+        #expect(p.duplicateBytes == 2000)
+        // Later chances do not add more: the budget is spent for this download.
+        #expect(p.tick(now: second).chunks(to: b).isEmpty)
+        #expect(p.bytesInFlight == 10_000)
     }
 
     @Test func anEndgameDuplicateWaitsUntilTheFirstRequestIsLate() {
@@ -80,7 +94,7 @@ struct FaultAndEndgameTests {
 
     @Test func noEndgameWhileAMissingChunkIsNotInFlight() throws {
         let a = peer(1), b = peer(2)
-        var p = planner(chunks: 3) { $0.initialWindow = 2; $0.minWindow = 1; $0.maxWindow = 2; $0.endgameAfter = 0 }
+        var p = planner(chunks: 3) { $0.initialWindow = 2; $0.minWindow = 1; $0.maxWindow = 2; $0.endgameAfter = 0; $0.endgameBudget = 1 }
         _ = p.addPeer(a, sameZone: false, now: 0)
         #expect(p.peerHasAll(a, now: 0).count == 2)
         // B has only what A is already asked for; the third chunk still waits

@@ -27,7 +27,7 @@ extension SwarmPlanner {
                 break
             }
             issue(pick.chunk, to: pick.peer, now: now)
-            if pick.fresh { picks += 1 }
+            if pick.fresh { picks += 1 } else { duplicateBytes += size }
             out.append(.request(peer: pick.peer, chunk: pick.chunk))
         }
         return out
@@ -112,7 +112,7 @@ extension SwarmPlanner {
         var best: (pick: Pick, rank: (Int, UInt64))?
         var wakeup: UInt64?
         wanted.forEach { chunk in
-            guard requestedFrom[chunk].count < limit else { return }
+            guard requestedFrom[chunk].count < limit, duplicateBytes + UInt64(sizes[chunk]) <= duplicateBudget else { return }
             if settings.endgameAfter > 0, let first = requestedFrom[chunk].first, let issued = table[first]?.inFlight[chunk] {
                 let due = Self.adding(issued, settings.endgameAfter)
                 if due > now {

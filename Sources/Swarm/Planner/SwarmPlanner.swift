@@ -92,6 +92,10 @@ public struct SwarmPlanner: Sendable {
     public let totalBytes: UInt64
     /// Bytes requested and not yet received, endgame duplicates included.
     public internal(set) var bytesInFlight: UInt64 = 0
+    /// Bytes of endgame duplicates requested so far, and how many there may be
+    /// (``SwarmSettings/endgameBudget``).
+    public internal(set) var duplicateBytes: UInt64 = 0
+    let duplicateBudget: UInt64
 
     /// - Parameters:
     ///   - sizes: size in bytes of each distinct chunk (index = chunk number).
@@ -119,6 +123,8 @@ public struct SwarmPlanner: Sendable {
         open = wanted
         availability = Array(repeating: 0, count: count)
         requestedFrom = Array(repeating: [], count: count)
+        let missingBytes = total - heldBytes
+        duplicateBudget = max(UInt64(sizes.max() ?? 0), UInt64(Double(missingBytes) * max(0, settings.endgameBudget)))
         bucket = settings.downloadBytesPerSecond.map {
             TokenBucket(bytesPerSecond: $0, burst: UInt64(sizes.max() ?? 0), now: now)
         }
