@@ -70,7 +70,11 @@ public final class TransferNode: Sendable {
 
     private let responder = Hook<Delivery>()
     /// `has` frames from one peer, several at a time (``TransferHandler``).
-    private let newsResponder = Hook<(peer: NodeID, chunks: [Digest256])>()
+    private let newsResponder = Hook<News>()
+    struct News: Sendable {
+        let peer: NodeID
+        let chunks: [Digest256]
+    }
     private let disconnected = Hook<NodeID>()
     /// Disk reads for uploads: never on an event loop.
     let io = DispatchQueue(label: "bundlecast.transfer.io", attributes: .concurrent)
@@ -267,7 +271,7 @@ public final class TransferNode: Sendable {
 
     /// A peer's `has` frames: chunks it now holds.
     func deliverNews(_ chunks: [Digest256], from peer: NodeID) {
-        newsResponder((peer, chunks))
+        newsResponder(News(peer: peer, chunks: chunks))
     }
 
     /// The distinct chunk digests of a manifest we hold (cached: have-queries come every second).
