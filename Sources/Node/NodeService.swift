@@ -199,9 +199,9 @@ public struct NodeReadyFile: Codable, Sendable {
 extension NodeService {
     /// How many event loop threads the node's shared group gets (gossip, transfers, admin
     /// API); call before the node starts. In the 20-node benchmark on 2 cores, one loop per
-    /// node took 5.5-6.0 s at 494-527 µs of CPU per chunk against 8.1-12.3 s at 673-1,145 µs
-    /// with two (NIO's default, a loop per core): with two, the planner's lock was contended
-    /// between the loops and every hop between them woke a thread.
+    /// node took 5.6-6.3 s at 463-550 µs of CPU per chunk against 9.0-11.6 s at 824-1,076 µs
+    /// with two (NIO's default, a loop per core), in interleaved runs: with two, the
+    /// planner's lock was contended between the loops and every hop between them woke a thread.
     public static func useEventLoops(_ count: Int) {
         NIOSingletons.groupLoopCountSuggestion = max(1, count)
     }

@@ -218,10 +218,6 @@ final class Fetch: Sendable {
                 query(peer, now: now)
             }
             return true
-        case .has(let d):
-            peerHas([d], from: peer)
-            // Other downloads of manifests that share the chunk may want to hear it too.
-            return false
         case .missing(let d):
             guard let i = index[d] else { return false }
             apply { $0.refused(chunk: i, by: peer, now: Self.now()) }

@@ -41,7 +41,7 @@ public final class PeerDownloads: Sendable {
             return
         }
         switch frame {
-        case .has, .chunk, .missing:
+        case .chunk, .missing:
             // Two apps' downloads may share a chunk: each that lists it hears of it (it is stored once).
             for fetch in fetches.withLock({ Array($0.values) }) { _ = fetch.handle(frame, from: peer) }
             return

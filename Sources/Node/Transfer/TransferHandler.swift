@@ -93,8 +93,10 @@ final class TransferHandler: ChannelInboundHandler, Sendable {
             connection.cancel(d)
             // Still waiting for its turn: it leaves the queue and its pending record goes.
             if node.unqueueUpload(d, on: connection, from: remote) { _ = connection.finish(d) }
-        case .manifest, .have, .chunk, .missing, .has:
+        case .manifest, .have, .chunk, .missing:
             node.deliver(frame, from: remote)
+        case .has:
+            break  // taken as news above
         }
     }
 

@@ -28,7 +28,7 @@ public struct SwarmSettings: Sendable {
     /// Endgame duplicates may come to at most this share of the bytes the download
     /// started without (and at least one chunk of the largest size): a bound on what a
     /// download moves in all. A delta release is all endgame, and on a loaded machine its
-    /// requests grow old, so without it one node in about fifteen 20-node benchmark runs
+    /// requests grow old, so without it one node in one of about 25 20-node benchmark runs
     /// received 1.8 MB for a 1.1 MB delta (the goal is 1.5 MiB).
     public var endgameBudget = 0.25
     /// `--max-download-rate` in bytes per second; `nil` means unlimited. The

@@ -107,7 +107,7 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Require this token (the file's first line) as `Authorization: Bearer` on the admin API; needed when --admin is not loopback. Clients send $BUNDLECAST_ADMIN_TOKEN.", valueName: "file"))
     var adminToken: String?
 
-    @Option(help: ArgumentHelp("Network threads (SwiftNIO event loops) for gossip, transfers and the admin API. One keeps a transfer's frames, `has` news and download planning on one thread, with no locks contended between threads; hashing and disk I/O run on other threads either way. More help only a node serving many peers at high rates on a machine with cores to spare.", valueName: "n"))
+    @Option(help: ArgumentHelp("Network threads (SwiftNIO event loops) for gossip, transfers and the admin API. One keeps a transfer's frames, `has` news and download planning on one thread, with no locks contended between threads; hashing and disk I/O run on other threads either way. More may help a node that serves many peers at high rates on a machine with cores to spare; that case was not measured.", valueName: "n"))
     var eventLoops = 1
 
     @Flag(help: "Hold and serve releases, never install them. With --max-upload-rate it super-seeds: a chunk it sent to one peer is refused to others for 5 s, so its upload goes to chunks the fleet lacks.")
