@@ -1,15 +1,19 @@
 /// A binary min-heap of events ordered by (time, insertion order): the
 /// simulator's clock. Ties break by insertion, so runs are deterministic.
+/// The clock never goes back: an event pushed for a time already past (a state
+/// machine's deadline that passed while it waited) happens now.
 struct EventHeap<Event> {
     private var items: [(time: UInt64, order: UInt64, event: Event)] = []
     private var counter: UInt64 = 0
+    /// The time of the last event popped.
+    private(set) var now: UInt64 = 0
 
     var isEmpty: Bool { items.isEmpty }
     var count: Int { items.count }
 
     mutating func push(_ event: Event, at time: UInt64) {
         counter += 1
-        items.append((time, counter, event))
+        items.append((max(time, now), counter, event))
         var i = items.count - 1
         while i > 0 {
             let parent = (i - 1) / 2
@@ -23,6 +27,7 @@ struct EventHeap<Event> {
         guard !items.isEmpty else { return nil }
         items.swapAt(0, items.count - 1)
         let top = items.removeLast()
+        now = top.time
         var i = 0
         while true {
             let l = 2 * i + 1, r = l + 1

@@ -242,7 +242,8 @@ struct FleetSimulator {
     }
 
     mutating func schedule(_ i: Int) {
-        let t = min(nodes[i].swim.nextDeadline, nodes[i].rumours.nextDeadline)
+        // A deadline already past (a fresh rumour after a quiet spell) is due now.
+        let t = max(heap.now, min(nodes[i].swim.nextDeadline, nodes[i].rumours.nextDeadline))
         if t < nodes[i].scheduled {
             nodes[i].scheduled = t
             heap.push(.swimTick(i), at: t)

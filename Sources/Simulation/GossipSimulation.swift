@@ -57,7 +57,7 @@ public struct GossipSimulation {
             SWIMMembership(id: NodeID.random(using: &rng), address: addresses[i], incarnation: 1, settings: settings.swim,
                            seed: rng.next(), now: 0)
         }
-        var notices = (0..<n).map { _ in RumourQueue<Int>(interval: settings.swim.gossipInterval) }
+        var notices = (0..<n).map { _ in RumourQueue<Int>(interval: settings.swim.gossipInterval, freshDelay: settings.swim.freshRumourDelay) }
         // The fleet starts converged: everyone knows everyone (one shared table, each node's own
         // changes on top), and no join rumours are pending.
         let shared = SharedMembers(nodes.map(\.me))
@@ -66,7 +66,8 @@ public struct GossipSimulation {
         var heap = EventHeap<Event>()
         var scheduled = [UInt64](repeating: .max, count: n)
         func schedule(_ i: Int) {
-            let t = min(nodes[i].nextDeadline, notices[i].nextDeadline)
+            // A deadline already past (a fresh rumour after a quiet spell) is due now.
+            let t = max(heap.now, min(nodes[i].nextDeadline, notices[i].nextDeadline))
             if t < scheduled[i] {
                 scheduled[i] = t
                 heap.push(.tick(i), at: t)

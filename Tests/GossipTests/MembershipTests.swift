@@ -119,6 +119,40 @@ import Testing
         #expect(n.fullState().first == .alive(id: a, incarnation: 6, address: addrA, metadata: [9, 9]))
     }
 
+    @Test func aNewRumourGoesOutWithoutWaitingForTheNextRound() {
+        var n = node(a, addrA)
+        _ = n.receive(.gossip(from: b, updates: [.alive(id: b, incarnation: 1, address: addrB, metadata: [])]), from: addrB, now: 0)
+        // The first regular round (at the gossip interval) carries b's alive rumour.
+        let interval = n.settings.gossipInterval
+        let gossips = { (out: [(Message, PeerAddress)]) in out.filter { if case .gossip = $0.0 { return true }; return false } }
+        #expect(!gossips(sends(n.tick(now: interval))).isEmpty)
+        // Metadata changes 50 ms later: its rumour is due after `freshRumourDelay`, not at the next round.
+        let changed = interval + 50_000_000
+        _ = n.setMetadata([7])
+        #expect(n.nextDeadline == interval + n.settings.freshRumourDelay)
+        let out = gossips(sends(n.tick(now: changed)))
+        #expect(out.count == 1 && out[0].1 == addrB)
+        #expect(out.first?.0.updates.contains(.alive(id: a, incarnation: 6, address: addrA, metadata: [7])) == true)
+        // Nothing new since: the next round is the regular one.
+        #expect(n.nextDeadline == 2 * interval)
+    }
+
+    @Test func aNewNoticeGoesOutWithoutWaitingForTheNextRound() {
+        var q = RumourQueue<Int>(interval: 200, freshDelay: 20)
+        q.add(1)
+        #expect(q.round(now: 0, limit: 5) == [1])
+        #expect(q.round(now: 10, limit: 5).isEmpty)
+        q.add(2)
+        // Fresh: due 20 after the last round, not at 200.
+        #expect(q.nextDeadline == 20)
+        #expect(q.round(now: 19, limit: 5).isEmpty)
+        #expect(q.round(now: 25, limit: 5) == [1, 2])
+        // Nothing fresh: the regular round.
+        #expect(q.nextDeadline == 200)
+        #expect(q.round(now: 150, limit: 5).isEmpty)
+        #expect(q.round(now: 200, limit: 5) == [1, 2])
+    }
+
     @Test func pushPullIsAnsweredWithFullState() {
         var n = node(a, addrA)
         let out = sends(n.receive(.pushPull(from: b, isRequest: true, state: [.alive(id: b, incarnation: 1, address: addrB, metadata: [])]),

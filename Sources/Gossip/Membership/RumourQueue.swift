@@ -1,13 +1,21 @@
 /// Rumours that are not membership updates (release notices), spread the
 /// same way: every gossip interval each queued rumour goes to `fanout`
-/// random members, until it has gone out `limit` times. Pure, so the node
-/// and the simulator share it.
+/// random members, until it has gone out `limit` times; a rumour just added
+/// goes out `freshDelay` after the last round at the earliest, not at the next
+/// regular one (as ``SWIMSettings/freshRumourDelay``). Pure, so the node and
+/// the simulator share it.
 public struct RumourQueue<Payload: Equatable & Sendable>: Sendable {
     private var queue: [(payload: Payload, rounds: Int)] = []
     private var nextAt: UInt64 = 0
+    private var lastAt: UInt64 = 0
+    private var fresh = false
     public let interval: UInt64
+    public let freshDelay: UInt64
 
-    public init(interval: UInt64) { self.interval = interval }
+    public init(interval: UInt64, freshDelay: UInt64 = SWIMSettings().freshRumourDelay) {
+        self.interval = interval
+        self.freshDelay = freshDelay
+    }
 
     public var isEmpty: Bool { queue.isEmpty }
 
@@ -16,14 +24,17 @@ public struct RumourQueue<Payload: Equatable & Sendable>: Sendable {
     public mutating func add(_ payload: Payload) -> Bool {
         guard !queue.contains(where: { $0.payload == payload }) else { return false }
         queue.append((payload, 0))
+        fresh = true
         return true
     }
 
     /// The rumours to send now (each to every one of this round's targets),
-    /// or none when the interval has not elapsed.
+    /// or none when no round is due.
     public mutating func round(now: UInt64, limit: Int) -> [Payload] {
-        guard now >= nextAt else { return [] }
-        nextAt = now + interval
+        guard now >= nextAt || (fresh && now >= lastAt + freshDelay) else { return [] }
+        if now >= nextAt { nextAt = now + interval }
+        lastAt = now
+        fresh = false
         let payloads = queue.map(\.payload)
         for i in queue.indices { queue[i].rounds += 1 }
         queue.removeAll { $0.rounds >= limit }
@@ -31,5 +42,5 @@ public struct RumourQueue<Payload: Equatable & Sendable>: Sendable {
     }
 
     /// When `round` next has work.
-    public var nextDeadline: UInt64 { queue.isEmpty ? .max : nextAt }
+    public var nextDeadline: UInt64 { queue.isEmpty ? .max : fresh ? min(nextAt, lastAt + freshDelay) : nextAt }
 }

@@ -11,7 +11,9 @@
 /// - a member that hears it is suspected (or dead) refutes with a higher
 ///   incarnation; only a higher incarnation overrides a suspicion;
 /// - rumours ride on every message and on their own gossip tick, each sent
-///   about `retransmitMultiplier * ceil(log10(n + 1))` times;
+///   about `retransmitMultiplier * ceil(log10(n + 1))` times; a new rumour
+///   starts a round of its own (`freshRumourDelay` after the last one at the
+///   earliest) rather than waiting for the next tick;
 /// - local health grows on failed probes and refutations, shrinks on
 ///   successful probes, and stretches this node's intervals and time-outs.
 public struct SWIMMembership: Sendable {
@@ -43,6 +45,10 @@ public struct SWIMMembership: Sendable {
     private var probe: Probe?
     private var nextProbeAt: UInt64
     private var nextGossipAt: UInt64
+    /// When the last gossip round went out, and whether a rumour came since (it goes out
+    /// `freshRumourDelay` after that round, not at the next regular one).
+    private var lastGossipAt: UInt64 = 0
+    private var freshRumour = false
     private var forwards: [UInt32: Forward] = [:]
     private var leaving = false
 
@@ -91,6 +97,7 @@ public struct SWIMMembership: Sendable {
     /// The earliest time `tick` has work to do.
     public var nextDeadline: UInt64 {
         var t = min(nextProbeAt, nextGossipAt)
+        if freshRumour { t = min(t, lastGossipAt + settings.freshRumourDelay) }
         if let probe, !probe.acked, !probe.indirect { t = min(t, probe.timeoutAt) }
         for f in forwards.values { t = min(t, f.deadline) }
         for s in suspectedAt.values { t = min(t, s + suspicionTimeout) }
@@ -253,8 +260,10 @@ public struct SWIMMembership: Sendable {
         for id in goneAt.keys.sorted() {
             if let since = goneAt[id], now >= since + settings.deadRetention { forget(id) }
         }
-        if now >= nextGossipAt {
-            nextGossipAt = now + settings.gossipInterval
+        if now >= nextGossipAt || (freshRumour && now >= lastGossipAt + settings.freshRumourDelay) {
+            if now >= nextGossipAt { nextGossipAt = now + settings.gossipInterval }
+            lastGossipAt = now
+            freshRumour = false
             if !rumours.isEmpty {
                 for target in randomMembers(settings.gossipFanout, excluding: []) {
                     let updates = piggyback()
@@ -336,6 +345,7 @@ public struct SWIMMembership: Sendable {
     private mutating func enqueue(_ update: Update) {
         rumours.removeAll { $0.update.id == update.id }
         rumours.append(Rumour(update: update, transmits: 0))
+        freshRumour = true
     }
 
     /// The rumours sent least so far, oldest first among equals.

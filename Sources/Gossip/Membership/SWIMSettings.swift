@@ -12,6 +12,13 @@ public struct SWIMSettings: Sendable {
     /// Rumours go out on their own tick, to `gossipFanout` random members.
     public var gossipInterval: UInt64 = 200_000_000
     public var gossipFanout = 3
+    /// A new rumour does not wait for the next round: a round goes out as soon as this
+    /// long has passed since the last one. memberlist waits for the next round, up to
+    /// `gossipInterval` per hop; over the three or four hops a fleet of a few dozen needs,
+    /// that was most of the time between a release and its downloads starting (a
+    /// node's metadata says who holds the release). The number of times each rumour is
+    /// sent is unchanged: it only goes out sooner.
+    public var freshRumourDelay: UInt64 = 20_000_000
     /// Each rumour is sent about `retransmitMultiplier * ceil(log10(n + 1))` times.
     public var retransmitMultiplier = 4
     /// Rumours piggybacked on one message at most (the wire also caps bytes).

@@ -125,7 +125,7 @@ public final class GossipRuntime: Sendable {
         self.logger = logger
         self.onChange = onChange
         self.onNotice = onNotice
-        notices = Mutex(RumourQueue(interval: settings.swim.gossipInterval))
+        notices = Mutex(RumourQueue(interval: settings.swim.gossipInterval, freshDelay: settings.swim.freshRumourDelay))
     }
 
     /// Starts spreading a notice or rotation statement this node accepted (it must fit a datagram).

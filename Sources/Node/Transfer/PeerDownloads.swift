@@ -68,8 +68,10 @@ public final class PeerDownloads: Sendable {
                     node.send(.getManifest(digest), to: candidate.id)
                 }
             }
-            // No candidate yet (gossip of who holds it is still on its way): look again soon.
-            let deadline = ContinuousClock.now + (round.isEmpty ? .milliseconds(100) : .seconds(5))
+            // No candidate yet (gossip of who holds it is still on its way, a hop or two behind
+            // the notice): look again soon. Each look decodes every member's metadata, so not at
+            // every wake-up.
+            let deadline = ContinuousClock.now + (round.isEmpty ? .milliseconds(50) : .seconds(5))
             while ContinuousClock.now < deadline {
                 if let bytes = manifestWaiters.withLock({ $0[digest] ?? nil }) { return bytes }
                 try await Task.sleep(for: .milliseconds(20))
