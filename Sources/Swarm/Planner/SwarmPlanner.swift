@@ -124,7 +124,10 @@ public struct SwarmPlanner: Sendable {
         availability = Array(repeating: 0, count: count)
         requestedFrom = Array(repeating: [], count: count)
         let missingBytes = total - heldBytes
-        duplicateBudget = max(UInt64(sizes.max() ?? 0), UInt64(Double(missingBytes) * max(0, settings.endgameBudget)))
+        // At least the largest chunk it lacks (not the manifest's largest: a small delta would get
+        // a budget of a 256 KiB chunk whatever it lacks).
+        let largestMissing = zip(sizes, self.held).reduce(UInt32(0)) { $1.1 ? $0 : max($0, $1.0) }
+        duplicateBudget = max(UInt64(largestMissing), UInt64(Double(missingBytes) * max(0, settings.endgameBudget)))
         bucket = settings.downloadBytesPerSecond.map {
             TokenBucket(bytesPerSecond: $0, burst: UInt64(sizes.max() ?? 0), now: now)
         }
