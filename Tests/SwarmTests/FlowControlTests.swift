@@ -15,7 +15,7 @@ struct FlowControlTests {
     }
 
     @Test func windowGrowsForAFastPeerUpToMax() {
-        // 64 KiB chunks answered in 1 ms: ~65 MB/s, 250 ms of it is far above 10 requests.
+        // 64 KiB chunks answered in 1 ms: ~65 MB/s, 50 ms of it is far above 10 requests.
         var p = planner(chunks: 100, size: 65536) { $0.maxWindow = 10 }
         _ = p.addPeer(peer(1), sameZone: false, now: 0)
         let first = p.peerHasAll(peer(1), now: 0).requestedChunks
@@ -26,8 +26,21 @@ struct FlowControlTests {
         #expect(p.inFlight(to: peer(1)).count == 10)
     }
 
+    @Test func aFarPeersWindowCoversTwoRoundTrips() {
+        // 64 KiB in 100 ms is 655 KB/s: 50 ms of it is half a chunk (the minimum window, 2),
+        // but a peer 200 ms away needs two round trips of it in flight, 4 chunks.
+        for (rtt, window) in [(ms, 2), (200 * ms, 4)] {
+            var p = planner(chunks: 100, size: 65536)
+            _ = p.addPeer(peer(1), sameZone: false, now: 0)
+            p.peerRTT(peer(1), nanoseconds: rtt)
+            let first = p.peerHasAll(peer(1), now: 0).requestedChunks
+            _ = p.received(chunk: first[0], from: peer(1), valid: true, now: 100 * ms)
+            #expect(p.window(of: peer(1)) == window, "round trip \(rtt / ms) ms")
+        }
+    }
+
     @Test func windowShrinksForASlowPeerDownToMin() {
-        // One 64 KiB chunk per second: 250 ms of that is a quarter of a chunk.
+        // One 64 KiB chunk per second: 50 ms of that is a twentieth of a chunk.
         var p = planner(chunks: 100, size: 65536) { $0.initialWindow = 8; $0.minWindow = 3 }
         _ = p.addPeer(peer(1), sameZone: false, now: 0)
         let first = p.peerHasAll(peer(1), now: 0).requestedChunks
