@@ -47,7 +47,7 @@ struct FaultAndEndgameTests {
 
     @Test func endgameDuplicatesThenCancels() {
         let a = peer(1), b = peer(2), c = peer(3)
-        var p = planner(chunks: 3) { $0.initialWindow = 4; $0.endgameDuplicates = 2; $0.endgameAfter = 0; $0.endgameBudget = 1 }
+        var p = planner(chunks: 3) { $0.initialWindow = 4; $0.endgameDuplicates = 2; $0.endgameAfter = 0; $0.endgameBudget = 1; $0.endgameMoves = false }
         _ = p.addPeer(a, sameZone: true, now: 0)
         #expect(p.peerHasAll(a, now: 0).chunks(to: a).sorted() == [0, 1, 2])
         _ = p.addPeer(b, sameZone: false, now: 0)
@@ -67,7 +67,7 @@ struct FaultAndEndgameTests {
     @Test func endgameDuplicatesStayWithinTheBudget() {
         let a = peer(1), b = peer(2)
         // 8 chunks of 1000 bytes: a quarter is two duplicates.
-        var p = planner(chunks: 8) { $0.initialWindow = 8; $0.endgameDuplicates = 2; $0.endgameAfter = 0; $0.endgameBudget = 0.25 }
+        var p = planner(chunks: 8) { $0.initialWindow = 8; $0.endgameDuplicates = 2; $0.endgameAfter = 0; $0.endgameBudget = 0.25; $0.endgameMoves = false }
         _ = p.addPeer(a, sameZone: true, now: 0)
         #expect(p.peerHasAll(a, now: 0).chunks(to: a).count == 8)
         _ = p.addPeer(b, sameZone: false, now: 0)
@@ -80,7 +80,7 @@ struct FaultAndEndgameTests {
 
     @Test func anEndgameDuplicateWaitsUntilTheFirstRequestIsLate() {
         let a = peer(1), b = peer(2)
-        var p = planner(chunks: 1) { $0.endgameDuplicates = 2; $0.endgameAfter = 500 * ms; $0.requestTimeout = 10 * second }
+        var p = planner(chunks: 1) { $0.endgameDuplicates = 2; $0.endgameAfter = 500 * ms; $0.requestTimeout = 10 * second; $0.endgameMoves = false }
         _ = p.addPeer(a, sameZone: true, now: 0)
         #expect(p.peerHasAll(a, now: 0) == [.request(peer: a, chunk: 0)])
         _ = p.addPeer(b, sameZone: false, now: ms)
@@ -92,9 +92,26 @@ struct FaultAndEndgameTests {
         #expect(p.received(chunk: 0, from: a, valid: true, now: 600 * ms) == [.cancel(peer: b, chunk: 0), .complete])
     }
 
+    @Test func aLateEndgameRequestIsMovedNotRaced() {
+        let a = peer(1), b = peer(2)
+        var p = planner(chunks: 1) { $0.endgameAfter = 500 * ms; $0.requestTimeout = 10 * second }
+        _ = p.addPeer(a, sameZone: true, now: 0)
+        #expect(p.peerHasAll(a, now: 0) == [.request(peer: a, chunk: 0)])
+        _ = p.addPeer(b, sameZone: false, now: ms)
+        #expect(p.peerHasAll(b, now: ms).isEmpty)
+        // Late at A: A is told to drop it (still queued there, it costs nothing) and B is asked.
+        #expect(p.tick(now: 500 * ms) == [.cancel(peer: a, chunk: 0), .request(peer: b, chunk: 0)])
+        #expect(p.inFlight(to: a).isEmpty && p.inFlight(to: b) == [0])
+        #expect(p.stats.duplicates == 1 && p.duplicateBytes == 1000)
+        // B's request is young: nothing moves back.
+        #expect(p.tick(now: 600 * ms).isEmpty)
+        #expect(p.received(chunk: 0, from: b, valid: true, now: 700 * ms) == [.complete])
+        #expect(p.stats.slowest?.nanoseconds == 200 * ms && p.stats.slowest?.peer == b)
+    }
+
     @Test func noEndgameWhileAMissingChunkIsNotInFlight() throws {
         let a = peer(1), b = peer(2)
-        var p = planner(chunks: 3) { $0.initialWindow = 2; $0.minWindow = 1; $0.maxWindow = 2; $0.endgameAfter = 0; $0.endgameBudget = 1 }
+        var p = planner(chunks: 3) { $0.initialWindow = 2; $0.minWindow = 1; $0.maxWindow = 2; $0.endgameAfter = 0; $0.endgameBudget = 1; $0.endgameMoves = false }
         _ = p.addPeer(a, sameZone: false, now: 0)
         #expect(p.peerHasAll(a, now: 0).count == 2)
         // B has only what A is already asked for; the third chunk still waits

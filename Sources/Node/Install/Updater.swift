@@ -453,7 +453,8 @@ public final class Updater: Service, Sendable {
                   let port = meta.transfer.flatMap({ UInt16(exactly: $0) }), port != 0, let a = meta.apps[app],
                   a.held?.contains(prefix) == true || a.downloading == prefix else { return nil }
             return TransferCandidate(id: m.id, address: PeerAddress(host: m.address.host, port: port),
-                                     sameZone: settings.zone != nil && meta.zone == settings.zone)
+                                     sameZone: settings.zone != nil && meta.zone == settings.zone,
+                                     complete: a.held?.contains(prefix) == true)
         }
     }
 

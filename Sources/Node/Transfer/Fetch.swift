@@ -13,10 +13,13 @@ public struct TransferCandidate: Sendable, Equatable {
     /// Its transfer listener.
     public var address: PeerAddress
     public var sameZone: Bool
-    public init(id: NodeID, address: PeerAddress, sameZone: Bool) {
+    /// It holds the whole release (not merely downloading it).
+    public var complete: Bool
+    public init(id: NodeID, address: PeerAddress, sameZone: Bool, complete: Bool = false) {
         self.id = id
         self.address = address
         self.sameZone = sameZone
+        self.complete = complete
     }
 }
 
@@ -31,6 +34,13 @@ final class Fetch: Sendable {
     struct Settings: Sendable {
         var swarm = SwarmSettings()
         var maxPeers = 8
+        /// Peers holding the whole release: dialled even when `maxPeers` are connected, until
+        /// this many of the download's peers hold it (the seed among them). A seed
+        /// gives each new chunk to one requester only (super-seeding), so the first node to
+        /// finish may hold chunks no one else has; if every download had filled its slots with
+        /// peers still downloading, nobody would ask it, and the fleet waited for the seed's
+        /// 5 s window to pass (a delta release took 6.4 s instead of 1 s).
+        var extraHolders = 4
         /// How often the candidates are looked at again (new peers are dialled).
         var refresh: UInt64 = 250_000_000
         /// How often a peer is asked for its whole have-set again (a backstop:
@@ -41,6 +51,8 @@ final class Fetch: Sendable {
     /// A peer of this download: dialled (connected once it said hello), and when it was last asked for its have-set.
     private struct PeerState {
         var connected = false
+        /// It held the whole release when dialled.
+        var complete = false
         var lastQuery: UInt64 = 0
         /// The last have-query is not answered yet (its answer times the round trip).
         var awaitingHave = false
@@ -102,6 +114,20 @@ final class Fetch: Sendable {
         } onCancel: {
             finish(.failure(CancellationError()))
         }
+        logStats()
+    }
+
+    /// One line per download: what its slowest request waited for, and how often peers
+    /// refused or a chunk was asked of two peers (why a node finished late, in the log).
+    private func logStats() {
+        let stats = planner.withLock { $0.stats }
+        var metadata: Logger.Metadata = ["manifest": "\(digest.short)", "refused": "\(stats.refusals)", "duplicates": "\(stats.duplicates)"]
+        if let slowest = stats.slowest {
+            metadata["slowest_ms"] = "\(slowest.nanoseconds / 1_000_000)"
+            metadata["slowest_chunk"] = "\(distinct[slowest.chunk].digest.short)"
+            metadata["slowest_peer"] = "\(slowest.peer.short)"
+        }
+        logger.info("fetched every chunk from peers", metadata: metadata)
     }
 
     /// Completes `run()` once; later calls do nothing.
@@ -138,14 +164,20 @@ final class Fetch: Sendable {
         var dial: [TransferCandidate] = []
         // Dials in progress count too, or slow candidates would be dialled every refresh.
         var connectedCount = known.count
+        var holders = known.values.filter(\.complete).count
         // Same zone first, then in a random order, so a fleet does not all dial the same peers.
         let fresh = candidates().filter { known[$0.id] == nil && !node.isBanned($0.id) && $0.id != node.id }.shuffled()
-        for candidate in fresh.filter(\.sameZone) + fresh.filter({ !$0.sameZone }) where connectedCount < settings.maxPeers {
+        for candidate in fresh.filter(\.sameZone) + fresh.filter({ !$0.sameZone }) {
+            if connectedCount < settings.maxPeers {
+                connectedCount += 1
+            } else if !(candidate.complete && holders < settings.extraHolders) {
+                continue
+            }
+            if candidate.complete { holders += 1 }
             dial.append(candidate)
-            connectedCount += 1
         }
         for candidate in dial {
-            peers.withLock { $0[candidate.id] = PeerState() }
+            peers.withLock { $0[candidate.id] = PeerState(complete: candidate.complete) }
             let started = now
             node.link(to: candidate.id, at: candidate.address).whenComplete { [self] result in
                 switch result {

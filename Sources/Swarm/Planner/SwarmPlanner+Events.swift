@@ -95,7 +95,10 @@ extension SwarmPlanner {
     /// it has it and ask elsewhere.
     public mutating func refused(chunk: Int, by peer: NodeID, now: UInt64) -> [Directive] {
         if sizes.indices.contains(chunk), table[peer] != nil {
-            if removeRequest(chunk, from: peer) != nil { refreshOffers() }
+            if removeRequest(chunk, from: peer) != nil {
+                stats.refusals += 1
+                refreshOffers()
+            }
             if table[peer]!.has[chunk] {
                 table[peer]!.has[chunk] = false
                 availability[chunk] -= 1
@@ -117,6 +120,7 @@ extension SwarmPlanner {
         if let issuedAt = removeRequest(chunk, from: peer) {
             table[peer]!.recordDelivery(bytes: size, issuedAt: issuedAt, now: now,
                                         meanChunkSize: meanChunkSize, windows: windows)
+            if now > issuedAt, now - issuedAt > stats.slowest?.nanoseconds ?? 0 { stats.slowest = (now - issuedAt, chunk, peer) }
         }
         markHeld(chunk, into: &out)
     }

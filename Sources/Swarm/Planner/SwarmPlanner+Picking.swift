@@ -26,8 +26,22 @@ extension SwarmPlanner {
                 rateWakeup = Self.adding(now, bucket!.delay(for: size, now: now))
                 break
             }
+            if !pick.fresh, settings.endgameMoves, let late = requestedFrom[pick.chunk].first {
+                // Moved, not raced: the late peer is told to drop it (a request still waiting
+                // in its queue costs nothing) and asked for it again only if no one else has it.
+                removeRequest(pick.chunk, from: late)
+                table[late]!.avoid.insert(pick.chunk)
+                out.append(.cancel(peer: late, chunk: pick.chunk))
+            }
             issue(pick.chunk, to: pick.peer, now: now)
-            if pick.fresh { picks += 1 } else { duplicateBytes += size }
+            if pick.fresh {
+                picks += 1
+            } else {
+                // A move adds bytes only if the late peer was already sending it: counted as a
+                // duplicate all the same, so the budget bounds what a download moves either way.
+                duplicateBytes += size
+                stats.duplicates += 1
+            }
             out.append(.request(peer: pick.peer, chunk: pick.chunk))
         }
         return out

@@ -96,6 +96,24 @@ public struct SwarmPlanner: Sendable {
     /// (``SwarmSettings/endgameBudget``).
     public internal(set) var duplicateBytes: UInt64 = 0
     let duplicateBudget: UInt64
+    /// How the download went, for its log line (``Stats``).
+    public internal(set) var stats = Stats()
+
+    /// What a download's requests met: how long the slowest took, and how many came back
+    /// refused. The shell logs it when the download ends, so a slow node says why.
+    public struct Stats: Sendable, Equatable {
+        /// The longest a requested chunk took to arrive, the chunk and the peer, if any arrived.
+        public var slowest: (nanoseconds: UInt64, chunk: Int, peer: NodeID)?
+        /// Requests answered "missing" (the peer dropped the chunk, or a seed super-seeds).
+        public var refusals = 0
+        /// Chunks requested from more than one peer at once (endgame).
+        public var duplicates = 0
+
+        public static func == (a: Stats, b: Stats) -> Bool {
+            a.slowest?.nanoseconds == b.slowest?.nanoseconds && a.slowest?.chunk == b.slowest?.chunk
+                && a.slowest?.peer == b.slowest?.peer && a.refusals == b.refusals && a.duplicates == b.duplicates
+        }
+    }
 
     /// - Parameters:
     ///   - sizes: size in bytes of each distinct chunk (index = chunk number).
