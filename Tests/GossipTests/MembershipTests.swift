@@ -130,6 +130,7 @@ import Testing
         let changed = interval + 50_000_000
         _ = n.setMetadata([7])
         #expect(n.nextDeadline == interval + n.settings.freshRumourDelay)
+        #expect(gossips(sends(n.tick(now: interval + 10_000_000))).isEmpty)
         let out = gossips(sends(n.tick(now: changed)))
         #expect(out.count == 1 && out[0].1 == addrB)
         #expect(out.first?.0.updates.contains(.alive(id: a, incarnation: 6, address: addrA, metadata: [7])) == true)

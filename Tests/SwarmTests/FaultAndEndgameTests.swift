@@ -102,9 +102,11 @@ struct FaultAndEndgameTests {
         // Late at A: A is told to drop it (still queued there, it costs nothing) and B is asked.
         #expect(p.tick(now: 500 * ms) == [.cancel(peer: a, chunk: 0), .request(peer: b, chunk: 0)])
         #expect(p.inFlight(to: a).isEmpty && p.inFlight(to: b) == [0])
-        #expect(p.stats.duplicates == 1 && p.duplicateBytes == 1000)
-        // B's request is young: nothing moves back.
+        #expect(p.stats.endgame == 1 && p.duplicateBytes == 1000)
+        // B's request is young: nothing moves. Once it is late too, it stays: A was too slow
+        // for this chunk and B has it (and the budget is spent).
         #expect(p.tick(now: 600 * ms).isEmpty)
+        #expect(p.tick(now: 1_100 * ms).isEmpty)
         #expect(p.received(chunk: 0, from: b, valid: true, now: 700 * ms) == [.complete])
         #expect(p.stats.slowest?.nanoseconds == 200 * ms && p.stats.slowest?.peer == b)
     }

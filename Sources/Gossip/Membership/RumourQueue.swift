@@ -32,7 +32,8 @@ public struct RumourQueue<Payload: Equatable & Sendable>: Sendable {
     /// or none when no round is due.
     public mutating func round(now: UInt64, limit: Int) -> [Payload] {
         guard now >= nextAt || (fresh && now >= lastAt + freshDelay) else { return [] }
-        if now >= nextAt { nextAt = now + interval }
+        // A regular round right after a fresh one would send the same rumours again.
+        nextAt = now >= nextAt ? now + interval : max(nextAt, now + freshDelay)
         lastAt = now
         fresh = false
         let payloads = queue.map(\.payload)

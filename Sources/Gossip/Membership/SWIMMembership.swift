@@ -123,6 +123,7 @@ public struct SWIMMembership: Sendable {
     public mutating func preload(_ updates: [Update], now: UInt64) {
         for update in updates { _ = apply(update, now: now) }
         rumours.removeAll()
+        freshRumour = false
     }
 
     /// ``preload(_:now:)`` from members many simulated nodes share (held once, not per node).
@@ -261,7 +262,8 @@ public struct SWIMMembership: Sendable {
             if let since = goneAt[id], now >= since + settings.deadRetention { forget(id) }
         }
         if now >= nextGossipAt || (freshRumour && now >= lastGossipAt + settings.freshRumourDelay) {
-            if now >= nextGossipAt { nextGossipAt = now + settings.gossipInterval }
+            // A regular round right after a fresh one would send the same rumours again.
+            nextGossipAt = now >= nextGossipAt ? now + settings.gossipInterval : max(nextGossipAt, now + settings.freshRumourDelay)
             lastGossipAt = now
             freshRumour = false
             if !rumours.isEmpty {

@@ -51,7 +51,7 @@ final class Fetch: Sendable {
     /// A peer of this download: dialled (connected once it said hello), and when it was last asked for its have-set.
     private struct PeerState {
         var connected = false
-        /// It held the whole release when dialled.
+        /// It holds the whole release (its metadata said so when dialled, or its have-set).
         var complete = false
         var lastQuery: UInt64 = 0
         /// The last have-query is not answered yet (its answer times the round trip).
@@ -117,11 +117,11 @@ final class Fetch: Sendable {
         logStats()
     }
 
-    /// One line per download: what its slowest request waited for, and how often peers
-    /// refused or a chunk was asked of two peers (why a node finished late, in the log).
+    /// One line per download: what its slowest request waited for, how often peers refused,
+    /// and how many late requests endgame moved (why a node finished late, in the log).
     private func logStats() {
         let stats = planner.withLock { $0.stats }
-        var metadata: Logger.Metadata = ["manifest": "\(digest.short)", "refused": "\(stats.refusals)", "duplicates": "\(stats.duplicates)"]
+        var metadata: Logger.Metadata = ["manifest": "\(digest.short)", "refused": "\(stats.refusals)", "endgame": "\(stats.endgame)"]
         if let slowest = stats.slowest {
             metadata["slowest_ms"] = "\(slowest.nanoseconds / 1_000_000)"
             metadata["slowest_chunk"] = "\(distinct[slowest.chunk].digest.short)"
@@ -229,9 +229,12 @@ final class Fetch: Sendable {
                 peers[peer]!.awaitingHave = false
                 return peers[peer]!.lastQuery
             }
+            let complete = presence.allSatisfy { $0 }
+            // A peer found to hold everything counts toward `extraHolders`, however it was found.
+            if complete { peers.withLock { $0[peer]?.complete = true } }
             apply {
                 if let asked, now > asked { $0.peerRTT(peer, nanoseconds: now - asked) }
-                return presence.allSatisfy({ $0 }) ? $0.peerHasAll(peer, now: now) : $0.peerHas(peer, bitfield: presence, now: now)
+                return complete ? $0.peerHasAll(peer, now: now) : $0.peerHas(peer, bitfield: presence, now: now)
             }
             return true
         case .missing(let d) where d == digest:

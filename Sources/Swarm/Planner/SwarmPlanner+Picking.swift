@@ -18,15 +18,17 @@ extension SwarmPlanner {
         // A full plan finds every endgame wake-up again; one peer's plan only adds its own.
         if only == nil { endgameWakeup = nil }
         var out: [Directive] = []
-        while !isComplete, bytesInFlight == 0 || bytesInFlight < settings.maxBytesInFlight,
+        // In endgame with moves, a full byte cap does not stop a pick: a move adds nothing in flight.
+        while !isComplete, bytesInFlight == 0 || bytesInFlight < settings.maxBytesInFlight || (open.isEmpty && settings.endgameMoves),
               let pick = nextPick(only: only, now: now) {
             let size = UInt64(sizes[pick.chunk])
-            if bytesInFlight > 0, bytesInFlight + size > settings.maxBytesInFlight { break }
+            let moves = !pick.fresh && settings.endgameMoves && !requestedFrom[pick.chunk].isEmpty
+            if !moves, bytesInFlight > 0, bytesInFlight + size > settings.maxBytesInFlight { break }
             if bucket != nil, !bucket!.take(size, now: now) {
                 rateWakeup = Self.adding(now, bucket!.delay(for: size, now: now))
                 break
             }
-            if !pick.fresh, settings.endgameMoves, let late = requestedFrom[pick.chunk].first {
+            if moves, let late = requestedFrom[pick.chunk].first {
                 // Moved, not raced: the late peer is told to drop it (a request still waiting
                 // in its queue costs nothing) and asked for it again only if no one else has it.
                 removeRequest(pick.chunk, from: late)
@@ -40,7 +42,7 @@ extension SwarmPlanner {
                 // A move adds bytes only if the late peer was already sending it: counted as a
                 // duplicate all the same, so the budget bounds what a download moves either way.
                 duplicateBytes += size
-                stats.duplicates += 1
+                stats.endgame += 1
             }
             out.append(.request(peer: pick.peer, chunk: pick.chunk))
         }
@@ -118,15 +120,19 @@ extension SwarmPlanner {
         return open.isEmpty ? endgamePick(among: free, now: now) : nil
     }
 
-    /// Every missing chunk is in flight: duplicate the least-duplicated one whose first
-    /// request is `endgameAfter` old to a free peer that has it, and note when the next
-    /// younger one comes of age.
+    /// Every missing chunk is in flight: move (or, with `endgameMoves` off, duplicate) the
+    /// least-duplicated one whose first request is `endgameAfter` old to a free peer that
+    /// has it, and note when the next younger one comes of age. `endgameDuplicates` of 1
+    /// turns endgame off.
     private mutating func endgamePick(among free: [FreePeer], now: UInt64) -> Pick? {
         let limit = max(1, settings.endgameDuplicates)
         var best: (pick: Pick, rank: (Int, UInt64))?
         var wakeup: UInt64?
         wanted.forEach { chunk in
             guard requestedFrom[chunk].count < limit, duplicateBytes + UInt64(sizes[chunk]) <= duplicateBudget else { return }
+            // A request made in this very pass is not late, whatever `endgameAfter` says: a
+            // chunk moves at most once per pass.
+            if settings.endgameMoves, let first = requestedFrom[chunk].first, table[first]?.inFlight[chunk] == now { return }
             if settings.endgameAfter > 0, let first = requestedFrom[chunk].first, let issued = table[first]?.inFlight[chunk] {
                 let due = Self.adding(issued, settings.endgameAfter)
                 if due > now {

@@ -21,22 +21,24 @@ import Gossip
 ///   a seeded random key per peer (so the downloaders of a fleet do not all
 ///   prefer the lowest id); a peer whose request for the chunk timed out or came back
 ///   bad is asked again only when no one else has it;
-/// - each peer's window keeps about 250 ms of its measured throughput in
-///   flight (`minWindow...maxWindow`); a pass with time-outs halves it;
+/// - each peer's window keeps 50 ms of its measured throughput in flight,
+///   and at least two of its round trips (`minWindow...maxWindow`); a pass
+///   with time-outs halves it;
 /// - at most `maxBytesInFlight` bytes requested and not received (one request
 ///   is always allowed when nothing is in flight), and, with a download rate,
 ///   each request spends its size from a ``TokenBucket``;
-/// - endgame (every missing chunk is in flight): peers with a free slot are
-///   also asked for in-flight chunks whose first request is `endgameAfter`
-///   old, up to `endgameDuplicates` peers per chunk; the first valid copy
-///   cancels the others;
+/// - endgame (every missing chunk is in flight): a request `endgameAfter` old
+///   is moved to a peer with a free slot (the late peer gets a cancel), or with
+///   `endgameMoves` off also asked of up to `endgameDuplicates` peers, the
+///   first valid copy cancelling the others; either way within the
+///   `endgameBudget`;
 /// - `strikesToBan` bad chunks ban a peer for the life of the planner.
 public struct SwarmPlanner: Sendable {
     /// What the shell should do next.
     public enum Directive: Equatable, Sendable {
         /// Ask `peer` for chunk number `chunk`.
         case request(peer: NodeID, chunk: Int)
-        /// Withdraw a request: an endgame duplicate whose chunk arrived from elsewhere.
+        /// Withdraw a request: its chunk arrived from elsewhere, or endgame moved it.
         case cancel(peer: NodeID, chunk: Int)
         /// The peer reached `strikesToBan` bad chunks: close its connection and log.
         case ban(peer: NodeID)
@@ -106,12 +108,13 @@ public struct SwarmPlanner: Sendable {
         public var slowest: (nanoseconds: UInt64, chunk: Int, peer: NodeID)?
         /// Requests answered "missing" (the peer dropped the chunk, or a seed super-seeds).
         public var refusals = 0
-        /// Chunks requested from more than one peer at once (endgame).
-        public var duplicates = 0
+        /// Endgame picks: late requests moved to another peer (or, with `endgameMoves` off,
+        /// asked of a second peer at once).
+        public var endgame = 0
 
         public static func == (a: Stats, b: Stats) -> Bool {
             a.slowest?.nanoseconds == b.slowest?.nanoseconds && a.slowest?.chunk == b.slowest?.chunk
-                && a.slowest?.peer == b.slowest?.peer && a.refusals == b.refusals && a.duplicates == b.duplicates
+                && a.slowest?.peer == b.slowest?.peer && a.refusals == b.refusals && a.endgame == b.endgame
         }
     }
 

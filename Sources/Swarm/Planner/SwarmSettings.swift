@@ -19,7 +19,8 @@ public struct SwarmSettings: Sendable {
     public var requestTimeout: UInt64 = 15_000_000_000
     /// Bad (digest-mismatch) chunks from a peer before it is banned.
     public var strikesToBan = 3
-    /// In endgame, the most peers asked for the same chunk at once.
+    /// In endgame, the most peers asked for the same chunk at once (with `endgameMoves`,
+    /// any value above 1 allows moves); 1 turns endgame off.
     public var endgameDuplicates = 2
     /// In endgame, a late request is moved rather than raced: the late peer gets a cancel
     /// and another peer the request. A request that late is almost always still waiting in

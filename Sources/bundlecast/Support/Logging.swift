@@ -36,7 +36,10 @@ struct StderrLogHandler: LogHandler {
         }
         let fields = merged.isEmpty ? "" : " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         let line = "\(Self.timestamp()) \(event.level) \(label):\(fields) [\(event.source)] \(event.message)\n"
-        FileHandle.standardError.write(Data(line.utf8))
+        // One write(2) per line, so lines from several threads do not interleave; a failed
+        // write (a full disk behind a redirect, a closed stderr) is dropped, never a crash.
+        var bytes = Array(line.utf8)
+        _ = bytes.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
     }
 
     /// `2026-12-06T07:19:39.123Z`.
