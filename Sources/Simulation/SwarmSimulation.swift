@@ -193,6 +193,7 @@ public enum SwarmSimulation {
             case .chunk(let to, let from, let chunk):
                 guard planners[to] != nil else { continue }
                 if s.cpuPerChunk > 0 {
+                    planners[to]!.arriving(chunk: chunk, from: ids[from])
                     // The receiver needs a core for the chunk's work: its own, or the earliest free of the shared ones.
                     let core = s.sharedCores > 0 ? cores.indices.min { cores[$0] < cores[$1] }! : to
                     let done = max(now, cores[core]) + s.cpuPerChunk

@@ -111,6 +111,32 @@ struct FaultAndEndgameTests {
         #expect(p.stats.slowest?.nanoseconds == 200 * ms && p.stats.slowest?.peer == b)
     }
 
+    @Test func aChunkBeingCheckedIsNotMoved() {
+        let a = peer(1), b = peer(2)
+        var p = planner(chunks: 1) { $0.endgameAfter = 500 * ms; $0.requestTimeout = 10 * second }
+        _ = p.addPeer(a, sameZone: true, now: 0)
+        #expect(p.peerHasAll(a, now: 0) == [.request(peer: a, chunk: 0)])
+        _ = p.addPeer(b, sameZone: false, now: ms)
+        _ = p.peerHasAll(b, now: ms)
+        // Its bytes came at 400 ms; the check is still queued at 500 ms: not late, not moved.
+        p.arriving(chunk: 0, from: a)
+        #expect(p.tick(now: 500 * ms).isEmpty)
+        #expect(p.received(chunk: 0, from: a, valid: true, now: 700 * ms) == [.complete])
+        #expect(p.stats.endgame == 0)
+    }
+
+    @Test func aChunkThatFailsItsCheckCanBeMovedAgain() {
+        let a = peer(1), b = peer(2)
+        var p = planner(chunks: 1) { $0.endgameAfter = 500 * ms; $0.requestTimeout = 10 * second; $0.strikesToBan = 3 }
+        _ = p.addPeer(a, sameZone: true, now: 0)
+        _ = p.peerHasAll(a, now: 0)
+        _ = p.addPeer(b, sameZone: false, now: ms)
+        _ = p.peerHasAll(b, now: ms)
+        p.arriving(chunk: 0, from: a)
+        // A bad copy: a strike, and the chunk is asked again (of B, since A failed it).
+        #expect(p.received(chunk: 0, from: a, valid: false, now: 600 * ms) == [.request(peer: b, chunk: 0)])
+    }
+
     @Test func noEndgameWhileAMissingChunkIsNotInFlight() throws {
         let a = peer(1), b = peer(2)
         var p = planner(chunks: 3) { $0.initialWindow = 2; $0.minWindow = 1; $0.maxWindow = 2; $0.endgameAfter = 0; $0.endgameBudget = 1; $0.endgameMoves = false }

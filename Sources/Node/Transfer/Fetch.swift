@@ -259,6 +259,7 @@ final class Fetch: Sendable {
             return true
         case .chunk(let d, let bytes):
             guard let i = index[d] else { return false }
+            planner.withLock { $0.arriving(chunk: i, from: peer) }
             writes.async { [self] in
                 let valid = bytes.count == Int(distinct[i].size) && Blake2b.digest256(bytes) == d
                 if valid {

@@ -239,7 +239,11 @@ public final class TransferNode: Sendable {
 
     /// Sends several frames to a peer in one write (one hop to its event loop, one system call).
     func send(_ frames: [TransferFrame], to peer: NodeID) {
-        guard !frames.isEmpty, let channel = links.withLock({ $0[peer] }) else { return }
+        guard !frames.isEmpty else { return }
+        guard let channel = links.withLock({ $0[peer] }) else {
+            logger.debug("no connection to peer \(peer.short): \(frames.count) frames not sent")
+            return
+        }
         channel.writeAndFlush(TransferFrame.buffer(frames), promise: nil)
     }
 

@@ -3,7 +3,9 @@ import Gossip
 /// What a ``SwarmPlanner`` knows about one connected, not banned peer.
 struct SwarmPeer: Sendable {
     /// How much of a peer's measured throughput the window keeps in flight: at least
-    /// this long, and at least two of its round trips (so a slow link stays full).
+    /// this long, and at least two of its least round trips (so a long link stays full;
+    /// the least, because a busy peer answers have-queries late, and sized by those
+    /// answers a seed's windows grew until requests waited 3 s in its queue).
     /// More than that only queues at the uploader: a chunk asked for waits behind the
     /// whole window, and the last chunks a fleet lacks arrive that much later. With a
     /// quarter second (the earlier value) the 20-node simulation took 1.14-1.18x its
@@ -19,6 +21,8 @@ struct SwarmPeer: Sendable {
     var tieKey: UInt64 = 0
     /// Smoothed round trip; `nil` until measured (and then ranked last).
     var rtt: UInt64?
+    /// The least round trip measured: the path's own delay, without queues.
+    var minRTT: UInt64?
     /// Which chunks it said it has.
     var has: ChunkBitset
     /// Requests it may have in flight.
@@ -76,7 +80,7 @@ struct SwarmPeer: Sendable {
         throughput = average
         pendingBytes = 0
         lastDelivery = now
-        let keep = max(Self.targetInFlightNanoseconds, 2 * Double(rtt ?? 0))
+        let keep = max(Self.targetInFlightNanoseconds, 2 * Double(minRTT ?? 0))
         let target = (average * keep / 1e9 / meanChunkSize).rounded(.up)
         window = target >= Double(windows.upperBound) ? windows.upperBound : max(windows.lowerBound, Int(target))
     }

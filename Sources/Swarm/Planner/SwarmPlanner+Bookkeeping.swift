@@ -16,6 +16,7 @@ extension SwarmPlanner {
     mutating func removeRequest(_ chunk: Int, from peer: NodeID) -> UInt64? {
         guard let issuedAt = table[peer]?.inFlight.removeValue(forKey: chunk) else { return nil }
         requestedFrom[chunk].removeAll { $0 == peer }
+        arriving.remove(chunk)
         if requestedFrom[chunk].isEmpty, !held[chunk] { open[chunk] = true }
         bytesInFlight -= UInt64(sizes[chunk])
         return issuedAt

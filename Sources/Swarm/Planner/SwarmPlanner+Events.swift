@@ -13,6 +13,7 @@ extension SwarmPlanner {
                 var state = SwarmPeer(sameZone: sameZone, chunkCount: chunkCount,
                                       window: min(max(settings.initialWindow, windows.lowerBound), windows.upperBound))
                 state.rtt = rtts[peer]
+                state.minRTT = minRTTs[peer]
                 state.tieKey = rng.next()
                 table[peer] = state
                 ids.insert(peer, at: ids.firstIndex { $0 > peer } ?? ids.endIndex)
@@ -63,6 +64,18 @@ extension SwarmPlanner {
         let smoothed = SwarmPeer.smoothedRTT(rtts[peer], nanoseconds)
         rtts[peer] = smoothed
         table[peer]?.rtt = smoothed
+        let least = min(minRTTs[peer] ?? .max, nanoseconds)
+        minRTTs[peer] = least
+        table[peer]?.minRTT = least
+    }
+
+    /// A requested chunk's bytes arrived from the peer; ``received(chunk:from:valid:now:)``
+    /// follows once they are checked. Until then endgame does not take the request for late:
+    /// on a loaded node the check can wait, and moving a chunk that already arrived paid
+    /// for it twice.
+    public mutating func arriving(chunk: Int, from peer: NodeID) {
+        guard sizes.indices.contains(chunk), table[peer]?.inFlight[chunk] != nil else { return }
+        arriving.insert(chunk)
     }
 
     /// A chunk arrived from a peer and was checked against its digest.
@@ -155,6 +168,7 @@ extension SwarmPlanner {
             banned.insert(peer)
             strikes[peer] = nil
             rtts[peer] = nil
+            minRTTs[peer] = nil
             out.append(.ban(peer: peer))
         }
     }

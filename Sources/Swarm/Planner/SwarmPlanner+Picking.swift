@@ -129,7 +129,8 @@ extension SwarmPlanner {
         var best: (pick: Pick, rank: (Int, UInt64))?
         var wakeup: UInt64?
         wanted.forEach { chunk in
-            guard requestedFrom[chunk].count < limit, duplicateBytes + UInt64(sizes[chunk]) <= duplicateBudget else { return }
+            guard requestedFrom[chunk].count < limit, duplicateBytes + UInt64(sizes[chunk]) <= duplicateBudget,
+                  !arriving.contains(chunk) else { return }
             // A request made in this very pass is not late, whatever `endgameAfter` says: a
             // chunk moves at most once per pass.
             if settings.endgameMoves, let first = requestedFrom[chunk].first, table[first]?.inFlight[chunk] == now { return }

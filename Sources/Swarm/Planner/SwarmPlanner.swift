@@ -65,6 +65,8 @@ public struct SwarmPlanner: Sendable {
     var availability: [Int]
     /// The peers each chunk is in flight to, in request order.
     var requestedFrom: [[NodeID]]
+    /// Chunks whose bytes arrived and are being checked (``arriving(chunk:from:)``): not late.
+    var arriving: Set<Int> = []
 
     var table: [NodeID: SwarmPeer] = [:]
     /// The keys of `table` in ascending order: every iteration goes through this.
@@ -73,6 +75,8 @@ public struct SwarmPlanner: Sendable {
     /// Smoothed round trips, also of peers not added yet (the shell may
     /// measure while connecting) or gone for now; only looked up, never iterated.
     var rtts: [NodeID: UInt64] = [:]
+    /// The least round trip seen per peer (the path, without the queues of a busy moment).
+    var minRTTs: [NodeID: UInt64] = [:]
     var banned: Set<NodeID> = []
 
     /// Fresh (non-endgame) picks so far, for random-first.
