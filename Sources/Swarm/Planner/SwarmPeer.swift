@@ -4,8 +4,8 @@ import Gossip
 struct SwarmPeer: Sendable {
     /// How much of a peer's measured throughput the window keeps in flight: at least
     /// this long, and at least two of its least round trips (so a long link stays full;
-    /// the least, because a busy peer answers have-queries late, and sized by those
-    /// answers a seed's windows grew until requests waited 3 s in its queue).
+    /// the least, because a busy peer answers have-queries late, and its smoothed round
+    /// trip then measures its queue, not the path).
     /// More than that only queues at the uploader: a chunk asked for waits behind the
     /// whole window, and the last chunks a fleet lacks arrive that much later. With a
     /// quarter second (the earlier value) the 20-node simulation took 1.14-1.18x its
