@@ -92,13 +92,24 @@ struct FaultAndEndgameTests {
         #expect(p.received(chunk: 0, from: a, valid: true, now: 600 * ms) == [.cancel(peer: b, chunk: 0), .complete])
     }
 
-    @Test func aLateEndgameRequestIsMovedNotRaced() {
+    /// One chunk, asked of A (peer 1) at 0; B (peer 2) has it too from 1 ms. Endgame after 500 ms.
+    func askedOfAHeldByB(_ edit: (inout SwarmSettings) -> Void = { _ in }) -> SwarmPlanner {
         let a = peer(1), b = peer(2)
-        var p = planner(chunks: 1) { $0.endgameAfter = 500 * ms; $0.requestTimeout = 10 * second }
+        var p = planner(chunks: 1) {
+            $0.endgameAfter = 500 * ms
+            $0.requestTimeout = 10 * second
+            edit(&$0)
+        }
         _ = p.addPeer(a, sameZone: true, now: 0)
         #expect(p.peerHasAll(a, now: 0) == [.request(peer: a, chunk: 0)])
         _ = p.addPeer(b, sameZone: false, now: ms)
         #expect(p.peerHasAll(b, now: ms).isEmpty)
+        return p
+    }
+
+    @Test func aLateEndgameRequestIsMovedNotRaced() {
+        let a = peer(1), b = peer(2)
+        var p = askedOfAHeldByB()
         // Late at A: A is told to drop it (still queued there, it costs nothing) and B is asked.
         #expect(p.tick(now: 500 * ms) == [.cancel(peer: a, chunk: 0), .request(peer: b, chunk: 0)])
         #expect(p.inFlight(to: a).isEmpty && p.inFlight(to: b) == [0])
@@ -112,12 +123,8 @@ struct FaultAndEndgameTests {
     }
 
     @Test func aChunkBeingCheckedIsNotMoved() {
-        let a = peer(1), b = peer(2)
-        var p = planner(chunks: 1) { $0.endgameAfter = 500 * ms; $0.requestTimeout = 10 * second }
-        _ = p.addPeer(a, sameZone: true, now: 0)
-        #expect(p.peerHasAll(a, now: 0) == [.request(peer: a, chunk: 0)])
-        _ = p.addPeer(b, sameZone: false, now: ms)
-        _ = p.peerHasAll(b, now: ms)
+        let a = peer(1)
+        var p = askedOfAHeldByB()
         // Its bytes came at 400 ms; the check is still queued at 500 ms: not late, not moved.
         p.arriving(chunk: 0, from: a)
         #expect(p.tick(now: 500 * ms).isEmpty)
@@ -125,13 +132,9 @@ struct FaultAndEndgameTests {
         #expect(p.stats.endgame == 0)
     }
 
-    @Test func aChunkThatFailsItsCheckCanBeMovedAgain() {
+    @Test func aChunkThatFailsItsCheckIsAskedElsewhere() {
         let a = peer(1), b = peer(2)
-        var p = planner(chunks: 1) { $0.endgameAfter = 500 * ms; $0.requestTimeout = 10 * second; $0.strikesToBan = 3 }
-        _ = p.addPeer(a, sameZone: true, now: 0)
-        _ = p.peerHasAll(a, now: 0)
-        _ = p.addPeer(b, sameZone: false, now: ms)
-        _ = p.peerHasAll(b, now: ms)
+        var p = askedOfAHeldByB { $0.strikesToBan = 3 }
         p.arriving(chunk: 0, from: a)
         // A bad copy: a strike, and the chunk is asked again (of B, since A failed it).
         #expect(p.received(chunk: 0, from: a, valid: false, now: 600 * ms) == [.request(peer: b, chunk: 0)])

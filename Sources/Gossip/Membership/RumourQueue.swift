@@ -6,15 +6,12 @@
 /// the simulator share it.
 public struct RumourQueue<Payload: Equatable & Sendable>: Sendable {
     private var queue: [(payload: Payload, rounds: Int)] = []
-    private var nextAt: UInt64 = 0
-    private var lastAt: UInt64 = 0
-    private var fresh = false
-    public let interval: UInt64
-    public let freshDelay: UInt64
+    private var rounds: GossipRounds
+    public var interval: UInt64 { rounds.interval }
+    public var freshDelay: UInt64 { rounds.freshDelay }
 
     public init(interval: UInt64, freshDelay: UInt64 = SWIMSettings().freshRumourDelay) {
-        self.interval = interval
-        self.freshDelay = freshDelay
+        rounds = GossipRounds(interval: interval, freshDelay: freshDelay, firstAt: 0)
     }
 
     public var isEmpty: Bool { queue.isEmpty }
@@ -24,18 +21,14 @@ public struct RumourQueue<Payload: Equatable & Sendable>: Sendable {
     public mutating func add(_ payload: Payload) -> Bool {
         guard !queue.contains(where: { $0.payload == payload }) else { return false }
         queue.append((payload, 0))
-        fresh = true
+        rounds.markFresh()
         return true
     }
 
     /// The rumours to send now (each to every one of this round's targets),
     /// or none when no round is due.
     public mutating func round(now: UInt64, limit: Int) -> [Payload] {
-        guard now >= nextAt || (fresh && now >= lastAt + freshDelay) else { return [] }
-        // A regular round right after a fresh one would send the same rumours again.
-        nextAt = now >= nextAt ? now + interval : max(nextAt, now + freshDelay)
-        lastAt = now
-        fresh = false
+        guard rounds.take(now: now) else { return [] }
         let payloads = queue.map(\.payload)
         for i in queue.indices { queue[i].rounds += 1 }
         queue.removeAll { $0.rounds >= limit }
@@ -43,5 +36,5 @@ public struct RumourQueue<Payload: Equatable & Sendable>: Sendable {
     }
 
     /// When `round` next has work.
-    public var nextDeadline: UInt64 { queue.isEmpty ? .max : fresh ? min(nextAt, lastAt + freshDelay) : nextAt }
+    public var nextDeadline: UInt64 { queue.isEmpty ? .max : rounds.deadline }
 }

@@ -44,11 +44,9 @@ public struct SWIMMembership: Sendable {
     private var probeRound = (start: 0, stride: 1, next: 0, slots: 0)
     private var probe: Probe?
     private var nextProbeAt: UInt64
-    private var nextGossipAt: UInt64
-    /// When the last gossip round went out, and whether a rumour came since (it goes out
-    /// `freshRumourDelay` after that round, not at the next regular one).
-    private var lastGossipAt: UInt64 = 0
-    private var freshRumour = false
+    /// Gossip rounds: every `gossipInterval`, and `freshRumourDelay` after the last one
+    /// when a new rumour came.
+    private var rounds: GossipRounds
     private var forwards: [UInt32: Forward] = [:]
     private var leaving = false
 
@@ -81,7 +79,8 @@ public struct SWIMMembership: Sendable {
         me = Member(id: id, address: address, incarnation: incarnation, status: .alive, metadata: metadata)
         rng = SplitMix64(seed: seed)
         nextProbeAt = now + settings.probeInterval
-        nextGossipAt = now + settings.gossipInterval
+        rounds = GossipRounds(interval: settings.gossipInterval, freshDelay: settings.freshRumourDelay,
+                              firstAt: now + settings.gossipInterval)
     }
 
     // MARK: - Queries
@@ -96,8 +95,7 @@ public struct SWIMMembership: Sendable {
 
     /// The earliest time `tick` has work to do.
     public var nextDeadline: UInt64 {
-        var t = min(nextProbeAt, nextGossipAt)
-        if freshRumour { t = min(t, lastGossipAt + settings.freshRumourDelay) }
+        var t = min(nextProbeAt, rounds.deadline)
         if let probe, !probe.acked, !probe.indirect { t = min(t, probe.timeoutAt) }
         for f in forwards.values { t = min(t, f.deadline) }
         for s in suspectedAt.values { t = min(t, s + suspicionTimeout) }
@@ -123,7 +121,7 @@ public struct SWIMMembership: Sendable {
     public mutating func preload(_ updates: [Update], now: UInt64) {
         for update in updates { _ = apply(update, now: now) }
         rumours.removeAll()
-        freshRumour = false
+        rounds.clearFresh()
     }
 
     /// ``preload(_:now:)`` from members many simulated nodes share (held once, not per node).
@@ -261,11 +259,7 @@ public struct SWIMMembership: Sendable {
         for id in goneAt.keys.sorted() {
             if let since = goneAt[id], now >= since + settings.deadRetention { forget(id) }
         }
-        if now >= nextGossipAt || (freshRumour && now >= lastGossipAt + settings.freshRumourDelay) {
-            // A regular round right after a fresh one would send the same rumours again.
-            nextGossipAt = now >= nextGossipAt ? now + settings.gossipInterval : max(nextGossipAt, now + settings.freshRumourDelay)
-            lastGossipAt = now
-            freshRumour = false
+        if rounds.take(now: now) {
             if !rumours.isEmpty {
                 for target in randomMembers(settings.gossipFanout, excluding: []) {
                     let updates = piggyback()
@@ -347,7 +341,7 @@ public struct SWIMMembership: Sendable {
     private mutating func enqueue(_ update: Update) {
         rumours.removeAll { $0.update.id == update.id }
         rumours.append(Rumour(update: update, transmits: 0))
-        freshRumour = true
+        rounds.markFresh()
     }
 
     /// The rumours sent least so far, oldest first among equals.

@@ -48,6 +48,13 @@ public final class StagedTree: Sendable {
         /// Bytes written to each file since its write-back was last started.
         var unflushed: [Int]
         var written: Set<Digest256> = []
+
+        /// Starts the write-back of file `i` (the whole file: the dirty pages of scattered
+        /// chunks go out in one request).
+        mutating func startWriteback(_ i: Int) {
+            unflushed[i] = 0
+            cfileops_start_writeback(files[i].fd, 0, 0)
+        }
         /// Why the tree cannot be committed (a failed write), if it cannot.
         var failure: String?
         var closed = false
@@ -123,11 +130,7 @@ public final class StagedTree: Sendable {
                     done += n
                 }
                 s.unflushed[place.file] += bytes.count
-                if s.unflushed[place.file] >= Self.writebackEvery {
-                    s.unflushed[place.file] = 0
-                    // The whole file: the dirty pages of scattered chunks go out in one request.
-                    cfileops_start_writeback(file.fd, 0, 0)
-                }
+                if s.unflushed[place.file] >= Self.writebackEvery { s.startWriteback(place.file) }
             }
             s.written.insert(digest)
         }
@@ -145,10 +148,7 @@ public final class StagedTree: Sendable {
             // not in the fsync at install.
             state.withLock { s in
                 guard !s.closed else { return }
-                for i in s.files.indices {
-                    s.unflushed[i] = 0
-                    cfileops_start_writeback(s.files[i].fd, 0, 0)
-                }
+                for i in s.files.indices { s.startWriteback(i) }
             }
         }
     }

@@ -223,15 +223,15 @@ final class Fetch: Sendable {
             }
             let presence = TransferFrame.presence(bits, count: distinct.count)
             let now = Self.now()
-            // The answer to a have-query times the round trip, also to peers that dialled us.
+            let complete = presence.allSatisfy { $0 }
+            // The answer to a have-query times the round trip, also to peers that dialled us; a
+            // peer found to hold everything counts toward `extraHolders`, however it was found.
             let asked = peers.withLock { peers -> UInt64? in
+                if complete { peers[peer]?.complete = true }
                 guard peers[peer]?.awaitingHave == true else { return nil }
                 peers[peer]!.awaitingHave = false
                 return peers[peer]!.lastQuery
             }
-            let complete = presence.allSatisfy { $0 }
-            // A peer found to hold everything counts toward `extraHolders`, however it was found.
-            if complete { peers.withLock { $0[peer]?.complete = true } }
             apply {
                 if let asked, now > asked { $0.peerRTT(peer, nanoseconds: now - asked) }
                 return complete ? $0.peerHasAll(peer, now: now) : $0.peerHas(peer, bitfield: presence, now: now)

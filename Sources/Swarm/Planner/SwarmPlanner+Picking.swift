@@ -131,12 +131,12 @@ extension SwarmPlanner {
         wanted.forEach { chunk in
             guard requestedFrom[chunk].count < limit, duplicateBytes + UInt64(sizes[chunk]) <= duplicateBudget,
                   !arriving.contains(chunk) else { return }
-            // A request made in this very pass is not late, whatever `endgameAfter` says: a
-            // chunk moves at most once per pass.
-            if settings.endgameMoves, let first = requestedFrom[chunk].first, table[first]?.inFlight[chunk] == now { return }
-            if settings.endgameAfter > 0, let first = requestedFrom[chunk].first, let issued = table[first]?.inFlight[chunk] {
+            if let first = requestedFrom[chunk].first, let issued = table[first]?.inFlight[chunk] {
+                // A request made in this very pass is not late, whatever `endgameAfter` says: a
+                // chunk moves at most once per pass.
+                if settings.endgameMoves, issued == now { return }
                 let due = Self.adding(issued, settings.endgameAfter)
-                if due > now {
+                if settings.endgameAfter > 0, due > now {
                     // Worth waking for only if a free peer could take the duplicate.
                     if due < (wakeup ?? .max), bestPeer(for: chunk, among: free) != nil { wakeup = due }
                     return

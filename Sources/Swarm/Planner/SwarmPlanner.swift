@@ -107,7 +107,7 @@ public struct SwarmPlanner: Sendable {
 
     /// What a download's requests met: how long the slowest took, and how many came back
     /// refused. The shell logs it when the download ends, so a slow node says why.
-    public struct Stats: Sendable, Equatable {
+    public struct Stats: Sendable {
         /// The longest a requested chunk took to arrive, the chunk and the peer, if any arrived.
         public var slowest: (nanoseconds: UInt64, chunk: Int, peer: NodeID)?
         /// Requests answered "missing" (the peer dropped the chunk, or a seed super-seeds).
@@ -115,11 +115,6 @@ public struct SwarmPlanner: Sendable {
         /// Endgame picks: late requests moved to another peer (or, with `endgameMoves` off,
         /// asked of a second peer at once).
         public var endgame = 0
-
-        public static func == (a: Stats, b: Stats) -> Bool {
-            a.slowest?.nanoseconds == b.slowest?.nanoseconds && a.slowest?.chunk == b.slowest?.chunk
-                && a.slowest?.peer == b.slowest?.peer && a.refusals == b.refusals && a.endgame == b.endgame
-        }
     }
 
     /// - Parameters:

@@ -27,9 +27,9 @@ public struct SwarmSettings: Sendable {
     /// the late peer's upload queue, where a cancel removes it before any byte is sent; a
     /// race paid for the chunk twice. In a delta release (all endgame) the first node to get
     /// a new chunk from the seed is asked for it by the whole fleet at once, some requests
-    /// wait there 0.5-0.75 s, and raced copies took nodes up to 0.17 MB over the chunks
+    /// wait there 0.5-0.75 s, and raced copies took nodes up to 0.18 MB over the chunks
     /// they lacked (the goal is 1.5 MiB for a 1 MiB insert, whose new chunks alone came to
-    /// 1.09-1.56 MB in 33 samples). False: race, as BitTorrent's endgame does.
+    /// 1.09-1.57 MB in the samples taken). False: race, as BitTorrent's endgame does.
     public var endgameMoves = true
     /// Nanoseconds; in endgame a chunk is asked of a second peer only once its first
     /// request is this old. Asking at once doubled what a small delta release moved (every
