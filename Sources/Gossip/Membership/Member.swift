@@ -38,6 +38,12 @@ public enum Update: Equatable, Sendable {
     /// the node refuses to publish it (see README, Gossip).
     public static let maxMetadataBytes = 512
 
+    /// The highest incarnation any rumour may carry: 2^62, far above the Unix-seconds start
+    /// a node uses, yet with room to count up. The codec refuses a higher one, and a node
+    /// pushed here by a forged suspicion stops refuting instead of overflowing (see README,
+    /// What it withstands): a datagram must never trap the process.
+    public static let maxIncarnation: UInt64 = 1 << 62
+
     public var id: NodeID {
         switch self {
         case .alive(let id, _, _, _), .suspect(let id, _, _), .dead(let id, _, _), .left(let id, _): return id

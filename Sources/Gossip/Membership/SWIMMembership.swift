@@ -162,7 +162,9 @@ public struct SWIMMembership: Sendable {
     public mutating func setMetadata(_ metadata: [UInt8]) -> [Directive] {
         precondition(metadata.count <= Update.maxMetadataBytes, "metadata over \(Update.maxMetadataBytes) bytes")
         me.metadata = metadata
-        me.incarnation += 1
+        // Saturates: at the ceiling (reached only through forged rumours) the change is still
+        // spread, and members that already hold that incarnation keep the old metadata.
+        me.incarnation = min(me.incarnation, Update.maxIncarnation - 1) + 1
         enqueue(aliveUpdate(me))
         return []
     }
@@ -320,8 +322,11 @@ public struct SWIMMembership: Sendable {
     }
 
     /// A rumour about this node: suspicions and deaths are refuted with a
-    /// higher incarnation; an older or equal `alive` needs nothing.
+    /// higher incarnation; an older or equal `alive` needs nothing. A rumour at
+    /// ``Update/maxIncarnation`` cannot be outbid and is left alone: only a forger puts
+    /// one there, and a trap would let one datagram kill the node.
     private mutating func refute(_ update: Update) -> [Directive] {
+        guard update.incarnation < Update.maxIncarnation else { return [] }
         switch update {
         case .suspect, .dead:
             guard !leaving, update.incarnation >= me.incarnation else { return [] }

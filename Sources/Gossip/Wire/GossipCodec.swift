@@ -158,6 +158,7 @@ public enum GossipCodec {
         guard let kind = UpdateKind(rawValue: try r.u8()) else { throw .badField("update kind") }
         let id = try r.nodeID()
         let incarnation = try r.u64()
+        guard incarnation <= Update.maxIncarnation else { throw .badField("incarnation \(incarnation) above 2^62") }
         switch kind {
         case .alive:
             let address = try r.address()

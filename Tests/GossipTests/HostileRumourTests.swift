@@ -1,0 +1,45 @@
+import Gossip
+import Testing
+
+/// Rumours a forger sends to push a node's counters to their limits: none may trap.
+@Suite struct HostileRumourTests {
+    let a = NodeID(high: 1, low: 1)
+    let b = NodeID(high: 2, low: 2)
+    let addrA = PeerAddress(host: "10.0.0.1", port: 1)
+    let addrB = PeerAddress(host: "10.0.0.2", port: 1)
+
+    func node() -> SWIMMembership {
+        var n = SWIMMembership(id: a, address: addrA, incarnation: 5, seed: 1, now: 0)
+        _ = n.receive(.gossip(from: b, updates: [.alive(id: b, incarnation: 1, address: addrB, metadata: [])]), from: addrB, now: 0)
+        return n
+    }
+
+    @Test(arguments: [UInt64.max, UInt64.max - 1, Update.maxIncarnation, Update.maxIncarnation + 1])
+    func aSuspicionAtTheTopIncarnationIsLeftAloneNotOverflowed(_ incarnation: UInt64) {
+        var n = node()
+        for update in [Update.suspect(id: a, incarnation: incarnation, by: b), .dead(id: a, incarnation: incarnation, by: b),
+                       .alive(id: a, incarnation: incarnation, address: addrB, metadata: [])] {
+            _ = n.receive(.gossip(from: b, updates: [update]), from: addrB, now: 1)
+        }
+        #expect(n.me.incarnation == 5)
+        #expect(n.me.status == .alive)
+    }
+
+    @Test func aSuspicionJustBelowTheTopIsRefutedAtTheTop() {
+        var n = node()
+        _ = n.receive(.gossip(from: b, updates: [.suspect(id: a, incarnation: Update.maxIncarnation - 1, by: b)]), from: addrB, now: 1)
+        #expect(n.me.incarnation == Update.maxIncarnation)
+        // Metadata changes saturate there instead of overflowing.
+        _ = n.setMetadata([1])
+        _ = n.setMetadata([2])
+        #expect(n.me.incarnation == Update.maxIncarnation)
+        #expect(n.me.metadata == [2])
+    }
+
+    @Test func theCodecRefusesAnIncarnationAboveTheTop() throws {
+        let ok = GossipCodec.encodeDatagram(.gossip(from: b, updates: [.suspect(id: a, incarnation: Update.maxIncarnation, by: b)]))
+        #expect(try GossipCodec.decodeDatagram(ok).updates.count == 1)
+        let over = GossipCodec.encodeDatagram(.gossip(from: b, updates: [.suspect(id: a, incarnation: UInt64.max, by: b)]))
+        #expect(throws: GossipWireError.self) { try GossipCodec.decodeDatagram(over) }
+    }
+}
