@@ -60,6 +60,7 @@ struct OriginWatcher: Service {
         await catchUp(app)
         var timestampsOff = false
         var heldBefore = held(app)
+        var heldAtLastPoll = heldBefore
         var lastTimestampFetch: ContinuousClock.Instant?
         while !Task.isCancelled {
             if let timestamps, !timestampsOff,
@@ -70,7 +71,11 @@ struct OriginWatcher: Service {
             }
             let url = origin.appendingPathComponent("/v1/apps/\(app)/channels/\(channel)/latest")
             var components = URLComponents(url: url, resolvingAgainstBaseURL: false)!
-            let after = max(held(app), refused)
+            // A rotation lowers the held sequence to its floor: what was refused before it (perhaps a
+            // thief's notice at 2^63-1) must not keep the long-poll above the new key's notices.
+            if held(app) < heldAtLastPoll { refused = 0 }
+            heldAtLastPoll = held(app)
+            let after = max(heldAtLastPoll, refused)
             components.queryItems = [URLQueryItem(name: "after", value: String(after)), URLQueryItem(name: "wait", value: "30")]
             var request = URLRequest(url: components.url!)
             request.timeoutInterval = 45

@@ -1,3 +1,4 @@
+import Foundation
 import BundlecastCore
 import Testing
 
@@ -9,8 +10,8 @@ import Testing
 
     let a = key(1), b = key(2), c = key(3), stranger = key(4)
 
-    func rotation(app: String = "acme", epoch: UInt64, from old: SecretKey, to new: SecretKey) throws -> SignedRotation {
-        let statement = try RotationStatement(app: app, epoch: epoch, oldKeyID: old.keyID, newKey: new.publicKey, created: 1_790_000_000)
+    func rotation(app: String = "acme", epoch: UInt64, from old: SecretKey, to new: SecretKey, floor: UInt64 = 0) throws -> SignedRotation {
+        let statement = try RotationStatement(app: app, epoch: epoch, oldKeyID: old.keyID, newKey: new.publicKey, floor: floor, created: 1_790_000_000)
         return try SignedRotation.sign(statement, old: old, new: new)
     }
 
@@ -21,7 +22,7 @@ import Testing
         let text = signed.text
         let lines = text.split(separator: "\n")
         #expect(lines.count == 3)
-        #expect(lines[0] == "bundlecast=1 kind=rotate app=acme epoch=1 old=\(a.keyID) new=\(b.keyID) newkey=\(b.publicKey.base64) created=1790000000")
+        #expect(lines[0] == "bundlecast=1 kind=rotate app=acme epoch=1 old=\(a.keyID) new=\(b.keyID) newkey=\(b.publicKey.base64) floor=0 created=1790000000")
         #expect(lines[1].hasPrefix("old-key-signature \(a.keyID) "))
         #expect(lines[2].hasPrefix("new-key-signature \(b.keyID) "))
         let parsed = try SignedRotation(bytes: signed.bytes)
@@ -71,13 +72,13 @@ import Testing
 
     @Test func theNewKeyMustDifferAndMatchItsID() throws {
         #expect(throws: RotationFormatError.self) {
-            try RotationStatement(app: "acme", epoch: 1, oldKeyID: a.keyID, newKey: a.publicKey, created: 1)
+            try RotationStatement(app: "acme", epoch: 1, oldKeyID: a.keyID, newKey: a.publicKey, floor: 0, created: 1)
         }
         // newkey carrying another id than new=.
         let text = try rotation(epoch: 1, from: a, to: b).text.replacingOccurrences(of: "new=\(b.keyID)", with: "new=\(c.keyID)")
         #expect(throws: RotationFormatError.self) { try SignedRotation(bytes: Array(text.utf8)) }
         // Signing with keys other than those named.
-        let statement = try RotationStatement(app: "acme", epoch: 1, oldKeyID: a.keyID, newKey: b.publicKey, created: 1)
+        let statement = try RotationStatement(app: "acme", epoch: 1, oldKeyID: a.keyID, newKey: b.publicKey, floor: 0, created: 1)
         #expect(throws: RotationFormatError.self) { try SignedRotation.sign(statement, old: c, new: b) }
         #expect(throws: RotationFormatError.self) { try SignedRotation.sign(statement, old: a, new: c) }
     }
@@ -115,7 +116,7 @@ import Testing
         // The old key signed, but someone else "co-signed" for the new key: the new key never agreed.
         let statement = good.statement
         let forged = try SignedRotation.sign(
-            try RotationStatement(app: "acme", epoch: 1, oldKeyID: a.keyID, newKey: stranger.publicKey, created: statement.created),
+            try RotationStatement(app: "acme", epoch: 1, oldKeyID: a.keyID, newKey: stranger.publicKey, floor: 0, created: statement.created),
             old: a, new: stranger)
         var lines = good.text.split(separator: "\n").map(String.init)
         let strangerSignature = forged.text.split(separator: "\n")[2].split(separator: " ")[2]
@@ -135,7 +136,7 @@ import Testing
         #expect(pinned(a, 0).evaluate(hijack, app: "acme").refusal == "wrong_old_key")
         // Bytes equal to the pinned key under a fresh id.
         let clone = PublicKey(keyID: KeyID(bytes: [9, 9, 9, 9, 9, 9, 9, 9])!, key: a.publicKey.key)
-        let statement = try RotationStatement(app: "acme", epoch: 1, oldKeyID: a.keyID, newKey: clone, created: 1)
+        let statement = try RotationStatement(app: "acme", epoch: 1, oldKeyID: a.keyID, newKey: clone, floor: 0, created: 1)
         let digest = Blake2b.digest512(Array(statement.description.utf8))
         let text = statement.description + "\nold-key-signature \(a.keyID) \(Base64.encode(a.sign(digest)))\n"
             + "new-key-signature \(clone.keyID) \(Base64.encode(a.sign(digest)))\n"
@@ -156,19 +157,48 @@ import Testing
     }
 
     @Test func epochGapIsRefused() throws {
-        #expect(pinned(a, 0).evaluate(try rotation(epoch: 2, from: a, to: b), app: "acme").refusal == "gap")
+        #expect(pinned(a, 1).evaluate(try rotation(epoch: 3, from: a, to: b), app: "acme").refusal == "gap")
         #expect(pinned(b, 1).evaluate(try rotation(epoch: 5, from: b, to: c), app: "acme").refusal == "gap")
     }
 
-    @Test func aKeyPinnedAfterItsRotationLearnsItsEpoch() throws {
-        // A machine set up later with --trust b: the statement that rotated to b tells it b's epoch.
+    @Test func aKeyPinnedOutOfBandFollowsItsFirstRotationAtItsEpoch() throws {
+        // A machine set up later with --trust b (epoch 0, its place unknown): the statement that
+        // brought b is known, and b's own rotation lands at its epoch; from there, one at a time.
         let first = try rotation(epoch: 1, from: a, to: b)
-        #expect(pinned(b, 0).evaluate(first, app: "acme") == .anchored(pinned(b, 1)))
-        #expect(pinned(b, 1).evaluate(try rotation(epoch: 2, from: b, to: c), app: "acme") == .rotated(pinned(c, 2)))
-        // Anchoring needs the pinned key's own signature.
+        #expect(pinned(b, 0).evaluate(first, app: "acme") == .known)
+        #expect(pinned(b, 0).evaluate(try rotation(epoch: 2, from: b, to: c), app: "acme") == .rotated(pinned(c, 2)))
+        #expect(pinned(c, 2).evaluate(try rotation(epoch: 4, from: c, to: a), app: "acme").refusal == "gap")
+        // The statement that brought the key needs the key's own signature.
         var lines = first.text.split(separator: "\n").map(String.init)
         lines[2] = "new-key-signature \(b.keyID) " + lines[1].split(separator: " ")[2]
         #expect(pinned(b, 0).evaluate(Array((lines.joined(separator: "\n") + "\n").utf8), app: "acme").refusal == "bad_signature")
+    }
+
+    @Test func aStatementSignedByAStolenPinnedKeyAloneCannotJumpTheEpoch() throws {
+        // A thief holding b signs "b is at epoch 2^63-1" (b co-signs as the new key; the old-key
+        // signature is anything). The epoch stays, and the publisher's rotation away from b goes through.
+        let top = try RotationStatement(app: "acme", epoch: RotationStatement.maxEpoch, oldKeyID: stranger.keyID, newKey: b.publicKey,
+                                        floor: 0, created: 1)
+        let anchor = try SignedRotation.sign(top, old: stranger, new: b)
+        #expect(pinned(b, 1).evaluate(anchor, app: "acme") == .known)
+        #expect(pinned(b, 1).evaluate(try rotation(epoch: 2, from: b, to: c), app: "acme") == .rotated(pinned(c, 2)))
+    }
+
+    @Test func theFloorIsPartOfTheSignedStatementAndBounded() throws {
+        let signed = try rotation(epoch: 1, from: a, to: b, floor: 41)
+        #expect(signed.statement.floor == 41)
+        #expect(try SignedRotation(bytes: signed.bytes).statement.floor == 41)
+        #expect(throws: RotationFormatError.self) {
+            try RotationStatement(app: "acme", epoch: 1, oldKeyID: a.keyID, newKey: b.publicKey, floor: RotationStatement.maxFloor + 1, created: 1)
+        }
+        // Changing the floor breaks both signatures.
+        let forged = String(decoding: signed.bytes, as: UTF8.self).replacingOccurrences(of: "floor=41", with: "floor=99")
+        #expect(pinned(a, 0).evaluate(Array(forged.utf8), app: "acme").refusal == "bad_signature")
+        // Past 2^64 or not canonical: not a statement.
+        for bad in ["floor=18446744073709551616", "floor=041", "floor=-1"] {
+            let text = String(decoding: signed.bytes, as: UTF8.self).replacingOccurrences(of: "floor=41", with: bad)
+            #expect(pinned(a, 0).evaluate(Array(text.utf8), app: "acme").refusal == "malformed")
+        }
     }
 }
 
@@ -177,7 +207,6 @@ extension RotationVerdict {
     var refusal: String {
         switch self {
         case .rotated: return "rotated"
-        case .anchored: return "anchored"
         case .known: return "known"
         case .refused(let r): return r.reason
         }

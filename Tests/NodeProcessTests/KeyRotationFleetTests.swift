@@ -90,7 +90,7 @@ import TestSupport
             try await eventually(within: 20, "a has the first notice") { try await a.sequence("hello-fleet") == 1 }
             // The rotation reaches the origin only; then a notice signed by the new key. Node a meets a
             // key it does not know, fetches the chain from the origin, checks it, and takes the notice.
-            let statement = try RotationStatement(app: "hello-fleet", epoch: 1, oldKeyID: demoKey.keyID, newKey: newKey.publicKey, created: 1_790_000_000)
+            let statement = try RotationStatement(app: "hello-fleet", epoch: 1, oldKeyID: demoKey.keyID, newKey: newKey.publicKey, floor: 0, created: 1_790_000_000)
             #expect(try await post(base + "/v1/apps/hello-fleet/rotations", try SignedRotation.sign(statement, old: demoKey, new: newKey).bytes) == 201)
             let manifest = Array("manifest 1.0.2".utf8)
             let n = try Notice(kind: .release, app: "hello-fleet", version: SemanticVersion("1.0.2"), sequence: 2, channel: "stable",
@@ -106,6 +106,45 @@ import TestSupport
                 let sequence = try await b.sequence("hello-fleet")
                 return try await pinned(b) == (newKey.keyID.description, 1) && sequence == 2
             }
+        }
+    }
+
+    @Test func aRotationUndoesAThiefsTopSequence() async throws {
+        try await withTemporaryDirectory { dir in
+            let origin = try await OriginRunner(directory: dir)
+            defer { origin.stop() }
+            let fleet = try Fleet(directory: dir, nodes: 3, seedExtra: ["--origin", origin.base], nodeExtra: ["--origin", origin.base])
+            defer { fleet.stop() }
+            let key = repoRoot + "/Keys/demo-test-only.key"
+            let first = try runBundlecast(["release", repoRoot + "/Samples/hello-fleet/1.0.0", "--app", "hello-fleet", "--version", "1.0.0", "--key", key,
+                                           "--manifests", fleet.manifests, "--origin", origin.base, "--node", "127.0.0.1:\(fleet.seed.adminPort)"])
+            #expect(first.code == 0, "\(first.err)")
+            try await fleet.waitInstalled("1.0.0", on: fleet.nodes)
+
+            // A thief with the publisher's key signs the highest sequence there is, to the origin and to one node.
+            let top = UInt64(Int64.max)
+            let stolen = try rolloutNotice("1.0.0", sequence: top, key: demoKey, manifests: fleet.manifests)
+            #expect(try await post(origin.base + "/v1/apps/hello-fleet/notices", stolen) == 201)
+            #expect([200, 201].contains(try await post(fleet.nodes[0].admin + "/v1/notices", stolen)), "accepted, or already had from the origin")
+            for node in fleet.nodes {
+                try await eventually(within: 30, "node \(node.adminPort) holds the thief's sequence") { try await node.sequence("hello-fleet") == top }
+            }
+
+            // The publisher rotates (its floor: the highest sequence it signed, 1) and releases as usual.
+            try write(dir + "/new.key", try newKey.fileText(passphrase: nil))
+            let rotate = try runBundlecast(["rotate-key", "--old", key, "--new", dir + "/new.key", "--app", "hello-fleet", "--manifests", fleet.manifests,
+                                            "--origin", origin.base, "--node", "127.0.0.1:\(fleet.seed.adminPort)"])
+            #expect(rotate.code == 0, "\(rotate.err)")
+            #expect(rotate.out.contains("floor 1"), "\(rotate.out)")
+            let next = try runBundlecast(["release", repoRoot + "/Samples/hello-fleet/1.1.0", "--app", "hello-fleet", "--version", "1.1.0",
+                                          "--key", dir + "/new.key", "--manifests", fleet.manifests, "--origin", origin.base,
+                                          "--node", "127.0.0.1:\(fleet.seed.adminPort)"])
+            #expect(next.code == 0, "\(next.err)")
+            try await fleet.waitInstalled("1.1.0", on: fleet.nodes)
+            for node in fleet.nodes { #expect(try await node.sequence("hello-fleet") == 2) }
+            // The stolen notice stays out: the origin no longer serves it, and nodes refuse it by key.
+            #expect(try await post(origin.base + "/v1/apps/hello-fleet/notices", stolen) != 201)
+            #expect(try await post(fleet.nodes[1].admin + "/v1/notices", stolen) == 403)
         }
     }
 }

@@ -14,8 +14,8 @@ import TestSupport
     let a = key(1), b = key(2), c = key(3)
     let now: UInt64 = 1_800_000_000
 
-    func rotation(epoch: UInt64, from old: SecretKey, to new: SecretKey) throws -> [UInt8] {
-        let statement = try RotationStatement(app: "acme", epoch: epoch, oldKeyID: old.keyID, newKey: new.publicKey, created: 1_790_000_000)
+    func rotation(epoch: UInt64, from old: SecretKey, to new: SecretKey, floor: UInt64 = 0) throws -> [UInt8] {
+        let statement = try RotationStatement(app: "acme", epoch: epoch, oldKeyID: old.keyID, newKey: new.publicKey, floor: floor, created: 1_790_000_000)
         return try SignedRotation.sign(statement, old: old, new: new).bytes
     }
 
@@ -73,14 +73,31 @@ import TestSupport
         }
     }
 
-    @Test func aNodeSetUpWithTheNewKeyLearnsItsEpoch() throws {
+    @Test func aNodeSetUpWithTheNewKeyFollowsItsNextRotation() throws {
         try withTemporaryDirectory { (dir: String) throws -> Void in
             let (keys, _) = try open(dir, trust: b)
-            #expect(change(try keys.receive(try rotation(epoch: 2, from: b, to: c), source: "t", now: now)) == "gap")
-            #expect(change(try keys.receive(try rotation(epoch: 1, from: a, to: b), source: "t", now: now)) == "anchored")
-            #expect(keys.pinned("acme") == PinnedKey(key: b.publicKey, epoch: 1))
+            #expect(change(try keys.receive(try rotation(epoch: 1, from: a, to: b), source: "t", now: now)) == "known")
+            #expect(keys.pinned("acme") == PinnedKey(key: b.publicKey, epoch: 0))
             #expect(change(try keys.receive(try rotation(epoch: 2, from: b, to: c), source: "t", now: now)) == "rotated")
             #expect(keys.pinned("acme") == PinnedKey(key: c.publicKey, epoch: 2))
+            #expect(change(try keys.receive(try rotation(epoch: 4, from: c, to: a), source: "t", now: now)) == "gap")
+        }
+    }
+
+    @Test func aRotationDropsWhatAThiefSignedAboveItsFloor() throws {
+        try withTemporaryDirectory { (dir: String) throws -> Void in
+            let (keys, _) = try open(dir, trust: a)
+            let store = try NodeStore(path: dir + "/node.sqlite")
+            let inbox = NoticeInbox(intake: NoticeIntake(keys: keys), store: store)
+            #expect(try inbox.receive(try notice(sequence: 3, key: a), source: "publisher", now: now).isSuccess)
+            // The thief, holding a, signs the highest sequence there is.
+            #expect(try inbox.receive(try notice(sequence: UInt64(Int64.max), key: a), source: "thief", now: now).isSuccess)
+            #expect(try inbox.receive(try notice(sequence: 4, key: a), source: "publisher", now: now).refusal == "stale")
+            // The publisher rotates, stating 3 as the last sequence a signed for it.
+            #expect(change(try keys.receive(try rotation(epoch: 1, from: a, to: b, floor: 3), source: "t", now: now)) == "rotated")
+            #expect(try store.latest(app: "acme", channel: "stable")?.notice.sequence == nil)
+            #expect(try inbox.receive(try notice(sequence: 4, key: b), source: "publisher", now: now).isSuccess)
+            #expect(try inbox.receive(try notice(sequence: UInt64(Int64.max), key: a), source: "thief", now: now).refusal == "retired_key")
         }
     }
 

@@ -17,8 +17,8 @@ import Testing
         return dir + "/\(name).key"
     }
 
-    func rotation(epoch: UInt64, from old: SecretKey, to new: SecretKey) throws -> [UInt8] {
-        let statement = try RotationStatement(app: "hello-fleet", epoch: epoch, oldKeyID: old.keyID, newKey: new.publicKey, created: 1_790_000_000)
+    func rotation(epoch: UInt64, from old: SecretKey, to new: SecretKey, floor: UInt64 = 0) throws -> [UInt8] {
+        let statement = try RotationStatement(app: "hello-fleet", epoch: epoch, oldKeyID: old.keyID, newKey: new.publicKey, floor: floor, created: 1_790_000_000)
         return try SignedRotation.sign(statement, old: old, new: new).bytes
     }
 

@@ -7,14 +7,20 @@
 /// | statement | verdict |
 /// |---|---|
 /// | for another app | refused (`wrong_app`) |
-/// | epoch = current and new key = the pinned key, new signature valid | ``RotationVerdict/known`` (the statement that brought this key) |
+/// | new key = the pinned key, new signature valid | ``RotationVerdict/known``: the statement that brought this key (at any epoch: a machine pinned out of band after that rotation hears it as the chain is caught up); nothing changes |
 /// | epoch ≤ current otherwise | refused as a replay (`replay`) |
-/// | epoch > current and new key = the pinned key, new signature valid | ``RotationVerdict/anchored(_:)``: the key was pinned out of band after that rotation (a machine set up with the current key); its epoch is learnt, the key stays |
-/// | epoch > current + 1 | refused (`gap`): the statements in between are missing |
+/// | epoch > current + 1, unless current is 0 | refused (`gap`): the statements in between are missing |
 /// | old ≠ the pinned key id | refused (`wrong_old_key`) |
 /// | new key equal to the pinned key's bytes under another id | refused (`same_key`) |
 /// | a signature that does not verify | refused (`bad_signature`) |
-/// | otherwise | ``RotationVerdict/rotated(_:)``: the new key is pinned at epoch current + 1 |
+/// | otherwise | ``RotationVerdict/rotated(_:)``: the new key is pinned at the statement's epoch |
+///
+/// Epochs move only through a rotation the pinned key signed, one at a time. The one
+/// exception is epoch 0, a key pinned out of band (`--trust`, a re-pin) whose place in
+/// the chain is unknown: its first rotation lands at the statement's epoch. That jump
+/// needs the pinned key's own signature, so it gives nothing to a thief the stolen key
+/// did not already give; a statement signed by the new key alone never moves the epoch,
+/// so a stolen key cannot push the epoch to 2^63-1 and block the rotation away from it.
 public struct PinnedKey: Hashable, Sendable, CustomStringConvertible {
     public let key: PublicKey
     public let epoch: UInt64
@@ -36,18 +42,11 @@ public struct PinnedKey: Hashable, Sendable, CustomStringConvertible {
     public func evaluate(_ rotation: SignedRotation, app: String) -> RotationVerdict {
         let s = rotation.statement
         guard s.app == app else { return .refused(.wrongApp(statement: s.app, expected: app)) }
-        if s.epoch <= epoch {
-            if s.epoch == epoch && s.newKey == key {
-                return rotation.isSignedByNewKey ? .known : .refused(.badSignature("the new key's signature does not verify"))
-            }
-            return .refused(.replay(epoch: s.epoch, current: epoch))
-        }
         if s.newKey == key {
-            // Signed by the key we trust, saying where it stands in the chain.
-            guard rotation.isSignedByNewKey else { return .refused(.badSignature("the new key's signature does not verify")) }
-            return .anchored(PinnedKey(key: key, epoch: s.epoch))
+            return rotation.isSignedByNewKey ? .known : .refused(.badSignature("the new key's signature does not verify"))
         }
-        guard s.epoch == epoch + 1 else { return .refused(.gap(epoch: s.epoch, current: epoch)) }
+        if s.epoch <= epoch { return .refused(.replay(epoch: s.epoch, current: epoch)) }
+        guard s.epoch == epoch + 1 || epoch == 0 else { return .refused(.gap(epoch: s.epoch, current: epoch)) }
         guard s.oldKeyID == key.keyID else { return .refused(.wrongOldKey(old: s.oldKeyID, pinned: key.keyID)) }
         guard s.newKey.key != key.key else { return .refused(.sameKey) }
         guard rotation.isSignedByOldKey(key) else { return .refused(.badSignature("the old key's signature does not verify")) }
@@ -58,11 +57,10 @@ public struct PinnedKey: Hashable, Sendable, CustomStringConvertible {
 
 /// What a rotation statement does to a ``PinnedKey``.
 public enum RotationVerdict: Equatable, Sendable {
-    /// The new key is pinned from now on; notices signed by the old one are refused.
+    /// The new key is pinned from now on; notices signed by the old one are refused, and
+    /// every accepted sequence of the app is lowered to the statement's `floor`.
     case rotated(PinnedKey)
-    /// Same key, its epoch learnt from a statement that rotated to it.
-    case anchored(PinnedKey)
-    /// The statement that brought the pinned key, again: nothing to do.
+    /// The statement that brought the pinned key: nothing to do.
     case known
     case refused(RotationRefusal)
 }

@@ -55,12 +55,15 @@ struct SignedIntake: Sendable {
         case .success(let accepted) where accepted.change == .rotated:
             logger.notice("rotated publisher key", metadata: ["app": "\(accepted.app)", "epoch": "\(accepted.pinned.epoch)",
                                                              "old": "\(accepted.previous.key.keyID)", "new": "\(accepted.pinned.key.keyID)", "from": "\(source)"])
-            state.updateApp(accepted.app) { $0.epoch = accepted.pinned.epoch }
+            // The rotation dropped what the retired key signed above its floor: peers hear this
+            // node's sequence as it now stands, so the new key's next notice reaches it.
+            let latest = try? inbox.store.latest(app: accepted.app, channel: channel)?.notice
+            state.updateApp(accepted.app) {
+                $0.epoch = accepted.pinned.epoch
+                $0.sequence = latest?.sequence ?? 0
+                $0.version = latest?.version.description ?? ""
+            }
             wake(accepted.app)
-        case .success(let accepted) where accepted.change == .anchored:
-            logger.info("the pinned key's epoch is known now", metadata: ["app": "\(accepted.app)", "key": "\(accepted.pinned.key.keyID)",
-                                                                         "epoch": "\(accepted.pinned.epoch)", "from": "\(source)"])
-            state.updateApp(accepted.app) { $0.epoch = accepted.pinned.epoch }
         case .success:
             break
         case .failure(let refusal):

@@ -17,11 +17,9 @@ public final class PublisherKeys: Sendable {
     /// What a rotation statement did.
     public struct Acceptance: Sendable, Equatable {
         public enum Change: String, Sendable {
-            /// A new key is pinned.
+            /// A new key is pinned, and the app's accepted notices above the floor are gone.
             case rotated
-            /// Same key; its epoch was learnt.
-            case anchored
-            /// The statement that brought the pinned key, again.
+            /// The statement that brought the pinned key.
             case known
         }
 
@@ -71,8 +69,8 @@ public final class PublisherKeys: Sendable {
     }
 
     /// Checks a rotation statement and, when it moves the key on, records it. Only
-    /// `rotated` and `anchored` are news to spread; a repeat of a held statement is
-    /// `known` without any signature check.
+    /// `rotated` is news to spread; a repeat of a held statement is `known` without any
+    /// signature check.
     public func receive(_ bytes: [UInt8], source: String, now: UInt64) throws -> Result<Acceptance, RotationRefusal> {
         let rotation: SignedRotation
         do { rotation = try SignedRotation(bytes: bytes) } catch { return .failure(.malformed(error.message)) }
@@ -84,11 +82,9 @@ public final class PublisherKeys: Sendable {
                 guard record.chain[s.epoch] == bytes else { return .failure(.replay(epoch: s.epoch, current: previous.epoch)) }
                 return .success(Acceptance(app: s.app, change: .known, previous: previous, pinned: previous))
             }
-            let change: Acceptance.Change
             let next: PinnedKey
             switch previous.evaluate(rotation, app: s.app) {
-            case .rotated(let key): (change, next) = (.rotated, key)
-            case .anchored(let key): (change, next) = (.anchored, key)
+            case .rotated(let key): next = key
             case .known: return .success(Acceptance(app: s.app, change: .known, previous: previous, pinned: previous))
             case .refused(let refusal): return .failure(refusal)
             }
@@ -97,9 +93,9 @@ public final class PublisherKeys: Sendable {
             }
             record.pinned = next
             record.chain[s.epoch] = bytes
-            if change == .rotated { record.retired[s.oldKeyID] = s.epoch }
+            record.retired[s.oldKeyID] = s.epoch
             records[s.app] = record
-            return .success(Acceptance(app: s.app, change: change, previous: previous, pinned: next))
+            return .success(Acceptance(app: s.app, change: .rotated, previous: previous, pinned: next))
         }
     }
 }

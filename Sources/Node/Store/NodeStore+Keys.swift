@@ -46,14 +46,23 @@ extension NodeStore {
         }
     }
 
-    /// Records an accepted rotation (or anchor) if the stored key is still `from`:
-    /// false when another statement changed it meanwhile.
+    /// Records an accepted rotation if the stored key is still `from`, and in the same
+    /// transaction lowers what the retired key set: the accepted notices above the
+    /// statement's floor are deleted (the publisher disowned them) and a hold or a failed
+    /// sequence above it comes down to it, so the new key's next notice is not stale.
+    /// False when another statement changed the key meanwhile.
     public func saveRotation(_ rotation: SignedRotation, from: PinnedKey, to next: PinnedKey, source: String, now: UInt64) throws -> Bool {
         let s = rotation.statement
         return try pool.write { db in
             guard try Self.keyRecord(db, s.app)?.pinned == from else { return false }
             try db.execute(sql: "UPDATE publisherKey SET publicKey = ?, epoch = ? WHERE app = ?",
                            arguments: [next.key.base64, Int64(clamping: next.epoch), s.app])
+            if next.key != from.key {
+                let floor = Int64(clamping: s.floor)
+                try db.execute(sql: "DELETE FROM notice WHERE app = ? AND sequence > ?", arguments: [s.app, floor])
+                try db.execute(sql: "UPDATE app SET holdSequence = min(holdSequence, ?1), failedSequence = min(failedSequence, ?1) WHERE app = ?2",
+                               arguments: [floor, s.app])
+            }
             try db.execute(
                 sql: "INSERT OR REPLACE INTO rotation (app, epoch, oldKey, newKey, body, source, receivedAt) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 arguments: [s.app, Int64(clamping: s.epoch), s.oldKeyID.description, s.newKeyID.description, Data(rotation.bytes),

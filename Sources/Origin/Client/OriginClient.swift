@@ -43,7 +43,7 @@ public struct OriginClient: Sendable {
 
     /// What the origin did with a rotation statement.
     public enum RotationAnswer: String, Equatable, Sendable {
-        case rotated, anchored, known
+        case rotated, known
     }
 
     /// Sends a rotation statement; throws with the origin's reason when refused.

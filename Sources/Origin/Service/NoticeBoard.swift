@@ -64,6 +64,16 @@ public final class NoticeBoard: Sendable {
         for continuation in woken { continuation.resume(returning: .notice(notice)) }
     }
 
+    /// Replaces what the board holds for `app` by `notices` (its newest per channel once a
+    /// rotation dropped what the retired key signed above its floor). The board's sequences
+    /// may go down here, and only here: the notices removed were never the publisher's.
+    public func replace(app: String, with notices: [StoredNotice]) {
+        state.withLock { s in
+            for key in s.latest.keys where key.app == app { s.latest[key] = nil }
+            for n in notices where n.app == app { s.latest[Key(app: n.app, channel: n.channel)] = n }
+        }
+    }
+
     /// Number of clients waiting now.
     public var waiting: Int { state.withLock { $0.waiters.count } }
 

@@ -50,11 +50,10 @@ extension OriginAPI {
         let s = rotation.statement
         switch verdict {
         case .rotated(let next):
-            logger.notice("rotated publisher key", metadata: ["app": "\(app)", "epoch": "\(next.epoch)", "old": "\(s.oldKeyID)", "new": "\(next.key.keyID)"])
+            board.replace(app: app, with: try store.allLatest())
+            logger.notice("rotated publisher key", metadata: ["app": "\(app)", "epoch": "\(next.epoch)", "old": "\(s.oldKeyID)", "new": "\(next.key.keyID)",
+                                                              "floor": "\(s.floor)"])
             return (.created, RotationResult(app: app, epoch: next.epoch, keyId: next.key.keyID.description, status: "rotated"))
-        case .anchored(let next):
-            logger.info("the registered key's epoch is known now", metadata: ["app": "\(app)", "epoch": "\(next.epoch)", "key": "\(next.key.keyID)"])
-            return (.created, RotationResult(app: app, epoch: next.epoch, keyId: next.key.keyID.description, status: "anchored"))
         case .known:
             return (.ok, RotationResult(app: app, epoch: s.epoch, keyId: s.newKeyID.description, status: "known"))
         case .refused(let refusal):

@@ -15,7 +15,7 @@ import ServiceLifecycle
 /// | `GET /v1/apps/{app}/channels/{channel}/timestamp` | the origin's signed timestamp of the newest sequence (with `--key`), `Cache-Control: max-age=60`; 404 without a key |
 /// | `GET /v1/apps/{app}/notices?after=SEQ` | later notices, oldest first |
 /// | `GET /v1/apps`, `GET /v1/apps/{app}` | registered apps, key ids and epochs, latest sequences |
-/// | `POST /v1/apps/{app}/rotations` | 201 rotated (or anchored), 200 the same statement again, 409 replay or gap, 401 bad signature, 403 another app or old key, 404, 400, 413 |
+/// | `POST /v1/apps/{app}/rotations` | 201 rotated (notices of the app above its floor deleted), 200 the statement that brought the registered key, 409 replay or gap, 401 bad signature, 403 another app or old key, 404, 400, 413 |
 /// | `GET /v1/apps/{app}/rotations` | the rotation chain, oldest first |
 /// | `GET /healthz`, `GET /metrics` | liveness, Prometheus text |
 struct OriginAPI: Sendable {

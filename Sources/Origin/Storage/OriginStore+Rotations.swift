@@ -18,12 +18,13 @@ extension OriginStore {
         return PinnedKey(key: try PublicKey(base64: row["publicKey"] as String), epoch: UInt64(max(0, row["epoch"] as Int64)))
     }
 
-    /// Applies a rotation statement to `app` in one transaction: on `rotated` or
-    /// `anchored` the app's key and epoch change and the statement joins the chain.
-    /// `nil` when the app is not registered.
+    /// Applies a rotation statement to `app` in one transaction: on `rotated` the app's
+    /// key and epoch change, the statement joins the chain, and every notice of the app
+    /// above the statement's floor is deleted (only the retired key can have signed
+    /// them, and the publisher disowned them). `nil` when the app is not registered.
     ///
-    /// `known` means these exact bytes are the chain's statement for the epoch;
-    /// another statement for an epoch already held is a replay.
+    /// `known` means the statement brought the registered key and is not contradicted by
+    /// the chain's statement for its epoch; another statement for an epoch held is a replay.
     public func submitRotation(_ rotation: SignedRotation, app: String, now: UInt64) throws -> RotationVerdict? {
         try pool.write { db in
             guard let pinned = try Self.pinnedKey(db, app) else { return nil }
@@ -32,8 +33,9 @@ extension OriginStore {
             switch verdict {
             case .known:
                 let held = try Data.fetchOne(db, sql: "SELECT body FROM rotation WHERE app = ? AND epoch = ?", arguments: [app, Int64(s.epoch)])
-                return held.map([UInt8].init) == rotation.bytes ? .known : .refused(.replay(epoch: s.epoch, current: pinned.epoch))
-            case .rotated(let next), .anchored(let next):
+                return held.map { [UInt8]($0) == rotation.bytes } ?? true ? .known : .refused(.replay(epoch: s.epoch, current: pinned.epoch))
+            case .rotated(let next):
+                try db.execute(sql: "DELETE FROM notice WHERE app = ? AND sequence > ?", arguments: [app, Int64(s.floor)])
                 try db.execute(sql: "UPDATE app SET publicKey = ?, epoch = ? WHERE name = ?",
                                arguments: [next.key.base64, Int64(next.epoch), app])
                 try db.execute(

@@ -48,7 +48,11 @@ public struct RotationFiles: Sendable {
     /// The next epoch is one above `originEpoch` when the origin's state is known (its key
     /// must then be `old`), else one above the last statement here (which must have
     /// rotated to `old`), else 1: `old` is the key first pinned.
-    public func rotate(app: String, old: SecretKey, new: SecretKey, created: UInt64,
+    ///
+    /// The floor is `floor` when given, else the highest sequence among the notices under
+    /// `Manifests/APP/`: what this publisher signed is what counts, and a notice a thief
+    /// signed with the old key (never written here) falls above it.
+    public func rotate(app: String, old: SecretKey, new: SecretKey, created: UInt64, floor: UInt64? = nil,
                        origin: (keyID: KeyID, epoch: UInt64)? = nil) throws -> (rotation: SignedRotation, path: String, isNew: Bool) {
         try Identifier.validateApp(app)
         guard old.keyID != new.keyID else { throw ReleaseError("--old and --new are the same key (\(old.keyID))") }
@@ -76,10 +80,11 @@ public struct RotationFiles: Sendable {
         if chain.contains(where: { $0.rotation.statement.epoch == epoch }) {
             throw ReleaseError("\(target) already rotates \(app) to another key; move it away to rotate to \(new.keyID) instead")
         }
-        let statement = try RotationStatement(app: app, epoch: epoch, oldKeyID: old.keyID, newKey: new.publicKey, created: created)
-        let signed = try SignedRotation.sign(statement, old: old, new: new)
+        let signed = try floor ?? store.notices(app: app).map(\.notice.notice.sequence).max() ?? 0
+        let statement = try RotationStatement(app: app, epoch: epoch, oldKeyID: old.keyID, newKey: new.publicKey, floor: signed, created: created)
+        let rotation = try SignedRotation.sign(statement, old: old, new: new)
         try AtomicWrite.makeDirectories(directory(app: app))
-        try AtomicWrite.createNew(target, bytes: signed.bytes)
-        return (signed, target, true)
+        try AtomicWrite.createNew(target, bytes: rotation.bytes)
+        return (rotation, target, true)
     }
 }

@@ -11,7 +11,11 @@ struct RotateKey: AsyncParsableCommand {
         discussion: """
             Writes MANIFESTS/APP/rotations/EPOCH.rotation: the next epoch (one above the origin's \
             with --origin, else one above the last statement there, else 1), the old and new key \
-            ids and the new public key, signed by --old and co-signed by --new. With --origin and \
+            ids, the new public key and the floor (the highest sequence among the notices under \
+            MANIFESTS/APP, or --floor), signed by --old and co-signed by --new. Origin and nodes \
+            that accept it drop whatever the old key signed above the floor: a notice a thief \
+            signed with a stolen key at any sequence stops counting, and the new key's next \
+            release goes through. With --origin and \
             --node the statement is posted there; nodes spread it by gossip. From then on origin \
             and nodes accept only notices signed by the new key, and refuse the old key and any \
             older statement. Run it again after a failed post: it sends the statement it wrote.
@@ -43,6 +47,9 @@ struct RotateKey: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Read the new key's passphrase from this file (else $BUNDLECAST_PASSPHRASE, else a prompt).", valueName: "file"))
     var newPassphraseFile: String?
 
+    @Option(help: ArgumentHelp("The last sequence the old key legitimately signed (default: the highest among the notices under --manifests).", valueName: "n"))
+    var floor: UInt64?
+
     @Option(help: ArgumentHelp("Post the statement to this origin (http://HOST:PORT); the epoch follows the origin's.", valueName: "url"))
     var origin: String?
 
@@ -51,6 +58,7 @@ struct RotateKey: AsyncParsableCommand {
 
     func validate() throws {
         if let problem = Identifier.problem(app) { throw ValidationError("--app \(problem)") }
+        if let floor, floor > RotationStatement.maxFloor { throw ValidationError("--floor \(floor) is above 2^63-1") }
     }
 
     func run() async throws {
@@ -62,17 +70,17 @@ struct RotateKey: AsyncParsableCommand {
             let files = RotationFiles(store: ManifestStore(root: manifests))
             // Already done on the origin: send what was written (the origin answers that it has it).
             let originState = remote.flatMap { $0.keyID == newKey.keyID ? nil : $0 }
-            let (rotation, path, isNew) = try files.rotate(app: app, old: oldKey, new: newKey, created: try Release.created(), origin: originState)
+            let (rotation, path, isNew) = try files.rotate(app: app, old: oldKey, new: newKey, created: try Release.created(),
+                                                           floor: floor, origin: originState)
             let s = rotation.statement
             if isNew {
-                print("signed the rotation of \(app) from key \(s.oldKeyID) to \(s.newKeyID) as epoch \(s.epoch); wrote \(path)")
+                print("signed the rotation of \(app) from key \(s.oldKeyID) to \(s.newKeyID) as epoch \(s.epoch), floor \(s.floor); wrote \(path)")
             } else {
                 print("\(path) already rotates \(app) from \(s.oldKeyID) to \(s.newKeyID) (epoch \(s.epoch)); sending it")
             }
             if let client {
                 switch try await client.submit(rotation) {
                 case .rotated: print("origin \(client.base): \(app) is signed by key \(s.newKeyID) from epoch \(s.epoch) on")
-                case .anchored: print("origin \(client.base): already held key \(s.newKeyID); now at epoch \(s.epoch)")
                 case .known: print("origin \(client.base): already had this statement")
                 }
             }
