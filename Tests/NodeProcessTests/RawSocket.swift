@@ -18,10 +18,18 @@ func sendDatagram(_ packet: [UInt8], toPort port: Int) {
 final class RawConnection {
     let fd: Int32
 
-    init?(port: Int, timeout: Int = 3) {
+    /// - Parameters:
+    ///   - receiveBuffer: a small one makes a peer that does not read push back at once.
+    ///   - sendTimeout: how long a write may block on a peer that stopped reading.
+    init?(port: Int, timeout: Int = 3, receiveBuffer: Int32? = nil, sendTimeout: Int? = nil) {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var tv = timeval(tv_sec: timeout, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        if var size = receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
+        if let sendTimeout {
+            var tv = timeval(tv_sec: sendTimeout, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        }
         var address = loopback(port)
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
@@ -32,6 +40,17 @@ final class RawConnection {
     deinit { close(fd) }
 
     func send(_ bytes: [UInt8]) { _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) } }
+
+    /// Writes as much of `bytes` as the peer takes before the send time-out; how much that was.
+    func sendSome(_ bytes: [UInt8]) -> Int {
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + done, $0.count - done, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { break }
+            done += n
+        }
+        return done
+    }
 
     /// Exactly `count` bytes, or nil if the connection closed or the read timed out first.
     func readExactly(_ count: Int) -> [UInt8]? {

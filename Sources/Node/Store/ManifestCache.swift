@@ -52,6 +52,13 @@ public final class ManifestCache: Sendable {
         return bytes
     }
 
+    /// The stored manifest's size in bytes, without reading it; nil when not held or too large.
+    public func size(of digest: Digest256) -> Int? {
+        var st = stat()
+        guard stat(path(of: digest), &st) == 0, st.st_size >= 0, st.st_size <= Self.maxBytes else { return nil }
+        return Int(st.st_size)
+    }
+
     public func manifest(_ digest: Digest256) -> Manifest? {
         if let known = parsed.withLock({ $0.last { $0.digest == digest }?.manifest }), contains(digest) { return known }
         guard let manifest = bytes(digest).flatMap({ try? ManifestCoder.decode($0) }) else { return nil }

@@ -28,7 +28,7 @@ final class TransferHandler: ChannelInboundHandler, Sendable {
 
     func channelInactive(context: ChannelHandlerContext) {
         if let remote = connection.remote {
-            node.unregistered(context.channel, peer: remote)
+            node.unregistered(context.channel, peer: remote, connection: connection)
             node.closed(context.channel)
         }
         connection.hello.fail(ChannelError.ioOnClosedChannel)
@@ -63,15 +63,14 @@ final class TransferHandler: ChannelInboundHandler, Sendable {
         switch frame {
         case .hello: refuse(context, "second hello")
         case .getManifest(let d):
-            let channel = context.channel
-            node.io.async { [node] in
-                let reply: TransferFrame = node.manifests.bytes(d).map { bytes in
-                    guard node.settings.corruptUploads, !bytes.isEmpty else { return .manifest(d, bytes) }
-                    var altered = bytes
-                    altered[altered.count / 2] ^= 0x01
-                    return .manifest(d, altered)
-                } ?? .missing(d)
-                channel.writeAndFlush(reply.buffer(), promise: nil)
+            // At most two manifest answers per peer wait or are being written (each can be 16 MiB).
+            guard connection.admitManifestRequest() else {
+                context.writeAndFlush(wrapOutboundOut(TransferFrame.missing(d).buffer()), promise: nil)
+                return
+            }
+            if !node.sendManifest(d, on: context.channel, connection: connection) {
+                connection.manifestRequestDone()
+                context.writeAndFlush(wrapOutboundOut(TransferFrame.missing(d).buffer()), promise: nil)
             }
         case .haveQuery(let d):
             // From now on the peer is told of every chunk of this manifest we store; and if we are

@@ -23,6 +23,13 @@ struct UploadState: Sendable {
     var order: [Digest256] = []
 }
 
+/// Bulk answers in write buffers node-wide (``TransferNode/maxUnsentBytes``), and the
+/// connections waiting for room, in the order they began to wait.
+struct BulkBudget: Sendable {
+    var unsent = 0
+    var waiting: [(connection: TransferConnection, channel: any Channel)] = []
+}
+
 /// Uploads: paced node-wide by `--max-upload-rate`, served in turns per requester.
 extension TransferNode {
     /// Queues the upload of a chunk to `peer`; false to refuse it (answer `missing`).
@@ -115,30 +122,108 @@ extension TransferNode {
 
     static let everyone = NodeID(high: 0, low: 0)
 
-    /// Reads the chunk from disk straight into the frame's buffer and sends it (unless the
-    /// peer cancelled it meanwhile).
+    /// Sends the chunk when the connection's write buffer has room (``TransferConnection``).
     func send(_ upload: Upload) {
-        guard !upload.connection.finish(upload.digest) else { return }
-        io.async { [self] in
-            let (digest, size, channel) = (upload.digest, upload.size, upload.channel)
-            let header = TransferFrame.chunkHeader(digest)
-            var frame = channel.allocator.buffer(capacity: 4 + header.count + size)
-            frame.writeInteger(UInt32(header.count + size))
-            frame.writeBytes(header)
-            let read = frame.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { chunks.read(digest, into: $0) ?? 0 }
-            guard read == size else {
-                channel.writeAndFlush(TransferFrame.missing(digest).buffer(), promise: nil)
-                return
+        upload.connection.enqueue(.chunk(upload))
+        pumpOutgoing(upload.connection, on: upload.channel)
+    }
+
+    /// Answers a manifest request when the write buffer has room; false when the manifest
+    /// is not held (answer `missing`).
+    func sendManifest(_ digest: Digest256, on channel: any Channel, connection: TransferConnection) -> Bool {
+        guard let size = manifests.size(of: digest) else { return false }
+        connection.enqueue(.manifest(digest, size: size))
+        pumpOutgoing(connection, on: channel)
+        return true
+    }
+
+    /// Writes the connection's waiting bulk answers while its write buffer and the node's
+    /// budget (``maxUnsentBytes``) have room; a write that completes makes room again.
+    func pumpOutgoing(_ connection: TransferConnection, on channel: any Channel) {
+        while let item = connection.nextOutgoing(now: NIODeadline.now().uptimeNanoseconds, fits: { reserveBulk($0, connection, channel) }) {
+            switch item {
+            case .chunk(let upload):
+                if connection.takeCancelled(upload.digest) {
+                    bulkDone(upload.size, connection, channel)
+                    continue
+                }
+                io.async { [self] in writeChunk(upload) }
+            case .manifest(let digest, let size):
+                io.async { [self] in writeManifest(digest, size: size, on: channel, connection: connection) }
             }
-            if settings.corruptUploads {
-                let at = 4 + header.count + size / 2
-                frame.setInteger(frame.getInteger(at: at, as: UInt8.self)! ^ 0xFF, at: at)
-            }
-            count {
-                $0.bytesOut += UInt64(size)
-                $0.chunksOut += 1
-            }
-            channel.writeAndFlush(frame, promise: nil)
         }
+    }
+
+    /// Bulk bytes written and not yet completed, over all connections: with 256 peers that
+    /// stop reading, memory stays at this plus one frame per connection's first answer.
+    static let maxUnsentBytes = 16 << 20
+
+    private func reserveBulk(_ size: Int, _ connection: TransferConnection, _ channel: any Channel) -> Bool {
+        bulk.withLock { b in
+            if b.unsent == 0 || b.unsent + size <= Self.maxUnsentBytes {
+                b.unsent += size
+                return true
+            }
+            if !b.waiting.contains(where: { $0.connection === connection }) { b.waiting.append((connection, channel)) }
+            return false
+        }
+    }
+
+    /// A bulk write completed or was dropped: its room goes back, and the connections that
+    /// waited for room try again.
+    private func bulkDone(_ size: Int, _ connection: TransferConnection, _ channel: any Channel) {
+        connection.written(size, now: NIODeadline.now().uptimeNanoseconds)
+        let retry = bulk.withLock { b -> [(connection: TransferConnection, channel: any Channel)] in
+            b.unsent -= size
+            defer { b.waiting.removeAll() }
+            return b.waiting
+        }
+        pumpOutgoing(connection, on: channel)
+        for waiter in retry where waiter.connection !== connection { pumpOutgoing(waiter.connection, on: waiter.channel) }
+    }
+
+    /// Reads the chunk from disk straight into the frame's buffer and writes it.
+    private func writeChunk(_ upload: Upload) {
+        let (digest, size, channel, connection) = (upload.digest, upload.size, upload.channel, upload.connection)
+        let header = TransferFrame.chunkHeader(digest)
+        var frame = channel.allocator.buffer(capacity: 4 + header.count + size)
+        frame.writeInteger(UInt32(header.count + size))
+        frame.writeBytes(header)
+        let read = frame.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { chunks.read(digest, into: $0) ?? 0 }
+        guard read == size else {
+            _ = connection.finish(digest)
+            bulkDone(size, connection, channel)
+            channel.writeAndFlush(TransferFrame.missing(digest).buffer(), promise: nil)
+            return
+        }
+        if settings.corruptUploads {
+            let at = 4 + header.count + size / 2
+            frame.setInteger(frame.getInteger(at: at, as: UInt8.self)! ^ 0xFF, at: at)
+        }
+        count {
+            $0.bytesOut += UInt64(size)
+            $0.chunksOut += 1
+        }
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        promise.futureResult.whenComplete { [self] _ in
+            _ = connection.finish(digest)
+            bulkDone(size, connection, channel)
+        }
+        channel.writeAndFlush(frame, promise: promise)
+    }
+
+    private func writeManifest(_ digest: Digest256, size: Int, on channel: any Channel, connection: TransferConnection) {
+        let reply: TransferFrame = manifests.bytes(digest).map { bytes in
+            guard settings.corruptUploads, !bytes.isEmpty else { return .manifest(digest, bytes) }
+            var altered = bytes
+            altered[altered.count / 2] ^= 0x01
+            return .manifest(digest, altered)
+        } ?? .missing(digest)
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        promise.futureResult.whenComplete { [self] _ in
+            connection.manifestRequestDone()
+            bulkDone(size, connection, channel)
+        }
+        channel.writeAndFlush(reply.buffer(), promise: promise)
     }
 }

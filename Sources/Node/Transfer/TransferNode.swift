@@ -56,6 +56,8 @@ public final class TransferNode: Sendable {
     private let perPeer = Mutex<(total: Int, byPeer: [NodeID: Int])>((0, [:]))
     /// The upload pacer (see ``queueUpload(_:to:)``).
     let uploads: Mutex<UploadState>
+    /// Room for bulk answers in write buffers (see ``pumpOutgoing(_:on:)``).
+    let bulk = Mutex(BulkBudget())
     private let counterValues = Mutex(TransferCounters())
     private let bannedPeers = Mutex<Set<NodeID>>([])
     /// Every open connection (both directions), for pushing `has` frames.
@@ -133,6 +135,9 @@ public final class TransferNode: Sendable {
 
     private func setUp(_ channel: any Channel, expect: NodeID?) throws {
         let connection = TransferConnection(expect: expect, eventLoop: channel.eventLoop)
+        // A peer that does not read what it asked for stops being read: its requests wait in
+        // its own socket buffer, not in this node's memory.
+        try channel.pipeline.syncOperations.addHandler(BackPressureHandler())
         if let fleetKey = settings.fleetKey {
             try channel.pipeline.syncOperations.addHandler(SecureTransferHandler(fleetKey: fleetKey, isClient: expect != nil) { [self] why in
                 count { $0.badFrames += 1 }
@@ -143,10 +148,16 @@ public final class TransferNode: Sendable {
         // A connect that fails never becomes active: the hello promise must not be left unfulfilled.
         channel.closeFuture.whenComplete { _ in connection.hello.fail(ChannelError.ioOnClosedChannel) }
         try channel.pipeline.syncOperations.addHandler(TransferHandler(node: self, connection: connection))
-        // A peer that never says hello is dropped.
+        // A peer that never says hello is dropped, and so is one that stops reading what it asked for.
         channel.eventLoop.scheduleTask(in: .seconds(10)) {
             if connection.remote == nil { channel.close(promise: nil) }
         }
+        let stallCheck = channel.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(5), delay: .seconds(5)) { [self] _ in
+            guard connection.isStalled(now: NIODeadline.now().uptimeNanoseconds) else { return }
+            logger.info("closing transfer connection with \(connection.remote?.short ?? "?"): it has not read for \(TransferConnection.stallTimeout / 1_000_000_000) s")
+            channel.close(promise: nil)
+        }
+        channel.closeFuture.whenComplete { _ in stallCheck.cancel() }
     }
 
     /// The connection to a peer (dialled if there is none); succeeds once the peer said hello with the expected id.
@@ -191,8 +202,9 @@ public final class TransferNode: Sendable {
         return true
     }
 
-    func unregistered(_ channel: any Channel, peer: NodeID) {
+    func unregistered(_ channel: any Channel, peer: NodeID, connection: TransferConnection) {
         dropUploads(on: channel, to: peer)
+        for case .chunk(let upload) in connection.close() { _ = connection.finish(upload.digest) }
         perPeer.withLock { p in
             p.total -= 1
             p.byPeer[peer, default: 1] -= 1
@@ -221,7 +233,9 @@ public final class TransferNode: Sendable {
     /// each connection queues its `has` frames and sends them together, in one write, at most
     /// ``hasDelay`` after the first; a few milliseconds later news does not change a pick.
     func announce(chunk: Digest256, of manifest: Digest256) {
-        for (channel, connection) in open.withLock({ Array($0.values) }) where connection.isInterested(in: manifest) {
+        // A peer that stops reading misses news (its have-query refresh catches up), rather
+        // than this node buffering it.
+        for (channel, connection) in open.withLock({ Array($0.values) }) where connection.isInterested(in: manifest) && channel.isWritable {
             guard connection.queueHas(chunk) else { continue }
             channel.eventLoop.scheduleTask(in: Self.hasDelay) {
                 let chunks = connection.takeHas()
@@ -291,80 +305,6 @@ public final class TransferNode: Sendable {
     }
 
     static let resendAfter: UInt64 = 5_000_000_000
-}
-
-/// One connection's state, shared by its handler and the closures it schedules.
-final class TransferConnection: Sendable {
-    let expect: NodeID?
-    let hello: EventLoopPromise<NodeID>
-    private let state = Mutex<State>(State())
-
-    private struct State {
-        var remote: NodeID?
-        var pending: Set<Digest256> = []
-        var cancelled: Set<Digest256> = []
-        var interests: [Digest256] = []
-        /// `has` frames waiting to be sent together (``TransferNode/announce(chunk:of:)``).
-        var hasQueue: [Digest256] = []
-    }
-
-    /// Requests a peer may have queued with us at once; more are answered `missing`, so a
-    /// peer cannot make the node queue gigabytes of uploads with tiny frames.
-    static let maxPending = 256
-
-    /// Admits a request; false when too many are pending or the same chunk is already queued.
-    func admit(_ d: Digest256) -> Bool {
-        state.withLock { s in
-            guard s.pending.count < Self.maxPending else { return false }
-            return s.pending.insert(d).inserted
-        }
-    }
-
-    /// The request was answered (or dropped): true if it had been cancelled meanwhile.
-    func finish(_ d: Digest256) -> Bool {
-        state.withLock { s in
-            s.pending.remove(d)
-            return s.cancelled.remove(d) != nil
-        }
-    }
-
-    /// The peer asked what we hold of this manifest: it wants to hear of new chunks of it.
-    func subscribe(_ manifest: Digest256) {
-        state.withLock { s in
-            guard !s.interests.contains(manifest) else { return }
-            s.interests.append(manifest)
-            if s.interests.count > 4 { s.interests.removeFirst() }
-        }
-    }
-
-    func isInterested(in manifest: Digest256) -> Bool { state.withLock { $0.interests.contains(manifest) } }
-
-    /// Queues a `has` frame; true when the queue was empty (the caller schedules the send).
-    func queueHas(_ chunk: Digest256) -> Bool {
-        state.withLock { s in
-            s.hasQueue.append(chunk)
-            return s.hasQueue.count == 1
-        }
-    }
-
-    /// The queued `has` frames, emptying the queue.
-    func takeHas() -> [Digest256] {
-        state.withLock { s in
-            var taken: [Digest256] = []
-            swap(&taken, &s.hasQueue)
-            return taken
-        }
-    }
-
-    init(expect: NodeID?, eventLoop: any EventLoop) {
-        self.expect = expect
-        hello = eventLoop.makePromise()
-    }
-
-    var remote: NodeID? { state.withLock { $0.remote } }
-    func setRemote(_ id: NodeID) { state.withLock { $0.remote = id } }
-    /// A cancel counts only for a request still pending (so the set stays bounded).
-    func cancel(_ d: Digest256) { state.withLock { s in if s.pending.contains(d) { s.cancelled.insert(d) } } }
 }
 
 /// Transfer frames: a u32 length, then the frame. A length over the limit

@@ -1,0 +1,189 @@
+import BundlecastCore
+import Gossip
+import NIOCore
+import Synchronization
+
+/// One connection's state, shared by its handler and the closures it schedules.
+///
+/// Answers that carry bulk (chunks, manifests) leave through ``outgoing``: at most
+/// ``maxUnsentBytes`` of them sit in the connection's write buffer at once, the rest
+/// wait here as a request (a digest, no bytes read). A peer that asks and never reads
+/// therefore costs a bounded buffer, not the node's memory.
+final class TransferConnection: Sendable {
+    let expect: NodeID?
+    let hello: EventLoopPromise<NodeID>
+    private let state = Mutex<State>(State())
+
+    private struct State {
+        var remote: NodeID?
+        var pending: Set<Digest256> = []
+        var cancelled: Set<Digest256> = []
+        var interests: [Digest256] = []
+        /// `has` frames waiting to be sent together (``TransferNode/announce(chunk:of:)``).
+        var hasQueue: [Digest256] = []
+        /// Answers waiting for room in the write buffer, oldest first.
+        var waiting: [Outgoing] = []
+        var waitingHead = 0
+        /// Bytes written to the channel whose write has not completed.
+        var unsent = 0
+        /// Manifest requests waiting or being answered.
+        var manifestRequests = 0
+        var closed = false
+        /// When a write last completed (uptime nanoseconds): a peer that stops reading is dropped.
+        var lastProgress: UInt64 = 0
+    }
+
+    /// A bulk answer waiting for its turn.
+    enum Outgoing: Sendable {
+        case chunk(Upload)
+        case manifest(Digest256, size: Int)
+
+        var size: Int {
+            switch self {
+            case .chunk(let upload): return upload.size
+            case .manifest(_, let size): return size
+            }
+        }
+    }
+
+    /// Requests a peer may have queued with us at once; more are answered `missing`, so a
+    /// peer cannot make the node queue gigabytes of uploads with tiny frames.
+    static let maxPending = 256
+    /// Manifest requests a peer may have waiting at once (each answer can be 16 MiB).
+    static let maxManifestRequests = 2
+    /// Bulk bytes in the write buffer at once: enough to keep a fast link busy (the kernel's
+    /// socket buffer holds more), small enough that 256 stalled peers cost little.
+    static let maxUnsentBytes = 1 << 20
+    /// A connection with bytes waiting to be written and no progress this long is closed.
+    static let stallTimeout: UInt64 = 30_000_000_000
+
+    init(expect: NodeID?, eventLoop: any EventLoop) {
+        self.expect = expect
+        hello = eventLoop.makePromise()
+    }
+
+    var remote: NodeID? { state.withLock { $0.remote } }
+    func setRemote(_ id: NodeID) { state.withLock { $0.remote = id } }
+    /// A cancel counts only for a request still pending (so the set stays bounded).
+    func cancel(_ d: Digest256) { state.withLock { s in if s.pending.contains(d) { s.cancelled.insert(d) } } }
+
+    /// Admits a request; false when too many are pending or the same chunk is already queued.
+    func admit(_ d: Digest256) -> Bool {
+        state.withLock { s in
+            guard s.pending.count < Self.maxPending else { return false }
+            return s.pending.insert(d).inserted
+        }
+    }
+
+    /// The request was answered (or dropped): true if it had been cancelled meanwhile.
+    func finish(_ d: Digest256) -> Bool {
+        state.withLock { s in
+            s.pending.remove(d)
+            return s.cancelled.remove(d) != nil
+        }
+    }
+
+    /// Whether the peer cancelled this request; a cancelled request is finished here.
+    func takeCancelled(_ d: Digest256) -> Bool {
+        state.withLock { s in
+            guard s.cancelled.remove(d) != nil else { return false }
+            s.pending.remove(d)
+            return true
+        }
+    }
+
+    /// Admits a manifest request; false when the peer already has ``maxManifestRequests`` waiting.
+    func admitManifestRequest() -> Bool {
+        state.withLock { s in
+            guard s.manifestRequests < Self.maxManifestRequests else { return false }
+            s.manifestRequests += 1
+            return true
+        }
+    }
+
+    func manifestRequestDone() { state.withLock { $0.manifestRequests -= 1 } }
+
+    // MARK: - Outgoing bulk
+
+    /// Queues a bulk answer behind those already waiting.
+    func enqueue(_ item: Outgoing) {
+        state.withLock { s in if !s.closed { s.waiting.append(item) } }
+    }
+
+    /// The next answer that fits in the write buffer (the first always fits an empty one)
+    /// and for which `fits` reserves room node-wide, its bytes counted as unsent; nil when
+    /// none waits or there is no room.
+    func nextOutgoing(now: UInt64, fits: (Int) -> Bool) -> Outgoing? {
+        state.withLock { s in
+            guard !s.closed, s.waitingHead < s.waiting.count else { return nil }
+            let item = s.waiting[s.waitingHead]
+            guard s.unsent == 0 || s.unsent + item.size <= Self.maxUnsentBytes, fits(item.size) else { return nil }
+            if s.unsent == 0 { s.lastProgress = now }
+            s.waitingHead += 1
+            if s.waitingHead == s.waiting.count {
+                s.waiting.removeAll(keepingCapacity: true)
+                s.waitingHead = 0
+            } else if s.waitingHead >= 64 && s.waitingHead * 2 >= s.waiting.count {
+                s.waiting.removeFirst(s.waitingHead)
+                s.waitingHead = 0
+            }
+            s.unsent += item.size
+            return item
+        }
+    }
+
+    /// A bulk write completed (or failed): its bytes leave the buffer.
+    func written(_ bytes: Int, now: UInt64) {
+        state.withLock { s in
+            s.unsent -= bytes
+            s.lastProgress = now
+        }
+    }
+
+    /// True when bytes wait to be written and none has been for ``stallTimeout``.
+    func isStalled(now: UInt64) -> Bool {
+        state.withLock { s in s.unsent > 0 && now >= s.lastProgress && now - s.lastProgress >= Self.stallTimeout }
+    }
+
+    /// The connection closed: what waits is dropped, and returned (its uploads leave the pacer's books).
+    func close() -> [Outgoing] {
+        state.withLock { s in
+            s.closed = true
+            let dropped = Array(s.waiting[s.waitingHead...])
+            s.waiting = []
+            s.waitingHead = 0
+            return dropped
+        }
+    }
+
+    /// Answers waiting, and bytes not yet written (for tests and status).
+    var backlog: (waiting: Int, unsent: Int) { state.withLock { ($0.waiting.count - $0.waitingHead, $0.unsent) } }
+
+    /// The peer asked what we hold of this manifest: it wants to hear of new chunks of it.
+    func subscribe(_ manifest: Digest256) {
+        state.withLock { s in
+            guard !s.interests.contains(manifest) else { return }
+            s.interests.append(manifest)
+            if s.interests.count > 4 { s.interests.removeFirst() }
+        }
+    }
+
+    func isInterested(in manifest: Digest256) -> Bool { state.withLock { $0.interests.contains(manifest) } }
+
+    /// Queues a `has` frame; true when the queue was empty (the caller schedules the send).
+    func queueHas(_ chunk: Digest256) -> Bool {
+        state.withLock { s in
+            s.hasQueue.append(chunk)
+            return s.hasQueue.count == 1
+        }
+    }
+
+    /// The queued `has` frames, emptying the queue.
+    func takeHas() -> [Digest256] {
+        state.withLock { s in
+            var taken: [Digest256] = []
+            swap(&taken, &s.hasQueue)
+            return taken
+        }
+    }
+}
