@@ -54,7 +54,8 @@ public enum NodeService {
         let ready = settings.dataDirectory + "/ready.json"
         try? FileManager.default.removeItem(atPath: ready)
         let store = try NodeStore(path: settings.dataDirectory + "/node.sqlite")
-        let id = try store.nodeID()
+        let identity = try store.identity()
+        let id = identity.id
         let now: @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970) }
         let (keys, decisions) = try PublisherKeys.open(store: store, trusted: settings.trusted, repin: settings.repin, now: now())
         for (app, key, decision) in decisions {
@@ -75,7 +76,7 @@ public enum NodeService {
         }
         var transferSettings = settings.transfer
         transferSettings.fleetKey = settings.fleetKey
-        let transfer = try await TransferNode.start(id: id, settings: transferSettings, chunks: chunks, manifests: manifests, logger: logger)
+        let transfer = try await TransferNode.start(identity: identity, settings: transferSettings, chunks: chunks, manifests: manifests, logger: logger)
         // Bans outlive a restart for a day (a peer whose disk went bad may be repaired).
         let bansLast: UInt64 = 86_400
         let remembered = try store.bans(now: now(), lasting: bansLast)

@@ -6,8 +6,13 @@ import Gossip
 /// Both ends may ask and answer on the same connection, so a node that can
 /// only dial out still uploads over the connections it opened.
 public enum TransferFrame: Equatable, Sendable {
-    /// First frame each way: protocol version and the sender's node id.
-    case hello(version: UInt8, node: NodeID)
+    /// First frame each way: protocol version, the sender's node id, the Ed25519 public key
+    /// it derives from (``NodeIdentity``), and a fresh 32-byte nonce for the other side to sign.
+    case hello(version: UInt8, node: NodeID, key: [UInt8], nonce: [UInt8])
+    /// Second frame each way: the sender's signature over both nonces and both ids
+    /// (``NodeIdentity/transcript(signerNonce:verifierNonce:signer:verifier:)``). Nothing else
+    /// is read from a peer before its proof verifies.
+    case proof([UInt8])
     /// "Send me the manifest with this digest."
     case getManifest(Digest256)
     case manifest(Digest256, [UInt8])
@@ -23,7 +28,8 @@ public enum TransferFrame: Equatable, Sendable {
     /// "I now hold this chunk", pushed to peers that asked for a have-set of a manifest that contains it.
     case has(Digest256)
 
-    public static let protocolVersion: UInt8 = 1
+    /// 2: hello carries a key and a nonce, and a proof follows it.
+    public static let protocolVersion: UInt8 = 2
     /// A chunk frame carries at most one 256 KiB chunk; a manifest frame may be larger.
     public static let maxChunkFrame = ChunkingParameters.v1.maxSize + 64
     public static let maxFrame = 16 << 20
@@ -31,11 +37,14 @@ public enum TransferFrame: Equatable, Sendable {
     /// The longest frame (type byte and payload) a peer may send with this type byte:
     /// before its hello only a hello fits; a manifest may be large; anything else holds at most a chunk.
     public static func maxLength(type: UInt8, beforeHello: Bool) -> Int {
-        beforeHello ? 64 : type == Tag.manifest.rawValue ? maxFrame : maxChunkFrame
+        beforeHello ? helloLength : type == Tag.manifest.rawValue ? maxFrame : maxChunkFrame
     }
 
+    /// A hello's type byte and payload: version, id (16), key (32), nonce (32).
+    public static let helloLength = 82
+
     enum Tag: UInt8, Sendable {
-        case hello = 1, getManifest, manifest, haveQuery, have, request, chunk, missing, cancel, has
+        case hello = 1, getManifest, manifest, haveQuery, have, request, chunk, missing, cancel, has, proof
     }
 
     /// Payload with its type byte (the length prefix is added by the pipeline).
@@ -43,9 +52,11 @@ public enum TransferFrame: Equatable, Sendable {
         var out: [UInt8] = []
         func digest(_ d: Digest256) { out += d.bytes }
         switch self {
-        case .hello(let version, let node):
+        case .hello(let version, let node, let key, let nonce):
             out = [Tag.hello.rawValue, version]
             for v in [node.high, node.low] { withUnsafeBytes(of: v.bigEndian) { out += $0 } }
+            out += key + nonce
+        case .proof(let signature): out = [Tag.proof.rawValue] + signature
         case .getManifest(let d): out = [Tag.getManifest.rawValue]; digest(d)
         case .manifest(let d, let bytes):
             out = [Tag.manifest.rawValue]; digest(d)
@@ -92,11 +103,14 @@ public enum TransferFrame: Equatable, Sendable {
         func rest(from offset: Int) -> [UInt8] { Array(UnsafeRawBufferPointer(rebasing: bytes[offset...])) }
         switch tag {
         case .hello:
-            try exactly(18)
+            try exactly(Self.helloLength)
             var high: UInt64 = 0, low: UInt64 = 0
             for i in 2..<10 { high = high << 8 | UInt64(bytes[i]) }
             for i in 10..<18 { low = low << 8 | UInt64(bytes[i]) }
-            self = .hello(version: bytes[1], node: NodeID(high: high, low: low))
+            self = .hello(version: bytes[1], node: NodeID(high: high, low: low), key: rest(from: 18).prefix(32).map { $0 }, nonce: rest(from: 50))
+        case .proof:
+            try exactly(65)
+            self = .proof(rest(from: 1))
         case .getManifest: try exactly(33); self = .getManifest(try digest(at: 1))
         case .manifest:
             let d = try digest(at: 1)

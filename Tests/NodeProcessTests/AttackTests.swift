@@ -55,7 +55,7 @@ import TransferWire
             early.send(frame(1 << 20, [1] + [UInt8](repeating: 0, count: 1000)))
             #expect(early.closedByPeer(), "a 1 MiB frame before the hello was not refused")
 
-            let hello = TransferFrame.hello(version: TransferFrame.protocolVersion, node: NodeID(high: 1, low: 2)).encoded()
+            let hello = HostilePeer().helloFrame()
             let late = try #require(RawConnection(port: node.transferPort))
             // A chunk frame one byte longer than the largest chunk frame, then bytes that never end.
             late.send(frame(hello.count, hello) + frame(TransferFrame.maxChunkFrame + 1, [7] + [UInt8](repeating: 0x41, count: 4000)))
@@ -140,7 +140,7 @@ import TransferWire
             let manifest = try fleet.manifest("1.0.0")
             let chunk = try #require(manifest.distinctChunks.max { $0.size < $1.size }).digest
             let servedBefore = try await fleet.seed.status().`self`.transfer?.chunksOut
-            let hello = TransferFrame.hello(version: TransferFrame.protocolVersion, node: NodeID(high: 9, low: 9)).encoded()
+            let hello = HostilePeer().helloFrame()
             let request = TransferFrame.request(chunk).encoded()
             func framed(_ f: [UInt8]) -> [UInt8] { withUnsafeBytes(of: UInt32(f.count).bigEndian, Array.init) + f }
             let stranger = try #require(RawConnection(port: fleet.seed.transferPort))

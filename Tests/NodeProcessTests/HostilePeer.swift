@@ -8,14 +8,32 @@ import TransferWire
 /// about their length. Everything runs on blocking sockets with time-outs, so a node that
 /// stops reading makes it stop too, never hang.
 struct HostilePeer {
-    let id: NodeID
-
-    init(id: NodeID = NodeID(high: 0xBAD0_BAD0, low: UInt64.random(in: 1...UInt64.max))) { self.id = id }
+    let identity = NodeIdentity(seed: Sodium.randomBytes(32))
+    var id: NodeID { identity.id }
 
     static func framed(_ frame: TransferFrame) -> [UInt8] { framed(frame.encoded()) }
     static func framed(_ bytes: [UInt8]) -> [UInt8] { withUnsafeBytes(of: UInt32(bytes.count).bigEndian, Array.init) + bytes }
 
-    var hello: [UInt8] { Self.framed(.hello(version: TransferFrame.protocolVersion, node: id)) }
+    /// A hello frame (type byte and payload) for this peer, or for a claimed `id` with its key.
+    func helloFrame(claiming claimed: NodeID? = nil, nonce: [UInt8] = Sodium.randomBytes(32)) -> [UInt8] {
+        TransferFrame.hello(version: TransferFrame.protocolVersion, node: claimed ?? id, key: identity.publicKey, nonce: nonce).encoded()
+    }
+
+    /// Reads the node's hello on `connection`: its id, key and nonce.
+    static func readHello(_ connection: RawConnection) -> (id: NodeID, key: [UInt8], nonce: [UInt8])? {
+        guard let bytes = connection.readExactly(4 + TransferFrame.helloLength),
+              case .hello(_, let id, let key, let nonce) = try? TransferFrame(decoding: Array(bytes.dropFirst(4))) else { return nil }
+        return (id, key, nonce)
+    }
+
+    /// Says hello and proves this peer's id, as an honest node does; false if the node sent no hello.
+    func handshake(_ connection: RawConnection) -> Bool {
+        guard let node = Self.readHello(connection) else { return false }
+        let nonce = Sodium.randomBytes(32)
+        let proof = identity.proof(ownNonce: nonce, peerNonce: node.nonce, peer: node.id)
+        connection.send(Self.framed(helloFrame(nonce: nonce)) + Self.framed(.proof(proof)))
+        return true
+    }
 
     /// Opens `connections` transfer connections, says hello on each, then asks for `chunks`
     /// over and over for `seconds` without reading a byte of the answers (a tiny receive
@@ -23,7 +41,7 @@ struct HostilePeer {
     /// in before it stopped reading.
     func floodWithoutReading(port: Int, chunks: [Digest256], connections: Int, seconds: Double) -> Int {
         let sockets = (0..<connections).compactMap { _ in RawConnection(port: port, timeout: 1, receiveBuffer: 4096, sendTimeout: 1) }
-        for s in sockets { s.send(hello) }
+            .filter { handshake($0) }
         let batch = chunks.flatMap { Self.framed(.request($0)) }
         var sent = 0
         let deadline = Date().addingTimeInterval(seconds)

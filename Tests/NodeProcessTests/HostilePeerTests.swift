@@ -45,4 +45,61 @@ import TransferWire
             }
         }
     }
+
+    /// A peer cannot take over an honest node's id: not by claiming it with its own key, not
+    /// with the honest node's key and no proof, not by replaying a proof from another
+    /// connection. Each attempt is closed and counted; the honest node stays linked and unbanned.
+    @Test func nobodyCanClaimAnotherNodesId() async throws {
+        try await withTemporaryDirectory { dir in
+            let fleet = try Fleet(directory: dir, nodes: 2)
+            defer { fleet.stop() }
+            try await fleet.release("1.0.0", from: repoRoot + "/Samples/hello-fleet/1.0.0")
+            try await fleet.waitInstalled("1.0.0", on: fleet.nodes)
+            let target = fleet.nodes[0]
+            let honest = fleet.nodes[1]
+            // The honest node's id and key, from its own hello.
+            let probe = try #require(RawConnection(port: honest.transferPort))
+            let victim = try #require(HostilePeer.readHello(probe))
+            let attacker = HostilePeer()
+            let before = try await target.status().`self`.transfer?.badFrames ?? 0
+
+            // 1. The victim's id with the attacker's own key.
+            let own = try #require(RawConnection(port: target.transferPort))
+            _ = HostilePeer.readHello(own)
+            own.send(HostilePeer.framed(attacker.helloFrame(claiming: victim.id)))
+            #expect(own.closedByPeer(), "a hello whose id is not its key's was not refused")
+
+            // 2. The victim's id and key, and a proof the attacker cannot make.
+            let borrowed = try #require(RawConnection(port: target.transferPort))
+            let seen = try #require(HostilePeer.readHello(borrowed))
+            let nonce = Sodium.randomBytes(32)
+            let hello = TransferFrame.hello(version: TransferFrame.protocolVersion, node: victim.id, key: victim.key, nonce: nonce)
+            let forged = attacker.identity.proof(ownNonce: nonce, peerNonce: seen.nonce, peer: seen.id)
+            borrowed.send(HostilePeer.framed(hello) + HostilePeer.framed(.proof(forged)))
+            #expect(borrowed.closedByPeer(), "a borrowed key without its proof was not refused")
+
+            // 3. A hello and proof that were valid on one connection, replayed on another.
+            let first = try #require(RawConnection(port: target.transferPort))
+            let targetHello = try #require(HostilePeer.readHello(first))
+            let firstNonce = Sodium.randomBytes(32)
+            let recorded = HostilePeer.framed(attacker.helloFrame(nonce: firstNonce))
+                + HostilePeer.framed(.proof(attacker.identity.proof(ownNonce: firstNonce, peerNonce: targetHello.nonce, peer: targetHello.id)))
+            first.send(recorded)
+            let replay = try #require(RawConnection(port: target.transferPort))
+            _ = HostilePeer.readHello(replay)
+            replay.send(recorded)
+            #expect(replay.closedByPeer(), "a replayed proof was not refused")
+
+            try await eventually(within: 10, "the three refusals are counted") {
+                try await target.status().`self`.transfer?.badFrames ?? 0 >= before + 3
+            }
+            // The honest nodes still trade: a new release installs everywhere, nobody is banned.
+            try await fleet.release("1.1.0", from: repoRoot + "/Samples/hello-fleet/1.1.0")
+            try await fleet.waitInstalled("1.1.0", on: fleet.nodes)
+            for node in [fleet.seed] + fleet.nodes {
+                #expect(node.process.isRunning)
+                #expect(try await node.status().`self`.transfer?.banned.isEmpty ?? true)
+            }
+        }
+    }
 }

@@ -9,7 +9,9 @@ import Testing
     static let d = Blake2b.digest256(Array("x".utf8))
 
     static let all: [TransferFrame] = [
-        .hello(version: 1, node: NodeID(high: 0x0102030405060708, low: 0x1112131415161718)),
+        .hello(version: 2, node: NodeID(high: 0x0102030405060708, low: 0x1112131415161718), key: [UInt8](repeating: 7, count: 32),
+               nonce: [UInt8](repeating: 9, count: 32)),
+        .proof([UInt8](repeating: 5, count: 64)),
         .getManifest(d), .manifest(d, Array("bundlecast-manifest 1\n".utf8)), .haveQuery(d),
         .have(d, count: 11, bits: TransferFrame.bitfield([true, false, true, true, false, false, false, false, true, false, true])),
         .request(d), .chunk(d, [1, 2, 3]), .missing(d), .cancel(d), .has(d),

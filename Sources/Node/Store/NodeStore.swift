@@ -2,6 +2,7 @@ import BundlecastCore
 import Foundation
 import GRDB
 import Gossip
+import TransferWire
 
 /// A node's state in SQLite (GRDB, WAL, migrations): its identity, the
 /// newest accepted notice per app and channel, and each app's publisher key
@@ -98,18 +99,25 @@ public final class NodeStore: Sendable {
     }
 
     /// This node's id: generated on first start, then kept.
-    public func nodeID() throws -> NodeID {
+    /// This node's identity key, made on first use and kept in the database: its public key
+    /// is where the node id comes from (``NodeIdentity``), so a restarted node is the same
+    /// member and proves it. An id stored by an earlier version (16 random bytes, no key)
+    /// is replaced: that node joins as a new member, and its old id is declared dead.
+    public func identity() throws -> NodeIdentity {
         try pool.write { db in
-            if let text = try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = 'node_id'"),
-               text.count == 32, let high = UInt64(text.prefix(16), radix: 16), let low = UInt64(text.suffix(16), radix: 16) {
-                return NodeID(high: high, low: low)
+            if let hex = try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = 'identity_seed'"),
+               let seed = Hex.decode(hex), seed.count == 32 {
+                return NodeIdentity(seed: seed)
             }
-            var rng = SystemRandomNumberGenerator()
-            let id = NodeID.random(using: &rng)
-            try db.execute(sql: "INSERT OR REPLACE INTO setting (key, value) VALUES ('node_id', ?)", arguments: [id.description])
-            return id
+            let seed = Sodium.randomBytes(32)
+            try db.execute(sql: "INSERT OR REPLACE INTO setting (key, value) VALUES ('identity_seed', ?)", arguments: [Hex.encode(seed)])
+            try db.execute(sql: "DELETE FROM setting WHERE key = 'node_id'")
+            return NodeIdentity(seed: seed)
         }
     }
+
+    /// This node's id (see ``identity()``).
+    public func nodeID() throws -> NodeID { try identity().id }
 
     /// What became of a checked notice.
     public enum Acceptance: Equatable, Sendable {

@@ -12,9 +12,20 @@ import Synchronization
 final class TransferConnection: Sendable {
     let expect: NodeID?
     let hello: EventLoopPromise<NodeID>
+    /// This side's fresh nonce, for the peer to sign.
+    let nonce = Sodium.randomBytes(32)
     private let state = Mutex<State>(State())
 
+    /// A peer's hello, waiting for its proof.
+    struct PeerHello: Sendable {
+        let id: NodeID
+        let key: [UInt8]
+        let nonce: [UInt8]
+    }
+
     private struct State {
+        var peerHello: PeerHello?
+        /// Set once the peer proved its id.
         var remote: NodeID?
         var pending: Set<Digest256> = []
         var cancelled: Set<Digest256> = []
@@ -64,6 +75,8 @@ final class TransferConnection: Sendable {
 
     var remote: NodeID? { state.withLock { $0.remote } }
     func setRemote(_ id: NodeID) { state.withLock { $0.remote = id } }
+    var peerHello: PeerHello? { state.withLock { $0.peerHello } }
+    func setPeerHello(_ hello: PeerHello) { state.withLock { $0.peerHello = hello } }
     /// A cancel counts only for a request still pending (so the set stays bounded).
     func cancel(_ d: Digest256) { state.withLock { s in if s.pending.contains(d) { s.cancelled.insert(d) } } }
 

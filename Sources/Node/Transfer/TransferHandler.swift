@@ -22,7 +22,8 @@ final class TransferHandler: ChannelInboundHandler, Sendable {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        context.writeAndFlush(wrapOutboundOut(TransferFrame.hello(version: TransferFrame.protocolVersion, node: node.id).buffer()), promise: nil)
+        let hello = TransferFrame.hello(version: TransferFrame.protocolVersion, node: node.id, key: node.identity.publicKey, nonce: connection.nonce)
+        context.writeAndFlush(wrapOutboundOut(hello.buffer()), promise: nil)
         context.fireChannelActive()
     }
 
@@ -41,27 +42,14 @@ final class TransferHandler: ChannelInboundHandler, Sendable {
             refuse(context, "\(error)")
             return
         }
-        guard let remote = connection.remote else {
-            guard case .hello(let version, let id) = frame else { return refuse(context, "first frame is not hello") }
-            guard version == TransferFrame.protocolVersion else { return refuse(context, "protocol version \(version), this node speaks \(TransferFrame.protocolVersion)") }
-            if let expect = connection.expect, expect != id { return refuse(context, "peer says it is \(id.short), expected \(expect.short)") }
-            if node.settings.partition?.blocks(id) == true { return refuse(context, "peer \(id.short) is cut off (test partition)") }
-            guard id != node.id, node.registered(context.channel, peer: id, outbound: connection.expect != nil) else {
-                context.close(promise: nil)
-                return
-            }
-            connection.setRemote(id)
-            node.opened(context.channel, connection)
-            connection.hello.succeed(id)
-            return
-        }
+        guard let remote = connection.remote else { return handshake(context, frame) }
         if case .has(let d) = frame {
             news.withLock { $0.append(d) }
             return
         }
         passOnNews(from: remote)
         switch frame {
-        case .hello: refuse(context, "second hello")
+        case .hello, .proof: refuse(context, "a second hello or proof")
         case .getManifest(let d):
             // At most two manifest answers per peer wait or are being written (each can be 16 MiB).
             guard connection.admitManifestRequest() else {
@@ -97,6 +85,37 @@ final class TransferHandler: ChannelInboundHandler, Sendable {
         case .has:
             break  // taken as news above
         }
+    }
+
+    /// Hello, then proof, from the peer: its id must be the one its key derives, and its
+    /// signature must cover this connection's nonces, before anything is credited to it.
+    private func handshake(_ context: ChannelHandlerContext, _ frame: TransferFrame) {
+        guard let peer = connection.peerHello else {
+            guard case .hello(let version, let id, let key, let nonce) = frame else { return refuse(context, "first frame is not hello") }
+            guard version == TransferFrame.protocolVersion else { return refuse(context, "protocol version \(version), this node speaks \(TransferFrame.protocolVersion)") }
+            guard NodeIdentity.id(of: key) == id else { return refuse(context, "peer says it is \(id.short), which its key is not") }
+            if let expect = connection.expect, expect != id { return refuse(context, "peer says it is \(id.short), expected \(expect.short)") }
+            if node.settings.partition?.blocks(id) == true { return refuse(context, "peer \(id.short) is cut off (test partition)") }
+            guard id != node.id else {
+                context.close(promise: nil)
+                return
+            }
+            connection.setPeerHello(.init(id: id, key: key, nonce: nonce))
+            let proof = node.identity.proof(ownNonce: connection.nonce, peerNonce: nonce, peer: id)
+            context.writeAndFlush(wrapOutboundOut(TransferFrame.proof(proof).buffer()), promise: nil)
+            return
+        }
+        guard case .proof(let signature) = frame else { return refuse(context, "frame before the peer's proof of its id") }
+        guard NodeIdentity.verify(signature, peerKey: peer.key, peer: peer.id, peerNonce: peer.nonce, ownNonce: connection.nonce, own: node.id) else {
+            return refuse(context, "peer \(peer.id.short) did not prove its id (a wrong or replayed proof)")
+        }
+        guard node.registered(context.channel, peer: peer.id, outbound: connection.expect != nil) else {
+            context.close(promise: nil)
+            return
+        }
+        connection.setRemote(peer.id)
+        node.opened(context.channel, connection)
+        connection.hello.succeed(peer.id)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

@@ -43,7 +43,9 @@ public final class TransferNode: Sendable {
         public init() {}
     }
 
-    public let id: NodeID
+    public var id: NodeID { identity.id }
+    /// The key this node proves its id with on every connection.
+    let identity: NodeIdentity
     let settings: Settings
     let chunks: ChunkStore
     let manifests: ManifestCache
@@ -81,8 +83,8 @@ public final class TransferNode: Sendable {
     /// Disk reads for uploads: never on an event loop.
     let io = DispatchQueue(label: "bundlecast.transfer.io", attributes: .concurrent)
 
-    init(id: NodeID, settings: Settings, chunks: ChunkStore, manifests: ManifestCache, logger: Logger, group: any EventLoopGroup) {
-        self.id = id
+    init(identity: NodeIdentity, settings: Settings, chunks: ChunkStore, manifests: ManifestCache, logger: Logger, group: any EventLoopGroup) {
+        self.identity = identity
         self.settings = settings
         self.chunks = chunks
         self.manifests = manifests
@@ -92,9 +94,9 @@ public final class TransferNode: Sendable {
     }
 
     /// Binds the listener; `port` is then the one bound.
-    public static func start(id: NodeID, settings: Settings, chunks: ChunkStore, manifests: ManifestCache, logger: Logger,
+    public static func start(identity: NodeIdentity, settings: Settings, chunks: ChunkStore, manifests: ManifestCache, logger: Logger,
                              group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> TransferNode {
-        let node = TransferNode(id: id, settings: settings, chunks: chunks, manifests: manifests, logger: logger, group: group)
+        let node = TransferNode(identity: identity, settings: settings, chunks: chunks, manifests: manifests, logger: logger, group: group)
         settings.partition?.onCut.set { [weak node] ids in
             guard let node else { return }
             for (channel, connection) in node.open.withLock({ Array($0.values) }) where connection.remote.map(ids.contains) == true {
