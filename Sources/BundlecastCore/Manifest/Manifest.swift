@@ -18,7 +18,11 @@ public struct Manifest: Hashable, Sendable {
         try Self.validate(entries)
     }
 
-    /// Total bytes of all files.
+    /// The most bytes a bundle (and so any one file of it) may hold: 1 PiB. Far above any
+    /// real bundle, and low enough that sizes add up without overflow wherever they are summed.
+    public static let maxSize: UInt64 = 1 << 50
+
+    /// Total bytes of all files (at most ``maxSize``, checked when the manifest was made).
     public var totalSize: UInt64 { entries.reduce(0) { $0 + $1.size } }
 
     /// Every chunk reference, in entry order, duplicates included.
@@ -34,6 +38,7 @@ public struct Manifest: Hashable, Sendable {
         var links: [String: String] = [:]
         var all = Set<String>()
         var previous: String?
+        var total: UInt64 = 0
         for entry in entries {
             try BundlePath.validate(entry.path)
             if let previous {
@@ -48,9 +53,15 @@ public struct Manifest: Hashable, Sendable {
             case .symlink(let target): links[entry.path] = target
             case .file(_, let size, let digest, let chunks):
                 try ChunkingParameters.v1.validate(chunks, path: entry.path)
+                // Chunks are at most 256 KiB: overflowing this sum would take 2^46 of them.
                 guard chunks.reduce(UInt64(0), { $0 + UInt64($1.size) }) == size else {
                     throw ManifestError("\"\(entry.path)\": size \(size) is not the sum of its chunk sizes")
                 }
+                let (sum, overflow) = total.addingReportingOverflow(size)
+                guard !overflow, sum <= Self.maxSize else {
+                    throw ManifestError("\"\(entry.path)\": the bundle's files add up to more than \(Self.maxSize) bytes")
+                }
+                total = sum
                 guard FileDigest.of(chunks) == digest else {
                     throw ManifestError("\"\(entry.path)\": digest does not match its chunk list")
                 }
