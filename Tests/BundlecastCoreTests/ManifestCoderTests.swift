@@ -79,6 +79,34 @@ import Testing
         #expect(throws: ManifestError.self) { try Manifest(app: "demo", version: SemanticVersion("1.0.0"), entries: [large]) }
     }
 
+    /// A manifest with one file line `file - SIZE DIGEST COUNT f` and nothing else.
+    func oneFileManifest(size: String, count: String, chunkLines: [String] = []) -> [UInt8] {
+        let digest = FileDigest.of([]).hex
+        let lines = ["bundlecast-manifest 1", "app demo", "version 1.0.0", "chunking fastcdc-v1 16384 65536 262144",
+                     "file - \(size) \(digest) \(count) f"] + chunkLines + ["end 1"]
+        return Array((lines.joined(separator: "\n") + "\n").utf8)
+    }
+
+    @Test func aChunkCountAbove2To63IsRefusedNotTrapped() {
+        // 2^63 + 5 passed `count <= size` and trapped in `Int(count)`.
+        let huge = "9223372036854775813"
+        #expect(throws: ManifestError.self) { try ManifestCoder.decode(oneFileManifest(size: huge, count: huge)) }
+    }
+
+    @Test func aChunkCountIsBoundedBySizeAndByTheLinesThatFollow() {
+        // Under 2^63 but far more chunks than lines: sizing an array by it would exhaust memory.
+        #expect(throws: ManifestError.self) {
+            try ManifestCoder.decode(oneFileManifest(size: "18446744073709551615", count: "1125899906842624"))
+        }
+        #expect(throws: ManifestError.self) { try ManifestCoder.decode(oneFileManifest(size: "1000000", count: "1000")) }
+    }
+
+    @Test func sizesAboveTheBundleLimitAreRefused() {
+        #expect(throws: ManifestError.self) {
+            try ManifestCoder.decode(oneFileManifest(size: String(Manifest.maxSize + 1), count: "0"))
+        }
+    }
+
     @Test func integersAreExactTo2To64() {
         #expect(DecimalNumber.parse("18446744073709551615") == UInt64.max)
         #expect(DecimalNumber.parse("18446744073709551616") == nil)

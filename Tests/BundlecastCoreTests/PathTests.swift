@@ -65,6 +65,62 @@ import Testing
         _ = try manifest([link("a", "sub/deeper"), link("b", "a/../../x"), file("sub/deeper/f"), file("x")])
     }
 
+    /// The error a manifest of `entries` is refused with; its path is compared by bytes, since
+    /// `String` equality would take `é` for `e` + U+0301.
+    func refusal(_ entries: [ManifestEntry]) throws -> PathError {
+        let error = try #require(throws: PathError.self) { try manifest(entries) }
+        return error
+    }
+
+    @Test func pathsEqualAsUnicodeButNotAsBytesAreRefused() throws {
+        // ext4 keeps "e\u{301}" (a link to the root) and "é" apart, so "z" resolves through the
+        // first and leaves the tree; keyed by String, the check followed "é -> d/d/d" instead.
+        let error = try refusal([link("e\u{301}", "."), link("z", "e\u{301}/../../.."), link("\u{e9}", "d/d/d")])
+        #expect(Array(error.path.utf8) == Array("\u{e9}".utf8))
+        guard case .collides(let other) = error.reason else {
+            Issue.record("refused for \(error), not as a collision")
+            return
+        }
+        #expect(Array(other.utf8) == Array("e\u{301}".utf8))
+    }
+
+    @Test func symlinksAreResolvedByTheBytesOfTheirTargets() throws {
+        // Without the other spelling in the bundle, the target still leaves through "e\u{301}".
+        let error = try refusal([link("e\u{301}", "."), link("z", "e\u{301}/../../..")])
+        #expect(error.reason == .symlinkEscapes("e\u{301}/../../.."))
+        #expect(Array(error.path.utf8) == Array("z".utf8))
+    }
+
+    @Test func aTargetSpellingABundlePathAnotherWayIsRefused() throws {
+        // On a case-insensitive file system "E" is the link "e" to the root, and "z" leaves.
+        let error = try refusal([link("e", "."), link("z", "E/x/../..")])
+        #expect(error == PathError(path: "z", reason: .symlinkTargetSpelling("E/x/../..", "e")))
+        #expect(throws: PathError.self) { try manifest([link("e\u{301}", "."), link("z", "\u{e9}/x/../..")]) }
+    }
+
+    @Test(arguments: [
+        (["README", "readme"], "README"),
+        (["Docs/a", "docs/b"], "Docs"),
+        (["STRASSE", "stra\u{df}e"], "STRASSE"),
+        (["K", "\u{212A}"], "K"),
+        (["ab", "a\u{200C}b"], "ab"),
+        (["caf\u{e9}/x", "cafe\u{301}/y"], "cafe\u{301}"),
+    ])
+    func pathsThatFoldTogetherAreRefused(_ paths: [String], _ first: String) throws {
+        let entries = paths.sorted { BundlePath.precedes($0, $1) }.map(file)
+        let error = try refusal(entries)
+        guard case .collides(let other) = error.reason else {
+            Issue.record("\(paths) refused for \(error), not as a collision")
+            return
+        }
+        #expect(Array(other.utf8) == Array(first.utf8))
+    }
+
+    @Test func namesThatDifferAfterFoldingPass() throws {
+        _ = try manifest([file("A-1"), file("Caf\u{e9}/menu"), link("Menu", "Caf\u{e9}/menu"), file("a-2"), file("na\u{ef}ve.txt"),
+                          file("\u{444}\u{430}\u{439}\u{43B}")])
+    }
+
     @Test func theScannerRefusesSpecialFilesAndNamesThePath() throws {
         try withTemporaryDirectory { dir in
             try write(dir + "/ok.txt", "fine")

@@ -79,6 +79,18 @@ import Testing
         }
     }
 
+    @Test func directoryComparisonTellsUnicodeFormsApart() throws {
+        try withTemporaryDirectory { dir in
+            try write(dir + "/bundle/caf\u{e9}", "menu")
+            let summary = try Releaser(store: ManifestStore(root: dir + "/M")).release(try request(dir, "1.0.0"), key: testKey)
+            // The same name decomposed is another file on ext4: as Strings, the two compared equal.
+            try FileManager.default.moveItem(atPath: dir + "/bundle/caf\u{e9}", toPath: dir + "/bundle/cafe\u{301}")
+            let differences = try DirectoryVerifier.compare(summary.manifest, with: dir + "/bundle")
+            #expect(differences.map { Array($0.path.utf8) } == [Array("cafe\u{301}".utf8), Array("caf\u{e9}".utf8)])
+            #expect(differences.map(\.kind) == [.extra, .missing])
+        }
+    }
+
     @Test func directoryComparisonListsEveryDifference() throws {
         try withTemporaryDirectory { dir in
             try write(dir + "/bundle/same", "same")

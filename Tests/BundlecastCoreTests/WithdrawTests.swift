@@ -81,3 +81,36 @@ import Testing
         }
     }
 }
+
+/// Sequences and epochs read from files or an origin may be 2^64-1: the next one is refused, not overflowed.
+@Suite struct ExhaustedCounterTests {
+    @Test func aRolloutOrWithdrawalAfterSequence2To64Minus1IsRefused() throws {
+        try withTemporaryDirectory { dir in
+            let releaser = Releaser(store: ManifestStore(root: dir + "/Manifests"))
+            try write(dir + "/bundle/a.txt", "one")
+            _ = try releaser.release(ReleaseRequest(bundle: dir + "/bundle", app: "demo", version: try SemanticVersion("1.0.0"), created: 1_800_000_000), key: testKey)
+            try write(dir + "/bundle/a.txt", "two")
+            var request = ReleaseRequest(bundle: dir + "/bundle", app: "demo", version: try SemanticVersion("1.1.0"), created: 1_800_000_000)
+            request.sequence = UInt64.max
+            _ = try releaser.release(request, key: testKey)
+            #expect(throws: ReleaseError.self) {
+                try releaser.rollout(app: "demo", version: SemanticVersion("1.1.0"), percent: 50, key: testKey, created: 1_800_000_100, lifetime: 60)
+            }
+            #expect(throws: ReleaseError.self) {
+                try releaser.withdraw(app: "demo", version: SemanticVersion("1.1.0"), to: nil, key: testKey, created: 1_800_000_100, lifetime: 60)
+            }
+        }
+    }
+
+    @Test func aRotationAboveTheOriginsLastEpochIsRefused() throws {
+        try withTemporaryDirectory { dir in
+            let files = RotationFiles(store: ManifestStore(root: dir + "/Manifests"))
+            let old = SecretKey.fromSeed([UInt8](repeating: 1, count: 32), keyID: KeyID(bytes: [1, 1, 1, 1, 1, 1, 1, 1])!)
+            let new = SecretKey.fromSeed([UInt8](repeating: 2, count: 32), keyID: KeyID(bytes: [2, 2, 2, 2, 2, 2, 2, 2])!)
+            // What a hostile or broken origin may answer for the app's epoch.
+            #expect(throws: ReleaseError.self) {
+                try files.rotate(app: "demo", old: old, new: new, created: 1_800_000_000, origin: (old.keyID, UInt64.max))
+            }
+        }
+    }
+}

@@ -1,4 +1,5 @@
 import CBlake2b
+import CSodium
 
 /// Streaming, unkeyed BLAKE2b (RFC 7693).
 ///
@@ -28,6 +29,11 @@ public struct Blake2b {
         var out = [UInt8](repeating: 0, count: state.outlen)
         out.withUnsafeMutableBufferPointer { bc_blake2b_final(&state, $0.baseAddress!) }
         return out
+    }
+
+    /// Overwrites the state with zeros: after hashing a secret, the state holds what it was.
+    public mutating func wipe() {
+        withUnsafeMutableBytes(of: &state) { sodium_memzero($0.baseAddress!, $0.count) }
     }
 
     /// One-shot BLAKE2b-256 of a memory region, without copying it.

@@ -6,6 +6,8 @@ public struct KeyFileError: Error, Equatable, CustomStringConvertible {
         case wrongPassphrase
         case passphraseRequired
         case corrupt(String)
+        /// scrypt limits above libsodium's "sensitive" ones, which no minisign key uses.
+        case kdfLimitsTooHigh(opslimit: UInt64, memlimit: UInt64)
     }
 
     public let reason: Reason
@@ -20,6 +22,9 @@ public struct KeyFileError: Error, Equatable, CustomStringConvertible {
         case .passphraseRequired:
             return "the secret key is encrypted: give its passphrase with --passphrase-file FILE or BUNDLECAST_PASSPHRASE"
         case .corrupt(let what): return "corrupt secret key: \(what)"
+        case .kdfLimitsTooHigh(let ops, let mem):
+            return "the secret key asks scrypt for opslimit \(ops) and memlimit \(mem) bytes, above libsodium's sensitive limits "
+                + "(\(SecretKey.maxOpslimit), \(SecretKey.maxMemlimit)) that minisign writes: refused rather than run"
         }
     }
 }

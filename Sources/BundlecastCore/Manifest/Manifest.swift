@@ -18,7 +18,11 @@ public struct Manifest: Hashable, Sendable {
         try Self.validate(entries)
     }
 
-    /// Total bytes of all files.
+    /// The most bytes a bundle (and so any one file of it) may hold: 1 PiB. Far above any
+    /// real bundle, and low enough that sizes add up without overflow wherever they are summed.
+    public static let maxSize: UInt64 = 1 << 50
+
+    /// Total bytes of all files (at most ``maxSize``, checked when the manifest was made).
     public var totalSize: UInt64 { entries.reduce(0) { $0 + $1.size } }
 
     /// Every chunk reference, in entry order, duplicates included.
@@ -30,46 +34,43 @@ public struct Manifest: Hashable, Sendable {
     /// The manifest's id: BLAKE2b-256 of its canonical bytes.
     public var digest: Digest256 { Blake2b.digest256(encoded()) }
 
+    /// Paths are compared by their UTF-8 bytes (a `String` compares by canonical equivalence,
+    /// while the installer writes bytes), and the tree refuses names that fold together.
     static func validate(_ entries: [ManifestEntry]) throws {
-        var links: [String: String] = [:]
-        var all = Set<String>()
-        var previous: String?
+        var tree = BundleTree()
+        var previous: String.UTF8View?
+        var total: UInt64 = 0
         for entry in entries {
             try BundlePath.validate(entry.path)
             if let previous {
-                if previous == entry.path { throw PathError(path: entry.path, reason: .duplicate) }
-                guard BundlePath.precedes(previous, entry.path) else {
+                if previous.elementsEqual(entry.path.utf8) { throw PathError(path: entry.path, reason: .duplicate) }
+                guard previous.lexicographicallyPrecedes(entry.path.utf8) else {
                     throw ManifestError("entries are not in byte order of their paths at \"\(entry.path)\"")
                 }
             }
-            previous = entry.path
-            all.insert(entry.path)
-            switch entry.kind {
-            case .symlink(let target): links[entry.path] = target
-            case .file(_, let size, let digest, let chunks):
+            previous = entry.path.utf8
+            if case .file(_, let size, let digest, let chunks) = entry.kind {
                 try ChunkingParameters.v1.validate(chunks, path: entry.path)
+                // Chunks are at most 256 KiB: overflowing this sum would take 2^46 of them.
                 guard chunks.reduce(UInt64(0), { $0 + UInt64($1.size) }) == size else {
                     throw ManifestError("\"\(entry.path)\": size \(size) is not the sum of its chunk sizes")
                 }
+                let (sum, overflow) = total.addingReportingOverflow(size)
+                guard !overflow, sum <= Self.maxSize else {
+                    throw ManifestError("\"\(entry.path)\": the bundle's files add up to more than \(Self.maxSize) bytes")
+                }
+                total = sum
                 guard FileDigest.of(chunks) == digest else {
                     throw ManifestError("\"\(entry.path)\": digest does not match its chunk list")
                 }
             }
-        }
-        // No entry may sit below a file or symlink: installing it would write
-        // through the link or fail half-way.
-        for entry in entries {
-            var parent = Substring(entry.path)
-            while let slash = parent.lastIndex(of: "/") {
-                parent = parent[..<slash]
-                if all.contains(String(parent)) {
-                    throw PathError(path: entry.path, reason: .nestedUnderFile(String(parent)))
-                }
-            }
+            // No entry may sit below a file or symlink (installing it would write through the
+            // link or fail half-way), nor share a name with another under folding.
+            try tree.add(entry)
         }
         for entry in entries {
             if case .symlink(let target) = entry.kind {
-                try SymlinkCheck.check(path: entry.path, target: target, links: links)
+                try SymlinkCheck.check(path: entry.path, target: target, tree: tree)
             }
         }
     }

@@ -118,8 +118,15 @@ private struct LineReader {
         let here = number
         guard parts[1] == "x" || parts[1] == "-" else { throw ManifestError(line: here, "mode must be \"x\" or \"-\"") }
         guard let size = DecimalNumber.parse(parts[2]) else { throw ManifestError(line: here, "bad size") }
+        guard size <= Manifest.maxSize else { throw ManifestError(line: here, "size \(size) is over \(Manifest.maxSize) bytes") }
         guard let digest = Digest256(hex: parts[3]) else { throw ManifestError(line: here, "bad digest") }
-        guard let count = DecimalNumber.parse(parts[4]), count <= size else { throw ManifestError(line: here, "bad chunk count") }
+        guard let count = DecimalNumber.parse(parts[4]) else { throw ManifestError(line: here, "bad chunk count") }
+        // Every chunk but the last holds at least the minimum, and each has its own line: both
+        // bound the count before anything is sized by it.
+        let minimum = UInt64(ChunkingParameters.v1.minSize)
+        guard count <= size / minimum + 1, count <= UInt64(lines.count - number) else {
+            throw ManifestError(line: here, "chunk count \(count) is more than a file of \(size) bytes can have, or than the lines that follow")
+        }
         var chunks: [ChunkRef] = []
         chunks.reserveCapacity(Int(count))
         for _ in 0..<count {

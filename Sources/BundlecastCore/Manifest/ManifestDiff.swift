@@ -32,10 +32,11 @@ public struct ManifestDiff: Codable, Equatable, Sendable {
         }
         totalChunks = seen.count
         totalBytes = new.totalSize
-        let oldByPath = Dictionary(old.entries.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
-        let newPaths = Set(new.entries.map(\.path))
-        filesAdded = new.entries.filter { oldByPath[$0.path] == nil }.count
-        filesRemoved = old.entries.filter { !newPaths.contains($0.path) }.count
-        filesChanged = new.entries.filter { e in oldByPath[e.path].map { $0 != e } ?? false }.count
+        // Paths by their bytes, as they are on disk (a String would take "é" for "e\u{301}").
+        let oldByPath = Dictionary(old.entries.map { (Array($0.path.utf8), $0.kind) }, uniquingKeysWith: { a, _ in a })
+        let newPaths = Set(new.entries.map { Array($0.path.utf8) })
+        filesAdded = new.entries.filter { oldByPath[Array($0.path.utf8)] == nil }.count
+        filesRemoved = old.entries.filter { !newPaths.contains(Array($0.path.utf8)) }.count
+        filesChanged = new.entries.filter { e in oldByPath[Array(e.path.utf8)].map { $0 != e.kind } ?? false }.count
     }
 }

@@ -15,9 +15,16 @@ public struct BundleHasher: Sendable {
     public func entries(
         for items: [ScannedItem], root: String, progress: (UInt64, UInt64) -> Void = { _, _ in }
     ) throws -> [ManifestEntry] {
-        let totalBytes = items.reduce(UInt64(0)) {
-            if case .file(let size, _) = $1.kind { return $0 + size }
-            return $0
+        // Sizes come from lstat (sparse files can claim 2^63 bytes each): summed with a check,
+        // and a bundle no manifest could hold is refused before a byte is read.
+        var totalBytes: UInt64 = 0
+        for item in items {
+            guard case .file(let size, _) = item.kind else { continue }
+            let (sum, overflow) = totalBytes.addingReportingOverflow(size)
+            guard !overflow, sum <= Manifest.maxSize else {
+                throw ManifestError("the bundle's files add up to more than \(Manifest.maxSize) bytes (at \"\(item.path)\")")
+            }
+            totalBytes = sum
         }
         var entries: [ManifestEntry] = []
         entries.reserveCapacity(items.count)

@@ -25,12 +25,13 @@ public struct DirectoryDifference: Equatable, Sendable, CustomStringConvertible 
 public enum DirectoryVerifier {
     public static func compare(_ manifest: Manifest, with directory: String) throws -> [DirectoryDifference] {
         let items = try BundleScanner.scan(directory)
-        let expected = Dictionary(manifest.entries.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
-        let found = Set(items.map(\.path))
+        // Keyed by bytes: as Strings, a file named "e\u{301}" would pass for the manifest's "é".
+        let expected = Dictionary(manifest.entries.map { (Array($0.path.utf8), $0) }, uniquingKeysWith: { a, _ in a })
+        let found = Set(items.map { Array($0.path.utf8) })
         var differences: [DirectoryDifference] = []
         var toHash: [ScannedItem] = []
         for item in items {
-            guard let entry = expected[item.path] else {
+            guard let entry = expected[Array(item.path.utf8)] else {
                 differences.append(DirectoryDifference(path: item.path, kind: .extra))
                 continue
             }
@@ -49,10 +50,10 @@ public enum DirectoryVerifier {
             case (.symlink, .file): differences.append(DirectoryDifference(path: item.path, kind: .changed("a symlink, expected a file")))
             }
         }
-        for e in try BundleHasher().entries(for: toHash, root: directory) where e != expected[e.path] {
+        for e in try BundleHasher().entries(for: toHash, root: directory) where e.kind != expected[Array(e.path.utf8)]?.kind {
             differences.append(DirectoryDifference(path: e.path, kind: .changed("content differs")))
         }
-        for entry in manifest.entries where !found.contains(entry.path) {
+        for entry in manifest.entries where !found.contains(Array(entry.path.utf8)) {
             differences.append(DirectoryDifference(path: entry.path, kind: .missing))
         }
         return differences.sorted { BundlePath.precedes($0.path, $1.path) }

@@ -26,7 +26,7 @@ extension Releaser {
             throw ReleaseError("\(manifestPath) is not the manifest its notice names; restore it from the release")
         }
         let highest = existing.map(\.notice.notice.sequence).max() ?? 0
-        let sequence = max(highest + 1, minimumSequence)
+        let sequence = try Self.sequence(after: highest, minimum: minimumSequence, app: app)
         let (expires, overflow) = created.addingReportingOverflow(lifetime)
         guard !overflow else { throw ReleaseError("--expires is too far in the future") }
         let notice = try Notice(kind: .release, app: app, version: version, sequence: sequence, channel: release.channel,

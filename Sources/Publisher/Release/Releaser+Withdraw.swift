@@ -53,7 +53,7 @@ extension Releaser {
         guard Blake2b.digest256(bytes) == target.manifest else {
             throw ReleaseError("\(manifestPath) is not the manifest its notice names; restore it from the release")
         }
-        let sequence = max((all.map(\.sequence).max() ?? 0) + 1, minimumSequence)
+        let sequence = try Self.sequence(after: all.map(\.sequence).max() ?? 0, minimum: minimumSequence, app: app)
         let (expires, overflow) = created.addingReportingOverflow(lifetime)
         guard !overflow else { throw ReleaseError("--expires is too far in the future") }
         let notice = try Notice(kind: .withdraw, app: app, version: target.version, sequence: sequence, channel: withdrawn.channel,

@@ -69,8 +69,14 @@ public struct Releaser: Sendable {
             }
             return sequence
         }
-        guard highest < UInt64.max else { throw ReleaseError("the sequence of \(request.app) is exhausted") }
-        return highest + 1
+        return try Self.sequence(after: highest, minimum: 1, app: request.app)
+    }
+
+    /// The sequence of a new notice: above `highest` (read from notice files, so up to
+    /// 2^64-1) and at least `minimum`; throws when none is left rather than overflow.
+    static func sequence(after highest: UInt64, minimum: UInt64, app: String) throws(ReleaseError) -> UInt64 {
+        guard highest < UInt64.max else { throw ReleaseError("the sequence of \(app) is exhausted (a notice has sequence \(highest))") }
+        return max(highest + 1, minimum)
     }
 
     /// Releases the bundle: scan, hash, sign, write. Nothing is written unless

@@ -67,6 +67,10 @@ public struct RotationFiles: Sendable {
             guard origin.keyID == old.keyID else {
                 throw ReleaseError("the origin checks \(app) against key \(origin.keyID) (epoch \(origin.epoch)), not the --old key \(old.keyID): rotate from the key it holds")
             }
+            // The origin's answer came over the network: the next epoch must still exist.
+            guard origin.epoch < RotationStatement.maxEpoch else {
+                throw ReleaseError("the origin says \(app) is at epoch \(origin.epoch); no epoch is left above it (the most is \(RotationStatement.maxEpoch))")
+            }
             epoch = origin.epoch + 1
         } else if let last = chain.last?.rotation.statement {
             guard last.newKeyID == old.keyID else {
