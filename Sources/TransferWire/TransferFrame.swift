@@ -35,9 +35,10 @@ public enum TransferFrame: Equatable, Sendable {
     public static let maxFrame = 16 << 20
 
     /// The longest frame (type byte and payload) a peer may send with this type byte:
-    /// before its hello only a hello fits; a manifest may be large; anything else holds at most a chunk.
-    public static func maxLength(type: UInt8, beforeHello: Bool) -> Int {
-        beforeHello ? helloLength : type == Tag.manifest.rawValue ? maxFrame : maxChunkFrame
+    /// before its hello only a hello fits; a manifest may be large, when one was asked for;
+    /// anything else holds at most a chunk.
+    public static func maxLength(type: UInt8, beforeHello: Bool, manifestAsked: Bool = true) -> Int {
+        beforeHello ? helloLength : type == Tag.manifest.rawValue && manifestAsked ? maxFrame : maxChunkFrame
     }
 
     /// A hello's type byte and payload: version, id (16), key (32), nonce (32).

@@ -102,4 +102,58 @@ import TransferWire
             }
         }
     }
+
+    /// Rumours at the extreme incarnations, frames that claim more than they bring, and a flood
+    /// of push-pull connections each holding part of a 4 MiB frame: the node stays alive,
+    /// refuses what it was not asked for at once, and its memory stays bounded.
+    @Test func extremeRumoursAndTruncatedFramesNeitherKillNorSwellANode() async throws {
+        try await withTemporaryDirectory { dir in
+            let fleet = try Fleet(directory: dir, nodes: 2)
+            defer { fleet.stop() }
+            let target = fleet.nodes[0]
+            let text = try await target.id
+            let victim = NodeID(high: UInt64(text.prefix(16), radix: 16)!, low: UInt64(text.suffix(16), radix: 16)!)
+            let stranger = HostilePeer().id
+            // Suspicions and deaths at and above the top incarnation (the codec refuses those above 2^62).
+            for incarnation in [UInt64.max, Update.maxIncarnation + 1, Update.maxIncarnation, Update.maxIncarnation - 1] {
+                for update in [Update.suspect(id: victim, incarnation: incarnation, by: stranger), .dead(id: victim, incarnation: incarnation, by: stranger)] {
+                    var packet = GossipCodec.encodeDatagram(.ping(seq: 1, from: stranger, updates: [update]))
+                    // The update ends the packet: incarnation (8 bytes), then `by` (16). Written by hand,
+                    // so the ones the codec would refuse to read go out too.
+                    let at = packet.count - 16 - 8
+                    packet.replaceSubrange(at..<at + 8, with: withUnsafeBytes(of: incarnation.bigEndian, Array.init))
+                    sendDatagram(packet, toPort: target.gossipPort)
+                }
+            }
+
+            // A frame that claims to be a 16 MiB manifest nobody asked for: closed before it is buffered.
+            let peer = HostilePeer()
+            let unasked = try #require(RawConnection(port: target.transferPort))
+            #expect(peer.handshake(unasked))
+            unasked.send(withUnsafeBytes(of: UInt32(TransferFrame.maxFrame).bigEndian, Array.init) + [3] + [UInt8](repeating: 0, count: 4096))
+            #expect(unasked.closedByPeer(), "an unasked manifest-sized frame was not refused")
+
+            // Push-pull connections, each sending all but the last byte of a 4 MiB frame, and stopping there.
+            let part = withUnsafeBytes(of: UInt32(GossipCodec.maxStream).bigEndian, Array.init) + [UInt8](repeating: 0x42, count: GossipCodec.maxStream - 1)
+            var held: [RawConnection] = []
+            for _ in 0..<64 {
+                guard let c = RawConnection(port: target.gossipPort, timeout: 1, sendTimeout: 1) else { continue }
+                _ = c.sendSome(part)
+                held.append(c)
+            }
+            #expect(target.process.isRunning)
+            let peak = try #require(peakRSS(target))
+            print("64 truncated push-pull frames: peak RSS \(peak >> 20) MiB")
+            #expect(peak < 128 << 20, "peak RSS \(peak >> 20) MiB with truncated push-pull frames")
+            held.removeAll()
+
+            // The node is alive and a member in good standing.
+            let seed = fleet.seed
+            try await eventually(within: 20, "the fleet sees the target alive") {
+                try await seed.status().members.contains { $0.id == text && $0.state == "alive" }
+            }
+            try await fleet.release("1.0.0", from: repoRoot + "/Samples/hello-fleet/1.0.0")
+            try await fleet.waitInstalled("1.0.0", on: fleet.nodes)
+        }
+    }
 }

@@ -35,6 +35,9 @@ public final class GossipRuntime: Sendable {
     private let udp = Mutex<(any Channel)?>(nil)
     private let ticker = Mutex<RepeatedTask?>(nil)
     private let tcp = Mutex<(any Channel)?>(nil)
+    /// Push-pull connections being served: each may hold a 4 MiB frame, so they are few.
+    private let pushPullOpen = Mutex(0)
+    static let maxPushPullConnections = 8
     private let nextPushPull = Mutex<UInt64>(0)
     private let group: any EventLoopGroup
     private let fleetKey: FleetKey?
@@ -91,6 +94,13 @@ public final class GossipRuntime: Sendable {
                     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
+                            // A flood of connections each holding part of a 4 MiB frame must not add up.
+                            guard runtime.pushPullOpen.withLock({ n in n < Self.maxPushPullConnections ? { n += 1; return true }() : false }) else {
+                                channel.close(promise: nil)
+                                return
+                            }
+                            channel.closeFuture.whenComplete { _ in runtime.pushPullOpen.withLock { $0 -= 1 } }
+                            try channel.pipeline.syncOperations.addHandler(BackPressureHandler())
                             try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(PushPullFrameDecoder()))
                             try channel.pipeline.syncOperations.addHandler(LengthFieldPrepender(lengthFieldBitLength: .fourBytes))
                             try channel.pipeline.syncOperations.addHandler(PushPullServerHandler(runtime: runtime))
@@ -355,9 +365,13 @@ final class PushPullServerHandler: ChannelInboundHandler, Sendable {
     typealias OutboundOut = ByteBuffer
     let runtime: GossipRuntime
 
+    /// One exchange per connection: a second request would queue a second full state.
+    private let answered = Mutex(false)
+
     init(runtime: GossipRuntime) { self.runtime = runtime }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !answered.withLock({ done in defer { done = true }; return done }) else { return }
         let frame = Array(buffer: unwrapInboundIn(data))
         guard let reply = runtime.receiveStream(frame, from: context.remoteAddress) else {
             context.close(promise: nil)

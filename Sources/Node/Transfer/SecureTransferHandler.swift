@@ -16,8 +16,10 @@ final class SecureTransferHandler: ChannelDuplexHandler, RemovableChannelHandler
     static let firstMessageLimit = 64 << 10
     /// Writes are coalesced into messages of about this size (a flush seals sooner).
     static let coalesce = 1 << 20
-    /// The largest message: coalesced writes plus one whole frame (a manifest may be large).
+    /// The largest message: coalesced writes plus one whole frame (a manifest, when one was
+    /// asked for, may be large; otherwise a chunk is the largest).
     static let messageLimit = coalesce + TransferFrame.maxFrame + 64
+    static let messageLimitWithoutManifest = coalesce + TransferFrame.maxChunkFrame + 64
 
     private let fleetKey: FleetKey
     private var handshake: TransferCipher.Handshake?
@@ -29,9 +31,11 @@ final class SecureTransferHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var pendingPromises: [EventLoopPromise<Void>] = []
     private var opened = 0
     private let onRefused: (String) -> Void
+    private let connection: TransferConnection
 
-    init(fleetKey: FleetKey, isClient: Bool, onRefused: @escaping (String) -> Void) {
+    init(fleetKey: FleetKey, isClient: Bool, connection: TransferConnection, onRefused: @escaping (String) -> Void) {
         self.fleetKey = fleetKey
+        self.connection = connection
         handshake = TransferCipher.Handshake(isClient: isClient)
         self.onRefused = onRefused
     }
@@ -74,7 +78,8 @@ final class SecureTransferHandler: ChannelDuplexHandler, RemovableChannelHandler
             receiveKey = nil
         }
         while let length = inbound.getInteger(at: inbound.readerIndex, as: UInt32.self) {
-            let limit = (opened == 0 ? Self.firstMessageLimit : Self.messageLimit) + TransferCipher.overhead
+            let limit = (opened == 0 ? Self.firstMessageLimit
+                         : connection.awaitsManifest ? Self.messageLimit : Self.messageLimitWithoutManifest) + TransferCipher.overhead
             guard Int(length) <= limit else { throw TransferCipherError("an encrypted message of \(length) bytes, over \(limit)") }
             guard inbound.readableBytes >= 4 + Int(length) else { break }
             inbound.moveReaderIndex(forwardBy: 4)

@@ -40,6 +40,9 @@ final class TransferConnection: Sendable {
         /// Manifest requests waiting or being answered.
         var manifestRequests = 0
         var closed = false
+        /// Manifests this side asked the peer for and has not received: only then may a
+        /// frame be manifest-sized (16 MiB), so a peer cannot make us buffer one unasked.
+        var manifestsAsked: [Digest256] = []
         /// When a write last completed (uptime nanoseconds): a peer that stops reading is dropped.
         var lastProgress: UInt64 = 0
     }
@@ -115,6 +118,21 @@ final class TransferConnection: Sendable {
     }
 
     func manifestRequestDone() { state.withLock { $0.manifestRequests -= 1 } }
+
+    /// We asked the peer for this manifest.
+    func askedForManifest(_ d: Digest256) {
+        state.withLock { s in
+            guard !s.manifestsAsked.contains(d) else { return }
+            s.manifestsAsked.append(d)
+            if s.manifestsAsked.count > 8 { s.manifestsAsked.removeFirst() }
+        }
+    }
+
+    /// The peer answered for `d` (the manifest, or `missing`).
+    func answered(_ d: Digest256) { state.withLock { $0.manifestsAsked.removeAll { $0 == d } } }
+
+    /// Whether a manifest-sized frame may come now.
+    var awaitsManifest: Bool { state.withLock { !$0.manifestsAsked.isEmpty } }
 
     // MARK: - Outgoing bulk
 

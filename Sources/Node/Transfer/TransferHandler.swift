@@ -80,7 +80,10 @@ final class TransferHandler: ChannelInboundHandler, Sendable {
             connection.cancel(d)
             // Still waiting for its turn: it leaves the queue and its pending record goes.
             if node.unqueueUpload(d, on: connection, from: remote) { _ = connection.finish(d) }
-        case .manifest, .have, .chunk, .missing:
+        case .manifest(let d, _), .missing(let d):
+            connection.answered(d)
+            node.deliver(frame, from: remote)
+        case .have, .chunk:
             node.deliver(frame, from: remote)
         case .has:
             break  // taken as news above

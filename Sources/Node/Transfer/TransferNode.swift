@@ -141,12 +141,12 @@ public final class TransferNode: Sendable {
         // its own socket buffer, not in this node's memory.
         try channel.pipeline.syncOperations.addHandler(BackPressureHandler())
         if let fleetKey = settings.fleetKey {
-            try channel.pipeline.syncOperations.addHandler(SecureTransferHandler(fleetKey: fleetKey, isClient: expect != nil) { [self] why in
+            try channel.pipeline.syncOperations.addHandler(SecureTransferHandler(fleetKey: fleetKey, isClient: expect != nil, connection: connection) { [self] why in
                 count { $0.badFrames += 1 }
                 logger.info("closing transfer connection with \(channel.remoteAddress?.description ?? "?"): \(why)")
             })
         }
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TransferFrameDecoder()))
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TransferFrameDecoder(connection: connection)))
         // A connect that fails never becomes active: the hello promise must not be left unfulfilled.
         channel.closeFuture.whenComplete { _ in connection.hello.fail(ChannelError.ioOnClosedChannel) }
         try channel.pipeline.syncOperations.addHandler(TransferHandler(node: self, connection: connection))
@@ -250,6 +250,7 @@ public final class TransferNode: Sendable {
 
     public func send(_ frame: TransferFrame, to peer: NodeID) {
         guard let channel = links.withLock({ $0[peer] }) else { return }
+        if case .getManifest(let d) = frame { open.withLock { $0[ObjectIdentifier(channel)] }?.connection.askedForManifest(d) }
         channel.writeAndFlush(frame.buffer(), promise: nil)
     }
 
@@ -314,6 +315,8 @@ public final class TransferNode: Sendable {
 struct TransferFrameDecoder: ByteToMessageDecoder {
     typealias InboundOut = ByteBuffer
     struct FrameTooLarge: Error {}
+    /// A manifest frame is allowed only while we wait for one we asked for.
+    let connection: TransferConnection
     /// Before the peer said hello, nothing bigger than a hello is buffered.
     var first = true
 
@@ -321,7 +324,7 @@ struct TransferFrameDecoder: ByteToMessageDecoder {
         guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return .needMoreData }
         let type = buffer.getInteger(at: buffer.readerIndex + 4, as: UInt8.self)
         if length > 0 && type == nil { return .needMoreData }
-        let limit = TransferFrame.maxLength(type: type ?? 0, beforeHello: first)
+        let limit = TransferFrame.maxLength(type: type ?? 0, beforeHello: first, manifestAsked: connection.awaitsManifest)
         guard Int(length) <= limit else { throw FrameTooLarge() }
         guard buffer.readableBytes >= 4 + Int(length) else { return .needMoreData }
         first = false
