@@ -11,7 +11,7 @@ import Hummingbird
 /// | `POST /v1/notices` | a `.minisig` notice: 201 accepted and spread, 200 already held, 409 stale or expired, 400 malformed, 403 untrusted app or wrong key, 401 forged |
 /// | `POST /v1/manifests` | manifest bytes: stored by digest; answers `{"digest", "missing": [chunk hex...]}` |
 /// | `POST /v1/chunks` | a batch of chunks, each `digest(32) length(u32 BE) bytes`: each checked, then stored |
-/// | `POST /v1/rotations` | a rotation statement: 201 rotated or anchored and spread, 200 already held, 409 replay or gap, 400 malformed, 403 untrusted app or wrong old key, 401 forged |
+/// | `POST /v1/rotations` | a rotation statement: 201 rotated and spread, 200 already held or the statement that brought the pinned key, 409 replay or gap, 400 malformed, 403 untrusted app or wrong old key, 401 forged |
 /// | `POST /v1/rollback` | `{"app", "to"?}`: `current` back to the kept earlier version, held until a newer notice |
 /// | `GET /healthz` | `ok` |
 struct NodeAdminAPI: Sendable {
