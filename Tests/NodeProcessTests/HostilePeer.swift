@@ -55,4 +55,20 @@ struct HostilePeer {
         }
         return sent
     }
+
+    /// Asks what the node holds of `manifest` over and over for `seconds`, reading (and
+    /// dropping) the answers, so the node's writes never push back. Returns the queries sent.
+    func floodHaveQueries(port: Int, manifest: Digest256, seconds: Double) -> Int {
+        guard let s = RawConnection(port: port, timeout: 1, sendTimeout: 1), handshake(s) else { return 0 }
+        let batch = [UInt8]((0..<1000).map { _ in Self.framed(.haveQuery(manifest)) }.joined())
+        var sent = 0
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let n = s.sendSome(batch)
+            sent += n / 37
+            s.drain()
+            if n < batch.count { break }
+        }
+        return sent
+    }
 }

@@ -35,6 +35,14 @@ import TransferWire
             print("non-reading flood: \(taken) requests taken in, peak RSS \(peak >> 20) MiB")
             #expect(peak < 128 << 20, "peak RSS \(peak >> 20) MiB under a non-reading flood")
 
+            // A peer that reads its answers but asks what the node holds thousands of times a second.
+            let queries = HostilePeer().floodHaveQueries(port: target.transferPort, manifest: try fleet.manifest("1.0.0").digest, seconds: 3)
+            let dropped = try await target.status().`self`.transfer?.haveQueriesDropped ?? 0
+            print("have-query flood: \(queries) sent, \(dropped) dropped")
+            #expect(dropped > 0, "no have-query was dropped: the flood proves nothing")
+            let peakAfter = try #require(peakRSS(target))
+            #expect(peakAfter < 128 << 20, "peak RSS \(peakAfter >> 20) MiB under a have-query flood")
+
             // The fleet goes on: the next release installs everywhere, and nobody honest is banned.
             try makeBundle(at: dir + "/bundle2", megabytes: 8, seed: 1)
             try await fleet.release("1.1.0", from: dir + "/bundle2")

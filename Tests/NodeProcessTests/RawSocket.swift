@@ -52,6 +52,12 @@ final class RawConnection {
         return done
     }
 
+    /// Reads and drops whatever has arrived, without waiting.
+    func drain() {
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT)) > 0 {}
+    }
+
     /// Exactly `count` bytes, or nil if the connection closed or the read timed out first.
     func readExactly(_ count: Int) -> [UInt8]? {
         var out: [UInt8] = []

@@ -39,6 +39,8 @@ final class TransferConnection: Sendable {
         var unsent = 0
         /// Manifest requests waiting or being answered.
         var manifestRequests = 0
+        /// Have-queries being answered (each walks a manifest's chunk list off the event loop).
+        var haveQueries = 0
         var closed = false
         /// Manifests this side asked the peer for and has not received: only then may a
         /// frame be manifest-sized (16 MiB), so a peer cannot make us buffer one unasked.
@@ -118,6 +120,22 @@ final class TransferConnection: Sendable {
     }
 
     func manifestRequestDone() { state.withLock { $0.manifestRequests -= 1 } }
+
+    /// Have-queries a peer may have in the works at once: an honest one asks about a
+    /// manifest about once a second; more would queue unbounded work off the event loop.
+    static let maxHaveQueries = 4
+
+    /// Admits a have-query; false when ``maxHaveQueries`` are being answered (it is dropped:
+    /// the peer asks again).
+    func admitHaveQuery() -> Bool {
+        state.withLock { s in
+            guard s.haveQueries < Self.maxHaveQueries else { return false }
+            s.haveQueries += 1
+            return true
+        }
+    }
+
+    func haveQueryDone() { state.withLock { $0.haveQueries -= 1 } }
 
     /// We asked the peer for this manifest.
     func askedForManifest(_ d: Digest256) {

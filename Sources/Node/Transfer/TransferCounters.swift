@@ -20,6 +20,8 @@ public struct TransferCounters: Sendable, Equatable, Codable {
     public var connectionsOut = 0
     /// Connections refused because of the per-peer or total limit.
     public var connectionsRefused = 0
+    /// Have-queries dropped because the peer already had ``TransferConnection/maxHaveQueries`` being answered.
+    public var haveQueriesDropped: Int? = 0
     /// Peers banned for sending bad chunks, by node id.
     public var banned: [String] = []
 

@@ -65,8 +65,13 @@ final class TransferHandler: ChannelInboundHandler, Sendable {
             // fetching the same manifest, the peer is one more source for us.
             connection.subscribe(d)
             node.deliver(frame, from: remote)
+            guard connection.admitHaveQuery() else {
+                node.count { $0.haveQueriesDropped? += 1 }
+                return
+            }
             let channel = context.channel
-            node.io.async { [node] in
+            node.io.async { [node, connection] in
+                defer { connection.haveQueryDone() }
                 guard let list = node.distinctChunks(of: d) else {
                     channel.writeAndFlush(TransferFrame.missing(d).buffer(), promise: nil)
                     return
