@@ -45,19 +45,28 @@ final class NodeState: Sendable {
         if let changed { onMetadataChange(changed) }
     }
 
+    /// Senders remembered for "log once": spoofed UDP sources are free, so past this many a
+    /// new sender's refusal is counted but not logged.
+    static let maxLogged = 1024
+
     /// Counts a refusal; true the first time this sender is refused for this reason (log once).
     func countRefusal(_ reason: String, from source: String) -> Bool {
         inner.withLock { s in
             s.refused[reason, default: 0] += 1
-            return s.logged.insert(reason + "|" + source).inserted
+            return Self.logOnce(&s.logged, reason + "|" + source)
         }
+    }
+
+    private static func logOnce(_ logged: inout Set<String>, _ key: String) -> Bool {
+        guard logged.count < maxLogged || logged.contains(key) else { return false }
+        return logged.insert(key).inserted
     }
 
     /// Counts a refused rotation statement; true the first time for this sender and reason (log once).
     func countRotationRefusal(_ reason: String, from source: String) -> Bool {
         inner.withLock { s in
             s.refusedRotations[reason, default: 0] += 1
-            return s.logged.insert("rotation|" + reason + "|" + source).inserted
+            return Self.logOnce(&s.logged, "rotation|" + reason + "|" + source)
         }
     }
 }

@@ -43,3 +43,20 @@ import Testing
         #expect(throws: GossipWireError.self) { try GossipCodec.decodeDatagram(over) }
     }
 }
+
+extension HostileRumourTests {
+    @Test func forgedAliveRumoursCannotGrowTheTablePastItsLimit() {
+        var settings = SWIMSettings()
+        settings.maxMembers = 100
+        var n = SWIMMembership(id: a, address: addrA, incarnation: 5, settings: settings, seed: 1, now: 0)
+        for i in 0..<1_000 {
+            let fake = NodeID(high: 0xFA4E, low: UInt64(i))
+            _ = n.receive(.gossip(from: b, updates: [.alive(id: fake, incarnation: 1, address: addrB, metadata: [])]), from: addrB, now: 1)
+        }
+        #expect(n.members.count == 100)
+        // A known member still changes: only new ones are refused.
+        let known = NodeID(high: 0xFA4E, low: 0)
+        _ = n.receive(.gossip(from: b, updates: [.alive(id: known, incarnation: 2, address: addrB, metadata: [7])]), from: addrB, now: 2)
+        #expect(n.member(known)?.metadata == [7])
+    }
+}

@@ -281,6 +281,7 @@ public struct SWIMMembership: Sendable {
         switch update {
         case .alive(let id, let incarnation, let address, let metadata):
             if let m = known, incarnation <= m.incarnation { return [] }
+            if known == nil, table.count >= settings.maxMembers { return [] }
             let member = Member(id: id, address: address, incarnation: incarnation, status: .alive, metadata: metadata)
             table.set(member)
             suspectedAt[id] = nil

@@ -32,6 +32,11 @@ public struct SWIMSettings: Sendable {
     /// Lifeguard: probe interval and time-outs grow by up to this factor when
     /// this node itself is slow (missed acks, refuted suspicions).
     public var maxLocalHealth = 8
+    /// Members held at most: an alive rumour about one more is ignored. Rumours are free to
+    /// forge without a fleet key, and each member costs up to about 700 bytes (its metadata
+    /// is at most 512), so this bounds the table at about 35 MB; fake members are probed,
+    /// declared dead and forgotten after `deadRetention`, which makes room again.
+    public var maxMembers = 50_000
 
     public init() {}
 }
