@@ -44,3 +44,16 @@ import Testing
         }
     }
 }
+
+/// What a publisher's commands read from an origin is bounded before they add to it.
+@Suite struct OriginClientBoundsTests {
+    /// `release --origin` and `rollout`/`withdraw` took the origin's highest sequence + 1:
+    /// an answer of 2^64-1 trapped there; above 2^63-1 it is now an unreadable answer.
+    @Test func aSequenceAboveInt64IsAnUnreadableAnswer() {
+        #expect(OriginClient.sequence(inSummary: Data(#"{"sequence":7}"#.utf8)) == 7)
+        #expect(OriginClient.sequence(inSummary: Data(#"{"sequence":9223372036854775807}"#.utf8)) == UInt64(Int64.max))
+        #expect(OriginClient.sequence(inSummary: Data(#"{"sequence":9223372036854775808}"#.utf8)) == nil)
+        #expect(OriginClient.sequence(inSummary: Data(#"{"sequence":18446744073709551615}"#.utf8)) == nil)
+        #expect(OriginClient.sequence(inSummary: Data(#"{"sequence":-1}"#.utf8)) == nil)
+    }
+}
