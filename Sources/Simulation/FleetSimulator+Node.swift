@@ -105,7 +105,7 @@ extension FleetSimulator {
         }
         if nodes[j].malicious { bytes[bytes.count / 2] ^= 0xFF }
         let start = max(now, nodes[j].nextUploadAt)
-        nodes[j].nextUploadAt = start + UInt64(48 << 10) * Self.second / settings.uploadBytesPerSecond
+        nodes[j].nextUploadAt = start + UInt64(48 << 10) * Self.second / max(1, settings.uploadBytesPerSecond)
         send(.chunk(to: i, from: j, chunk: chunk, bytes: bytes), from: j, to: i, at: nodes[j].nextUploadAt + settings.latency)
     }
 

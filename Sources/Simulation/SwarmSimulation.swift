@@ -155,7 +155,8 @@ public enum SwarmSimulation {
         func pump(_ u: Int, now: UInt64) {
             for booking in links[u].book(now: now) {
                 let (from, chunk) = booking.item
-                let end = max(now, booking.start + UInt64(sizes[chunk]) * 1_000_000_000 / s.uploadBytesPerSecond)
+                // The link's rate, at least 1 byte/s: the settings' may be 0.
+                let end = max(now, booking.start + UInt64(sizes[chunk]) * 1_000_000_000 / links[u].bytesPerSecond)
                 if u == 0 { seedBytes += UInt64(sizes[chunk]) }
                 send(.chunk(to: from, from: u, chunk: chunk), at: end + s.latency)
             }

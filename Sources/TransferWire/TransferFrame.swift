@@ -152,9 +152,11 @@ public enum TransferFrame: Equatable, Sendable {
         return bits
     }
 
-    /// Presence list from bits.
+    /// Presence list of `count` entries from bits. Bits the array does not hold count as
+    /// absent (and a negative count gives none): the count may come from a peer, so a short
+    /// bitfield must never index past its end.
     public static func presence(_ bits: [UInt8], count: Int) -> [Bool] {
-        (0..<count).map { bits[$0 / 8] & (1 << UInt8($0 % 8)) != 0 }
+        (0..<max(0, count)).map { $0 / 8 < bits.count && bits[$0 / 8] & (1 << UInt8($0 % 8)) != 0 }
     }
 }
 

@@ -25,6 +25,17 @@ import Testing
         #expect(a.reached100 == b.reached100 && a.events == b.events && a.seedCopies == b.seedCopies)
     }
 
+    /// An upload rate of 0 (settings are public) is taken as 1 byte/s, as the upload queue
+    /// takes it, instead of dividing by zero when the first chunk is booked.
+    @Test func aZeroUploadRateDoesNotDivideByZero() {
+        var s = Self.small(seed: 5)
+        s.nodes = 1
+        s.bundleBytes = 64 << 10
+        s.uploadBytesPerSecond = 0
+        s.limit = 10_000_000_000
+        #expect(SwarmSimulation.run(s).completed == 0)
+    }
+
     @Test func lossOnlySlowsItDown() {
         var lossy = Self.small(seed: 4)
         lossy.loss = 0.02

@@ -54,6 +54,15 @@ import Testing
         }
     }
 
+    /// A count larger than the bitfield (a peer's have-set checked against another manifest)
+    /// reads the missing bits as absent instead of indexing past the array.
+    @Test func presenceBeyondTheBitfieldIsAbsent() {
+        let presence = TransferFrame.presence([0xFF], count: 20)
+        #expect(presence == Array(repeating: true, count: 8) + Array(repeating: false, count: 12))
+        #expect(TransferFrame.presence([], count: 3) == [false, false, false])
+        #expect(TransferFrame.presence([0xFF], count: -1) == [])
+    }
+
     /// Writers frame their own bytes: a batch is the frames back to back, each behind its
     /// u32 big-endian length, so a reader splits it into the same frames.
     @Test func aBatchSplitsBackIntoItsFrames() throws {

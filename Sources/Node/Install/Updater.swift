@@ -147,9 +147,7 @@ public final class Updater: Service, Sendable {
         let cached = manifests.manifest(target)
         let missing = cached.map { m in installer.chunks.presence(m.distinctChunks.map(\.digest)).contains(false) } ?? true
         if missing && settings.stagger > .zero {
-            let (seconds, attoseconds) = settings.stagger.components
-            let ns = max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-            try await Task.sleep(for: Duration.nanoseconds(Int64.random(in: 0...ns)))
+            try await Task.sleep(for: Duration.nanoseconds(Int64.random(in: 0...Self.nanoseconds(settings.stagger))))
         }
         let manifest = try await withSupersession(app: app, target: target) { [self] in
             try await obtainManifest(signed, key: key, cached: cached)
@@ -462,6 +460,16 @@ public final class Updater: Service, Sendable {
     /// manifest, so ramping 10% → 50% keeps the first 10% in.
     public static func inRollout(node: NodeID, manifest: Digest256, percent: UInt8) -> Bool {
         bucket(node: node, manifest: manifest) < Int(percent)
+    }
+
+    /// A duration in whole nanoseconds, 0 unless positive and `Int64.max` (292 years) when longer:
+    /// the stagger comes from the command line, and past 292 years seconds times 10^9 overflows
+    /// (past 2^63 seconds `components` itself traps, so the bounds are compared first).
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        guard duration > .zero else { return 0 }
+        guard duration < .nanoseconds(Int64.max) else { return .max }
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 
     public static func bucket(node: NodeID, manifest: Digest256) -> Int {

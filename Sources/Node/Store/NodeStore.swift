@@ -133,9 +133,11 @@ public final class NodeStore: Sendable {
         let n = signed.notice
         guard n.sequence <= UInt64(Int64.max) else { return .stale(held: UInt64(Int64.max)) }
         return try pool.write { db in
-            if let held = try Int64.fetchOne(db, sql: "SELECT sequence FROM notice WHERE app = ? AND channel = ?", arguments: [n.app, n.channel]),
-               UInt64(held) >= n.sequence {
-                return .stale(held: UInt64(held))
+            // The file is outside input too: a negative sequence in it (which this code never
+            // writes) counts as none held, and the row is replaced, rather than trapping here.
+            if let held = try Int64.fetchOne(db, sql: "SELECT sequence FROM notice WHERE app = ? AND channel = ?", arguments: [n.app, n.channel])
+                .map(UInt64.init(clamping:)), held >= n.sequence {
+                return .stale(held: held)
             }
             try db.execute(
                 sql: """

@@ -217,7 +217,9 @@ final class Fetch: Sendable {
     func handle(_ frame: TransferFrame, from peer: NodeID) -> Bool {
         switch frame {
         case .have(let d, let count, let bits) where d == digest:
+            // The count is the peer's word: checked against the manifest before any bit is read.
             guard Int(count) == distinct.count else {
+                node.count { $0.badHaveSets? += 1 }
                 drop(peer, reason: "have-set of \(count) chunks for a manifest of \(distinct.count)")
                 return true
             }

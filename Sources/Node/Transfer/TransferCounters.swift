@@ -16,6 +16,9 @@ public struct TransferCounters: Sendable, Equatable, Codable {
     public var bytesSeeded: UInt64 = 0
     /// Frames that broke the protocol (the connection was closed).
     public var badFrames = 0
+    /// Have-sets whose chunk count is not the manifest's: the peer is dropped from that
+    /// download (optional: older nodes' status answers leave it out).
+    public var badHaveSets: Int? = 0
     public var connectionsIn = 0
     public var connectionsOut = 0
     /// Connections refused because of the per-peer or total limit.

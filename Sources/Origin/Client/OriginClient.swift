@@ -17,14 +17,22 @@ public struct OriginClient: Sendable {
     }
 
     /// The highest sequence the origin holds for `app` (0 if none), or an
-    /// error when the app is not registered there.
+    /// error when the app is not registered there. At most 2^63-1, so that callers may add 1.
     public func highestSequence(app: String) async throws -> UInt64 {
         let (status, data) = try await send(path: "/v1/apps/\(app)", method: "GET", body: nil)
         guard status == 200 else { throw OriginClientError(Self.refusal(status, data, doing: "look up \(app)")) }
-        struct Summary: Decodable { let sequence: UInt64 }
-        do { return try JSONDecoder().decode(Summary.self, from: data).sequence } catch {
+        guard let sequence = Self.sequence(inSummary: data) else {
             throw OriginClientError("the origin at \(base) sent an unreadable answer for \(app)")
         }
+        return sequence
+    }
+
+    /// The `sequence` of an app summary, nil if missing or above 2^63-1: an origin refuses
+    /// such sequences, so a larger one is a wrong answer, not a number to add 1 to.
+    static func sequence(inSummary data: Data) -> UInt64? {
+        struct Summary: Decodable { let sequence: UInt64 }
+        guard let sequence = try? JSONDecoder().decode(Summary.self, from: data).sequence, sequence <= UInt64(Int64.max) else { return nil }
+        return sequence
     }
 
     /// The key the origin checks `app`'s notices against, and its epoch.

@@ -22,6 +22,9 @@ public struct OriginSettings: Sendable {
     public var signingKey: SecretKey?
     /// Seconds an origin timestamp is valid (re-signed after half of it).
     public var timestampValidity: UInt64 = 3600
+    /// The longest `timestampValidity` taken (30 days; longer is cut to it): a freshness
+    /// timestamp is meant to be short-lived, and its expiry must not overflow.
+    public static let maxTimestampValidity: UInt64 = 30 * 86_400
 
     public init(databasePath: String) { self.databasePath = databasePath }
 }

@@ -12,15 +12,17 @@ final class TimestampSigner: Sendable {
 
     init(key: SecretKey, validity: UInt64) {
         self.key = key
-        self.validity = max(2, validity)
+        self.validity = min(max(2, validity), OriginSettings.maxTimestampValidity)
     }
 
     func timestamp(app: String, channel: String, sequence: UInt64, now: UInt64) throws -> SignedTimestamp {
         let name = app + "/" + channel
-        if let held = cache.withLock({ $0[name] }), held.sequence == sequence, now >= held.created, now < held.created + validity / 2 {
+        if let held = cache.withLock({ $0[name] }), held.sequence == sequence, now >= held.created, now - held.created < validity / 2 {
             return held
         }
-        let fresh = try SignedTimestamp.sign(app: app, channel: channel, sequence: sequence, created: now, expires: now + validity, key: key)
+        let (expires, overflow) = now.addingReportingOverflow(validity)
+        let fresh = try SignedTimestamp.sign(app: app, channel: channel, sequence: sequence, created: now,
+                                             expires: overflow ? .max : expires, key: key)
         cache.withLock { $0[name] = fresh }
         return fresh
     }

@@ -135,6 +135,10 @@ public final class OriginStore: Sendable {
     /// higher than every sequence held for its app.
     public func submit(_ notice: SignedNotice, body: [UInt8], now: UInt64) throws -> Submission {
         let n = notice.notice
+        // SQLite integers are signed: a larger sequence is refused here, not trapped on below.
+        guard n.sequence <= UInt64(Int64.max) else {
+            throw OriginStoreError("sequence \(n.sequence) is above 2^63-1, the origin's limit")
+        }
         return try pool.write { db in
             // Checked again inside the transaction: a rotation may have committed since the signature check.
             if let current = try Self.pinnedKey(db, n.app)?.key.keyID, current != notice.signature.keyID {
@@ -145,7 +149,7 @@ public final class OriginStore: Sendable {
                 return .duplicate
             }
             let highest = try Int64.fetchOne(db, sql: "SELECT max(sequence) FROM notice WHERE app = ?", arguments: [n.app]) ?? 0
-            guard Int64(n.sequence) > highest else { return .stale(highest: UInt64(highest)) }
+            guard Int64(n.sequence) > highest else { return .stale(highest: UInt64(clamping: highest)) }
             try db.execute(
                 sql: """
                     INSERT INTO notice (app, sequence, channel, kind, version, manifest, expires, body, receivedAt)
@@ -166,7 +170,7 @@ public final class OriginStore: Sendable {
                   ON n.app = m.app AND n.channel = m.channel AND n.sequence = m.s
                 ORDER BY n.app, n.channel
                 """).map {
-                StoredNotice(app: $0["app"], channel: $0["channel"], sequence: UInt64($0["sequence"] as Int64), body: [UInt8]($0["body"] as Data))
+                StoredNotice(app: $0["app"], channel: $0["channel"], sequence: UInt64(clamping: $0["sequence"] as Int64), body: [UInt8]($0["body"] as Data))
             }
         }
     }
@@ -176,7 +180,7 @@ public final class OriginStore: Sendable {
         try pool.read { db in
             try Row.fetchAll(db, sql: "SELECT channel, sequence, body FROM notice WHERE app = ? AND sequence > ? ORDER BY sequence LIMIT ?",
                              arguments: [app, Int64(clamping: sequence), limit]).map {
-                StoredNotice(app: app, channel: $0["channel"], sequence: UInt64($0["sequence"] as Int64), body: [UInt8]($0["body"] as Data))
+                StoredNotice(app: app, channel: $0["channel"], sequence: UInt64(clamping: $0["sequence"] as Int64), body: [UInt8]($0["body"] as Data))
             }
         }
     }

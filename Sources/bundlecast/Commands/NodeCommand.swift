@@ -135,8 +135,9 @@ struct NodeCommand: AsyncParsableCommand {
             throw ValidationError("--max-store \"\(maxStore)\" is not a size such as 500M, 20G or 1T")
         }
         guard (1...64).contains(eventLoops) else { throw ValidationError("--event-loops \(eventLoops) is not between 1 and 64") }
-        guard DurationText.seconds(stagger, allowZero: true) != nil else {
-            throw ValidationError("--stagger \"\(stagger)\" is not a duration such as 0s, 90s, 15m")
+        // A stagger beyond a day is a typo, not a policy (and nanoseconds of it overflow past 292 years).
+        guard let staggerSeconds = DurationText.seconds(stagger, allowZero: true), staggerSeconds <= 86_400 else {
+            throw ValidationError("--stagger \"\(stagger)\" is not a duration of at most a day, such as 0s, 90s, 15m")
         }
         guard DurationText.seconds(onInstallTimeout) != nil else {
             throw ValidationError("--on-install-timeout \"\(onInstallTimeout)\" is not a duration such as 90s, 15m")

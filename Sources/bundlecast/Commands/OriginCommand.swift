@@ -77,8 +77,8 @@ struct OriginCommand: AsyncParsableCommand {
         func validate() throws {
             guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
             guard (try? HostPort(listen)) != nil else { throw ValidationError("--listen \"\(listen)\" is not HOST:PORT") }
-            guard let validity = DurationText.seconds(timestampValidity), validity >= 60 else {
-                throw ValidationError("--timestamp-validity \"\(timestampValidity)\" is not a duration of at least a minute, such as 30m or 1h")
+            guard let validity = DurationText.seconds(timestampValidity), (60...OriginSettings.maxTimestampValidity).contains(validity) else {
+                throw ValidationError("--timestamp-validity \"\(timestampValidity)\" is not a duration from a minute to 30 days, such as 30m or 1h")
             }
         }
 

@@ -52,9 +52,13 @@ extension SimulateCommand {
             guard (0...100).contains(malicious) else { throw ValidationError("--malicious must be 0...100") }
             guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
             guard (0...0.5).contains(loss) else { throw ValidationError("--loss must be between 0 and 0.5") }
-            guard crashEvery > 0 else { throw ValidationError("--crash-every must be positive") }
-            guard faultsUntil >= 31 else { throw ValidationError("--faults-until must be at least 31 (the last release goes out at 30 s)") }
-            guard converge > 0 else { throw ValidationError("--converge must be positive") }
+            // Seconds become UInt64 nanoseconds: bounded to a day (a larger or infinite value traps
+            // in UInt64(_:)), and crashes at least a millisecond apart (0 ns would never advance time).
+            guard crashEvery >= 0.001, crashEvery <= 86_400 else { throw ValidationError("--crash-every must be 0.001...86400 seconds") }
+            guard faultsUntil >= 31, faultsUntil <= 86_400 else {
+                throw ValidationError("--faults-until must be 31...86400 (the last release goes out at 30 s)")
+            }
+            guard converge > 0, converge <= 86_400 else { throw ValidationError("--converge must be 0...86400 seconds") }
         }
 
         func run() throws {

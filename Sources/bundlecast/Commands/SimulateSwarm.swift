@@ -51,10 +51,12 @@ extension SimulateCommand {
 
         func validate() throws {
             guard cpuPerChunkUs >= 0, cpuPerChunkUs <= 1_000_000 else { throw ValidationError("--cpu-per-chunk-us must be 0...1000000") }
-            guard sharedCores >= 0 else { throw ValidationError("--shared-cores must not be negative") }
+            guard (0...4096).contains(sharedCores) else { throw ValidationError("--shared-cores must be 0...4096") }
             guard (1...20_000).contains(nodes) else { throw ValidationError("--nodes must be 1...20000") }
             guard (1...4096).contains(bundleMb) else { throw ValidationError("--bundle-mb must be 1...4096") }
-            guard uploadMbps > 0 else { throw ValidationError("--upload-mbps must be positive") }
+            // Bounded so that the rate in bytes per second is a whole number from 1 KiB/s to 1 TiB/s
+            // (a larger or infinite value traps in UInt64(_:), a tiny one rounds to 0).
+            guard uploadMbps >= 1.0 / 1024, uploadMbps <= 1_048_576 else { throw ValidationError("--upload-mbps must be 0.001...1048576") }
             guard (0...1).contains(loss) else { throw ValidationError("--loss must be between 0 and 1") }
             guard latency >= 0, latency <= 10_000 else { throw ValidationError("--latency must be 0...10000 ms") }
         }

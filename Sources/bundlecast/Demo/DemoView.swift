@@ -49,7 +49,8 @@ struct DemoView {
             percent = 100
             state = "installed \(version)" + (status.`self`.fromPeers.map { ", \($0)% of its bytes from peers" } ?? "")
         } else if let p = app?.progress {
-            percent = Int(p)
+            // A node's answer, up to 255: above 100 the bar's remainder would be negative.
+            percent = min(100, Int(p))
             state = "downloading \(version)"
         } else {
             percent = 0

@@ -26,7 +26,9 @@ struct StatusReport {
             var rows: [(version: String, sequence: String, nodes: Int)] = app.spread.map { ($0.version, "#\($0.sequence)", $0.nodes) }
             if app.without > 0 { rows.append(("(not installed)", "", app.without)) }
             for row in rows {
-                let share = live == 0 ? 0 : Double(row.nodes) / Double(live)
+                // The counts are the node's answer, not checked here: a share outside 0...1 (a
+                // buggy or hostile node) is drawn clamped instead of trapping on a negative bar.
+                let share = live == 0 ? 0 : min(1, max(0, Double(row.nodes) / Double(live)))
                 let filled = Int((share * 20).rounded())
                 let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: 20 - filled)
                 let nodes = String(row.nodes).leftPadded(5) + (row.nodes == 1 ? " node " : " nodes")
