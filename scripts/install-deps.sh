@@ -6,6 +6,8 @@ set -euo pipefail
 need=()
 pkg-config --exists libsodium 2>/dev/null || need+=(libsodium-dev)
 [ -f /usr/include/sqlite3.h ] || need+=(libsqlite3-dev)
+# Tests that damage a database on purpose use the sqlite3 shell.
+command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
 command -v minisign >/dev/null 2>&1 || need+=(minisign)
 command -v b2sum >/dev/null 2>&1 || need+=(coreutils)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
