@@ -2,6 +2,9 @@ import BundlecastCore
 import Gossip
 import Testing
 import TransferWire
+import Foundation
+@testable import Node
+import TestSupport
 
 /// Node ids come from keys, and a proof holds for one connection's nonces only.
 @Suite struct NodeIdentityTests {
@@ -28,5 +31,15 @@ import TransferWire
         // Claiming a's id with b's key, or b's id with a's key: fails before any signature check.
         #expect(!NodeIdentity.verify(proof, peerKey: b.publicKey, peer: a.id, peerNonce: nonceA, ownNonce: nonceB, own: b.id))
         #expect(!NodeIdentity.verify(proof, peerKey: a.publicKey, peer: b.id, peerNonce: nonceA, ownNonce: nonceB, own: b.id))
+    }
+
+    @Test func theIdentityIsKeptPrivatelyAndSurvivesARestart() throws {
+        try withTemporaryDirectory { (dir: String) throws -> Void in
+            let path = dir + "/node.sqlite"
+            let first = try NodeStore(path: path).identity()
+            #expect(try NodeStore(path: path).identity().publicKey == first.publicKey)
+            var st = stat()
+            #expect(stat(path, &st) == 0 && st.st_mode & 0o077 == 0, "node.sqlite is readable by others")
+        }
     }
 }

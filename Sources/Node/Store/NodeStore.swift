@@ -16,6 +16,8 @@ public final class NodeStore: Sendable {
         do {
             pool = try DatabasePool(path: path)
             try Self.migrator.migrate(pool)
+            // It holds the node's identity key: no one else on the machine may read it.
+            for file in [path, path + "-wal", path + "-shm"] { chmod(file, 0o600) }
         } catch let error as DatabaseError {
             throw NodeStoreError("cannot open node database \(path): \(error.message ?? "\(error.resultCode)"); move it away to start afresh (the node re-learns notices from its peers)")
         }
