@@ -132,6 +132,8 @@ public enum NodeService {
         wake.set { updater.wake($0) }
 
         let router = Router()
+        let adminAddress = AdminAddress(host: settings.adminHost, port: settings.adminPort)
+        router.add(middleware: AdminRequestGuard(address: adminAddress))
         if let token = settings.adminToken { router.add(middleware: AdminTokenMiddleware(token: token)) }
         NodeAdminAPI(gossip: gossip, state: state, channel: settings.channel, trustedApps: keys.apps,
                      store: store, transfer: transfer, updater: updater, keys: keys, accept: accept, acceptRotation: acceptRotation,
@@ -167,6 +169,7 @@ public enum NodeService {
             services: services,
             onServerRunning: { channel in
                 let adminPort = channel.localAddress?.port ?? settings.adminPort
+                adminAddress.port = adminPort
                 state.update { $0.admin = adminPort }
                 gossip.join(settings.join)
                 do {
