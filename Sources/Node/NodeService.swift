@@ -154,9 +154,15 @@ public enum NodeService {
                 origin: origin, apps: keys.apps, channel: settings.channel,
                 held: { state.metadata.apps[$0]?.sequence ?? 0 },
                 deliver: { body in
-                    guard case .success = accept(body, "origin") else { return false }
-                    gossip.spread(notice: body)
-                    return true
+                    switch accept(body, "origin") {
+                    case .success:
+                        gossip.spread(notice: body)
+                        return .accepted
+                    case .failure(.expired(_, let sequence, _)), .failure(.stale(_, _, let sequence, _)):
+                        return .refused(sequence: sequence)
+                    case .failure:
+                        return .refused(sequence: nil)
+                    }
                 },
                 catchUp: { await originSync.sync($0, force: true) },
                 timestamps: settings.originKey == nil ? nil : OriginWatcher.Timestamps(
