@@ -37,6 +37,8 @@ let package = Package(
             name: "BundlecastCore",
             dependencies: ["CSodium", "CBlake2b"]
         ),
+        // Reading HTTP answers with a limit (the node's and the publisher's origin clients).
+        .target(name: "BoundedHTTP"),
         .target(
             name: "Publisher",
             dependencies: ["BundlecastCore"]
@@ -45,6 +47,7 @@ let package = Package(
             name: "Origin",
             dependencies: [
                 "BundlecastCore",
+                "BoundedHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -65,6 +68,7 @@ let package = Package(
             name: "Node",
             dependencies: [
                 "BundlecastCore",
+                "BoundedHTTP",
                 "Gossip",
                 "Publisher",
                 "Swarm",
@@ -110,7 +114,10 @@ let package = Package(
         ),
         .testTarget(
             name: "NodeTests",
-            dependencies: ["Node", "BundlecastCore", "Gossip", "TransferWire", "FuzzChecks", "TestSupport"]
+            dependencies: ["Node", "BundlecastCore", "BoundedHTTP", "Gossip", "TransferWire", "FuzzChecks", "TestSupport",
+                           // A fake origin in the test process.
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "NodeProcessTests",

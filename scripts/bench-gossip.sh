@@ -50,7 +50,7 @@ import json, os, sys, time, urllib.request
 notice, measure, ports = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 def status(p): return json.load(urllib.request.urlopen(f"http://127.0.0.1:{p}/v1/status"))
 t0 = time.time()
-urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{ports[0]}/v1/notices", data=open(notice, "rb").read(), method="POST"))
+urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{ports[0]}/v1/notices", data=open(notice, "rb").read(), method="POST", headers={"Content-Type": "application/octet-stream"}))
 pending = set(ports); reached = []
 while pending and time.time() - t0 < 60:
     for p in list(pending):

@@ -14,6 +14,9 @@ import Hummingbird
 /// | `POST /v1/rotations` | a rotation statement: 201 rotated and spread, 200 already held or the statement that brought the pinned key, 409 replay or gap, 400 malformed, 403 untrusted app or wrong old key, 401 forged |
 /// | `POST /v1/rollback` | `{"app", "to"?}`: `current` back to the kept earlier version, held until a newer notice |
 /// | `GET /healthz` | `ok` |
+///
+/// Every route sits behind ``AdminRequestGuard`` (403 for what a browser could send) and,
+/// with `--admin-token`, ``AdminTokenMiddleware``; every body is read with a limit.
 struct NodeAdminAPI: Sendable {
     let gossip: GossipRuntime
     let state: NodeState

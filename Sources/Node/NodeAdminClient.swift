@@ -21,6 +21,7 @@ public struct NodeAdminClient: Sendable {
         var request = authorized(URLRequest(url: base.appendingPathComponent("/v1/notices")))
         request.httpMethod = "POST"
         request.httpBody = Data(notice)
+        request.setValue(Self.bytes, forHTTPHeaderField: "Content-Type")
         let data: Data
         let response: URLResponse
         do { (data, response) = try await URLSession.shared.data(for: request) } catch {
@@ -37,7 +38,7 @@ public struct NodeAdminClient: Sendable {
 
     /// Posts a rotation statement; returns the node's answer, throws with its reason when refused.
     public func rotate(_ statement: [UInt8]) async throws -> String {
-        let (status, data) = try await post("/v1/rotations", body: Data(statement))
+        let (status, data) = try await post("/v1/rotations", body: Data(statement), type: Self.bytes)
         let body = (try? JSONSerialization.jsonObject(with: data)) as? [String: String]
         switch status {
         case 200: return "already holds \(body?["app"] ?? "") key \(body?["keyId"] ?? "") at epoch \(body?["epoch"] ?? "")"
@@ -49,7 +50,7 @@ public struct NodeAdminClient: Sendable {
 
     /// Gives the node a manifest; returns the digests of the chunks it lacks.
     public func putManifest(_ bytes: [UInt8]) async throws -> [String] {
-        let (status, data) = try await post("/v1/manifests", body: Data(bytes))
+        let (status, data) = try await post("/v1/manifests", body: Data(bytes), type: Self.bytes)
         struct Answer: Decodable { var missing: [String] }
         guard status == 200, let answer = try? JSONDecoder().decode(Answer.self, from: data) else {
             throw NodeClientError("the node refused the manifest (\(status)): \(Self.error(in: data) ?? "HTTP \(status)")")
@@ -59,7 +60,7 @@ public struct NodeAdminClient: Sendable {
 
     /// Uploads a batch of chunks (`digest(32) length(u32 BE) bytes` each).
     public func putChunks(_ batch: Data) async throws {
-        let (status, data) = try await post("/v1/chunks", body: batch)
+        let (status, data) = try await post("/v1/chunks", body: batch, type: Self.bytes)
         guard status == 200 else {
             throw NodeClientError("the node refused chunks (\(status)): \(Self.error(in: data) ?? "HTTP \(status)")")
         }
@@ -69,7 +70,7 @@ public struct NodeAdminClient: Sendable {
     public func rollback(app: String, to version: String?) async throws -> (from: String, to: String) {
         var ask: [String: String] = ["app": app]
         ask["to"] = version
-        let (status, data) = try await post("/v1/rollback", body: try JSONEncoder().encode(ask))
+        let (status, data) = try await post("/v1/rollback", body: try JSONEncoder().encode(ask), type: "application/json")
         let body = (try? JSONSerialization.jsonObject(with: data)) as? [String: String]
         guard status == 200, let from = body?["from"], let to = body?["to"] else {
             throw NodeClientError("the node did not roll back (\(status)): \(body?["error"] ?? "HTTP \(status)")")
@@ -77,10 +78,14 @@ public struct NodeAdminClient: Sendable {
         return (from, to)
     }
 
-    private func post(_ path: String, body: Data) async throws -> (Int, Data) {
+    /// The admin API refuses a body of any other type (a web page could send it without a pre-flight).
+    static let bytes = "application/octet-stream"
+
+    private func post(_ path: String, body: Data, type: String) async throws -> (Int, Data) {
         var request = authorized(URLRequest(url: base.appendingPathComponent(path)))
         request.httpMethod = "POST"
         request.httpBody = body
+        request.setValue(type, forHTTPHeaderField: "Content-Type")
         do {
             let (data, response) = try await URLSession.shared.data(for: request)
             return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)

@@ -133,6 +133,8 @@ public enum NodeService {
         wake.set { updater.wake($0) }
 
         let router = Router()
+        let adminAddress = AdminAddress(host: settings.adminHost, port: settings.adminPort)
+        router.add(middleware: AdminRequestGuard(address: adminAddress))
         if let token = settings.adminToken { router.add(middleware: AdminTokenMiddleware(token: token)) }
         NodeAdminAPI(gossip: gossip, state: state, channel: settings.channel, trustedApps: keys.apps,
                      store: store, transfer: transfer, updater: updater, keys: keys, accept: accept, acceptRotation: acceptRotation,
@@ -153,9 +155,15 @@ public enum NodeService {
                 origin: origin, apps: keys.apps, channel: settings.channel,
                 held: { state.metadata.apps[$0]?.sequence ?? 0 },
                 deliver: { body in
-                    guard case .success = accept(body, "origin") else { return false }
-                    gossip.spread(notice: body)
-                    return true
+                    switch accept(body, "origin") {
+                    case .success:
+                        gossip.spread(notice: body)
+                        return .accepted
+                    case .failure(.expired(_, let sequence, _)), .failure(.stale(_, _, let sequence, _)):
+                        return .refused(sequence: sequence)
+                    case .failure:
+                        return .refused(sequence: nil)
+                    }
                 },
                 catchUp: { await originSync.sync($0, force: true) },
                 timestamps: settings.originKey == nil ? nil : OriginWatcher.Timestamps(
@@ -168,6 +176,7 @@ public enum NodeService {
             services: services,
             onServerRunning: { channel in
                 let adminPort = channel.localAddress?.port ?? settings.adminPort
+                adminAddress.port = adminPort
                 state.update { $0.admin = adminPort }
                 gossip.join(settings.join)
                 do {

@@ -1,3 +1,4 @@
+import BoundedHTTP
 import BundlecastCore
 import Foundation
 #if canImport(FoundationNetworking)
@@ -11,13 +12,24 @@ import ServiceLifecycle
 /// it, and first catches up on the app's key rotations. Backs off with jitter
 /// (1 s doubling to 60 s) while the origin is down or its notice is refused.
 /// Nodes without `--origin` learn by gossip alone.
+///
+/// Nothing an answer says sticks unless it was checked: only a notice whose signature
+/// verified may move the `after` the node asks with (never a header such as `ETag`),
+/// every error forgets it, and an origin that signs no timestamps is asked again later.
+/// Answers are read with a limit: ``noticeLimit``, ``timestampLimit``.
 struct OriginWatcher: Service {
+    /// Most bytes read of a `latest` answer: a notice is a `.minisig` of about 500 bytes, and
+    /// the origin itself takes none over 64 KiB.
+    static let noticeLimit = 64 << 10
+    /// Most bytes read of a timestamp: two lines of about 300 bytes (the admin API takes 4 KiB too).
+    static let timestampLimit = 4096
+
     let origin: URL
     let apps: [String]
     let channel: String
     let held: @Sendable (String) -> UInt64
-    /// Checks and records a notice; whether it was accepted.
-    let deliver: @Sendable ([UInt8]) -> Bool
+    /// Checks and records a notice.
+    let deliver: @Sendable ([UInt8]) -> Delivery
     /// Catches up on the app's key rotations from the origin (at start, and after a refused
     /// notice, which the back-off then spaces out).
     let catchUp: @Sendable (String) async -> Void
@@ -25,11 +37,21 @@ struct OriginWatcher: Service {
     let timestamps: Timestamps?
     let logger: Logger
 
+    /// What became of a notice from the origin.
+    enum Delivery: Sendable, Equatable {
+        case accepted
+        /// Refused; `sequence` only when its signature verified (it is stale or expired), so
+        /// the publisher did issue that sequence and asking past it is safe.
+        case refused(sequence: UInt64?)
+    }
+
     struct Timestamps: Sendable {
         let deliver: @Sendable ([UInt8]) -> Void
         /// A timestamp is fetched at start, after each new notice, and then every this many seconds (the origin
         /// re-signs after half a validity, so a node is never more than this behind on its timestamps).
         var refreshAfter: Duration = .seconds(600)
+        /// After a failed fetch (an error, or an origin that says it signs none), the next try comes this much later.
+        var retryAfter: Duration = .seconds(60)
     }
 
     func run() async throws {
@@ -58,16 +80,15 @@ struct OriginWatcher: Service {
         var refused: UInt64 = 0
         // A node that was away during a rotation learns the new key before its first notice.
         await catchUp(app)
-        var timestampsOff = false
         var heldBefore = held(app)
         var heldAtLastPoll = heldBefore
-        var lastTimestampFetch: ContinuousClock.Instant?
+        var nextTimestampFetch = ContinuousClock.now
+        var timestampsMissing = false
         while !Task.isCancelled {
-            if let timestamps, !timestampsOff,
-               lastTimestampFetch.map({ ContinuousClock.now - $0 >= timestamps.refreshAfter }) ?? true || held(app) != heldBefore {
+            if let timestamps, ContinuousClock.now >= nextTimestampFetch || held(app) != heldBefore {
                 heldBefore = held(app)
-                lastTimestampFetch = .now
-                timestampsOff = await fetchTimestamp(app, into: timestamps)
+                let fetched = await fetchTimestamp(app, into: timestamps, missing: &timestampsMissing)
+                nextTimestampFetch = .now + (fetched ? timestamps.refreshAfter : min(timestamps.retryAfter, timestamps.refreshAfter))
             }
             let url = origin.appendingPathComponent("/v1/apps/\(app)/channels/\(channel)/latest")
             var components = URLComponents(url: url, resolvingAgainstBaseURL: false)!
@@ -80,41 +101,46 @@ struct OriginWatcher: Service {
             var request = URLRequest(url: components.url!)
             request.timeoutInterval = 45
             do {
-                let (data, response) = try await HTTPFetch.data(for: request)
-                switch (response as? HTTPURLResponse)?.statusCode ?? 0 {
+                let (data, response) = try await HTTPFetch.data(for: request, limit: Self.noticeLimit)
+                switch response.statusCode {
                 case 200:
                     reachable(resetBackoff: false)
                     let body = [UInt8](data)
-                    if deliver(body) {
+                    if deliver(body) == .accepted {
                         backoff = 1
                         continue
                     }
                     // Signed by a key this node does not know yet? Catch up on rotations, then try again.
                     await catchUp(app)
-                    if deliver(body) {
+                    let delivery = deliver(body)
+                    if delivery == .accepted {
                         backoff = 1
                         continue
                     }
-                    // Still refused (a retired key, expired): asking again would get it again at once, so
-                    // long-poll for a newer one; without its sequence, back off.
-                    let etag = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "ETag")?.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-                    if let sequence = etag.flatMap({ DecimalNumber.parse($0) }), sequence > after {
+                    // Still refused: asking again would get it again at once. A genuine notice (expired,
+                    // or not newer) names a sequence to long-poll past; anything else (forged, malformed,
+                    // a retired key) says nothing that can be trusted, not even in its headers: back off.
+                    if case .refused(let sequence?) = delivery, sequence > after {
                         refused = sequence
                         backoff = 1
                         continue
                     }
+                    refused = 0
                 case 204:
                     reachable()
                     continue
                 case 404:
                     // Nothing published for this app and channel yet: ask again later and later.
                     reachable(resetBackoff: false)
+                    refused = 0
                 case let status:
                     unreachable("HTTP \(status)")
+                    refused = 0
                 }
             } catch {
                 if Task.isCancelled { return }
-                unreachable(error.localizedDescription)
+                unreachable((error as? HTTPFetchError)?.description ?? error.localizedDescription)
+                refused = 0
             }
             let delay = backoff * Double.random(in: 0.5...1.5)
             backoff = min(60, backoff * 2)
@@ -122,18 +148,29 @@ struct OriginWatcher: Service {
         }
     }
 
-    /// Fetches the origin's timestamp for `app`; true when the origin signs none (no `--key`),
-    /// which is said once: asking again is pointless until the node restarts.
-    private func fetchTimestamp(_ app: String, into timestamps: Timestamps) async -> Bool {
+    /// Fetches the origin's timestamp for `app`; whether one came. An origin that says it signs
+    /// none is said once (`missing`) and asked again later: one answer, perhaps a cache's or a
+    /// forger's, or from an origin restarted without `--key`, must not turn timestamps off for good.
+    private func fetchTimestamp(_ app: String, into timestamps: Timestamps, missing: inout Bool) async -> Bool {
         var request = URLRequest(url: origin.appendingPathComponent("/v1/apps/\(app)/channels/\(channel)/timestamp"))
         request.timeoutInterval = 10
-        guard let (data, response) = try? await HTTPFetch.data(for: request) else { return false }
-        switch (response as? HTTPURLResponse)?.statusCode ?? 0 {
+        let data: Data
+        let response: HTTPURLResponse
+        do { (data, response) = try await HTTPFetch.data(for: request, limit: Self.timestampLimit) } catch {
+            logger.debug("cannot fetch the timestamp of \(app) from the origin: \((error as? HTTPFetchError)?.description ?? error.localizedDescription)")
+            return false
+        }
+        switch response.statusCode {
         case 200:
+            if missing { logger.notice("the origin signs timestamps for \(app) again") }
+            missing = false
             timestamps.deliver([UInt8](data))
-        case 404 where String(decoding: data, as: UTF8.self).contains("signs no timestamps"):
-            logger.warning("the origin signs no timestamps (it has no --key): freshness cannot be confirmed from it")
             return true
+        case 404 where String(decoding: data, as: UTF8.self).contains("signs no timestamps"):
+            if !missing {
+                logger.warning("the origin says it signs no timestamps (no --key): freshness cannot be confirmed from it; asking again every \(timestamps.retryAfter)")
+            }
+            missing = true
         case let status:
             logger.debug("origin answered \(status) for the timestamp of \(app)")
         }

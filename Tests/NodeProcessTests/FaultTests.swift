@@ -114,7 +114,7 @@ import TestSupport
             }
             func cut(_ nodes: [NodeProcess], from others: [NodeProcess]) async throws {
                 let body = try JSONSerialization.data(withJSONObject: ["cut": others.map { "127.0.0.1:\($0.gossipPort)" }])
-                for node in nodes { #expect(try await post(node.admin + "/v1/test/partition", [UInt8](body)) == 200) }
+                for node in nodes { #expect(try await post(node.admin + "/v1/test/partition", [UInt8](body), type: "application/json") == 200) }
             }
             try await cut(sideA, from: sideB)
             try await cut(sideB, from: sideA)

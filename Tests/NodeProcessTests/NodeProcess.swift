@@ -101,10 +101,12 @@ func runBundlecast(_ arguments: [String]) throws -> (code: Int32, out: String, e
     return (r.code, r.stdout, r.stderr)
 }
 
-func post(_ url: String, _ body: [UInt8]) async throws -> Int {
+func post(_ url: String, _ body: [UInt8], type: String = "application/octet-stream", headers: [String: String] = [:]) async throws -> Int {
     var request = URLRequest(url: URL(string: url)!)
     request.httpMethod = "POST"
     request.httpBody = Data(body)
+    request.setValue(type, forHTTPHeaderField: "Content-Type")
+    for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
     let (_, response) = try await URLSession.shared.data(for: request)
     return (response as! HTTPURLResponse).statusCode
 }

@@ -182,4 +182,43 @@ import Testing
             origin.stop()
         }
     }
+
+    /// `HEAD` on a raw connection: the status, the headers (lower-case names) and whatever came after them.
+    func head(_ port: Int, _ path: String) throws -> (status: Int, headers: [String: String], rest: String) {
+        let connection = try RawHTTPConnection(port: port)
+        connection.send("HEAD \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        let text = try connection.readUntilClosed()
+        let parts = text.components(separatedBy: "\r\n\r\n")
+        let lines = parts[0].components(separatedBy: "\r\n")
+        var headers: [String: String] = [:]
+        for line in lines.dropFirst() {
+            if let colon = line.firstIndex(of: ":") {
+                headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+        }
+        return (Int(lines[0].split(separator: " ")[1]) ?? 0, headers, parts.dropFirst().joined(separator: "\r\n\r\n"))
+    }
+
+    @Test func headAnswersEveryGetRouteWithItsHeadersAndNoBody() async throws {
+        try await withTemporaryDirectory { dir in
+            let origin = try start(dir)
+            defer { origin.stop() }
+            #expect(try await http("POST", origin.base + "/v1/apps/hello-fleet/notices", body: try notice(sequence: 1)).status == 201)
+            let paths = ["/healthz", "/v1/apps", "/v1/apps/hello-fleet", "/v1/apps/hello-fleet/notices?after=0",
+                         "/v1/apps/hello-fleet/channels/stable/latest", "/v1/apps/hello-fleet/rotations",
+                         "/v1/apps/hello-fleet/channels/stable/timestamp", "/v1/apps/nobody", "/v1/apps/hello-fleet/channels/beta/latest"]
+            for path in paths {
+                let get = try await http("GET", origin.base + path)
+                let answer = try head(origin.port, path)
+                #expect(answer.status == get.status, "HEAD \(path)")
+                #expect(answer.rest.isEmpty, "HEAD \(path) sent a body: \(answer.rest)")
+                #expect(answer.headers["content-length"] == String(get.body.count), "HEAD \(path)")
+                for name in ["content-type", "etag", "cache-control"] {
+                    #expect(answer.headers[name] == get.header(name), "HEAD \(path): \(name)")
+                }
+            }
+            let metrics = try head(origin.port, "/metrics")
+            #expect(metrics.status == 200 && metrics.rest.isEmpty)
+        }
+    }
 }

@@ -11,9 +11,9 @@ import Testing
     @Test func aHugeTimestampValidityIsCut() throws {
         let signer = TimestampSigner(key: otherKey, validity: .max)
         let now: UInt64 = 1_800_000_000
-        let t = try signer.timestamp(app: "hello-fleet", channel: "stable", sequence: 1, now: now)
+        let t = try signer.timestamp(app: "hello-fleet", channel: "stable", sequence: 1, now: now, keep: true)
         #expect(t.expires == now + OriginSettings.maxTimestampValidity)
-        #expect(throws: (any Error).self) { try signer.timestamp(app: "hello-fleet", channel: "stable", sequence: 2, now: .max - 10) }
+        #expect(throws: (any Error).self) { try signer.timestamp(app: "hello-fleet", channel: "stable", sequence: 2, now: .max - 10, keep: true) }
     }
 
     /// A negative sequence in origin.sqlite (the origin never writes one) is read as 0, not

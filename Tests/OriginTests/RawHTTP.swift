@@ -42,6 +42,18 @@ final class RawHTTPConnection {
         }
     }
 
+    /// Everything until the origin closes the connection (send `Connection: close`), as text.
+    func readUntilClosed() throws -> String {
+        var data = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+            if n == 0 { return String(decoding: data, as: UTF8.self) }
+            if n < 0 { throw OriginTestError("no close within the time-out after \(data.count) bytes: \(String(decoding: data, as: UTF8.self))") }
+            data += buffer[0..<n]
+        }
+    }
+
     private static func parse(_ data: [UInt8]) -> [(status: Int, headers: [String: String], body: String)]? {
         var responses: [(Int, [String: String], String)] = []
         var rest = data[...]

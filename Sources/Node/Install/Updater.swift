@@ -328,26 +328,9 @@ public final class Updater: Service, Sendable {
     /// Runs `--on-install`; nil when it passed (or there is none), else why it failed.
     private func healthCheck(app: String, version: String, path: String, previous: String?) -> String? {
         guard let command = settings.onInstall else { return nil }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        var environment = ProcessInfo.processInfo.environment
-        environment["BUNDLECAST_APP"] = app
-        environment["BUNDLECAST_VERSION"] = version
-        environment["BUNDLECAST_PATH"] = path
-        environment["BUNDLECAST_PREVIOUS_VERSION"] = previous ?? ""
-        process.environment = environment
-        do { try process.run() } catch { return "cannot run --on-install: \(error)" }
-        let deadline = ContinuousClock.now + settings.onInstallTimeout
-        while process.isRunning {
-            if ContinuousClock.now >= deadline {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-                return "--on-install timed out after \(settings.onInstallTimeout)"
-            }
-            usleep(20_000)
-        }
-        return process.terminationStatus == 0 ? nil : "--on-install exited with status \(process.terminationStatus)"
+        return HealthCheck(command: command, timeout: settings.onInstallTimeout).run(environment: [
+            "BUNDLECAST_APP": app, "BUNDLECAST_VERSION": version, "BUNDLECAST_PATH": path, "BUNDLECAST_PREVIOUS_VERSION": previous ?? "",
+        ])
     }
 
     /// ``rollback(app:to:)`` off the cooperative threads (it may wait for a health check and fsyncs).

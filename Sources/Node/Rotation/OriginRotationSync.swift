@@ -1,3 +1,4 @@
+import BoundedHTTP
 import BundlecastCore
 import Foundation
 #if canImport(FoundationNetworking)
@@ -12,6 +13,9 @@ import Synchronization
 /// signed by a key this node does not know arrives (it may be a rotation the
 /// node missed). Each statement is checked like any other, oldest first.
 final class OriginRotationSync: Service, Sendable {
+    /// Most bytes read of a rotation chain: a statement is under 1 KiB (the admin API takes
+    /// 4 KiB), so this holds hundreds of rotations, far more than an app ever makes.
+    static let chainLimit = 1 << 20
     let origin: URL
     /// Checks and records one statement (and spreads it when it moved the key on).
     let apply: @Sendable ([UInt8]) -> Void
@@ -56,14 +60,14 @@ final class OriginRotationSync: Service, Sendable {
             let rotations: [Item]
         }
         do {
-            let (data, response) = try await HTTPFetch.data(for: request)
-            guard (response as? HTTPURLResponse)?.statusCode == 200 else {
-                logger.debug("origin answered \((response as? HTTPURLResponse)?.statusCode ?? 0) for the rotations of \(app)")
+            let (data, response) = try await HTTPFetch.data(for: request, limit: Self.chainLimit)
+            guard response.statusCode == 200 else {
+                logger.debug("origin answered \(response.statusCode) for the rotations of \(app)")
                 return
             }
             for item in try JSONDecoder().decode(Chain.self, from: data).rotations { apply(Array(item.statement.utf8)) }
         } catch {
-            logger.debug("cannot fetch the rotations of \(app) from the origin: \(error)")
+            logger.debug("cannot fetch the rotations of \(app) from the origin: \((error as? HTTPFetchError)?.description ?? "\(error)")")
         }
     }
 }

@@ -1,3 +1,4 @@
+import BoundedHTTP
 import BundlecastCore
 import Foundation
 #if canImport(FoundationNetworking)
@@ -7,6 +8,9 @@ import FoundationNetworking
 /// The publisher's side of the origin API.
 public struct OriginClient: Sendable {
     public let base: URL
+    /// Most bytes read of an answer: every one is a small JSON object (an app's summary,
+    /// a refusal), so anything larger is not the origin speaking.
+    static let answerLimit = 1 << 20
 
     /// - Parameter url: the origin's base URL, e.g. `http://127.0.0.1:7300`.
     public init(url: String) throws {
@@ -88,8 +92,10 @@ public struct OriginClient: Sendable {
         request.timeoutInterval = 30
         if body != nil { request.setValue("text/plain", forHTTPHeaderField: "Content-Type") }
         do {
-            let (data, response) = try await URLSession.shared.data(for: request)
-            return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+            let (data, response) = try await HTTPFetch.data(for: request, limit: Self.answerLimit)
+            return (response.statusCode, data)
+        } catch let error as HTTPFetchError {
+            throw OriginClientError("\(error)")
         } catch {
             throw OriginClientError("cannot reach the origin at \(base): \(error.localizedDescription)")
         }

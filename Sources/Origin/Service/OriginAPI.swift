@@ -67,11 +67,14 @@ struct OriginAPI: Sendable {
             throw APIFailure(.notFound, "this origin signs no timestamps: start it with --key (its own key, not a publisher's)")
         }
         _ = try registered(app)
-        let sequence = board.latest(app: app, channel: channel)?.sequence ?? 0
+        let latest = board.latest(app: app, channel: channel)
         let signed: SignedTimestamp
-        do { signed = try timestamps.timestamp(app: app, channel: channel, sequence: sequence, now: clock()) } catch {
+        do {
+            signed = try timestamps.timestamp(app: app, channel: channel, sequence: latest?.sequence ?? 0, now: clock(), keep: latest != nil)
+        } catch {
             throw APIFailure(.internalServerError, "cannot sign a timestamp: \(error)")
         }
+        metrics.timestampsHeld(timestamps.count)
         return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "public, max-age=60"],
                         body: .init(byteBuffer: ByteBuffer(bytes: signed.bytes)))
     }

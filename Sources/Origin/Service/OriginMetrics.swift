@@ -18,12 +18,18 @@ public final class OriginMetrics: Sendable {
     private let counters = Mutex<[Key: CoreMetrics.Counter]>([:])
     private let waiting = Mutex(0)
     private let waitingGauge: CoreMetrics.Gauge
+    private let timestampsGauge: CoreMetrics.Gauge
 
     public init() {
         factory = PrometheusMetricsFactory(registry: registry)
         waitingGauge = CoreMetrics.Gauge(label: "bundlecast_origin_long_polls_waiting", factory: factory)
         waitingGauge.record(0)
+        timestampsGauge = CoreMetrics.Gauge(label: "bundlecast_origin_timestamps_held", factory: factory)
+        timestampsGauge.record(0)
     }
+
+    /// Signed timestamps the origin keeps for re-use (bounded: see `TimestampSigner`).
+    func timestampsHeld(_ count: Int) { timestampsGauge.record(count) }
 
     /// Brackets a long-poll, for the `bundlecast_origin_long_polls_waiting` gauge.
     public func longPoll<T>(_ body: () async throws -> T) async rethrows -> T {

@@ -14,7 +14,9 @@ public enum OriginServer {
     ) throws -> some ApplicationProtocol {
         let board = NoticeBoard(try store.allLatest())
         let metrics = OriginMetrics()
-        let router = Router()
+        // HEAD answers every GET route with the same status and headers and no body: HTTP
+        // caches and CDNs in front of the origin send HEAD to revalidate.
+        let router = Router(options: .autoGenerateHeadEndpoints)
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         // Each request is logged at debug; the middleware is left out otherwise so that
         // logging costs nothing on the hot path.

@@ -1,0 +1,133 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// One HTTP request whose answer is read up to a limit, and that a task
+/// cancellation can stop without hanging the process.
+///
+/// Every answer from another machine is read with a limit (from `Content-Length`
+/// before a byte is read, and again as bytes arrive): an origin, a cache or a
+/// man in the middle must not make a node hold an endless body in memory.
+/// Going over it is one error, ``HTTPFetchError/tooLarge(url:limit:)``.
+///
+/// On Linux, cancelling a task waiting in `URLSession.data(for:)` calls into the
+/// session synchronously from the task's cancellation handler, while the
+/// session's own queue may be resuming that same task: each waits for the
+/// other's lock, and a node told to stop (SIGTERM cancels its origin long-poll)
+/// never exited (seen with `bundlecast demo`: one node of six hung, the stack
+/// in `withStatusRecordLock` under `URLSession` and `DispatchQueue.sync`).
+/// Here the cancel goes out from another queue, after the delegate has returned.
+public enum HTTPFetch {
+    /// The body (at most `limit` bytes) and the response.
+    public static func data(for request: URLRequest, limit: Int) async throws -> (Data, HTTPURLResponse) {
+        let pending = PendingTask()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let task = FetchDelegate.session.dataTask(with: request)
+                FetchDelegate.shared.register(task, limit: limit, continuation: continuation)
+                pending.start(task)
+            }
+        } onCancel: {
+            DispatchQueue.global().async { pending.cancel() }
+        }
+    }
+}
+
+/// Why a fetch failed: one line.
+public enum HTTPFetchError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The answer's body is larger than the caller allows.
+    case tooLarge(url: String, limit: Int)
+    /// The answer was not HTTP.
+    case notHTTP(url: String)
+
+    public var description: String {
+        switch self {
+        case .tooLarge(let url, let limit): return "the answer from \(url) is larger than \(limit) bytes: refused"
+        case .notHTTP(let url): return "the answer from \(url) is not an HTTP response"
+        }
+    }
+}
+
+/// The session's delegate: collects each task's body up to its limit.
+private final class FetchDelegate: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+    // @unchecked: `tasks` is only touched under `lock`.
+    static let shared = FetchDelegate()
+    static let session = URLSession(configuration: .default, delegate: shared, delegateQueue: nil)
+
+    private struct Pending {
+        let limit: Int
+        let url: String
+        let continuation: CheckedContinuation<(Data, HTTPURLResponse), any Error>
+        var data = Data()
+        var failure: HTTPFetchError?
+    }
+
+    private let lock = NSLock()
+    private var tasks: [Int: Pending] = [:]
+
+    func register(_ task: URLSessionDataTask, limit: Int, continuation: CheckedContinuation<(Data, HTTPURLResponse), any Error>) {
+        let url = task.originalRequest?.url?.absoluteString ?? "?"
+        lock.withLock { tasks[task.taskIdentifier] = Pending(limit: limit, url: url, continuation: continuation) }
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+                    completionHandler: @escaping @Sendable (URLSession.ResponseDisposition) -> Void) {
+        let tooLarge = lock.withLock { () -> Bool in
+            guard var p = tasks[dataTask.taskIdentifier] else { return false }
+            guard response.expectedContentLength > Int64(p.limit) else { return false }
+            p.failure = .tooLarge(url: p.url, limit: p.limit)
+            tasks[dataTask.taskIdentifier] = p
+            return true
+        }
+        completionHandler(tooLarge ? .cancel : .allow)
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+        let tooLarge = lock.withLock { () -> Bool in
+            guard var p = tasks[dataTask.taskIdentifier], p.failure == nil else { return false }
+            if p.data.count + data.count > p.limit {
+                p.failure = .tooLarge(url: p.url, limit: p.limit)
+                p.data = Data()
+            } else {
+                p.data.append(data)
+            }
+            tasks[dataTask.taskIdentifier] = p
+            return p.failure != nil
+        }
+        if tooLarge { dataTask.cancel() }
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
+        guard let p = lock.withLock({ tasks.removeValue(forKey: task.taskIdentifier) }) else { return }
+        if let failure = p.failure { return p.continuation.resume(throwing: failure) }
+        if let error { return p.continuation.resume(throwing: error) }
+        guard let response = task.response as? HTTPURLResponse else { return p.continuation.resume(throwing: HTTPFetchError.notHTTP(url: p.url)) }
+        p.continuation.resume(returning: (p.data, response))
+    }
+}
+
+/// The data task of one ``HTTPFetch`` call, cancelled whether the cancel comes before or after it starts.
+private final class PendingTask: @unchecked Sendable {
+    // @unchecked: `task` and `cancelled` are only touched under `lock`.
+    private let lock = NSLock()
+    private var task: URLSessionDataTask?
+    private var cancelled = false
+
+    func start(_ task: URLSessionDataTask) {
+        lock.lock()
+        self.task = task
+        let cancelled = self.cancelled
+        lock.unlock()
+        task.resume()
+        if cancelled { task.cancel() }
+    }
+
+    func cancel() {
+        lock.lock()
+        cancelled = true
+        let task = self.task
+        lock.unlock()
+        task?.cancel()
+    }
+}
