@@ -26,7 +26,7 @@ public enum TreeLayout {
         var made = Set<String>([""])
         for entry in manifest.entries {
             var parent = ""
-            for part in entry.path.split(separator: "/").dropLast() {
+            for part in BundlePath.segments(entry.path).dropLast() {
                 parent += (parent.isEmpty ? "" : "/") + part
                 if made.insert(parent).inserted {
                     guard mkdir(root + "/" + parent, 0o755) == 0 else { throw FileError.errno("create directory", root + "/" + parent) }
