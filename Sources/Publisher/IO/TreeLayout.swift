@@ -23,12 +23,13 @@ public enum TreeLayout {
     public static func layOut(_ manifest: Manifest, into root: String,
                               file: (_ path: String, _ executable: Bool, _ size: UInt64, _ refs: [ChunkRef]) throws -> Void) throws {
         guard mkdir(root, 0o755) == 0 else { throw FileError.errno("create directory", root) }
-        var made = Set<String>([""])
+        // By bytes, as the kernel names directories (a Set<String> takes "é" and "e\u{301}" for one).
+        var made = Set<[UInt8]>([[]])
         for entry in manifest.entries {
             var parent = ""
             for part in BundlePath.segments(entry.path).dropLast() {
                 parent += (parent.isEmpty ? "" : "/") + part
-                if made.insert(parent).inserted {
+                if made.insert(Array(parent.utf8)).inserted {
                     guard mkdir(root + "/" + parent, 0o755) == 0 else { throw FileError.errno("create directory", root + "/" + parent) }
                 }
             }
