@@ -154,6 +154,6 @@ def link(p, target): return bytes([1]) + p + target
 entries = [file(path(BIN, A), executable=True), link(path(B), path(BIN, A)), link(path(LIB, B), path(DOTDOT, BIN, A)),
            file(path(LIB, A), sizes=(20_000, 30_000, 17_000)), link(path(LIB, BIN), path(DOT, B, DOTDOT, A))]
 write("manifestInstall", "built-tree", bytes([1, len(entries)]) + b"".join(entries) + bytes([0]))
-entries = [link(path(A), path(DOT)), link(path(B), path(A, A, DOTDOT, BIN)), file(path(BIN, BIN, BIN), executable=True)]
+entries = [link(path(A), path(DOT)), link(path(B), path(A, A, BIN)), file(path(BIN, BIN, BIN), executable=True)]
 write("manifestInstall", "built-links", bytes([1, len(entries)]) + b"".join(entries) + bytes([0]))
 print("seeds written under", os.path.normpath(root), file=sys.stderr)

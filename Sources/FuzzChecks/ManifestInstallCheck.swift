@@ -116,7 +116,7 @@ enum ManifestInstallCheck {
         walk(root, "") { relative, st in
             guard problem == nil else { return }
             let full = root + "/" + relative
-            let parent = String(full[..<full.lastIndex(of: "/")!])
+            let parent = String(BundlePath.parent(Substring(full))!)
             guard let realParent = realPath(parent), inside(realParent, root) else {
                 problem = "\(relative) was created in \(parent), which resolves outside the tree"
                 return
@@ -151,14 +151,18 @@ enum ManifestInstallCheck {
         return nil
     }
 
-    static func inside(_ path: String, _ root: String) -> Bool { path == root || path.hasPrefix(root + "/") }
+    /// By bytes, as every path here: `hasPrefix` compares characters, and a combining mark after
+    /// the `/` would make a path inside look outside.
+    static func inside(_ path: String, _ root: String) -> Bool {
+        path.utf8.elementsEqual(root.utf8) || path.utf8.starts(with: (root + "/").utf8)
+    }
 
     /// Where the kernel would take `target`, a link in `directory` (a real path), over the tree
     /// as it is on disk: each existing component followed (links included, via `realpath`); the
     /// first missing one ends the walk, as it would end a lookup. nil when it cannot be resolved.
     static func resolve(_ target: String, from directory: String, root: String) -> String? {
-        var current = target.hasPrefix("/") ? "/" : directory
-        for part in target.split(separator: "/") {
+        var current = target.utf8.first == UInt8(ascii: "/") ? "/" : directory
+        for part in BundlePath.segments(target) {
             let candidate = (current == "/" ? "" : current) + "/" + part
             var st = stat()
             guard lstat(candidate, &st) == 0 else { return current }
