@@ -114,7 +114,7 @@ write("swarmEvents", "rate-limited-endgame", swarm(12, 3, 2, a=DEFAULT_A | 0x80,
 # --- intake: steps of rotation (0), notice (2), raw (3) -----------------------------------------
 def rotation(epoch_shape, old, new, old_signer, new_signer, created=1_800_000_000, other_app=False, tamper=(0, 0)):
     shape = epoch_shape | (0x80 if other_app else 0)
-    return bytes([0, shape, old, new, old_signer, new_signer]) + u32(created) + bytes([tamper[0]]) + u16(tamper[1])
+    return bytes([0, shape, old, new, old_signer, new_signer, 7]) + u32(created) + bytes([tamper[0]]) + u16(tamper[1])
 
 
 def notice(signer, manifest=0, sequence=1, version=0, app=0, channel=0, rollout=100, created=1_800_000_000, tamper=(0, 0)):
@@ -125,7 +125,7 @@ def notice(signer, manifest=0, sequence=1, version=0, app=0, channel=0, rollout=
 
 write("intake", "rotate-twice", rotation(0, 0, 1, 0, 1) + notice(1, sequence=2) + rotation(0, 1, 2, 1, 2)
       + notice(2, manifest=1, sequence=3, version=1) + notice(0, sequence=4))
-write("intake", "anchored-and-known", rotation(4, 1, 0, 5, 0) + rotation(3, 1, 0, 5, 0) + notice(0) + notice(0, tamper=(1, 40)))
+write("intake", "jump-from-zero-and-known", rotation(4, 0, 1, 0, 1) + rotation(3, 0, 1, 5, 1) + notice(1) + notice(1, tamper=(1, 40)))
 write("intake", "forgeries", rotation(0, 0, 3, 3, 3) + rotation(0, 0, 4, 0, 4) + rotation(0, 0, 1, 0, 1, tamper=(4, 30))
       + rotation(0, 0, 1, 0, 1, other_app=True) + notice(3) + notice(0, tamper=(0x20, 200)))
 raw = seed_file("notice", "1.0.0")

@@ -15,9 +15,9 @@ import BundlecastCore
 /// key. Properties:
 /// - nothing traps; whatever parses is canonical (its bytes are the input);
 /// - a rotation's verdict is the one the rotation table (``PinnedKey``) gives for what was really
-///   signed: `rotated` only from the pinned epoch to the next, handed over by the holder of the
-///   pinned key and accepted by the holder of the new one; `anchored` and `known` only with the
-///   pinned key's own signature; every flipped byte that changes what was signed is refused;
+///   signed: `rotated` only from the pinned epoch to the next (or, from epoch 0, to any), handed
+///   over by the holder of the pinned key and accepted by the holder of the new one; `known` only
+///   with the pinned key's own signature; every flipped byte that changes what was signed is refused;
 /// - a raw statement never rotates to a key no one in the run holds (that would be a forgery);
 /// - the pinned epoch never goes down;
 /// - a notice verifies against the pinned key exactly when it is genuine and its signer holds the
@@ -87,8 +87,9 @@ enum IntakeCheck {
             let statementApp = shape & 0x80 != 0 ? "other" : IntakeCheck.app
             let old = input.below(keys.count), new = input.below(keys.count)
             let oldSigner = input.below(keys.count + 1), newSigner = input.below(keys.count + 1)
+            let floor = UInt64(input.byte())
             guard let statement = try? RotationStatement(app: statementApp, epoch: epoch, oldKeyID: keys[old].keyID,
-                                                         newKey: keys[new].publicKey, created: UInt64(input.u32())) else { return nil }
+                                                         newKey: keys[new].publicKey, floor: floor, created: UInt64(input.u32())) else { return nil }
             let digest = Blake2b.digest512(Array(statement.description.utf8))
             func signature(_ signer: Int) -> [UInt8] { signer < keys.count ? keys[signer].sign(digest) : [UInt8](repeating: 0, count: 64) }
             let oldSignature = signature(oldSigner), newSignature = signature(newSigner)
@@ -120,16 +121,15 @@ enum IntakeCheck {
         }
 
         enum Expected: Equatable {
-            case rotated(PinnedKey), anchored(PinnedKey), known, refused
+            case rotated(PinnedKey), known, refused
         }
 
         /// The rotation table of ``PinnedKey``, from what the harness knows was signed.
         func expect(_ s: RotationStatement, oldSigned: Bool, newSigned: Bool) -> Expected {
             guard s.app == IntakeCheck.app else { return .refused }
-            if s.epoch <= pinned.epoch { return s.epoch == pinned.epoch && s.newKey == pinned.key && newSigned ? .known : .refused }
-            if s.newKey == pinned.key { return newSigned ? .anchored(PinnedKey(key: pinned.key, epoch: s.epoch)) : .refused }
-            guard s.epoch == pinned.epoch + 1, s.oldKeyID == pinned.key.keyID, s.newKey.key != pinned.key.key,
-                  oldSigned, newSigned else { return .refused }
+            if s.newKey == pinned.key { return newSigned ? .known : .refused }
+            guard s.epoch > pinned.epoch, s.epoch == pinned.epoch + 1 || pinned.epoch == 0, s.oldKeyID == pinned.key.keyID,
+                  s.newKey.key != pinned.key.key, oldSigned, newSigned else { return .refused }
             return .rotated(PinnedKey(key: s.newKey, epoch: s.epoch))
         }
 
@@ -138,13 +138,12 @@ enum IntakeCheck {
             let got: Expected
             switch verdict {
             case .rotated(let next): got = .rotated(next)
-            case .anchored(let next): got = .anchored(next)
             case .known: got = .known
             case .refused: got = .refused
             }
             if let expected, got != expected { return "verdict \(verdict), expected \(expected) for pinned \(pinned)" }
             switch verdict {
-            case .rotated(let next), .anchored(let next):
+            case .rotated(let next):
                 guard IntakeCheck.keys.contains(where: { $0.publicKey == next.key }) else {
                     return "pinned \(next.key.keyID), a key no one in the run holds: a forged rotation"
                 }
