@@ -63,7 +63,7 @@ let package = Package(
         ),
         .target(name: "Swarm", dependencies: ["Gossip"]),
         .target(name: "TransferWire", dependencies: ["BundlecastCore", "Gossip"]),
-        .target(name: "FuzzChecks", dependencies: ["BundlecastCore", "Gossip", "TransferWire"]),
+        .target(name: "FuzzChecks", dependencies: ["BundlecastCore", "Gossip", "Swarm", "TransferWire", "Publisher"]),
         .target(
             name: "Node",
             dependencies: [

@@ -2,10 +2,12 @@ import BundlecastCore
 import Gossip
 import TransferWire
 
-/// The properties the fuzz targets in `Fuzz/` hold every decoder of untrusted input to, shared
-/// with the unit test that replays the seeds and every input a fuzzer ever crashed on
-/// (`Fuzz/Seeds`, `Fuzz/Regressions`). A decoder must refuse bad input with an error, never
-/// trap; what it accepts must come back unchanged through its encoder.
+/// The properties the fuzz targets in `Fuzz/` hold untrusted input to, shared with the unit test
+/// that replays the seeds and every input a fuzzer ever crashed on (`Fuzz/Seeds`,
+/// `Fuzz/Regressions`). A decoder must refuse bad input with an error, never trap; what it
+/// accepts must come back unchanged through its encoder. The state-machine checks
+/// (`swimSequence`, `swarmEvents`, `intake`, `manifestInstall`) go past the decoders: they read
+/// the input as a run of events (``FuzzInput``) and hold the machine to its promises after each.
 public enum FuzzCheck: String, CaseIterable, Sendable {
     /// A gossip datagram (first byte even) or push-pull stream frame (odd), then the bytes.
     case gossipPacket
@@ -13,9 +15,18 @@ public enum FuzzCheck: String, CaseIterable, Sendable {
     case transferFrame
     case manifest
     case notice
+    /// Gossip messages, time and commands into one ``Gossip/SWIMMembership`` (``SwimSequenceCheck``).
+    case swimSequence
+    /// Transfer events into one download's ``Swarm/SwarmPlanner`` (``SwarmEventsCheck``).
+    case swarmEvents
+    /// Rotation statements and notices against a pinned key (``IntakeCheck``).
+    case intake
+    /// A manifest parsed and laid out in a sandbox (``ManifestInstallCheck``).
+    case manifestInstall
 
     public struct Outcome: Sendable, Equatable {
-        /// Whether the decoder accepted the input.
+        /// Whether the decoder accepted the input (for a state-machine check: whether the run
+        /// reached the machine, e.g. a message got through the codec).
         public var decoded: Bool
         /// A broken property, if any (the fuzz target traps on it).
         public var failure: String?
@@ -48,6 +59,14 @@ public enum FuzzCheck: String, CaseIterable, Sendable {
             guard let signed = try? SignedNotice(bytes: input) else { return Outcome(decoded: false) }
             _ = try? signed.verify(with: Self.key)
             return Outcome(decoded: true, failure: signed.bytes == input ? nil : "a notice that is not canonical parsed")
+        case .swimSequence:
+            return SwimSequenceCheck.run(input)
+        case .swarmEvents:
+            return SwarmEventsCheck.run(input)
+        case .intake:
+            return IntakeCheck.run(input)
+        case .manifestInstall:
+            return ManifestInstallCheck.run(input)
         }
     }
 

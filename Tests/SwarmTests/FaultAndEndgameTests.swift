@@ -140,6 +140,28 @@ struct FaultAndEndgameTests {
         #expect(p.received(chunk: 0, from: a, valid: false, now: 600 * ms) == [.request(peer: b, chunk: 0)])
     }
 
+    /// Found by the swarmEvents fuzz target: chunks that timed out at the only peer that has
+    /// them are asked of it again one after another (the slow path), not just the first.
+    @Test func chunksThatTimedOutAtTheOnlyHolderAreAllAskedAgain() {
+        let a = peer(1)
+        var p = planner(chunks: 4) { $0.initialWindow = 2; $0.minWindow = 1; $0.maxWindow = 2; $0.randomFirst = 0; $0.requestTimeout = second }
+        _ = p.addPeer(a, sameZone: false, now: 0)
+        let first = p.peerHasAll(a, now: 0).chunks(to: a)
+        #expect(first.count == 2)
+        // Both time out: A is the only holder, so they must be asked of A again later.
+        var now = second
+        _ = p.tick(now: now)
+        var answered: [Int] = []
+        for _ in 0..<8 where !p.isComplete {
+            guard let chunk = p.inFlight(to: a).first else { break }
+            now += ms
+            answered.append(chunk)
+            _ = p.received(chunk: chunk, from: a, valid: true, now: now)
+        }
+        #expect(p.isComplete, "stopped with \(p.missing) missing, nothing in flight, after \(answered)")
+        #expect(Set(answered.suffix(2)) == Set(first))
+    }
+
     @Test func noEndgameWhileAMissingChunkIsNotInFlight() throws {
         let a = peer(1), b = peer(2)
         var p = planner(chunks: 3) { $0.initialWindow = 2; $0.minWindow = 1; $0.maxWindow = 2; $0.endgameAfter = 0; $0.endgameBudget = 1; $0.endgameMoves = false }

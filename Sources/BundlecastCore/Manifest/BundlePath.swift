@@ -41,6 +41,19 @@ public enum BundlePath {
         return nil
     }
 
+    /// The segments of a path (or a symlink's target) between the bytes `/`, as the kernel
+    /// reads it; empty segments left out. Never split a path by `Character`: a `/` followed by
+    /// a combining mark is one grapheme, so the split would miss it.
+    public static func segments(_ path: String) -> [String] {
+        path.utf8.split(separator: UInt8(ascii: "/")).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The path of the directory that holds `path` ("" at the top), found at the last byte `/`.
+    public static func parent(_ path: Substring) -> Substring? {
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return nil }
+        return path[..<slash]
+    }
+
     /// Byte-wise order of paths: the order of manifest entries.
     public static func precedes(_ a: String, _ b: String) -> Bool {
         a.utf8.lexicographicallyPrecedes(b.utf8)

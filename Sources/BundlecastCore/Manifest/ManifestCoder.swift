@@ -66,18 +66,16 @@ public enum ManifestCoder {
         var entries: [ManifestEntry] = []
         while true {
             let line = try reader.next()
-            if line.hasPrefix("end ") {
-                guard let n = DecimalNumber.parse(line.dropFirst(4)), n == entries.count else {
+            if let count = line.after("end ") {
+                guard let n = DecimalNumber.parse(count), n == entries.count else {
                     throw ManifestError(line: reader.number, "entry count does not match (\(entries.count) entries)")
                 }
                 break
-            } else if line.hasPrefix("file ") {
+            } else if line.after("file ") != nil {
                 entries.append(try reader.file(line))
-            } else if line.hasPrefix("symlink ") {
-                let path = String(line.dropFirst(8))
-                let arrow = try reader.next()
-                guard arrow.hasPrefix("  -> ") else { throw ManifestError(line: reader.number, "expected \"  -> TARGET\"") }
-                entries.append(ManifestEntry(path: path, kind: .symlink(target: String(arrow.dropFirst(5)))))
+            } else if let path = line.after("symlink ") {
+                guard let target = try reader.next().after("  -> ") else { throw ManifestError(line: reader.number, "expected \"  -> TARGET\"") }
+                entries.append(ManifestEntry(path: path, kind: .symlink(target: target)))
             } else {
                 throw ManifestError(line: reader.number, "expected \"file\", \"symlink\" or \"end\"")
             }
@@ -88,6 +86,22 @@ public enum ManifestCoder {
             throw ManifestError("not in canonical form (extra spaces, leading zeros, or upper-case hex?)")
         }
         return manifest
+    }
+}
+
+/// Lines are taken apart by their UTF-8 bytes, never by `Character`: a path or target that
+/// starts with a combining mark joins the space before it into one grapheme, so `hasPrefix`,
+/// `dropFirst` and `split` by characters refused manifests the encoder writes.
+private extension String {
+    /// The rest of the line after `prefix`, if it starts with exactly those bytes.
+    func after(_ prefix: String) -> String? {
+        guard utf8.starts(with: prefix.utf8) else { return nil }
+        return String(decoding: utf8.dropFirst(prefix.utf8.count), as: UTF8.self)
+    }
+
+    /// The line split at the byte space, empty fields kept.
+    func fields(maxSplits: Int = .max) -> [String] {
+        utf8.split(separator: 0x20, maxSplits: maxSplits, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
     }
 }
 
@@ -108,12 +122,12 @@ private struct LineReader {
 
     mutating func field(_ key: String) throws(ManifestError) -> String {
         let line = try next()
-        guard line.hasPrefix(key + " ") else { throw ManifestError(line: number, "expected \"\(key) ...\"") }
-        return String(line.dropFirst(key.count + 1))
+        guard let value = line.after(key + " ") else { throw ManifestError(line: number, "expected \"\(key) ...\"") }
+        return value
     }
 
     mutating func file(_ line: String) throws -> ManifestEntry {
-        let parts = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: false)
+        let parts = line.fields(maxSplits: 5)
         guard parts.count == 6 else { throw ManifestError(line: number, "expected \"file MODE SIZE DIGEST NCHUNKS PATH\"") }
         let here = number
         guard parts[1] == "x" || parts[1] == "-" else { throw ManifestError(line: here, "mode must be \"x\" or \"-\"") }
@@ -131,7 +145,7 @@ private struct LineReader {
         chunks.reserveCapacity(Int(count))
         for _ in 0..<count {
             let chunkLine = try next()
-            let f = chunkLine.split(separator: " ", omittingEmptySubsequences: false)
+            let f = chunkLine.fields()
             guard f.count == 4, f[0].isEmpty, f[1].isEmpty, let d = Digest256(hex: f[2]),
                   let s = DecimalNumber.parse(f[3]), s <= UInt64(UInt32.max)
             else { throw ManifestError(line: number, "expected \"  CHUNKDIGEST SIZE\"") }

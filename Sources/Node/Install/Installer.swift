@@ -151,28 +151,10 @@ public struct Installer: Sendable {
     }
 
     /// Makes `root` and the manifest's directories and symlinks in it, and hands each file
-    /// entry to `file` with its path to create.
+    /// entry to `file` with its path to create (``TreeLayout``, shared with the fuzz targets).
     func layOut(_ manifest: Manifest, into root: String,
                 file: (_ path: String, _ executable: Bool, _ size: UInt64, _ refs: [ChunkRef]) throws -> Void) throws {
-        guard mkdir(root, 0o755) == 0 else { throw FileError.errno("create directory", root) }
-        var made = Set<String>([""])
-        for entry in manifest.entries {
-            // Paths were validated when the manifest was parsed: relative, no "..", no links to escape through.
-            var parent = ""
-            for part in entry.path.split(separator: "/").dropLast() {
-                parent += (parent.isEmpty ? "" : "/") + part
-                if made.insert(parent).inserted {
-                    guard mkdir(root + "/" + parent, 0o755) == 0 else { throw FileError.errno("create directory", root + "/" + parent) }
-                }
-            }
-            let path = root + "/" + entry.path
-            switch entry.kind {
-            case .symlink(let target):
-                guard symlink(target, path) == 0 else { throw FileError.errno("create symlink", path) }
-            case .file(let executable, let size, _, let refs):
-                try file(path, executable, size, refs)
-            }
-        }
+        try TreeLayout.layOut(manifest, into: root, file: file)
     }
 
     private func write(_ manifest: Manifest, into root: String) throws {

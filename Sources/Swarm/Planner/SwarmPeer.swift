@@ -34,7 +34,8 @@ struct SwarmPeer: Sendable {
     var avoid: Set<Int> = []
     /// Time-outs so far.
     var misses = 0
-    /// The last scan found nothing this peer has that is still to request;
+    /// The last scan found nothing this peer has that is still to request, not even a chunk
+    /// that failed here before (the slow path asks for those when no one else has them);
     /// scans skip it until it announces a chunk or a chunk becomes
     /// requestable again (which is what keeps a pick cheap with many peers).
     var exhausted = false

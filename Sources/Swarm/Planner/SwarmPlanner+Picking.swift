@@ -87,9 +87,10 @@ extension SwarmPlanner {
             for candidate in free where !candidate.peer.exhausted {
                 let avoid = candidate.peer.avoid
                 var offers = false
+                var avoided = false
                 candidate.peer.has.forEach(and: open) { chunk in
                     if !avoid.isEmpty, avoid.contains(chunk) {
-                        sawAvoided = true
+                        avoided = true
                         return
                     }
                     offers = true
@@ -97,7 +98,12 @@ extension SwarmPlanner {
                     if let best, !(rank < best.rank) { return }
                     best = (chunk, rank)
                 }
-                if !offers { table[candidate.id]!.exhausted = true }
+                sawAvoided = sawAvoided || avoided
+                // Exhausted only with nothing open at all: a peer whose open chunks all failed here
+                // before may still be the only one that has them, and the slow path below asks it
+                // then. Marked exhausted, it was skipped, the slow path never ran again, and a
+                // download whose only holder had timed out stopped with chunks missing.
+                if !offers, !avoided { table[candidate.id]!.exhausted = true }
             }
             if let best, let peer = bestPeer(for: best.chunk, among: free) {
                 return Pick(chunk: best.chunk, peer: peer, fresh: true)
