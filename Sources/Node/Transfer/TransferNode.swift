@@ -107,6 +107,7 @@ public final class TransferNode: Sendable {
             let channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.writeBufferWaterMark, value: Self.waterMark)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture { try node.setUp(channel, expect: nil) }
                 }
@@ -172,6 +173,7 @@ public final class TransferNode: Sendable {
         let future = ClientBootstrap(group: group)
             .connectTimeout(.seconds(5))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.writeBufferWaterMark, value: Self.waterMark)
             .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try node.setUp(channel, expect: peer) } }
             .connect(host: address.host, port: Int(address.port))
             .flatMap { channel -> EventLoopFuture<any Channel> in
@@ -308,6 +310,13 @@ public final class TransferNode: Sendable {
     }
 
     static let resendAfter: UInt64 = 5_000_000_000
+
+    /// A connection stops being read (``BackPressureHandler``) when this much waits to be
+    /// written. Above the bulk answers' own limit (``TransferConnection/maxUnsentBytes`` plus
+    /// a chunk), so chunks on their way out never stop the chunks coming in on the same
+    /// connection; only small answers piling up (a peer that asks and does not read) do.
+    static let waterMark = ChannelOptions.Types.WriteBufferWaterMark(low: TransferConnection.maxUnsentBytes,
+                                                                     high: TransferConnection.maxUnsentBytes + (512 << 10))
 }
 
 /// Transfer frames: a u32 length, then the frame. A length over the limit
