@@ -95,7 +95,12 @@ public final class GossipRuntime: Sendable {
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             // A flood of connections each holding part of a 4 MiB frame must not add up.
-                            guard runtime.pushPullOpen.withLock({ n in n < Self.maxPushPullConnections ? { n += 1; return true }() : false }) else {
+                            let admitted = runtime.pushPullOpen.withLock { open -> Bool in
+                                guard open < Self.maxPushPullConnections else { return false }
+                                open += 1
+                                return true
+                            }
+                            guard admitted else {
                                 channel.close(promise: nil)
                                 return
                             }
@@ -371,7 +376,12 @@ final class PushPullServerHandler: ChannelInboundHandler, Sendable {
     init(runtime: GossipRuntime) { self.runtime = runtime }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !answered.withLock({ done in defer { done = true }; return done }) else { return }
+        let first = answered.withLock { done -> Bool in
+            guard !done else { return false }
+            done = true
+            return true
+        }
+        guard first else { return }
         let frame = Array(buffer: unwrapInboundIn(data))
         guard let reply = runtime.receiveStream(frame, from: context.remoteAddress) else {
             context.close(promise: nil)
