@@ -164,4 +164,39 @@ import TransferWire
             try await fleet.waitInstalled("1.0.0", on: fleet.nodes)
         }
     }
+
+    /// Slow retrieval turned on the uploader: a peer that asks for every chunk and then reads
+    /// a byte now and then is dropped once nothing it asked for has left for 30 s, and costs
+    /// the node its bounded write buffer meanwhile.
+    @Test func aPeerThatReadsAByteAtATimeIsDropped() async throws {
+        try await withTemporaryDirectory { dir in
+            let bundle = dir + "/bundle"
+            try makeBundle(at: bundle, megabytes: 8)
+            let fleet = try Fleet(directory: dir, nodes: 1)
+            defer { fleet.stop() }
+            try await fleet.release("1.0.0", from: bundle)
+            try await fleet.waitInstalled("1.0.0", on: fleet.nodes)
+            let target = fleet.nodes[0]
+            let peer = HostilePeer()
+            let slow = try #require(RawConnection(port: target.transferPort, timeout: 1, receiveBuffer: 4096, sendTimeout: 1))
+            #expect(peer.handshake(slow))
+            slow.send(try fleet.manifest("1.0.0").distinctChunks.flatMap { HostilePeer.framed(.request($0.digest)) })
+            // The node closes the connection; what its kernel already buffered still trickles in behind
+            // the close, so the node's log, not the end of the stream, says when it gave up.
+            let started = Date()
+            var closed = false
+            while !closed, Date().timeIntervalSince(started) < 60 {
+                _ = slow.readOneByte()
+                let log = (try? String(contentsOfFile: target.data + "/node.log", encoding: .utf8)) ?? ""
+                closed = log.contains("it has not read for")
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            let after = Date().timeIntervalSince(started)
+            print("a one-byte-at-a-time reader was dropped after \(Int(after)) s")
+            #expect(closed, "the slow reader was not dropped within 60 s")
+            #expect(after >= 25, "dropped after \(after) s: before the stall time-out")
+            #expect(target.process.isRunning)
+            #expect(try #require(peakRSS(target)) < 128 << 20)
+        }
+    }
 }

@@ -52,6 +52,14 @@ final class RawConnection {
         return done
     }
 
+    /// One byte; nil if the peer closed the connection (or reset it). A read time-out counts as open.
+    func readOneByte() -> UInt8? {
+        var byte: UInt8 = 0
+        let n = read(fd, &byte, 1)
+        if n == 1 { return byte }
+        return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : nil
+    }
+
     /// Reads and drops whatever has arrived, without waiting.
     func drain() {
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
