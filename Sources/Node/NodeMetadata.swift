@@ -2,7 +2,7 @@ import Foundation
 import Gossip
 
 /// What a node tells the fleet about itself, inside its membership record
-/// (at most 512 bytes encoded; see README, Gossip).
+/// (at most 512 bytes encoded; see docs/gossip.md).
 public struct NodeMetadata: Codable, Equatable, Sendable {
     /// Per trusted app: the newest accepted notice, what is installed, what
     /// this node holds complete (and so serves), and what it is doing.

@@ -1,7 +1,7 @@
 import BundlecastCore
 import Gossip
 
-/// One frame of the transfer protocol (TCP; see README, Transfer). On the
+/// One frame of the transfer protocol (TCP; see docs/swarm.md). On the
 /// wire: u32 big-endian length of what follows, a type byte, the payload.
 /// Both ends may ask and answer on the same connection, so a node that can
 /// only dial out still uploads over the connections it opened.

@@ -6,8 +6,8 @@ import TestSupport
 import TransferWire
 
 /// One test per attack from TUF's list that a peer, a stranger on the network or a bad
-/// signed input can mount, against real `bundlecast node` processes (README, *What it
-/// withstands*). One test at a time.
+/// signed input can mount, against real `bundlecast node` processes
+/// (docs/threat-model.md). One test at a time.
 @Suite(.serialized) struct AttackTests {
     /// Arbitrary and wrong software: notices that are forged, for an app the node does not
     /// trust, or signed by another key are dropped and counted, whether they come by gossip

@@ -8,7 +8,7 @@
 ///
 /// Bundlecast hashes every byte of a bundle with BLAKE2b-256; libsodium 1.0.18's
 /// implementation runs at about half the speed of a plain optimised compile of the
-/// RFC's algorithm on the x86-64 machines we measured (see README, Benchmarks), so
+/// RFC's algorithm on the x86-64 machines we measured (see docs/benchmarks.md), so
 /// this one does the bulk hashing. Tests check it against libsodium on random input.
 typedef struct {
     uint64_t h[8];

@@ -35,13 +35,13 @@ public enum Update: Equatable, Sendable {
     case left(id: NodeID, incarnation: UInt64)
 
     /// Larger metadata does not fit a packet with room for other rumours:
-    /// the node refuses to publish it (see README, Gossip).
+    /// the node refuses to publish it (see docs/gossip.md).
     public static let maxMetadataBytes = 512
 
     /// The highest incarnation any rumour may carry: 2^62, far above the Unix-seconds start
     /// a node uses, yet with room to count up. The codec refuses a higher one, and a node
-    /// pushed here by a forged suspicion stops refuting instead of overflowing (see README,
-    /// What it withstands): a datagram must never trap the process.
+    /// pushed here by a forged suspicion stops refuting instead of overflowing (see
+    /// docs/threat-model.md): a datagram must never trap the process.
     public static let maxIncarnation: UInt64 = 1 << 62
 
     public var id: NodeID {

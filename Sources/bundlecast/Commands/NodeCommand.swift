@@ -25,7 +25,7 @@ struct NodeCommand: AsyncParsableCommand {
             admin API, gossip or the origin and checked against the pinned key; the node then \
             refuses notices signed by the old key. The rotated key is kept in DATA/node.sqlite and \
             wins over a --trust naming a retired key. If the publisher lost its key, --repin APP \
-            pins the --trust key instead (see README, Key rotation).
+            pins the --trust key instead (see docs/key-rotation.md).
 
             Freshness: with --origin-key (the origin's own public key), the node checks the \
             short-lived timestamps the origin signs (fetched with --origin, and passed on by \

@@ -17,7 +17,7 @@ struct OriginCommand: AsyncParsableCommand {
             Keys change by rotation (`bundlecast rotate-key`): the origin then checks notices \
             against the new key and refuses the old one; a --trust naming a retired key is \
             overridden by the stored one. If the current key is lost, --repin APP pins the \
-            --trust key instead (see README, Key rotation).
+            --trust key instead (see docs/key-rotation.md).
 
             With --key (the origin's own key, from `bundlecast keygen --unencrypted`, never a \
             publisher's), the origin also signs short-lived timestamps of the newest sequence per \
