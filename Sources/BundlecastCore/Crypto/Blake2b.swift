@@ -5,8 +5,8 @@ import CSodium
 ///
 /// Backed by the project's C implementation (`CBlake2b`) rather than
 /// libsodium's `crypto_generichash`: same digests (the tests compare them on
-/// random input), twice the speed on the machines we measured, and every
-/// byte of every bundle goes through it.
+/// random input), faster than the libsodium packaged by Debian (see
+/// docs/benchmarks.md), and every byte of every bundle goes through it.
 public struct Blake2b {
     private var state = bc_blake2b_state()
 

@@ -12,13 +12,12 @@ import Synchronization
 /// download starts: directories, symlinks, and every file at its final size.
 /// Each chunk checked against its digest is written at every offset where the
 /// manifest places it, straight from the buffer it was checked in (one
-/// `pwrite` of bytes still in the CPU's cache, where copying them out of the
-/// store at the end cost a node up to two seconds on a loaded machine). Every
+/// `pwrite` of bytes still in the CPU's cache, rather than copying the whole
+/// tree out of the store at the end). Every
 /// ``writebackEvery`` bytes written to a file, its write-back to disk is
 /// started (`sync_file_range`, without waiting), so the fsync at install finds
 /// little left to write: when a fleet finishes together, every node's fsync of
-/// the whole tree at once queued them all behind the disk (0.15-0.48 s each in
-/// the 20-node benchmark). Chunks the store already held (a delta release) are
+/// the whole tree at once queues them all behind the disk. Chunks the store already held (a delta release) are
 /// copied from the store by ``fill(from:)``, in the kernel.
 ///
 /// Only bytes that matched their digest are ever written, and ``commit()``

@@ -7,10 +7,8 @@ struct SwarmPeer: Sendable {
     /// the least, because a busy peer answers have-queries late, and its smoothed round
     /// trip then measures its queue, not the path).
     /// More than that only queues at the uploader: a chunk asked for waits behind the
-    /// whole window, and the last chunks a fleet lacks arrive that much later. With a
-    /// quarter second (the earlier value) the 20-node simulation took 1.14-1.18x its
-    /// lower bound and 200 nodes 1.34x; with 100 ms 1.07-1.10x and 1.15x; with 50 ms
-    /// 1.05-1.06x and 1.12x (below that, most windows are `minWindow` anyway).
+    /// whole window, and the last chunks a fleet lacks arrive that much later. Below
+    /// 50 ms most windows are `minWindow` anyway.
     static let targetInFlightNanoseconds = 50_000_000.0
     /// Weight of a new throughput sample in the moving average.
     static let throughputGain = 0.25

@@ -26,10 +26,9 @@ public struct SwarmSettings: Sendable {
     /// and another peer the request. A request that late is almost always still waiting in
     /// the late peer's upload queue, where a cancel removes it before any byte is sent; a
     /// race paid for the chunk twice. In a delta release (all endgame) the first node to get
-    /// a new chunk from the seed is asked for it by the whole fleet at once, some requests
-    /// wait there 0.5-0.75 s, and raced copies took nodes up to 0.18 MB over the chunks
-    /// they lacked (the goal is 1.5 MiB for a 1 MiB insert, whose new chunks alone came to
-    /// 1.09-1.57 MB in the samples taken). False: race, as BitTorrent's endgame does.
+    /// a new chunk from the seed is asked for it by the whole fleet at once, so raced
+    /// copies would push a node well over the bytes it lacked. False: race, as
+    /// BitTorrent's endgame does.
     public var endgameMoves = true
     /// Nanoseconds; in endgame a chunk is asked of a second peer only once its first
     /// request is this old. Asking at once doubled what a small delta release moved (every
@@ -38,11 +37,8 @@ public struct SwarmSettings: Sendable {
     /// Endgame duplicates may come to at most this share of the bytes the download
     /// started without (and at least the largest chunk it lacks): a bound on what a
     /// download moves in all. A delta release is all endgame, and on a loaded machine its
-    /// requests grow old, so without a budget one node in one of about 25 20-node benchmark
-    /// runs received 1.8 MB for a 1.1 MB delta (the goal is 1.5 MiB). At a quarter, once
-    /// every node started within a few milliseconds of the others (fresh rumours at once),
-    /// two runs in eight went over the goal (1.58 and 1.60 MB); an eighth of 1.3 MB is
-    /// 0.16 MB.
+    /// requests grow old, so without a budget a node can receive far more than the delta;
+    /// an eighth keeps a 1 MiB delta under the 1.5 MiB a node may move for it.
     public var endgameBudget = 0.125
     /// `--max-download-rate` in bytes per second; `nil` means unlimited. The
     /// burst is the largest chunk size.
