@@ -15,6 +15,14 @@ public struct ScannedItem: Sendable {
     /// Relative to the bundle root, validated by ``BundlePath``.
     public let path: String
     public let kind: Kind
+    /// What `lstat` said of a file when it was scanned; `nil` for symlinks.
+    public let stamp: FileStamp?
+
+    public init(path: String, kind: Kind, stamp: FileStamp? = nil) {
+        self.path = path
+        self.kind = kind
+        self.stamp = stamp
+    }
 }
 
 /// Walks a bundle directory without following symlinks and applies the path
@@ -43,7 +51,7 @@ public enum BundleScanner {
                     pending.append(relBytes)
                 case S_IFREG:
                     let executable = (est.st_mode & S_IXUSR) != 0
-                    items.append(ScannedItem(path: path, kind: .file(size: UInt64(est.st_size), executable: executable)))
+                    items.append(ScannedItem(path: path, kind: .file(size: UInt64(est.st_size), executable: executable), stamp: FileStamp(est)))
                 case S_IFLNK:
                     items.append(ScannedItem(path: path, kind: .symlink(target: try readLink(full, path: path))))
                 case S_IFCHR: throw PathError(path: path, reason: .specialFile("character device"))

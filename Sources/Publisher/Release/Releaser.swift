@@ -19,6 +19,8 @@ public struct ReleaseRequest: Sendable {
     public var allowDowngrade = false
     /// Unix seconds written as `created`.
     public var created: UInt64
+    /// Where the bundle's ``DigestCache`` lives; `nil` hashes every file.
+    public var cacheDirectory: String?
 
     public init(bundle: String, app: String, version: SemanticVersion, created: UInt64) {
         self.bundle = bundle
@@ -35,6 +37,10 @@ public struct ReleaseSummary: Sendable {
     public let notice: SignedNotice
     public let manifestPath: String
     public let noticePath: String
+    /// Files whose chunks came from the digest cache.
+    public var cacheUse = BundleHasher.CacheUse()
+    /// Why the digest cache could not be used or kept, if so (the release is unaffected).
+    public var cacheWarning: String?
 
     public var files: Int { manifest.entries.filter { if case .file = $0.kind { true } else { false } }.count }
     public var symlinks: Int { manifest.entries.count - files }
@@ -87,7 +93,18 @@ public struct Releaser: Sendable {
         let sequence = try check(request)
         let items = try BundleScanner.scan(request.bundle)
         guard !items.isEmpty else { throw ReleaseError("\(request.bundle) holds no files: nothing to release") }
-        let entries = try BundleHasher().entries(for: items, root: request.bundle, progress: progress)
+        // A second of margin: a file changed in the tick the scan read its stamp is not recorded.
+        let trustBefore = FileStamp.Timestamp.now().adding(seconds: -1)
+        var cacheFile: DigestCacheFile?
+        var cacheWarning: String?
+        if let directory = request.cacheDirectory {
+            do { cacheFile = try DigestCacheFile(bundle: request.bundle, directory: directory) } catch {
+                cacheWarning = "digest cache not used: \(error)"
+            }
+        }
+        var cache = cacheFile?.load()
+        let (entries, cacheUse) = try BundleHasher().entries(
+            for: items, root: request.bundle, cache: &cache, trustBefore: trustBefore, progress: progress)
         let manifest = try Manifest(app: request.app, version: request.version, entries: entries)
         let bytes = manifest.encoded()
         let (expires, overflow) = request.created.addingReportingOverflow(request.lifetime)
@@ -98,9 +115,15 @@ public struct Releaser: Sendable {
             rollout: request.rollout, created: request.created, expires: expires)
         let signed = try SignedNotice(notice: notice, manifestBytes: bytes, key: key)
         try store.write(manifest: bytes, notice: signed)
-        return ReleaseSummary(
+        if let cacheFile, let cache {
+            do { try cacheFile.save(cache) } catch { cacheWarning = "digest cache not saved: \(error)" }
+        }
+        var summary = ReleaseSummary(
             manifest: manifest, manifestBytes: bytes, notice: signed,
             manifestPath: store.manifestPath(app: request.app, version: request.version),
             noticePath: store.noticePath(app: request.app, version: request.version))
+        summary.cacheUse = cacheUse
+        summary.cacheWarning = cacheWarning
+        return summary
     }
 }

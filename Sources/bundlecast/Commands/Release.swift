@@ -18,6 +18,10 @@ struct Release: AsyncParsableCommand {
             not higher than the latest (unless --allow-downgrade), special files, paths with \
             '..' or control characters, symlinks that leave the bundle.
 
+            A digest cache remembers each file's chunks with its device, inode, size, mtime and \
+            ctime, so a release whose files mostly did not change reads only the changed ones; a \
+            file whose stamp differs in any way is hashed again, and --no-cache hashes everything.
+
             With --origin, the sequence is one more than the highest of MANIFESTS/APP/ and the \
             origin's, and the notice is announced once written. With --node, the manifest and \
             the chunks that node lacks are uploaded to it and it gets the notice, so it serves \
@@ -59,6 +63,14 @@ struct Release: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Seed the release into this node (admin HOST:PORT) and give it the notice: the fleet then fetches it from peers.", valueName: "host:port"))
     var node: String?
 
+    @Flag(help: "Hash every file, ignoring and not updating the digest cache.")
+    var noCache = false
+
+    @Option(help: ArgumentHelp(
+        "Keep the digest cache here (default $XDG_CACHE_HOME/bundlecast/digests or ~/.cache/bundlecast/digests).",
+        valueName: "dir"))
+    var cacheDir: String?
+
     func validate() throws {
         guard rollout <= 100 else { throw ValidationError("--rollout must be between 0 and 100") }
         try signing.check()
@@ -74,6 +86,7 @@ struct Release: AsyncParsableCommand {
             request.lifetime = signing.lifetime
             request.sequence = sequence
             request.allowDowngrade = allowDowngrade
+            request.cacheDirectory = noCache ? nil : (cacheDir ?? DigestCacheFile.defaultDirectory())
             let releaser = Releaser(store: ManifestStore(root: signing.manifests))
             let client = try origin.map { try OriginClient(url: $0) }
             if let client, request.sequence == nil {
@@ -90,6 +103,10 @@ struct Release: AsyncParsableCommand {
             print("released \(n.app) \(n.version) (sequence \(n.sequence), channel \(n.channel), rollout \(n.rollout)%): "
                 + "\(summary.files) files, \(summary.symlinks) symlinks, \(Format.bytes(n.size)) in \(summary.manifest.chunkCount) chunks "
                 + "(\(summary.distinctChunks) distinct), manifest \(n.manifest.hex); wrote \(summary.manifestPath) and .minisig")
+            if summary.cacheUse.files > 0 {
+                print("digest cache: \(summary.cacheUse.files) unchanged files (\(Format.bytes(summary.cacheUse.bytes))) not read again")
+            }
+            if let warning = summary.cacheWarning { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
             // Seed first, so that nodes hearing of the release from the origin find a peer holding it.
             if let node {
                 do {
