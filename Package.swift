@@ -48,6 +48,7 @@ let package = Package(
             dependencies: [
                 "BundlecastCore",
                 "BoundedHTTP",
+                "Policy",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -62,6 +63,7 @@ let package = Package(
             dependencies: []
         ),
         .target(name: "Swarm", dependencies: ["Gossip"]),
+        .target(name: "Policy", dependencies: ["BundlecastCore"]),
         .target(name: "TransferWire", dependencies: ["BundlecastCore", "Gossip"]),
         .target(name: "FuzzChecks", dependencies: ["BundlecastCore", "Gossip", "Swarm", "TransferWire", "Publisher"]),
         .target(
@@ -70,6 +72,7 @@ let package = Package(
                 "BundlecastCore",
                 "BoundedHTTP",
                 "Gossip",
+                "Policy",
                 "Publisher",
                 "Swarm",
                 "TransferWire",
@@ -85,7 +88,7 @@ let package = Package(
         ),
         .target(
             name: "Simulation",
-            dependencies: ["BundlecastCore", "Gossip", "Swarm"]
+            dependencies: ["BundlecastCore", "Gossip", "Policy", "Swarm"]
         ),
         .executableTarget(
             name: "bundlecast",
@@ -128,6 +131,7 @@ let package = Package(
             dependencies: ["Gossip", "Simulation"]
         ),
         .testTarget(name: "SwarmTests", dependencies: ["Swarm", "Gossip"]),
+        .testTarget(name: "PolicyTests", dependencies: ["Policy", "BundlecastCore"]),
         .testTarget(
             name: "OriginTests",
             dependencies: ["BundlecastCore", "Origin", "TestSupport"]

@@ -66,8 +66,8 @@ struct NodeAdminAPI: Sendable {
             case .failure(let refusal):
                 let status: HTTPResponse.Status
                 switch refusal {
-                case .malformed: status = .badRequest
-                case .untrustedApp, .wrongKey, .retiredKey: status = .forbidden
+                case .malformed, .sequenceTooLarge: status = .badRequest
+                case .untrustedApp, .wrongKey, .retiredKey, .wrongApp: status = .forbidden
                 case .badSignature: status = .unauthorized
                 case .expired, .stale: status = .conflict
                 }

@@ -1,5 +1,6 @@
 import BundlecastCore
 import Gossip
+import Policy
 import Swarm
 
 /// What each node does: the node's rules, mirrored where the shell has them (the notice gate,
@@ -7,18 +8,15 @@ import Swarm
 extension FleetSimulator {
     // MARK: - Notices
 
-    /// The node's gate: parse, pinned key id, signature, then newer than what it accepted.
+    /// The node's gate (``NoticeGate``), then newer than what it accepted (the store's check).
     mutating func accept(_ i: Int, _ body: [UInt8], now: UInt64) {
-        let skip = settings.sabotage == .acceptUnsigned
-        guard let signed = try? SignedNotice(bytes: body), skip || signed.signature.keyID == pinned.keyID,
-              skip || (try? signed.verify(with: pinned)) != nil, !signed.notice.isExpired(at: 1_800_000_000),
-              signed.notice.app == Self.app else {
+        guard let signed = admit(body) else {
             report.forgedRefused += 1
             return
         }
-        let held = nodes[i].accepted?.notice.sequence ?? 0
-        guard signed.notice.sequence > held else {
-            if signed.notice.sequence < held { report.staleRefused += 1 }
+        let held = nodes[i].accepted?.notice.sequence
+        guard NoticeGate.isNewer(signed.notice, than: held) else {
+            if signed.notice.sequence < held ?? 0 { report.staleRefused += 1 }
             return
         }
         if signed.notice.sequence <= highest[i] {
@@ -34,6 +32,14 @@ extension FleetSimulator {
         updateMetadata(i, now: now)
         schedule(i)
         if i != 0 { startDownload(i, release: release, now: now) }
+    }
+
+    /// What the gate lets in; the `acceptUnsigned` sabotage skips its key and signature checks.
+    func admit(_ body: [UInt8]) -> SignedNotice? {
+        guard settings.sabotage == .acceptUnsigned else { return try? gate.check(body, now: Self.unixTime).get() }
+        guard let signed = try? SignedNotice(bytes: body), signed.notice.app == Self.app,
+              !signed.notice.isExpired(at: Self.unixTime) else { return nil }
+        return signed
     }
 
     /// The release the node's newest accepted notice names.

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import BundlecastCore
 import Gossip
+import Policy
 import Swarm
 
 /// The engine behind ``FleetSimulation``: one event heap, one state per node.
@@ -68,7 +69,8 @@ struct FleetSimulator {
     var manifests: [Digest256] = []
     var notices: [[UInt8]] = []
     let key: SecretKey
-    let pinned: PublicKey
+    /// Every node's notice gate: the node's own rule, trusting the publisher's key for `app`.
+    let gate: NoticeGate
     let attackerKey: SecretKey
     /// The highest sequence each node ever accepted: its accepted sequence must never be lower.
     var highest: [UInt64]
@@ -77,6 +79,8 @@ struct FleetSimulator {
 
     static let app = "sim"
     static let second: UInt64 = 1_000_000_000
+    /// The Unix time notices are checked for expiry at (simulated time counts from zero).
+    static let unixTime: UInt64 = 1_800_000_000
     /// The publisher's steps: release 1.0.0, release 1.1.0, withdraw 1.1.0 (back to 1.0.0), release 1.2.0.
     static let steps: [(at: UInt64, release: Int, kind: Notice.Kind)] = [
         (1 * second, 0, .release), (12 * second, 1, .release), (22 * second, 0, .withdraw), (30 * second, 2, .release),
@@ -95,7 +99,7 @@ struct FleetSimulator {
         releases = [Array(0..<c), Array(0..<(c - c / 6)) + Array(1000..<(1000 + c / 6)), Array(0..<(c - c / 3)) + Array(2000..<(2000 + c / 3))]
         key = SecretKey.fromSeed([UInt8](repeating: 7, count: 32), keyID: KeyID(bytes: [UInt8](repeating: 1, count: 8))!)
         attackerKey = SecretKey.fromSeed([UInt8](repeating: 9, count: 32), keyID: KeyID(bytes: [UInt8](repeating: 1, count: 8))!)
-        pinned = key.publicKey
+        gate = NoticeGate(trusted: [Self.app: key.publicKey])
         let total = settings.nodes + settings.malicious
         highest = Array(repeating: 0, count: total)
         for i in 0..<total {

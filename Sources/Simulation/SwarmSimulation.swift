@@ -6,9 +6,11 @@ import Swarm
 /// link of `uploadBytesPerSecond` whose requests queue per requester and are
 /// served in turns (``UploadQueue``, as the node's pacer does), one-way
 /// `latency`, messages lost with probability `loss`.
-/// The shell's rules are mirrored: each node dials `maxPeers` random others
+/// The node's own ``FetchSettings`` drive it (``nodeSettings`` says how each is modelled):
+/// each node dials `maxPeers` random others
 /// plus the seed (which takes the first `maxSeedPeers`, as a node's connection
-/// limit would) and takes peers that dial it as sources; stored chunks are
+/// limit would) and takes peers that dial it as sources; every `refresh` it also dials nodes
+/// that finished until `extraHolders` of its peers hold the whole bundle; stored chunks are
 /// announced to every neighbour (`has`), batched per 20 ms; the seed (a `--seed-only` node)
 /// refuses a chunk it queued for another peer less than `resendAfter` ago
 /// (super-seeding), while the nodes serve whatever they hold. Notices reach the nodes by gossip: each starts after
@@ -25,7 +27,8 @@ public enum SwarmSimulation {
         public var latency: UInt64 = 1_000_000
         public var loss = 0.0
         public var seed: UInt64 = 1
-        public var maxPeers = 8
+        /// The node's download settings, its defaults unless a run changes them.
+        public var fetch = FetchSettings()
         /// Peers the seed takes, as a node's `maxConnections` (the first nodes to dial it).
         public var maxSeedPeers = 256
         /// A node sends the `has` frames of the chunks it stored together, this long after
@@ -58,6 +61,8 @@ public enum SwarmSimulation {
 
     private enum Event {
         case start(Int)
+        /// A download looks at its candidates again (``FetchSettings/refresh``).
+        case refresh(Int)
         case request(from: Int, to: Int, chunk: Int)
         case chunk(to: Int, from: Int, chunk: Int)
         /// The chunk's CPU work is done: the receiver stores it.
@@ -85,24 +90,33 @@ public enum SwarmSimulation {
         // Index 0 is the seed; 1...n the nodes. Node ids for the planner are their indexes.
         let ids = (0...n).map { NodeID(high: 0, low: UInt64($0)) }
         var neighbours = Array(repeating: Set<Int>(), count: n + 1)
+        // The peers each node dialled (the seed first): those it counts toward `extraHolders`.
+        var dialled = Array(repeating: [Int](), count: n + 1)
         for i in 1...n {
             if i <= s.maxSeedPeers {
                 neighbours[i].insert(0)
                 neighbours[0].insert(i)
+                dialled[i].append(0)
             }
             // `maxPeers` distinct others drawn at random (no shuffled copy of the fleet per node).
-            var dialled: [Int] = []
-            while dialled.count < min(s.maxPeers, n - 1) {
+            var others: [Int] = []
+            while others.count < min(s.fetch.maxPeers, n - 1) {
                 let j = Int.random(in: 1...n, using: &rng)
-                if j != i, !dialled.contains(j) { dialled.append(j) }
+                if j != i, !others.contains(j) { others.append(j) }
             }
-            for j in dialled {
+            dialled[i] += others
+            for j in others {
                 neighbours[i].insert(j)
                 neighbours[j].insert(i)
             }
         }
         // Sorted once: iterating a Set would follow the per-process hash seed, not the run's seed.
-        let neighbourList = neighbours.map { $0.sorted() }
+        // Peers dialled later are appended, in the run's order.
+        var neighbourList = neighbours.map { $0.sorted() }
+        // Nodes holding the whole bundle, the seed first, in the order they finished.
+        var finished = [0]
+        var complete = Array(repeating: false, count: n + 1)
+        complete[0] = true
         var planners: [SwarmPlanner?] = Array(repeating: nil, count: n + 1)
         var held = Array(repeating: Array(repeating: false, count: count), count: n + 1)
         held[0] = Array(repeating: true, count: count)
@@ -133,7 +147,10 @@ public enum SwarmSimulation {
             for d in directives {
                 switch d {
                 case .request(let peer, let chunk): send(.request(from: node, to: Int(peer.low), chunk: chunk), at: now + s.latency)
-                case .complete: doneAt.append(now)
+                case .complete:
+                    doneAt.append(now)
+                    complete[node] = true
+                    finished.append(node)
                 case .cancel(let peer, let chunk): send(.cancel(from: node, to: Int(peer.low), chunk: chunk), at: now + s.latency)
                 case .ban: break
                 }
@@ -171,9 +188,7 @@ public enum SwarmSimulation {
             events += 1
             switch event {
             case .start(let i):
-                var settings = SwarmSettings()
-                settings.requestTimeout = 15_000_000_000
-                var planner = SwarmPlanner(sizes: sizes, held: held[i], settings: settings, seed: rng.next(), now: now)
+                var planner = SwarmPlanner(sizes: sizes, held: held[i], settings: s.fetch.swarm, seed: rng.next(), now: now)
                 var out: [SwarmPlanner.Directive] = []
                 for j in neighbourList[i] {
                     out += planner.addPeer(ids[j], sameZone: false, now: now)
@@ -182,6 +197,27 @@ public enum SwarmSimulation {
                 planners[i] = planner
                 apply(i, out, now: now)
                 heap.push(.tick(i), at: now + s.tickEvery)
+                heap.push(.refresh(i), at: now + s.fetch.refresh)
+            case .refresh(let i):
+                guard planners[i] != nil, !planners[i]!.isComplete else { continue }
+                var holders = dialled[i].count { complete[$0] }
+                guard holders < s.fetch.extraHolders else { continue }
+                // As the node's refresh: finished nodes, in a random order, are dialled beyond `maxPeers`.
+                var fresh = finished.filter { !neighbours[i].contains($0) && ($0 != 0 || i <= s.maxSeedPeers) }
+                fresh.shuffle(using: &rng)
+                var out: [SwarmPlanner.Directive] = []
+                for j in fresh where holders < s.fetch.extraHolders {
+                    holders += 1
+                    dialled[i].append(j)
+                    neighbours[i].insert(j)
+                    neighbours[j].insert(i)
+                    neighbourList[i].append(j)
+                    neighbourList[j].append(i)
+                    out += planners[i]!.addPeer(ids[j], sameZone: false, now: now)
+                    out += planners[i]!.peerHasAll(ids[j], now: now)
+                }
+                apply(i, out, now: now)
+                if holders < s.fetch.extraHolders { heap.push(.refresh(i), at: now + s.fetch.refresh) }
             case .request(let from, let to, let chunk):
                 let last = lastSent[to][chunk]
                 if !held[to][chunk] || (to == 0 && last.map { $0.to != from && now < $0.at + s.resendAfter } ?? false) {
@@ -208,8 +244,8 @@ public enum SwarmSimulation {
             case .missing(let to, let from, let chunk):
                 guard planners[to] != nil else { continue }
                 apply(to, planners[to]!.refused(chunk: chunk, by: ids[from], now: now), now: now)
-                // The shell asks every peer for its have-set again every 2 s.
-                heap.push(.has(to: to, from: from, chunk: chunk), at: now + 2_000_000_000)
+                // The shell asks every peer for its have-set again every `requery`.
+                heap.push(.has(to: to, from: from, chunk: chunk), at: now + s.fetch.requery)
             case .has(let to, let from, let chunk):
                 guard planners[to] != nil, held[from][chunk] else { continue }
                 apply(to, planners[to]!.peerHas(ids[from], chunk: chunk, now: now), now: now)

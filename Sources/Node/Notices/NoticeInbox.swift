@@ -1,4 +1,5 @@
 import BundlecastCore
+import Policy
 
 /// Intake and store together: the one path by which a notice enters a node.
 public struct NoticeInbox: Sendable {

@@ -2,6 +2,7 @@ import BundlecastCore
 import Foundation
 import GRDB
 import Gossip
+import Policy
 import TransferWire
 
 /// A node's state in SQLite (GRDB, WAL, migrations): its identity, the
@@ -128,7 +129,7 @@ public final class NodeStore: Sendable {
         case stale(held: UInt64)
     }
 
-    /// Records a notice that passed ``NoticeIntake`` if it is newer than the
+    /// Records a notice that passed ``NoticeGate`` if it is newer than the
     /// one held for its app and channel; one transaction, so concurrent
     /// deliveries of two notices cannot lower the accepted sequence.
     public func accept(_ signed: SignedNotice, source: String, now: UInt64) throws -> Acceptance {
@@ -137,10 +138,9 @@ public final class NodeStore: Sendable {
         return try pool.write { db in
             // The file is outside input too: a negative sequence in it (which this code never
             // writes) counts as none held, and the row is replaced, rather than trapping here.
-            if let held = try Int64.fetchOne(db, sql: "SELECT sequence FROM notice WHERE app = ? AND channel = ?", arguments: [n.app, n.channel])
-                .map(UInt64.init(clamping:)), held >= n.sequence {
-                return .stale(held: held)
-            }
+            let held = try Int64.fetchOne(db, sql: "SELECT sequence FROM notice WHERE app = ? AND channel = ?", arguments: [n.app, n.channel])
+                .map(UInt64.init(clamping:))
+            guard NoticeGate.isNewer(n, than: held) else { return .stale(held: held ?? 0) }
             try db.execute(
                 sql: """
                     INSERT OR REPLACE INTO notice (app, channel, sequence, version, manifest, body, source, receivedAt)

@@ -31,22 +31,7 @@ public struct TransferCandidate: Sendable, Equatable {
 /// push a `has` frame for each chunk they store, so rarest-first works on
 /// fresh counts.
 final class Fetch: Sendable {
-    struct Settings: Sendable {
-        var swarm = SwarmSettings()
-        var maxPeers = 8
-        /// Peers holding the whole release: dialled even when `maxPeers` are connected, until
-        /// this many of the download's peers hold it (the seed among them). A seed
-        /// gives each new chunk to one requester only (super-seeding), so the first node to
-        /// finish may hold chunks no one else has; if every download had filled its slots with
-        /// peers still downloading, nobody would ask it, and the fleet waited for the seed's
-        /// 5 s window to pass (a delta release took 6.4 s instead of 1 s).
-        var extraHolders = 4
-        /// How often the candidates are looked at again (new peers are dialled).
-        var refresh: UInt64 = 250_000_000
-        /// How often a peer is asked for its whole have-set again (a backstop:
-        /// peers push each new chunk with a `has` frame).
-        var requery: UInt64 = 2_000_000_000
-    }
+    typealias Settings = FetchSettings
 
     /// A peer of this download: dialled (connected once it said hello), and when it was last asked for its have-set.
     private struct PeerState {

@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import Policy
 import ServiceLifecycle
 
 /// The origin's HTTP API: signatures and version notices, never bundle bytes.
@@ -143,26 +144,17 @@ struct OriginAPI: Sendable {
         let status: String
     }
 
+    /// ``NoticeGate``'s rule with the app's registered key, then the store's freshness check.
     private func accept(app: String, bytes: [UInt8]) throws -> (HTTPResponse.Status, SubmitResult) {
         let record = try registered(app)
+        let gate = NoticeGate(key: { $0 == app ? record.key : nil },
+                              retirement: { [store] app, key in (try? store.retirement(app: app, key: key)) ?? nil })
         let signed: SignedNotice
-        do { signed = try SignedNotice(bytes: bytes) } catch {
-            throw APIFailure(.badRequest, "not a Bundlecast notice: \(error)", reason: "malformed")
+        switch gate.check(bytes, postedTo: app, now: clock()) {
+        case .success(let s): signed = s
+        case .failure(let refusal): throw APIFailure(refusal)
         }
         let n = signed.notice
-        guard signed.signature.keyID == record.key.keyID else { throw try wrongKey(app: app, signedBy: signed.signature.keyID, current: record.key.keyID) }
-        do { try signed.verify(with: record.key) } catch {
-            throw APIFailure(.unauthorized, "\(error)", reason: "bad_signature")
-        }
-        guard n.app == app else {
-            throw APIFailure(.forbidden, "the notice is for app \(n.app), not \(app)", reason: "wrong_app")
-        }
-        guard n.sequence <= UInt64(Int64.max) else {
-            throw APIFailure(.badRequest, "sequence \(n.sequence) is above 2^63-1, the origin's limit", reason: "malformed")
-        }
-        guard !n.isExpired(at: clock()) else {
-            throw APIFailure(.conflict, "the notice expired at \(n.expires) (Unix time): sign a fresh one", reason: "expired")
-        }
         let result = { (status: String) in
             SubmitResult(app: app, channel: n.channel, sequence: n.sequence, version: n.version.description, status: status)
         }
@@ -174,18 +166,10 @@ struct OriginAPI: Sendable {
         case .duplicate:
             return (.ok, result("duplicate"))
         case .stale(let highest):
-            throw APIFailure(.conflict, "sequence \(n.sequence) is not higher than \(highest), the highest the origin holds for \(app): release with a higher sequence", reason: "stale")
+            throw APIFailure(NoticeGate.stale(n, held: highest))
         case .keyChanged(let current):
-            throw try wrongKey(app: app, signedBy: signed.signature.keyID, current: current)
+            throw APIFailure(gate.wrongKey(app: app, signedBy: signed.signature.keyID, pinned: current))
         }
-    }
-
-    /// A notice signed by another key than the app's: a retired one (after a rotation) or a stranger's.
-    private func wrongKey(app: String, signedBy: KeyID, current: KeyID) throws -> APIFailure {
-        if let epoch = try store.retirement(app: app, key: signedBy) {
-            return APIFailure(.forbidden, "signed by key \(signedBy), which the rotation to epoch \(epoch) retired; \(app) is signed by key \(current) now", reason: "retired_key")
-        }
-        return APIFailure(.forbidden, "signed by key \(signedBy), but \(app) is registered with key \(current)", reason: "unknown_key")
     }
 
     // MARK: - Notices out

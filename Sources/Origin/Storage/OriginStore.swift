@@ -1,6 +1,7 @@
 import BundlecastCore
 import Foundation
 import GRDB
+import Policy
 
 /// The origin's state in SQLite (GRDB, WAL): registered apps with their
 /// publisher keys, and every accepted notice with its exact signed bytes.
@@ -149,7 +150,7 @@ public final class OriginStore: Sendable {
                 return .duplicate
             }
             let highest = try Int64.fetchOne(db, sql: "SELECT max(sequence) FROM notice WHERE app = ?", arguments: [n.app]) ?? 0
-            guard Int64(n.sequence) > highest else { return .stale(highest: UInt64(clamping: highest)) }
+            guard NoticeGate.isNewer(n, than: UInt64(clamping: highest)) else { return .stale(highest: UInt64(clamping: highest)) }
             try db.execute(
                 sql: """
                     INSERT INTO notice (app, sequence, channel, kind, version, manifest, expires, body, receivedAt)
