@@ -17,7 +17,7 @@ release-build: deps
 # Unit tests, then the suites that run the real binary, each in its own step.
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --filter "BundlecastCoreTests|GossipTests|NodeTests|SwarmTests" --skip OriginWatcherTests
+	$(SWIFT) test --skip-build --filter "BundlecastCoreTests|GossipTests|NodeTests|SwarmTests|PolicyTests" --skip OriginWatcherTests
 	# A fake origin served from the test process: apart, so CPU-bound suites cannot starve its event loop.
 	$(SWIFT) test --skip-build --no-parallel --filter OriginWatcherTests
 	$(SWIFT) test --skip-build --no-parallel --filter CLITests

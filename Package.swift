@@ -62,6 +62,8 @@ let package = Package(
             dependencies: []
         ),
         .target(name: "Swarm", dependencies: ["Gossip"]),
+        // The node's rules as pure value types (when to update, roll back, hold), run by the node and the simulator.
+        .target(name: "Policy", dependencies: ["BundlecastCore", "Gossip"]),
         .target(name: "TransferWire", dependencies: ["BundlecastCore", "Gossip"]),
         .target(name: "FuzzChecks", dependencies: ["BundlecastCore", "Gossip", "Swarm", "TransferWire", "Publisher"]),
         .target(
@@ -70,6 +72,7 @@ let package = Package(
                 "BundlecastCore",
                 "BoundedHTTP",
                 "Gossip",
+                "Policy",
                 "Publisher",
                 "Swarm",
                 "TransferWire",
@@ -85,7 +88,7 @@ let package = Package(
         ),
         .target(
             name: "Simulation",
-            dependencies: ["BundlecastCore", "Gossip", "Swarm"]
+            dependencies: ["BundlecastCore", "Gossip", "Policy", "Swarm"]
         ),
         .executableTarget(
             name: "bundlecast",
@@ -128,6 +131,7 @@ let package = Package(
             dependencies: ["Gossip", "Simulation"]
         ),
         .testTarget(name: "SwarmTests", dependencies: ["Swarm", "Gossip"]),
+        .testTarget(name: "PolicyTests", dependencies: ["Policy", "BundlecastCore", "Gossip"]),
         .testTarget(
             name: "OriginTests",
             dependencies: ["BundlecastCore", "Origin", "TestSupport"]
