@@ -1,7 +1,7 @@
 import BundlecastCore
 import Gossip
 import Testing
-@testable import Policy
+import Policy
 
 /// When a node updates an app: one test per rule, fed facts and matched against directives.
 struct UpdatePolicyTests {

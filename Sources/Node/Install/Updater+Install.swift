@@ -14,7 +14,7 @@ extension Updater {
         defer { lock.unlock() }
         let record = try store.installRecord(app: app)
         let newest = try store.latest(app: app, channel: settings.channel)
-        let pinned = newest != nil && newest?.signature.keyID == keys.key(app)?.keyID
+        let pinned = newest.map { $0.signature.keyID == keys.key(app)?.keyID } ?? false
         switch withPolicy(app, { $0.beforeInstall(digest, newest: newest?.notice, signedByPinnedKey: pinned, record: record) }) {
         case .install:
             break

@@ -189,6 +189,7 @@ public final class Updater: Service, Sendable {
         UpdatePolicy.inRollout(node: node, manifest: manifest, percent: percent)
     }
 
+    /// This node's rollout bucket for `manifest` (``UpdatePolicy/bucket(node:manifest:)``).
     public static func bucket(node: NodeID, manifest: Digest256) -> Int {
         UpdatePolicy.bucket(node: node, manifest: manifest)
     }
