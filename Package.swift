@@ -63,7 +63,8 @@ let package = Package(
             dependencies: []
         ),
         .target(name: "Swarm", dependencies: ["Gossip"]),
-        .target(name: "Policy", dependencies: ["BundlecastCore"]),
+        // The node's rules as pure value types (which notice to accept; when to update, roll back, hold), run by the node, the origin and the simulator.
+        .target(name: "Policy", dependencies: ["BundlecastCore", "Gossip"]),
         .target(name: "TransferWire", dependencies: ["BundlecastCore", "Gossip"]),
         .target(name: "FuzzChecks", dependencies: ["BundlecastCore", "Gossip", "Swarm", "TransferWire", "Publisher"]),
         .target(
@@ -131,7 +132,7 @@ let package = Package(
             dependencies: ["Gossip", "Simulation"]
         ),
         .testTarget(name: "SwarmTests", dependencies: ["Swarm", "Gossip"]),
-        .testTarget(name: "PolicyTests", dependencies: ["Policy", "BundlecastCore"]),
+        .testTarget(name: "PolicyTests", dependencies: ["Policy", "BundlecastCore", "Gossip"]),
         .testTarget(
             name: "OriginTests",
             dependencies: ["BundlecastCore", "Origin", "TestSupport"]

@@ -49,12 +49,20 @@ extension FleetSimulator {
 
     // MARK: - Downloads
 
+    /// The updater: the node's ``UpdatePolicy`` decides whether and when the release is fetched.
     mutating func startDownload(_ i: Int, release: Int, now: UInt64) {
         nodes[i].generation += 1
         nodes[i].download = nil
-        guard nodes[i].installed != release else { return }
+        guard let signed = nodes[i].accepted else { return }
+        let facts = UpdatePolicy.Facts(notice: signed.notice, signedByPinnedKey: signed.signature.keyID == pinned.keyID,
+                                       signedDigest: Blake2b.digest256(signed.bytes), record: nodes[i].record)
+        guard case .fetchAndInstall = nodes[i].update.reconcile(facts) else { return }
         let chunks = releases[release]
         let held = chunks.map { nodes[i].store[$0] != nil }
+        if case .waitUntil(let time) = nodes[i].update.startFetch(manifests[release], chunksMissing: held.contains(false), now: now) {
+            heap.push(.reconcile(i, generation: nodes[i].generation), at: time)
+            return
+        }
         if !held.contains(false) { return install(i, release: release, now: now) }
         var swarm = SwarmSettings()
         swarm.requestTimeout = 3 * Self.second
@@ -123,12 +131,20 @@ extension FleetSimulator {
         apply(i, nodes[i].download!.planner.received(chunk: position, from: nodes[j].id, valid: valid, now: now), now: now)
     }
 
-    /// Install: every chunk re-checked, and only what the newest accepted notice names.
+    /// Install: every chunk re-checked, and only what the newest accepted notice names (the
+    /// policy's check before an install; the simulator never lets a superseded download finish).
     mutating func install(_ i: Int, release: Int, now: UInt64) {
         nodes[i].download = nil
         nodes[i].generation += 1
-        guard target(i) == release else {
+        let newest = nodes[i].accepted
+        switch nodes[i].update.beforeInstall(manifests[release], newest: newest?.notice,
+                                             signedByPinnedKey: newest?.signature.keyID == pinned.keyID, record: nodes[i].record) {
+        case .install:
+            break
+        case .superseded:
             violation("n\(i) was about to install release \(release), but its newest notice names \(target(i).map(String.init) ?? "nothing")")
+            return
+        case .held, .rolloutNarrowed:
             return
         }
         for chunk in releases[release] {
@@ -140,6 +156,11 @@ extension FleetSimulator {
         if let previous = nodes[i].installed, previous > release, nodes[i].accepted?.notice.kind != .withdraw {
             violation("n\(i) went back from release \(previous) to \(release) without a withdrawal")
         }
+        guard let notice = newest?.notice else { return }
+        let installed = InstallRecord.Installed(version: notice.version.description, manifest: manifests[release], sequence: notice.sequence)
+        // The simulated health check always passes.
+        guard case .keep(let record) = UpdatePolicy.afterInstall(installed, under: notice, outcome: .passed, record: nodes[i].record) else { return }
+        nodes[i].record = record
         nodes[i].installed = release
         report.installs += 1
         updateMetadata(i, now: now)
@@ -155,6 +176,7 @@ extension FleetSimulator {
         nodes[i].generation += 1
         nodes[i].scheduled = .max
         nodes[i].rumours = RumourQueue(interval: SWIMSettings().gossipInterval)
+        nodes[i].update = UpdatePolicy(node: nodes[i].id, settings: Self.updateSettings, seed: nodes[i].id.low)
         if settings.sabotage == .forgetSequence { nodes[i].accepted = nil }
         heap.push(.restart(i), at: now + Self.second + rng.next() % (5 * Self.second))
     }

@@ -19,6 +19,8 @@ struct FleetSimulator {
         case missing(to: Int, from: Int, chunk: Int)
         case plannerTick(Int, generation: Int)
         case refresh(Int, generation: Int)
+        /// The update policy's stagger has passed: decide again.
+        case reconcile(Int, generation: Int)
         case catchUp(Int)
         case pushPull(Int)
         case malice(Int)
@@ -50,7 +52,11 @@ struct FleetSimulator {
         var accepted: SignedNotice?
         var store: [Int: [UInt8]] = [:]
         var installed: Int?
+        /// What is installed and kept, as the node's store records it.
+        var record = InstallRecord()
         // In memory only.
+        /// The node's update rules and what they remember.
+        var update: UpdatePolicy
         var download: Download?
         var generation = 0
         /// Peers banned for bad chunks (node-wide, forgotten in a crash, as in the node).
@@ -89,6 +95,9 @@ struct FleetSimulator {
     /// The node's push-pull period (GossipRuntime).
     static let pushPullInterval: UInt64 = 15 * second
     static let finalRelease = 2
+    /// The node's update rules, but downloads start at once: the simulation measures how the
+    /// swarm spreads a release, which the stagger only delays.
+    static let updateSettings = UpdatePolicy.Settings(seedOnly: false, stagger: .zero)
 
     init(_ settings: FleetSimulation.Settings) {
         self.settings = settings
@@ -108,7 +117,8 @@ struct FleetSimulator {
             let swim = SWIMMembership(id: id, address: address, incarnation: 1, metadata: Self.metadata(sequence: 0, holds: 0),
                                       seed: rng.next(), now: 0)
             nodes.append(Node(id: id, address: address, malicious: i >= settings.nodes, swim: swim,
-                              rumours: RumourQueue(interval: SWIMSettings().gossipInterval), picker: SplitMix64(seed: rng.next())))
+                              rumours: RumourQueue(interval: SWIMSettings().gossipInterval), picker: SplitMix64(seed: rng.next()),
+                              update: UpdatePolicy(node: id, settings: Self.updateSettings, seed: id.low)))
             index[address] = i
             byID[id] = i
         }
@@ -194,6 +204,9 @@ struct FleetSimulator {
             guard nodes[i].up, nodes[i].generation == generation, nodes[i].download != nil else { return }
             refreshPeers(i, now: now)
             heap.push(.refresh(i, generation: generation), at: now + 500_000_000)
+        case .reconcile(let i, let generation):
+            guard nodes[i].up, nodes[i].generation == generation, let release = target(i) else { return }
+            startDownload(i, release: release, now: now)
         case .catchUp(let i):
             heap.push(.catchUp(i), at: now + 2 * Self.second)
             guard nodes[i].up, !nodes[i].malicious, let accepted = nodes[i].accepted else { return }

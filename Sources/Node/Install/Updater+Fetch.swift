@@ -1,0 +1,124 @@
+import BundlecastCore
+import Foundation
+import Gossip
+import Policy
+
+/// Fetching what the policy asked for: the manifest, then the missing chunks from peers,
+/// given up as soon as a newer notice names another manifest.
+extension Updater {
+    /// Fetches what `signed` names and installs it (or, seed-only, holds it for peers).
+    func fetch(_ signed: SignedNotice, key: PublicKey, cached: Manifest?, missing: Bool) async throws {
+        let notice = signed.notice, app = notice.app, target = notice.manifest
+        let manifest = try await withSupersession(app: app, target: target) { [self] in
+            try await obtainManifest(signed, key: key, cached: cached)
+        }
+        var fetchSeconds: Double?
+        var staged: StagedTree?
+        defer { staged?.abandon() }
+        if missing {
+            let started = ContinuousClock.now
+            // May collect garbage, which moves chunks between packs: off the concurrency pool.
+            try await blocking { [self] in try checkRoom(for: manifest, app: app, version: notice.version.description) }
+            logger.info("downloading \(app) \(notice.version) from peers", metadata: ["manifest": "\(target.short)", "bytes": "\(notice.size)"])
+            let peers: @Sendable () -> [TransferCandidate] = { [self] in candidates(app: app, manifest: target) }
+            state.updateApp(app) { $0.downloading = String(target.hex.prefix(16)); $0.progress = 0 }
+            // The tree is written as the chunks arrive; what the store already holds is copied meanwhile.
+            staged = settings.seedOnly ? nil : stage(manifest)
+            if let staged { work.async { [installer] in staged.fill(from: installer.chunks) } }
+            let write = staged.map { tree in { @Sendable (digest: Digest256, bytes: [UInt8]) in tree.write(digest, bytes) } }
+            try await withSupersession(app: app, target: target) { [self] in
+                try await downloads.chunks(of: manifest, digest: target, settings: settings.fetch, candidates: peers, stored: write) { held, total in
+                    self.reportProgress(app: app, held: held, total: total)
+                }
+            }
+            state.updateApp(app) { $0.downloading = nil; $0.progress = nil }
+            fetchSeconds = Self.seconds(since: started)
+        }
+        if settings.seedOnly {
+            withPolicy(app) { $0.seeded(target) }
+            logger.info("holding \(app) \(notice.version) complete (seed only)")
+            publish(app: app)
+            try await blocking { [self] in collectGarbage() }
+            return
+        }
+        let fetched = fetchSeconds, tree = staged
+        try await blocking { [self] in try install(manifest, digest: target, notice: notice, fetchSeconds: fetched, staged: tree) }
+    }
+
+    /// The tree laid out for writing while it downloads, or nil (install then writes it from
+    /// the store) when it cannot be made.
+    private func stage(_ manifest: Manifest) -> StagedTree? {
+        do {
+            return try StagedTree(manifest, installer: installer)
+        } catch {
+            logger.warning("cannot stage \(manifest.app) \(manifest.version) while it downloads (it is written at install instead): \(error)")
+            return nil
+        }
+    }
+
+    /// Refuses a download that cannot fit under `--max-store`, before fetching anything,
+    /// after dropping what no kept version needs.
+    private func checkRoom(for manifest: Manifest, app: String, version: String) throws {
+        let chunks = installer.chunks
+        guard let limit = chunks.limit else { return }
+        func needed() -> UInt64 {
+            let distinct = manifest.distinctChunks
+            return zip(distinct, chunks.presence(distinct.map(\.digest))).reduce(0) { $0 + ($1.1 ? 0 : UInt64($1.0.size)) }
+        }
+        if needed() > chunks.freeBytes ?? .max { collectGarbage() }
+        let need = needed(), free = chunks.freeBytes ?? .max
+        guard need <= free else {
+            throw UpdateError("not enough room for \(app) \(version): it needs \(ByteCount(need)) more, and --max-store \(ByteCount(limit)) leaves \(ByteCount(free)) free (\(ByteCount(chunks.usedBytes)) held for kept versions)")
+        }
+    }
+
+    /// Runs `body` but throws ``Superseded`` as soon as the newest notice names another manifest.
+    private func withSupersession<T: Sendable>(app: String, target: Digest256, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask { [self] in
+                while true {
+                    try await Task.sleep(for: .milliseconds(500))
+                    if let latest = try store.latest(app: app, channel: settings.channel)?.notice, latest.manifest != target {
+                        throw Superseded(app: app, version: latest.version.description)
+                    }
+                }
+            }
+            defer { group.cancelAll() }
+            while let result = try await group.next() {
+                if let value = result { return value }
+            }
+            throw CancellationError()
+        }
+    }
+
+    /// The manifest, from the cache or from peers, checked against the notice's signature.
+    private func obtainManifest(_ signed: SignedNotice, key: PublicKey, cached: Manifest?) async throws -> Manifest {
+        let target = signed.notice.manifest
+        if let cached, let bytes = manifests.bytes(target) {
+            _ = try signed.verify(manifest: bytes, with: key)
+            return cached
+        }
+        let app = signed.notice.app
+        let bytes = try await downloads.manifest(target) { [self] in candidates(app: app, manifest: target) }
+        let manifest = try signed.verify(manifest: bytes, with: key)
+        guard manifest.app == app, manifest.version == signed.notice.version else {
+            throw UpdateError("manifest \(target.short) is for \(manifest.app) \(manifest.version), the notice says \(app) \(signed.notice.version)")
+        }
+        try manifests.put(bytes, digest: target, parsed: manifest)
+        return manifest
+    }
+
+    /// Members that hold `manifest` complete or are downloading it, with their transfer address.
+    func candidates(app: String, manifest: Digest256) -> [TransferCandidate] {
+        let prefix = String(manifest.hex.prefix(16))
+        return gossip.members.compactMap { m in
+            guard m.status == .alive || m.status == .suspect, let meta = NodeMetadata.decode(m.metadata),
+                  let port = meta.transfer.flatMap({ UInt16(exactly: $0) }), port != 0, let a = meta.apps[app],
+                  a.held?.contains(prefix) == true || a.downloading == prefix else { return nil }
+            return TransferCandidate(id: m.id, address: PeerAddress(host: m.address.host, port: port),
+                                     sameZone: settings.zone != nil && meta.zone == settings.zone,
+                                     complete: a.held?.contains(prefix) == true)
+        }
+    }
+}

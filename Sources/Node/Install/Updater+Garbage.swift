@@ -1,0 +1,67 @@
+import BundlecastCore
+import Dispatch
+import Policy
+
+/// What the fleet is told this node holds, download progress, and collecting what no
+/// kept version needs.
+extension Updater {
+    /// Tells the fleet what this node has installed and holds for `app`.
+    func publish(app: String) {
+        let record = (try? store.installRecord(app: app)) ?? InstallRecord()
+        var held: [Digest256] = [record.current?.manifest, record.previous?.manifest].compactMap { $0 }
+        held += seeded(app)
+        if let latest = try? store.latest(app: app, channel: settings.channel)?.notice.manifest, !held.contains(latest),
+           let m = manifests.manifest(latest), !installer.chunks.presence(m.distinctChunks.map(\.digest)).contains(false) {
+            held.append(latest)
+        }
+        var prefixes: [String] = []
+        for d in held where !prefixes.contains(String(d.hex.prefix(16))) { prefixes.append(String(d.hex.prefix(16))) }
+        let counters = downloads.node.counters
+        let received = counters.bytesIn + counters.bytesSeeded
+        state.update { meta in
+            meta.transfer = downloads.node.port
+            meta.fromPeers = received == 0 ? nil : UInt8(counters.bytesIn * 100 / received)
+            var a = meta.apps[app] ?? NodeMetadata.AppState(sequence: 0, version: "")
+            a.installed = record.current?.version
+            a.installedSequence = record.current?.sequence
+            a.held = prefixes.isEmpty ? nil : prefixes
+            a.failed = record.failedVersion
+            meta.apps[app] = a
+        }
+    }
+
+    func reportProgress(app: String, held: UInt64, total: UInt64) {
+        let step = total == 0 ? 10 : held * 10 / total
+        let now = DispatchTime.now().uptimeNanoseconds
+        let send = progressSent.withLock { sent -> Bool in
+            if let last = sent[app], last.step == step || now < last.at + 1_000_000_000 { return false }
+            sent[app] = (step, now)
+            return true
+        }
+        if send { state.updateApp(app) { $0.progress = UInt8(step * 10) } }
+    }
+
+    /// Drops chunks and manifests no kept version, newest notice or seed holding needs.
+    func collectGarbage() {
+        var keepManifests = Set<Digest256>()
+        for app in keys.apps {
+            if let r = try? store.installRecord(app: app) {
+                for d in [r.current?.manifest, r.previous?.manifest].compactMap({ $0 }) { keepManifests.insert(d) }
+            }
+            for d in seeded(app) { keepManifests.insert(d) }
+        }
+        for n in (try? store.allNotices()) ?? [] { keepManifests.insert(n.notice.manifest) }
+        var keepChunks = Set<Digest256>()
+        for d in manifests.all() {
+            // A manifest seeded through the admin API waits for its notice: kept for an hour (a bounded quarantine).
+            guard keepManifests.contains(d) || manifests.age(d) < 3600 else {
+                manifests.remove(d)
+                continue
+            }
+            for c in manifests.manifest(d)?.distinctChunks ?? [] { keepChunks.insert(c.digest) }
+        }
+        let (count, bytes, problem) = installer.chunks.collect(keeping: keepChunks)
+        if count > 0 { logger.info("collected \(count) chunks (\(bytes) bytes) no kept version needs") }
+        if let problem { logger.warning("\(problem); the store keeps more on disk than it needs until the next collection") }
+    }
+}
