@@ -77,6 +77,8 @@ struct FleetSimulator {
     let key: SecretKey
     /// Every node's notice gate: the node's own rule, trusting the publisher's key for `app`.
     let gate: NoticeGate
+    /// The publisher's key every node pins.
+    let pinned: PublicKey
     let attackerKey: SecretKey
     /// The highest sequence each node ever accepted: its accepted sequence must never be lower.
     var highest: [UInt64]
@@ -109,6 +111,7 @@ struct FleetSimulator {
         key = SecretKey.fromSeed([UInt8](repeating: 7, count: 32), keyID: KeyID(bytes: [UInt8](repeating: 1, count: 8))!)
         attackerKey = SecretKey.fromSeed([UInt8](repeating: 9, count: 32), keyID: KeyID(bytes: [UInt8](repeating: 1, count: 8))!)
         gate = NoticeGate(trusted: [Self.app: key.publicKey])
+        pinned = key.publicKey
         let total = settings.nodes + settings.malicious
         highest = Array(repeating: 0, count: total)
         for i in 0..<total {
