@@ -98,3 +98,12 @@ struct ShutdownOnExit: Service, CustomStringConvertible {
         await shutdown()
     }
 }
+
+// Names for the group's log lines (a struct's default description dumps its fields).
+extension NoticeCatchUpService: CustomStringConvertible {
+    var description: String { "notice catch-up" }
+}
+
+extension OriginWatcher: CustomStringConvertible {
+    var description: String { "origin watcher" }
+}
