@@ -163,9 +163,8 @@ struct StatusCommand: AsyncParsableCommand {
 
 /// glibc gives each thread that contends for the heap an arena of its own (up to 8 per
 /// core), and freed 64 KiB chunk buffers stay in whichever arena they came from. Two is a
-/// cap on that fragmentation, unless `MALLOC_ARENA_MAX` says otherwise. (In the 20-node
-/// benchmark one run with two arenas peaked at 59 MiB against 77 MiB without, but runs
-/// varied; with 4 MiB in flight per download, 8 and 2 arenas made no clear difference.)
+/// cap on that fragmentation, unless `MALLOC_ARENA_MAX` says otherwise (measurements:
+/// docs/benchmarks.md).
 private func limitMallocArenas() {
     if ProcessInfo.processInfo.environment["MALLOC_ARENA_MAX"] == nil { _ = cmalloc_limit_arenas(2) }
 }
