@@ -112,6 +112,8 @@ let package = Package(
             name: "BundlecastCoreTests",
             dependencies: ["BundlecastCore", "Publisher", "CSodium", "TestSupport"]
         ),
+        // The command line's argument types, in process.
+        .testTarget(name: "CommandLineTests", dependencies: ["bundlecast"]),
         .testTarget(
             name: "CLITests",
             dependencies: ["BundlecastCore", "TestSupport"]

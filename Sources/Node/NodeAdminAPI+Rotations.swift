@@ -11,9 +11,7 @@ extension NodeAdminAPI {
             case .success(let accepted):
                 let answer = ["status": accepted.change.rawValue, "app": accepted.app, "keyId": accepted.pinned.key.keyID.description,
                               "epoch": String(accepted.pinned.epoch)]
-                guard accepted.change != .known else { return json(.ok, answer) }
-                gossip.spread(notice: bytes)
-                return json(.created, answer)
+                return json(accepted.change == .known ? .ok : .created, answer)
             case .failure(let refusal):
                 let status: HTTPResponse.Status
                 switch refusal {

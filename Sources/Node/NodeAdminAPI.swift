@@ -26,7 +26,9 @@ struct NodeAdminAPI: Sendable {
     let transfer: TransferNode
     let updater: Updater
     let keys: PublisherKeys
+    /// Checks, keeps and spreads a notice (``SpreadingIntake``).
     let accept: @Sendable ([UInt8], String) -> Result<SignedNotice, NoticeIntake.Refusal>
+    /// Checks, keeps and spreads a rotation statement that moves a key on.
     let acceptRotation: @Sendable ([UInt8], String) -> Result<PublisherKeys.Acceptance, RotationRefusal>
     let timestamps: OriginTimestamps
     let freshnessThreshold: UInt64
@@ -58,7 +60,6 @@ struct NodeAdminAPI: Sendable {
             let bytes = Array(buffer: body)
             switch accept(bytes, "admin API") {
             case .success(let signed):
-                gossip.spread(notice: bytes)
                 return json(.created, ["status": "accepted", "app": signed.notice.app, "sequence": String(signed.notice.sequence)])
             case .failure(.stale(let app, _, let sequence, let held)) where sequence == held:
                 // The same signed notice again (from the origin or a peer first): already done.

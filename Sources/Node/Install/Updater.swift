@@ -17,15 +17,27 @@ import Synchronization
 /// an interrupted download resumes); a newer notice arriving mid-download
 /// cancels the download (its verified chunks stay in the store).
 public final class Updater: Service, Sendable {
-    struct Settings: Sendable {
-        var channel = "stable"
-        var seedOnly = false
+    public struct Settings: Sendable {
+        /// The channel this node follows.
+        public var channel = "stable"
+        /// Serve and hold releases, never install them.
+        public var seedOnly = false
         /// Random delay before a download starts, so a fleet does not stampede.
-        var stagger: Duration = .seconds(2)
-        var onInstall: String?
-        var onInstallTimeout: Duration = .seconds(60)
+        public var stagger: Duration = .seconds(2)
+        /// Health check run after each install (`/bin/sh -c`); failure or time-out rolls back.
+        public var onInstall: String?
+        public var onInstallTimeout: Duration = .seconds(60)
         var fetch = Fetch.Settings()
-        var zone: String?
+        /// Shown in status; peers in the same zone are preferred for transfers.
+        public var zone: String?
+
+        public init() {}
+
+        /// Bytes per second over all downloads; nil: unlimited.
+        public var maxDownloadRate: UInt64? {
+            get { fetch.swarm.downloadBytesPerSecond }
+            set { fetch.swarm.downloadBytesPerSecond = newValue }
+        }
 
         /// The rules' share of these settings.
         var policy: UpdatePolicy.Settings { UpdatePolicy.Settings(seedOnly: seedOnly, stagger: stagger) }

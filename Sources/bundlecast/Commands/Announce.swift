@@ -28,8 +28,8 @@ struct Announce: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The origin's URL.", valueName: "url"))
     var origin: String?
 
-    @Option(help: ArgumentHelp("A node's admin address, instead of an origin.", valueName: "host:port"))
-    var node: String?
+    @Option(help: ArgumentHelp("A node's admin address, instead of an origin.", valueName: "host:port"), transform: HostPort.parse)
+    var node: HostPort?
 
     func validate() throws {
         guard (origin == nil) != (node == nil) else { throw ValidationError("give exactly one of --origin URL and --node HOST:PORT") }
@@ -43,8 +43,7 @@ struct Announce: AsyncParsableCommand {
             do { signed = try SignedNotice(bytes: bytes) } catch { throw Failure("\(notice): \(error)") }
             let n = signed.notice
             if let node {
-                let address = try HostPort(node)
-                let message = try await NodeAdminClient(url: address.httpURL).announce(bytes)
+                let message = try await NodeAdminClient(url: node.httpURL).announce(bytes)
                 print("node \(node): \(message)")
                 return
             }
@@ -60,7 +59,7 @@ struct Announce: AsyncParsableCommand {
         let rotation: SignedRotation
         do { rotation = try SignedRotation(bytes: bytes) } catch { throw Failure("\(notice): \(error)") }
         if let node {
-            print("node \(node): \(try await NodeAdminClient(url: try HostPort(node).httpURL).rotate(bytes))")
+            print("node \(node): \(try await NodeAdminClient(url: node.httpURL).rotate(bytes))")
             return
         }
         let client = try OriginClient(url: origin!)

@@ -35,7 +35,8 @@ struct NodeCommand: AsyncParsableCommand {
 
             With --fleet-key, gossip is authenticated and every transfer connection encrypted.
 
-            Rates take a number of bytes per second with an optional K, M or G suffix (1024-based).
+            Rates and sizes take a number of bytes with an optional K, M, G or T suffix, 1024-based \
+            (20M, 20MiB and 20MiB/s are the same rate).
 
             Example:
               bundlecast node --data /var/lib/bundlecast --gossip 0.0.0.0:7946 --transfer 0.0.0.0:7948 \\
@@ -47,182 +48,64 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The node's data directory (created if missing).", valueName: "dir"))
     var data: String
 
-    @Option(help: ArgumentHelp("UDP and TCP address for gossip, HOST:PORT (IP literal).", valueName: "host:port"))
-    var gossip = "127.0.0.1:7946"
+    @OptionGroup(title: "Network")
+    var network: NetworkOptions
 
-    @Option(help: ArgumentHelp("Admin API address, HOST:PORT (loopback by default).", valueName: "host:port"))
-    var admin = "127.0.0.1:7947"
+    @OptionGroup(title: "Trust")
+    var trust: TrustOptions
 
-    @Option(help: ArgumentHelp("Address other members use to reach this node, when it differs from the bound one (a host name is resolved once, at start).", valueName: "host"))
-    var advertise: String?
+    @OptionGroup(title: "Updates")
+    var update: UpdateOptions
 
-    @Option(help: ArgumentHelp("Members to join through, comma-separated HOST:PORT (host names are resolved once, at start).", valueName: "host:port,..."))
-    var join: String?
+    @OptionGroup(title: "Transfers")
+    var transfers: TransferOptions
 
-    @Option(help: ArgumentHelp("Pin an app's publisher key (repeatable). After a rotation the stored key wins over a --trust naming a retired one.", valueName: "app=key.pub"))
-    var trust: [String] = []
+    @OptionGroup(title: "Origin")
+    var origin: OriginOptions
 
-    @Option(help: ArgumentHelp("Recovery when APP's current key is lost: pin its --trust key instead of the stored one, at epoch 0 of a new rotation chain (repeatable). No effect when --trust names the stored key or one the chain retired.", valueName: "app"))
-    var repin: [String] = []
-
-    @Option(help: "The channel this node follows.")
-    var channel = "stable"
-
-    @Option(help: "This node's zone: shown in status; peers in the same zone are preferred for transfers.")
-    var zone: String?
-
-    @Option(help: ArgumentHelp("Authenticate gossip with this key (made by `bundlecast fleet-key`).", valueName: "file"))
-    var fleetKey: String?
-
-    @Option(help: ArgumentHelp("Long-poll this origin as a backstop to gossip (http://HOST:PORT).", valueName: "url"))
-    var origin: String?
-
-    @Option(help: ArgumentHelp("The origin's own public key: check its signed freshness timestamps (see --freshness-threshold).", valueName: "file"))
-    var originKey: String?
-
-    @Option(help: ArgumentHelp("With --origin-key: status reports freshness unconfirmed when the newest origin timestamp is older than this.", valueName: "duration"))
-    var freshnessThreshold = "1h"
-
-    @Option(help: ArgumentHelp("TCP address for transfers, HOST:PORT (IP literal); its port is gossiped.", valueName: "host:port"))
-    var transfer = "127.0.0.1:7948"
-
-    @Option(help: ArgumentHelp("Cap on upload bytes per second over all peers (e.g. 20M); none by default.", valueName: "rate"))
-    var maxUploadRate: String?
-
-    @Option(help: ArgumentHelp("Cap on download bytes per second (e.g. 50M); none by default.", valueName: "rate"))
-    var maxDownloadRate: String?
-
-    @Option(help: ArgumentHelp("Most disk the chunk store may use (e.g. 20G); a release that does not fit is refused with a clear error, not half fetched. None by default.", valueName: "size"))
-    var maxStore: String?
-
-    @Option(help: ArgumentHelp("Wait a random time up to this before a download starts (0s, 2s, 5m...).", valueName: "duration"))
-    var stagger = "2s"
-
-    @Option(help: ArgumentHelp("Health check after each install, run with /bin/sh -c and BUNDLECAST_APP, BUNDLECAST_VERSION, BUNDLECAST_PATH, BUNDLECAST_PREVIOUS_VERSION set; a failure rolls back.", valueName: "command"))
-    var onInstall: String?
-
-    @Option(help: ArgumentHelp("How long the health check may run.", valueName: "duration"))
-    var onInstallTimeout = "60s"
-
-    @Option(help: ArgumentHelp("Require this token (the file's first line) as `Authorization: Bearer` on the admin API; needed when --admin is not loopback. Clients send $BUNDLECAST_ADMIN_TOKEN.", valueName: "file"))
-    var adminToken: String?
-
-    @Option(help: ArgumentHelp("Network threads (SwiftNIO event loops) for gossip, transfers and the admin API. One keeps a transfer's frames, `has` news and download planning on one thread, with no locks contended between threads; hashing and disk I/O run on other threads either way. More may help a node that serves many peers at high rates on a machine with cores to spare; that case was not measured.", valueName: "n"))
-    var eventLoops = 1
-
-    @Flag(help: "Hold and serve releases, never install them. With --max-upload-rate it super-seeds: a chunk it sent to one peer is refused to others for 5 s, so its upload goes to chunks the fleet lacks.")
-    var seedOnly = false
-
-    @Flag(help: ArgumentHelp("Test only: corrupt every chunk and manifest this node uploads.", visibility: .hidden))
-    var testCorruptUploads = false
-
-    @Flag(help: ArgumentHelp("Benchmarks only: serve upload requests in arrival order, not in turns per requester.", visibility: .hidden))
-    var benchUploadsInArrivalOrder = false
+    @OptionGroup(title: "Admin API")
+    var admin: AdminOptions
 
     @Flag(help: ArgumentHelp("Test only: accept POST /v1/test/partition to cut this node off from members.", visibility: .hidden))
     var testFaults = false
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel = "info"
+    @Option(help: "Log level.")
+    var logLevel = Logger.Level.info
 
     func validate() throws {
-        for (flag, value) in [("--max-upload-rate", maxUploadRate), ("--max-download-rate", maxDownloadRate)] {
-            if let value, Rate.bytesPerSecond(value) == nil {
-                throw ValidationError("\(flag) \"\(value)\" is not a rate such as 500K, 20M or 1G (bytes per second)")
-            }
-        }
-        if let maxStore, ByteQuantity.parse(maxStore) == nil {
-            throw ValidationError("--max-store \"\(maxStore)\" is not a size such as 500M, 20G or 1T")
-        }
-        guard (1...64).contains(eventLoops) else { throw ValidationError("--event-loops \(eventLoops) is not between 1 and 64") }
-        // A stagger beyond a day is a typo, not a policy (and nanoseconds of it overflow past 292 years).
-        guard let staggerSeconds = DurationText.seconds(stagger, allowZero: true), staggerSeconds <= 86_400 else {
-            throw ValidationError("--stagger \"\(stagger)\" is not a duration of at most a day, such as 0s, 90s, 15m")
-        }
-        guard DurationText.seconds(onInstallTimeout) != nil else {
-            throw ValidationError("--on-install-timeout \"\(onInstallTimeout)\" is not a duration such as 90s, 15m")
-        }
-        guard !trust.isEmpty else { throw ValidationError("give at least one --trust APP=KEY.pub") }
-        guard DurationText.seconds(freshnessThreshold) != nil else {
-            throw ValidationError("--freshness-threshold \"\(freshnessThreshold)\" is not a duration such as 30m, 1h, 6h")
-        }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
+        guard (1...64).contains(network.eventLoops) else { throw ValidationError("--event-loops \(network.eventLoops) is not between 1 and 64") }
+        guard !trust.trust.isEmpty else { throw ValidationError("give at least one --trust APP=KEY.pub") }
     }
 
     func run() async throws {
         limitMallocArenas()
         // Before anything starts the shared event loops.
-        NodeService.useEventLoops(eventLoops)
+        NodeService.useEventLoops(network.eventLoops)
         try await reportingAsync {
             bootstrapLogging(logLevel)
             try AtomicWrite.makeDirectories(data)
-            var settings = NodeService.Settings(dataDirectory: data)
-            let gossipAddress = try HostPort(gossip)
-            let adminAddress = try HostPort(admin)
-            settings.gossip.host = gossipAddress.host
-            settings.gossip.port = gossipAddress.port
-            settings.gossip.advertise = try advertise.map(HostResolver.ipLiteral)
-            settings.adminHost = adminAddress.host
-            settings.adminPort = adminAddress.port
-            if let adminToken {
-                let text = String(decoding: try PosixFile.readAll(adminToken, limit: 4096), as: UTF8.self)
-                let token = text.split(separator: "\n").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-                guard token.utf8.count >= 16 else { throw Failure("\(adminToken): the admin token must be at least 16 characters on its first line") }
-                settings.adminToken = token
-            }
-            guard adminAddress.host == "127.0.0.1" || adminAddress.host == "::1" || adminAddress.host == "localhost" || settings.adminToken != nil else {
-                throw Failure("--admin \(admin) is not loopback: give --admin-token FILE so that only holders of the token can use the admin API")
-            }
-            settings.join = try (join ?? "").split(separator: ",").map { part in
-                let hp = try HostPort(String(part))
-                return PeerAddress(host: try HostResolver.ipLiteral(hp.host), port: UInt16(hp.port))
-            }
-            for flag in try trust.map(TrustFlag.init) { settings.trusted[flag.app] = try loadPublicKey(flag.keyPath) }
-            for app in repin where settings.trusted[app] == nil {
-                throw Failure("--repin \(app) needs --trust \(app)=KEY.pub: the key to pin")
-            }
-            settings.repin = Set(repin)
-            try Identifier.validateChannel(channel)
-            settings.channel = channel
-            settings.zone = zone
-            if let fleetKey {
-                let text = String(decoding: try PosixFile.readAll(fleetKey, limit: 4096), as: UTF8.self)
-                do { settings.fleetKey = try FleetKey(fileText: text) } catch { throw Failure("\(fleetKey): \(error)") }
-            }
-            if let origin {
-                guard let url = URL(string: origin), url.scheme == "http" || url.scheme == "https", url.host != nil else {
-                    throw Failure("--origin \"\(origin)\" is not an http:// URL")
-                }
-                settings.origin = url
-            }
-            if let originKey {
-                let key = try loadPublicKey(originKey)
-                if settings.trusted.values.contains(where: { $0.keyID == key.keyID }) {
-                    throw Failure("--origin-key \(originKey) is a publisher's key (\(key.keyID)): pin the origin's own key (the .pub of the origin's --key)")
-                }
-                settings.originKey = key
-            }
-            settings.freshnessThreshold = DurationText.seconds(freshnessThreshold)!
-            let transferAddress = try HostPort(transfer)
-            settings.transfer.host = transferAddress.host
-            settings.transfer.port = transferAddress.port
-            settings.transfer.maxUploadRate = maxUploadRate.flatMap(Rate.bytesPerSecond)
-            settings.transfer.corruptUploads = testCorruptUploads
-            settings.transfer.uploadsInTurns = !benchUploadsInArrivalOrder
-            settings.transfer.superSeed = seedOnly
-            if testFaults {
-                let partition = Partition()
-                settings.gossip.partition = partition
-                settings.transfer.partition = partition
-            }
-            settings.maxDownloadRate = maxDownloadRate.flatMap(Rate.bytesPerSecond)
-            settings.maxStore = maxStore.flatMap(ByteQuantity.parse)
-            settings.stagger = .seconds(DurationText.seconds(stagger, allowZero: true) ?? 0)
-            settings.onInstall = onInstall
-            settings.onInstallTimeout = .seconds(DurationText.seconds(onInstallTimeout) ?? 60)
-            settings.seedOnly = seedOnly
-            try await NodeService.run(settings, logger: Logger(label: "bundlecast.node"))
+            try await NodeService.run(try settings(), logger: Logger(label: "bundlecast.node"))
         }
+    }
+
+    /// Each option group maps onto its part of the node's settings; files are read and host names resolved here, once.
+    func settings() throws -> NodeService.Settings {
+        var settings = NodeService.Settings(dataDirectory: data)
+        settings.gossip = try network.gossipSettings()
+        settings.admin = try admin.settings()
+        settings.join = try network.joinAddresses()
+        settings.trust = try trust.settings()
+        settings.update = try update.settings(maxDownloadRate: transfers.maxDownloadRate)
+        settings.fleetKey = try trust.loadFleetKey()
+        settings.origin = try origin.settings(trusted: settings.trust.trusted)
+        settings.transfer = transfers.settings(address: network.transfer)
+        settings.maxStore = transfers.maxStore?.bytes
+        if testFaults {
+            let partition = Partition()
+            settings.gossip.partition = partition
+            settings.transfer.partition = partition
+        }
+        return settings
     }
 }
 
@@ -241,8 +124,8 @@ struct StatusCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("A node's admin address.", valueName: "host:port"))
-    var node = "127.0.0.1:7947"
+    @Option(help: .withDefault("A node's admin address.", valueName: "host:port", AdminOptions.defaultAdmin), transform: HostPort.parse)
+    var node = AdminOptions.defaultAdmin
 
     @Option(help: "Only this app.")
     var app: String?
@@ -258,8 +141,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingAsync {
-            let address = try HostPort(node)
-            let client = try NodeAdminClient(url: address.httpURL)
+            let client = try NodeAdminClient(url: node.httpURL)
             repeat {
                 let status: NodeStatus
                 do { status = try await client.status() } catch {
@@ -281,9 +163,8 @@ struct StatusCommand: AsyncParsableCommand {
 
 /// glibc gives each thread that contends for the heap an arena of its own (up to 8 per
 /// core), and freed 64 KiB chunk buffers stay in whichever arena they came from. Two is a
-/// cap on that fragmentation, unless `MALLOC_ARENA_MAX` says otherwise. (In the 20-node
-/// benchmark one run with two arenas peaked at 59 MiB against 77 MiB without, but runs
-/// varied; with 4 MiB in flight per download, 8 and 2 arenas made no clear difference.)
+/// cap on that fragmentation, unless `MALLOC_ARENA_MAX` says otherwise (measurements:
+/// docs/benchmarks.md).
 private func limitMallocArenas() {
     if ProcessInfo.processInfo.environment["MALLOC_ARENA_MAX"] == nil { _ = cmalloc_limit_arenas(2) }
 }

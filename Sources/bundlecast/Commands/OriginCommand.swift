@@ -47,14 +47,17 @@ struct OriginCommand: AsyncParsableCommand {
                 """
         )
 
-        @Option(help: ArgumentHelp("Address to listen on, HOST:PORT.", valueName: "host:port"))
-        var listen = "127.0.0.1:7300"
+        static let defaultListen = HostPort(host: "127.0.0.1", port: 7300)
+        static let defaultTimestampValidity = Span(seconds: 3600)
+
+        @Option(help: .withDefault("Address to listen on, HOST:PORT.", valueName: "host:port", Serve.defaultListen), transform: HostPort.parse)
+        var listen = Serve.defaultListen
 
         @Option(help: ArgumentHelp("The origin's SQLite database.", valueName: "path"))
         var db: String
 
-        @Option(help: ArgumentHelp("Register APP with this publisher public key (repeatable).", valueName: "app=key.pub"))
-        var trust: [String] = []
+        @Option(help: ArgumentHelp("Register APP with this publisher public key (repeatable).", valueName: "app=key.pub"), transform: TrustFlag.parse)
+        var trust: [TrustFlag] = []
 
         @Option(help: ArgumentHelp("Recovery when APP's current key is lost: make its --trust key the app's key, at epoch 0 of a new rotation chain (repeatable). Has no effect when --trust names the stored key or one the chain retired.", valueName: "app"))
         var repin: [String] = []
@@ -68,26 +71,19 @@ struct OriginCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Read --key's passphrase from this file (else $BUNDLECAST_PASSPHRASE); an unencrypted key needs none.", valueName: "file"))
         var passphraseFile: String?
 
-        @Option(help: ArgumentHelp("How long a timestamp is valid (re-signed after half): 30m, 1h, 6h.", valueName: "duration"))
-        var timestampValidity = "1h"
+        @Option(help: .withDefault("How long a timestamp is valid (re-signed after half): 30m, 1h, 6h.", valueName: "duration", Serve.defaultTimestampValidity),
+                transform: Span.parser(Span(seconds: 60)...Span(seconds: OriginSettings.maxTimestampValidity)))
+        var timestampValidity = Serve.defaultTimestampValidity
 
-        @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-        var logLevel = "info"
-
-        func validate() throws {
-            guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
-            guard (try? HostPort(listen)) != nil else { throw ValidationError("--listen \"\(listen)\" is not HOST:PORT") }
-            guard let validity = DurationText.seconds(timestampValidity), (60...OriginSettings.maxTimestampValidity).contains(validity) else {
-                throw ValidationError("--timestamp-validity \"\(timestampValidity)\" is not a duration from a minute to 30 days, such as 30m or 1h")
-            }
-        }
+        @Option(help: "Log level.")
+        var logLevel = Logger.Level.info
 
         func run() async throws {
             try await reportingAsync {
                 bootstrapLogging(logLevel)
                 let logger = Logger(label: "bundlecast.origin")
-                let address = try HostPort(listen)
-                let trusted = try trust.map(TrustFlag.init)
+                let address = listen
+                let trusted = trust
                 for app in repin where !trusted.contains(where: { $0.app == app }) {
                     throw Failure("--repin \(app) needs --trust \(app)=KEY.pub: the key to pin")
                 }
@@ -113,7 +109,7 @@ struct OriginCommand: AsyncParsableCommand {
                 settings.port = address.port
                 settings.readyFile = readyFile
                 settings.signingKey = try key.map { try loadSecretKey($0, passphrase: PassphraseSource(file: passphraseFile)) }
-                settings.timestampValidity = DurationText.seconds(timestampValidity)!
+                settings.timestampValidity = timestampValidity.seconds
                 if let signingKey = settings.signingKey {
                     if try store.apps().contains(where: { $0.key.keyID == signingKey.keyID }) {
                         throw Failure("--key \(key!) is a publisher's key (\(signingKey.keyID)): give the origin a key of its own (bundlecast keygen --out Keys/origin --unencrypted)")
@@ -160,35 +156,4 @@ struct OriginCommand: AsyncParsableCommand {
             }
         }
     }
-}
-
-/// `APP=Keys/NAME.pub`.
-struct TrustFlag {
-    let app: String
-    let keyPath: String
-
-    init(_ text: String) throws {
-        guard let eq = text.firstIndex(of: "=") else { throw Failure("--trust \"\(text)\" is not APP=KEYFILE") }
-        app = String(text[..<eq])
-        keyPath = String(text[text.index(after: eq)...])
-        try Identifier.validateApp(app)
-    }
-}
-
-/// `HOST:PORT`, port 0...65535.
-struct HostPort {
-    let host: String
-    let port: Int
-
-    init(_ text: String) throws {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
-            throw Failure("\"\(text)\" is not HOST:PORT")
-        }
-        host = String(text[..<colon])
-        self.port = port
-        guard !host.isEmpty else { throw Failure("\"\(text)\" has no host") }
-    }
-
-    /// `http://HOST:PORT`, with an IPv6 host in brackets.
-    var httpURL: String { "http://\(host.contains(":") ? "[\(host)]" : host):\(port)" }
 }

@@ -60,8 +60,8 @@ struct Release: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Announce the notice to this origin (http://HOST:PORT).", valueName: "url"))
     var origin: String?
 
-    @Option(help: ArgumentHelp("Seed the release into this node (admin HOST:PORT) and give it the notice: the fleet then fetches it from peers.", valueName: "host:port"))
-    var node: String?
+    @Option(help: ArgumentHelp("Seed the release into this node (admin HOST:PORT) and give it the notice: the fleet then fetches it from peers.", valueName: "host:port"), transform: HostPort.parse)
+    var node: HostPort?
 
     @Flag(help: "Hash every file, ignoring and not updating the digest cache.")
     var noCache = false
@@ -73,7 +73,6 @@ struct Release: AsyncParsableCommand {
 
     func validate() throws {
         guard rollout <= 100 else { throw ValidationError("--rollout must be between 0 and 100") }
-        try signing.check()
     }
 
     func run() async throws {
@@ -125,7 +124,7 @@ struct Release: AsyncParsableCommand {
             }
             if let node {
                 do {
-                    print("node \(node): \(try await NodeAdminClient(url: try HostPort(node).httpURL).announce(summary.notice.bytes))")
+                    print("node \(node): \(try await NodeAdminClient(url: node.httpURL).announce(summary.notice.bytes))")
                 } catch {
                     throw Failure("released and seeded but the node did not take the notice: \(error). Then run: bundlecast announce \(summary.noticePath) --node \(node)")
                 }

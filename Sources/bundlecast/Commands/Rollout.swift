@@ -36,7 +36,6 @@ struct Rollout: AsyncParsableCommand {
 
     func validate() throws {
         guard percent <= 100 else { throw ValidationError("--percent must be between 0 and 100") }
-        try signing.check()
     }
 
     func run() async throws {

@@ -53,8 +53,8 @@ struct RotateKey: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Post the statement to this origin (http://HOST:PORT); the epoch follows the origin's.", valueName: "url"))
     var origin: String?
 
-    @Option(help: ArgumentHelp("Give the statement to this node's admin API, which spreads it by gossip.", valueName: "host:port"))
-    var node: String?
+    @Option(help: ArgumentHelp("Give the statement to this node's admin API, which spreads it by gossip.", valueName: "host:port"), transform: HostPort.parse)
+    var node: HostPort?
 
     func validate() throws {
         if let problem = Identifier.problem(app) { throw ValidationError("--app \(problem)") }
@@ -85,7 +85,7 @@ struct RotateKey: AsyncParsableCommand {
                 }
             }
             if let node {
-                print("node \(node): \(try await NodeAdminClient(url: try HostPort(node).httpURL).rotate(rotation.bytes))")
+                print("node \(node): \(try await NodeAdminClient(url: node.httpURL).rotate(rotation.bytes))")
             }
         }
     }

@@ -24,8 +24,8 @@ struct Seed: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The bundle directory the release was made from.", valueName: "dir"))
     var bundle: String
 
-    @Option(help: ArgumentHelp("The node's admin address.", valueName: "host:port"))
-    var node: String
+    @Option(help: ArgumentHelp("The node's admin address.", valueName: "host:port"), transform: HostPort.parse)
+    var node: HostPort
 
     @Flag(help: "Upload the manifest and chunks only; do not give the node the notice.")
     var noAnnounce = false
@@ -36,7 +36,7 @@ struct Seed: AsyncParsableCommand {
         }
     }
 
-    static func seed(notice: String, bundle: String, node: String, announce: Bool) async throws {
+    static func seed(notice: String, bundle: String, node: HostPort, announce: Bool) async throws {
         guard notice.hasSuffix(".minisig") else { throw Failure("\(notice): expected the notice file, VERSION.manifest.minisig") }
         let noticeBytes = try PosixFile.readAll(notice, limit: 4096)
         let signed: SignedNotice
@@ -48,7 +48,7 @@ struct Seed: AsyncParsableCommand {
         }
         let manifest: Manifest
         do { manifest = try ManifestCoder.decode(manifestBytes) } catch { throw Failure("\(manifestPath): \(error)") }
-        let client = try NodeAdminClient(url: try HostPort(node).httpURL)
+        let client = try NodeAdminClient(url: node.httpURL)
         let sent = try await BundleSeeder(client: client).seed(manifest: manifest, manifestBytes: manifestBytes, bundle: bundle)
         print("seeded \(manifest.app) \(manifest.version) into node \(node): \(sent.chunks) chunks, \(Format.bytes(sent.bytes)) it lacked")
         if announce {
@@ -74,15 +74,15 @@ struct Rollback: AsyncParsableCommand {
     @Argument(help: "The app.")
     var app: String
 
-    @Option(help: ArgumentHelp("The node's admin address.", valueName: "host:port"))
-    var node: String
+    @Option(help: ArgumentHelp("The node's admin address.", valueName: "host:port"), transform: HostPort.parse)
+    var node: HostPort
 
     @Option(help: ArgumentHelp("The version to go back to (must be kept on the node).", valueName: "version"))
     var to: String?
 
     func run() async throws {
         try await reportingAsync {
-            let client = try NodeAdminClient(url: try HostPort(node).httpURL)
+            let client = try NodeAdminClient(url: node.httpURL)
             let (from, to) = try await client.rollback(app: app, to: to)
             print("node \(node): \(app) rolled back from \(from) to \(to), held there until a newer notice")
         }

@@ -34,8 +34,6 @@ struct Withdraw: AsyncParsableCommand {
 
     @OptionGroup var targets: NoticeTargets
 
-    func validate() throws { try signing.check() }
-
     func run() async throws {
         try await reportingAsync {
             let withdrawn: SemanticVersion

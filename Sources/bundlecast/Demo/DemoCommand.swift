@@ -39,12 +39,14 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The demo key pair (KEY.key and KEY.pub); test-only.", valueName: "path"))
     var key = "Keys/demo-test-only"
 
-    @Option(help: ArgumentHelp("Give up on a step that has not converged after this long.", valueName: "duration"))
-    var deadline = "60s"
+    static let defaultDeadline = Span(seconds: 60)
+
+    @Option(help: .withDefault("Give up on a step that has not converged after this long.", valueName: "duration", DemoCommand.defaultDeadline),
+            transform: Span.parser(Span.positive))
+    var deadline = DemoCommand.defaultDeadline
 
     func validate() throws {
         guard (1...64).contains(nodes) else { throw ValidationError("--nodes must be between 1 and 64") }
-        guard DurationText.seconds(deadline) != nil else { throw ValidationError("--deadline \"\(deadline)\" is not a duration such as 60s") }
     }
 
     func run() async throws {
@@ -57,7 +59,7 @@ struct DemoCommand: AsyncParsableCommand {
             let fleet = DemoFleet(directory: directory, binary: binary)
             var finished = false
             defer { if !finished || !keep { fleet.stop() } }
-            let step = TimeInterval(DurationText.seconds(deadline)!)
+            let step = TimeInterval(deadline.seconds)
             let trust = "hello-fleet=" + absolute(key + ".pub")
             let view = DemoView(tty: isatty(STDOUT_FILENO) == 1)
 

@@ -1,9 +1,12 @@
+import ArgumentParser
 import Foundation
 import Logging
 
-/// Logs to stderr at `level` (a validated `--log-level`), for the long-running commands.
-func bootstrapLogging(_ level: String) {
-    let level = Logger.Level(rawValue: level) ?? .info
+/// `--log-level` takes swift-log's level names, and a wrong one is refused with the list.
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// Logs to stderr at `level`, for the long-running commands.
+func bootstrapLogging(_ level: Logger.Level) {
     LoggingSystem.bootstrap { label in StderrLogHandler(label: label, logLevel: level) }
 }
 

@@ -8,8 +8,8 @@ struct NoticeTargets: ParsableArguments {
     @Option(help: ArgumentHelp("Announce the notice to this origin (http://HOST:PORT).", valueName: "url"))
     var origin: String?
 
-    @Option(help: ArgumentHelp("Give the notice to this node's admin API.", valueName: "host:port"))
-    var node: String?
+    @Option(help: ArgumentHelp("Give the notice to this node's admin API.", valueName: "host:port"), transform: HostPort.parse)
+    var node: HostPort?
 
     /// The lowest sequence the new notice may take: above the origin's highest for `app`.
     func minimumSequence(app: String) async throws -> UInt64 {
@@ -25,7 +25,7 @@ struct NoticeTargets: ParsableArguments {
             print("announced sequence \(signed.notice.sequence) to \(client.base)")
         }
         if let node {
-            print("node \(node): \(try await NodeAdminClient(url: try HostPort(node).httpURL).announce(signed.bytes))")
+            print("node \(node): \(try await NodeAdminClient(url: node.httpURL).announce(signed.bytes))")
         }
     }
 }

@@ -1,0 +1,33 @@
+import ArgumentParser
+import Foundation
+import Node
+import Publisher
+
+/// The admin API's address and token.
+struct AdminOptions: ParsableArguments {
+    static let defaultAdmin = HostPort(host: "127.0.0.1", port: 7947)
+
+    @Option(help: .withDefault("Admin API address, HOST:PORT (loopback by default).", valueName: "host:port", AdminOptions.defaultAdmin),
+            transform: HostPort.parse)
+    var admin = AdminOptions.defaultAdmin
+
+    @Option(help: ArgumentHelp("Require this token (the file's first line) as `Authorization: Bearer` on the admin API; needed when --admin is not loopback. Clients send $BUNDLECAST_ADMIN_TOKEN.", valueName: "file"))
+    var adminToken: String?
+
+    /// The address and the token read from its file; a non-loopback address needs one.
+    func settings() throws -> NodeService.AdminSettings {
+        var settings = NodeService.AdminSettings()
+        settings.host = admin.host
+        settings.port = admin.port
+        if let adminToken {
+            let text = String(decoding: try PosixFile.readAll(adminToken, limit: 4096), as: UTF8.self)
+            let token = text.split(separator: "\n").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            guard token.utf8.count >= 16 else { throw Failure("\(adminToken): the admin token must be at least 16 characters on its first line") }
+            settings.token = token
+        }
+        guard admin.isLoopback || settings.token != nil else {
+            throw Failure("--admin \(admin) is not loopback: give --admin-token FILE so that only holders of the token can use the admin API")
+        }
+        return settings
+    }
+}

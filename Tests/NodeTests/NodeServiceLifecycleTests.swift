@@ -1,0 +1,85 @@
+import BundlecastCore
+import Foundation
+import Logging
+import Node
+import Testing
+import TestSupport
+
+/// Whichever way a node stops (its task cancelled, or a start-up error after some of it
+/// was bound), every port it bound is free again: nothing of it is left running.
+@Suite struct NodeServiceLifecycleTests {
+    func settings(_ data: String, gossip: Int = 0, admin: Int = 0, transfer: Int = 0) throws -> NodeService.Settings {
+        var settings = NodeService.Settings(dataDirectory: data)
+        settings.gossip.port = gossip
+        settings.admin.port = admin
+        settings.transfer.port = transfer
+        settings.update.stagger = .zero
+        let key = try PublicKey(fileText: String(contentsOfFile: repoRoot + "/Keys/demo-test-only.pub", encoding: .utf8))
+        settings.trust.trusted = ["hello-fleet": key]
+        return settings
+    }
+
+    /// Quiet: a cancelled admin server logs its cancellation as errors.
+    let logger: Logger = {
+        var logger = Logger(label: "test.node")
+        logger.logLevel = .critical
+        return logger
+    }()
+
+    /// Runs a node until it wrote `ready.json`, and returns its ports and the task running it.
+    func start(_ settings: NodeService.Settings) async throws -> (NodeReadyFile, Task<Void, any Error>) {
+        try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
+        // The node removes a ready file left by an earlier run, but maybe after the first look below.
+        try? FileManager.default.removeItem(atPath: settings.dataDirectory + "/ready.json")
+        let task = Task { [logger] in try await NodeService.run(settings, logger: logger) }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            if let bytes = FileManager.default.contents(atPath: settings.dataDirectory + "/ready.json"),
+               let ready = try? JSONDecoder().decode(NodeReadyFile.self, from: bytes) {
+                return (ready, task)
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        task.cancel()
+        throw NotReady(result: await task.result)
+    }
+
+    struct NotReady: Error, CustomStringConvertible {
+        let result: Result<Void, any Error>
+        var description: String { "the node did not become ready: \(result)" }
+    }
+
+    @Test func aCancelledNodeReleasesEveryPort() async throws {
+        try await withTemporaryDirectory { dir in
+            let (ready, task) = try await start(try settings(dir + "/a"))
+            task.cancel()
+            _ = await task.result
+            // The same ports again: binding them fails unless the first node closed them all.
+            let (again, second) = try await start(try settings(dir + "/a", gossip: ready.gossip, admin: ready.admin, transfer: ready.transfer))
+            #expect(again.gossip == ready.gossip && again.admin == ready.admin && again.transfer == ready.transfer)
+            second.cancel()
+            _ = await second.result
+        }
+    }
+
+    @Test func aStartUpErrorClosesWhatWasAlreadyBound() async throws {
+        try await withTemporaryDirectory { dir in
+            let (first, running) = try await start(try settings(dir + "/a"))
+            // A free transfer port, then a gossip port that is taken: transfer binds, gossip fails.
+            let (probe, probeTask) = try await start(try settings(dir + "/probe"))
+            probeTask.cancel()
+            _ = await probeTask.result
+            let failing = try settings(dir + "/b", gossip: first.gossip, transfer: probe.transfer)
+            try FileManager.default.createDirectory(atPath: failing.dataDirectory, withIntermediateDirectories: true)
+            let error = await #expect(throws: (any Error).self) { try await NodeService.run(failing, logger: logger) }
+            #expect(String(describing: error).contains("gossip"), "it failed binding gossip: \(String(describing: error))")
+            // The transfer listener it had bound is closed: a node can bind that port now.
+            let (reused, task) = try await start(try settings(dir + "/c", transfer: probe.transfer))
+            #expect(reused.transfer == probe.transfer)
+            for node in [task, running] {
+                node.cancel()
+                _ = await node.result
+            }
+        }
+    }
+}
