@@ -163,8 +163,8 @@ struct StatusCommand: AsyncParsableCommand {
 
 /// glibc gives each thread that contends for the heap an arena of its own (up to 8 per
 /// core), and freed 64 KiB chunk buffers stay in whichever arena they came from. Two is a
-/// cap on that fragmentation, unless `MALLOC_ARENA_MAX` says otherwise (measurements:
-/// docs/benchmarks.md).
+/// cap on that fragmentation (a node's peak RSS in the swarm benchmark), unless
+/// `MALLOC_ARENA_MAX` says otherwise.
 private func limitMallocArenas() {
     if ProcessInfo.processInfo.environment["MALLOC_ARENA_MAX"] == nil { _ = cmalloc_limit_arenas(2) }
 }
