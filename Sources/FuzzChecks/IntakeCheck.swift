@@ -7,9 +7,9 @@ import BundlecastCore
 /// notices (fields, signer, the manifest signed, a flipped byte) parsed and verified against the
 /// key pinned now; and raw slices of the input parsed as either.
 ///
-/// The node's intake rule itself (`NoticeIntake`, `PublisherKeys`, the sequence floor in the
-/// store) lives in the `Node` module, which pulls in NIO, Hummingbird and GRDB; the fuzz package
-/// does not link it. This drives the pure parts that rule is made of, in `BundlecastCore`.
+/// The node's key bookkeeping (`PublisherKeys`, the sequence floor in the store) lives in the
+/// `Node` module, which pulls in NIO, Hummingbird and GRDB; the fuzz package does not link it.
+/// This drives the pure parts the intake is made of, in `BundlecastCore`.
 ///
 /// The harness holds the secret keys, so it knows which signatures are genuine and for which
 /// key. Properties:
