@@ -13,14 +13,7 @@ extension NodeAdminAPI {
                               "epoch": String(accepted.pinned.epoch)]
                 return json(accepted.change == .known ? .ok : .created, answer)
             case .failure(let refusal):
-                let status: HTTPResponse.Status
-                switch refusal {
-                case .malformed: status = .badRequest
-                case .replay, .gap: status = .conflict
-                case .badSignature: status = .unauthorized
-                case .untrustedApp, .wrongApp, .wrongOldKey, .sameKey: status = .forbidden
-                }
-                return json(status, ["error": refusal.description])
+                return json(HTTPResponse.Status(code: refusal.httpStatusCode), ["error": refusal.description])
             }
         }
     }

@@ -212,3 +212,23 @@ extension RotationVerdict {
         }
     }
 }
+
+/// One mapping from a refused statement to the HTTP status, for the origin and the node alike.
+@Suite struct RotationRefusalStatusTests {
+    static let k1 = KeyID(bytes: [1, 0, 0, 0, 0, 0, 0, 0])!
+    static let k2 = KeyID(bytes: [2, 0, 0, 0, 0, 0, 0, 0])!
+
+    @Test(arguments: [
+        (RotationRefusal.malformed("x"), 400),
+        (.replay(epoch: 1, current: 2), 409),
+        (.gap(epoch: 5, current: 2), 409),
+        (.badSignature("x"), 401),
+        (.untrustedApp("a"), 403),
+        (.wrongApp(statement: "a", expected: "b"), 403),
+        (.wrongOldKey(old: k1, pinned: k2), 403),
+        (.sameKey, 403),
+    ])
+    func eachRefusalHasOneStatus(_ refusal: RotationRefusal, _ status: Int) {
+        #expect(refusal.httpStatusCode == status)
+    }
+}

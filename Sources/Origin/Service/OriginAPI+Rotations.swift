@@ -57,14 +57,7 @@ extension OriginAPI {
         case .known:
             return (.ok, RotationResult(app: app, epoch: s.epoch, keyId: s.newKeyID.description, status: "known"))
         case .refused(let refusal):
-            let status: HTTPResponse.Status
-            switch refusal {
-            case .malformed: status = .badRequest
-            case .replay, .gap: status = .conflict
-            case .badSignature: status = .unauthorized
-            case .wrongApp, .untrustedApp, .wrongOldKey, .sameKey: status = .forbidden
-            }
-            throw APIFailure(status, refusal.description, reason: refusal.reason)
+            throw APIFailure(HTTPResponse.Status(code: refusal.httpStatusCode), refusal.description, reason: refusal.reason)
         }
     }
 
