@@ -76,16 +76,18 @@ public enum NodeService {
         }
         var transferSettings = settings.transfer
         transferSettings.fleetKey = settings.fleetKey
-        let transfer = try await TransferNode.start(identity: identity, settings: transferSettings, chunks: chunks, manifests: manifests, logger: logger)
+        // Bans reach the store through the download router, the transfer shell's delegate from construction.
+        let downloadRouter = DownloadRouter { peer, reason in
+            do { try store.saveBan(peer, reason: reason, at: now()) } catch { logger.error("cannot record the ban of \(peer): \(error)") }
+        }
+        let transfer = try await TransferNode.start(identity: identity, settings: transferSettings, chunks: chunks, manifests: manifests,
+                                                    delegate: downloadRouter, logger: logger)
         // Bans outlive a restart for a day (a peer whose disk went bad may be repaired).
         let bansLast: UInt64 = 86_400
         let remembered = try store.bans(now: now(), lasting: bansLast)
         transfer.restoreBans(remembered)
         if !remembered.isEmpty { logger.info("\(remembered.count) peer(s) still banned from before the restart") }
-        transfer.onBan.set { ban in
-            do { try store.saveBan(ban.peer, reason: ban.reason, at: now()) } catch { logger.error("cannot record the ban of \(ban.peer): \(error)") }
-        }
-        let downloads = PeerDownloads(node: transfer, logger: logger)
+        let downloads = PeerDownloads(node: transfer, router: downloadRouter)
         var initial = NodeMetadata(zone: settings.zone, admin: nil)
         initial.transfer = transfer.port
         initial.channel = settings.channel == NodeMetadata.defaultChannel ? nil : settings.channel
@@ -100,26 +102,24 @@ public enum NodeService {
                 $0.version = n?.version.description ?? ""
             }
         }
-        let wake = Hook<String>()
         if settings.fleetKey == nil {
             logger.warning("no --fleet-key: the fleet is open, anyone who reaches the gossip port can join or spread rumours")
         }
-        // Set once gossip runs: a catch-up on rotations from the origin when a notice names an unknown key.
-        let requestSync = Hook<String>()
+        // Wake-ups for the updater and catch-ups on rotations from the origin (when a notice names an
+        // unknown key), passed on by the NodeSignalRelay service once those exist.
+        let (intakeSignals, intakeSignalSink) = AsyncStream.makeStream(of: IntakeSignal.self, bufferingPolicy: .bufferingNewest(1024))
         let timestamps = OriginTimestamps(originKey: settings.originKey, channel: settings.channel, apps: keys.apps)
         let intake = SignedIntake(inbox: inbox, keys: keys, timestamps: timestamps, state: state, channel: settings.channel,
-                                  logger: logger, wake: wake, requestSync: requestSync, now: now)
+                                  logger: logger, signals: intakeSignalSink, now: now)
         let accept: @Sendable ([UInt8], String) -> Result<SignedNotice, NoticeIntake.Refusal> = intake.notice
         let acceptRotation: @Sendable ([UInt8], String) -> Result<PublisherKeys.Acceptance, RotationRefusal> = intake.rotation
         let gossip = try await GossipRuntime.start(
             id: id, settings: settings.gossip, metadata: state.metadata.encoded(), fleetKey: settings.fleetKey, logger: logger,
             onNotice: { body, sender in intake.fromPeer(body, sender) })
-        state.onMetadataChange.set { gossip.setMetadata($0.encoded()) }
         let fromOrigin: @Sendable ([UInt8]) -> Void = { body in
             if case .success(let accepted) = acceptRotation(body, "origin"), accepted.change != .known { gossip.spread(notice: body) }
         }
         let originSync = settings.origin.map { OriginRotationSync(origin: $0, logger: logger, apply: fromOrigin) }
-        requestSync.set { originSync?.request($0) }
         var updaterSettings = Updater.Settings()
         updaterSettings.channel = settings.channel
         updaterSettings.seedOnly = settings.seedOnly
@@ -130,7 +130,6 @@ public enum NodeService {
         updaterSettings.fetch.swarm.downloadBytesPerSecond = settings.maxDownloadRate
         let updater = Updater(settings: updaterSettings, id: id, keys: keys, store: store, manifests: manifests,
                               installer: installer, downloads: downloads, gossip: gossip, state: state, logger: logger)
-        wake.set { updater.wake($0) }
 
         let router = Router()
         let adminAddress = AdminAddress(host: settings.adminHost, port: settings.adminPort)
@@ -148,7 +147,8 @@ public enum NodeService {
         var services: [any Service] = [updater, RotationRelay(keys: keys, gossip: gossip),
                                        NoticeCatchUpService(gossip: gossip, store: store, apps: keys.apps, channel: settings.channel,
                                                             held: { state.metadata.apps.compactMapValues { $0.sequence > 0 ? $0.sequence : nil } },
-                                                            logger: logger)]
+                                                            logger: logger),
+                                       NodeSignalRelay(metadata: state.changes, intake: intakeSignals, gossip: gossip, updater: updater, originSync: originSync)]
         if let origin = settings.origin, let originSync {
             services.append(originSync)
             services.append(OriginWatcher(

@@ -146,8 +146,15 @@ final class TransferConnection: Sendable {
         }
     }
 
-    /// The peer answered for `d` (the manifest, or `missing`).
-    func answered(_ d: Digest256) { state.withLock { $0.manifestsAsked.removeAll { $0 == d } } }
+    /// The peer answered for `d` (the manifest, or `missing`); true if we had asked for it.
+    @discardableResult
+    func answered(_ d: Digest256) -> Bool {
+        state.withLock { s in
+            guard let i = s.manifestsAsked.firstIndex(of: d) else { return false }
+            s.manifestsAsked.remove(at: i)
+            return true
+        }
+    }
 
     /// Whether a manifest-sized frame may come now.
     var awaitsManifest: Bool { state.withLock { !$0.manifestsAsked.isEmpty } }
