@@ -97,3 +97,29 @@ struct FetchPolicyTests {
         #expect(p.known.isEmpty)
     }
 }
+
+struct ManifestRoundsTests {
+    static func candidates(near: [UInt64], far: [UInt64]) -> [FetchPolicy.Candidate] {
+        near.map { .init(id: peer($0), sameZone: true) } + far.map { .init(id: peer($0), sameZone: false) }
+    }
+
+    @Test func asksAFewAtATimeSameZoneFirstThenTheRest() {
+        var rounds = ManifestRounds(seed: 1, perRound: 3, patience: 5 * second, lookAgain: 50 * ms)
+        let all = Self.candidates(near: [1, 2], far: [10, 11, 12, 13])
+        let first = rounds.next(all)
+        #expect(first.wait == 5 * second)
+        #expect(first.ask.count == 3 && Set(first.ask.prefix(2)) == [peer(1), peer(2)])
+        let second = rounds.next(all)
+        #expect(second.ask.count == 3 && Set(first.ask).isDisjoint(with: second.ask), "then those not asked yet")
+    }
+
+    @Test func startsOverOnceEveryoneWasAskedAndLooksAgainSoonWithNoOne() {
+        var rounds = ManifestRounds(seed: 1, perRound: 3, patience: 5 * second, lookAgain: 50 * ms)
+        let two = Self.candidates(near: [1, 2], far: [])
+        #expect(rounds.next(two).ask.count == 2)
+        let empty = rounds.next(two)
+        #expect(empty.ask.isEmpty && empty.wait == 50 * ms, "everyone asked: a short wait, then again from the start")
+        #expect(Set(rounds.next(two).ask) == [peer(1), peer(2)])
+        #expect(rounds.next([]).wait == 50 * ms)
+    }
+}

@@ -11,7 +11,7 @@ import Synchronization
 ///
 /// Why packs and not a file per chunk: a node stores a chunk every few
 /// milliseconds while it downloads, and creating, renaming and later deleting
-/// an inode per chunk was a fifth of a node's CPU (ext4's inode allocator,
+/// an inode per chunk cost much of a node's CPU (ext4's inode allocator,
 /// the directory updates and their journal). Appending to an open file costs
 /// one `pwritev`.
 ///

@@ -3,6 +3,7 @@ import Gossip
 import TransferWire
 import Logging
 import NIOCore
+import Swarm
 
 /// The node's downloads from peers: starts manifest fetches and chunk downloads over the
 /// transfer shell, and registers them with the ``DownloadRouter`` that hands them their answers.
@@ -22,21 +23,16 @@ public final class PeerDownloads: Sendable {
     func manifest(_ digest: Digest256, candidates: @Sendable () -> [TransferCandidate]) async throws -> [UInt8] {
         router.awaitManifest(digest)
         defer { router.stopAwaiting(digest) }
-        var asked = Set<NodeID>()
+        var rounds = ManifestRounds(seed: UInt64.random(in: 0...UInt64.max))
         while true {
-            let fresh = candidates().filter { !asked.contains($0.id) && $0.id != node.id && !node.isBanned($0.id) }.shuffled()
-            let round = Array((fresh.filter(\.sameZone) + fresh.filter { !$0.sameZone }).prefix(3))
-            if round.isEmpty { asked.removeAll() }
-            for candidate in round {
-                asked.insert(candidate.id)
+            let usable = candidates().filter { $0.id != node.id && !node.isBanned($0.id) }
+            let round = rounds.next(usable.map(\.policyCandidate))
+            for candidate in usable where round.ask.contains(candidate.id) {
                 node.link(to: candidate.id, at: candidate.address).whenSuccess { [node] _ in
                     node.send(.getManifest(digest), to: candidate.id)
                 }
             }
-            // No candidate yet (gossip of who holds it is still on its way, a hop or two behind
-            // the notice): look again soon. Each look decodes every member's metadata, so not at
-            // every wake-up.
-            let deadline = ContinuousClock.now + (round.isEmpty ? .milliseconds(50) : .seconds(5))
+            let deadline = ContinuousClock.now + .nanoseconds(Int64(round.wait))
             while ContinuousClock.now < deadline {
                 if let bytes = router.arrivedManifest(digest) { return bytes }
                 try await Task.sleep(for: .milliseconds(20))
