@@ -191,6 +191,7 @@ extension NodeAdminAPI {
             }
             let ids = Set(gossip.members.filter { addresses.contains($0.address) }.map(\.id))
             partition.set(addresses: addresses, ids: ids)
+            transfer.closeConnections(to: ids)
             return json(.ok, ["cut": String(ids.count)])
         }
     }

@@ -17,6 +17,9 @@ struct NodeComponents: Sendable {
     let timestamps: OriginTimestamps
     /// Rotation catch-ups from the origin, with `--origin`.
     let originSync: OriginRotationSync?
+    /// Wake-ups for the updater and rotation catch-ups the intake asks for, passed on by
+    /// ``NodeSignalRelay``.
+    let intakeSignals: AsyncStream<IntakeSignal>
 }
 
 extension NodeService {
@@ -55,13 +58,15 @@ extension NodeService {
         transferSettings.fleetKey = settings.fleetKey
         // A seed's upload goes to the chunks the fleet lacks.
         transferSettings.superSeed = settings.update.seedOnly
-        let transfer = try await TransferNode.start(identity: identity, settings: transferSettings, chunks: chunks, manifests: manifests, logger: logger)
+        // Bans reach the store through the download router, the transfer shell's delegate from construction.
+        let downloadRouter = DownloadRouter { peer, reason in
+            do { try store.saveBan(peer, reason: reason, at: now()) } catch { logger.error("cannot record the ban of \(peer): \(error)") }
+        }
+        let transfer = try await TransferNode.start(identity: identity, settings: transferSettings, chunks: chunks, manifests: manifests,
+                                                    delegate: downloadRouter, logger: logger)
         transfer.restoreBans(remembered)
         if !remembered.isEmpty { logger.info("\(remembered.count) peer(s) still banned from before the restart") }
-        transfer.onBan.set { ban in
-            do { try store.saveBan(ban.peer, reason: ban.reason, at: now()) } catch { logger.error("cannot record the ban of \(ban.peer): \(error)") }
-        }
-        let downloads = PeerDownloads(node: transfer, logger: logger)
+        let downloads = PeerDownloads(node: transfer, router: downloadRouter)
         var initial = NodeMetadata(zone: settings.update.zone, admin: nil)
         initial.transfer = transfer.port
         initial.channel = channel == NodeMetadata.defaultChannel ? nil : channel
@@ -73,15 +78,15 @@ extension NodeService {
                 $0.version = notice?.version.description ?? ""
             }
         }
-        let wake = Hook<String>()
         if settings.fleetKey == nil {
             logger.warning("no --fleet-key: the fleet is open, anyone who reaches the gossip port can join or spread rumours")
         }
-        // Set once gossip runs: a catch-up on rotations from the origin when a notice names an unknown key.
-        let requestSync = Hook<String>()
+        // Wake-ups for the updater and catch-ups on rotations from the origin (when a notice names an
+        // unknown key), passed on by the NodeSignalRelay service once those exist.
+        let (intakeSignals, intakeSignalSink) = AsyncStream.makeStream(of: IntakeSignal.self, bufferingPolicy: .bufferingNewest(1024))
         let timestamps = OriginTimestamps(originKey: settings.origin.key, channel: channel, apps: keys.apps)
         let signedIntake = SignedIntake(inbox: inbox, keys: keys, timestamps: timestamps, state: state, channel: channel,
-                                        logger: logger, wake: wake, requestSync: requestSync, now: now)
+                                        logger: logger, signals: intakeSignalSink, now: now)
         let gossip: GossipRuntime
         do {
             gossip = try await GossipRuntime.start(
@@ -91,16 +96,13 @@ extension NodeService {
             await transfer.shutdown()
             throw error
         }
-        state.onMetadataChange.set { gossip.setMetadata($0.encoded()) }
         let intake = SpreadingIntake(intake: signedIntake) { gossip.spread(notice: $0) }
         let originSync = settings.origin.url.map { url in
             OriginRotationSync(origin: url, logger: logger) { body in _ = intake.rotation(body, "origin") }
         }
-        requestSync.set { originSync?.request($0) }
         let updater = Updater(settings: settings.update, id: id, keys: keys, store: store, manifests: manifests,
                               installer: installer, downloads: downloads, gossip: gossip, state: state, logger: logger)
-        wake.set { updater.wake($0) }
         return NodeComponents(id: id, store: store, keys: keys, state: state, transfer: transfer, gossip: gossip, updater: updater,
-                              intake: intake, timestamps: timestamps, originSync: originSync)
+                              intake: intake, timestamps: timestamps, originSync: originSync, intakeSignals: intakeSignals)
     }
 }

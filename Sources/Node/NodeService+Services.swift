@@ -19,6 +19,7 @@ extension NodeService {
             NoticeCatchUpService(gossip: c.gossip, store: c.store, apps: c.keys.apps, channel: channel,
                                  held: { state.metadata.apps.compactMapValues { $0.sequence > 0 ? $0.sequence : nil } },
                                  logger: logger),
+            NodeSignalRelay(metadata: state.changes, intake: c.intakeSignals, gossip: c.gossip, updater: c.updater, originSync: c.originSync),
         ]
         if let origin = settings.origin.url, let originSync = c.originSync {
             let intake = c.intake

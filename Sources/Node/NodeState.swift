@@ -2,11 +2,24 @@ import Synchronization
 
 /// The node's mutable state shared by the gossip shell and the admin API.
 final class NodeState: Sendable {
-    private let inner: Mutex<(metadata: NodeMetadata, refused: [String: Int], logged: Set<String>, errors: [String: String], refusedRotations: [String: Int])>
-    /// Called with the new metadata after every change (to gossip it).
-    let onMetadataChange = Hook<NodeMetadata>()
+    private struct Inner {
+        var metadata: NodeMetadata
+        var refused: [String: Int] = [:]
+        var logged: Set<String> = []
+        var errors: [String: String] = [:]
+        var refusedRotations: [String: Int] = [:]
+    }
 
-    init(metadata: NodeMetadata) { inner = Mutex((metadata, [:], [], [:], [:])) }
+    private let inner: Mutex<Inner>
+    /// The metadata after each change, newest only: gossip spreads it (``NodeSignalRelay``).
+    /// Yielded under the lock, so the newest is always the last change.
+    let changes: AsyncStream<NodeMetadata>
+    private let changed: AsyncStream<NodeMetadata>.Continuation
+
+    init(metadata: NodeMetadata) {
+        inner = Mutex(Inner(metadata: metadata))
+        (changes, changed) = AsyncStream.makeStream(of: NodeMetadata.self, bufferingPolicy: .bufferingNewest(1))
+    }
 
     var metadata: NodeMetadata { inner.withLock { $0.metadata } }
     var refused: [String: Int] { inner.withLock { $0.refused } }
@@ -35,14 +48,13 @@ final class NodeState: Sendable {
 
     /// Changes the metadata; gossips it if it changed.
     func update(_ change: (inout NodeMetadata) -> Void) {
-        let changed = inner.withLock { s -> NodeMetadata? in
+        inner.withLock { s in
             var copy = s.metadata
             change(&copy)
-            guard copy != s.metadata else { return nil }
+            guard copy != s.metadata else { return }
             s.metadata = copy
-            return copy
+            changed.yield(copy)
         }
-        if let changed { onMetadataChange(changed) }
     }
 
     /// Senders remembered for "log once": spoofed UDP sources are free, so past this many a

@@ -12,10 +12,8 @@ struct SignedIntake: Sendable {
     let state: NodeState
     let channel: String
     let logger: Logger
-    /// Starts the updater on an app.
-    let wake: Hook<String>
-    /// Asks the origin for rotations (a notice named a key this node does not know).
-    let requestSync: Hook<String>
+    /// Wakes the updater on an app, or asks the origin for its rotations (``IntakeSignal``).
+    let signals: AsyncStream<IntakeSignal>.Continuation
     let now: @Sendable () -> UInt64
 
     func notice(_ body: [UInt8], _ source: String) -> Result<SignedNotice, NoticeIntake.Refusal> {

@@ -11,7 +11,7 @@ import Synchronization
 ///
 /// Why packs and not a file per chunk: a node stores a chunk every few
 /// milliseconds while it downloads, and creating, renaming and later deleting
-/// an inode per chunk was a fifth of a node's CPU (ext4's inode allocator,
+/// an inode per chunk cost much of a node's CPU (ext4's inode allocator,
 /// the directory updates and their journal). Appending to an open file costs
 /// one `pwritev`.
 ///
@@ -32,103 +32,10 @@ public final class ChunkStore: Sendable {
     public let root: String
     /// The most bytes of chunks the store may hold (`--max-store`), if limited.
     public let limit: UInt64?
-    private let directory: String
-    private let state: Mutex<State>
+    let directory: String
+    let state: Mutex<State>
     /// The largest chunk format version 1 allows.
     public static let maxChunk = 256 << 10
-
-    struct Location {
-        var pack: UInt32
-        /// Where the record's header starts; the bytes follow it.
-        var offset: UInt64
-        var size: UInt32
-        /// Checked against its digest by this process (see the type's comment).
-        var verified: Bool
-    }
-
-    struct Pack {
-        let file: ChunkPack
-        var live = 0
-        var liveBytes: UInt64 = 0
-        /// Writes with an offset reserved here and not yet recorded: the pack stays while any runs.
-        var writers = 0
-        /// Where the next record goes (for the pack being appended to).
-        var end: UInt64
-    }
-
-    private struct State {
-        var chunks: [Digest256: Location] = [:]
-        var packs: [UInt32: Pack] = [:]
-        /// The pack new chunks are appended to, if one is open for appends.
-        var active: UInt32?
-        var nextNumber: UInt32 = 1
-        /// Bytes of the live chunks (what `--max-store` limits).
-        var bytes: UInt64 = 0
-        /// Bytes being written now, counted against the limit until they are in (or failed).
-        var reserved: UInt64 = 0
-        /// A pack takes no more appends once it is this large (records are never split).
-        var packSize: UInt64
-
-        mutating func insert(_ digest: Digest256, _ location: Location) {
-            chunks[digest] = location
-            packs[location.pack]!.live += 1
-            packs[location.pack]!.liveBytes += UInt64(location.size)
-            bytes += UInt64(location.size)
-        }
-
-        /// Forgets a chunk; returns its record to bury, and its pack if that is now to be
-        /// deleted (see ``release(_:)``; the caller unlinks it).
-        mutating func remove(_ digest: Digest256) -> (record: (ChunkPack, UInt64), emptied: ChunkPack?)? {
-            guard let location = chunks.removeValue(forKey: digest), let pack = packs[location.pack] else { return nil }
-            bytes -= UInt64(location.size)
-            packs[location.pack]!.live -= 1
-            packs[location.pack]!.liveBytes -= UInt64(location.size)
-            return ((pack.file, location.offset), release(location.pack))
-        }
-
-        /// The pack, taken out of the table when nothing live is in it, no write is under way
-        /// in it and it takes no appends: the caller unlinks it.
-        mutating func release(_ number: UInt32) -> ChunkPack? {
-            guard let pack = packs[number], pack.live == 0, pack.writers == 0, active != number else { return nil }
-            packs[number] = nil
-            return pack.file
-        }
-
-        /// A write reserved in the pack is recorded (or given up); returns the pack if it is
-        /// now to be deleted.
-        mutating func finishWrite(in number: UInt32) -> ChunkPack? {
-            packs[number]?.writers -= 1
-            return release(number)
-        }
-
-        /// Room for one record of `size` bytes: the pack and offset to write it at.
-        /// Room for one record of `size` bytes: the pack and offset to write it at. The caller
-        /// ends the write with ``finishWrite(in:)``.
-        mutating func reserve(_ size: Int, in directory: String) throws -> (ChunkPack, UInt64) {
-            if let number = active, let pack = packs[number], pack.end < packSize {
-                packs[number]!.end += UInt64(ChunkPack.headerSize + size)
-                packs[number]!.writers += 1
-                return (pack.file, pack.end)
-            }
-            // The full pack takes no more appends; with nothing live in it, it goes.
-            if let number = active {
-                active = nil
-                if let done = release(number) { unlink(done.path) }
-            }
-            let file = try ChunkPack.open(nextNumber, in: directory, create: true)
-            nextNumber += 1
-            packs[file.number] = Pack(file: file, writers: 1, end: UInt64(ChunkPack.headerSize + size))
-            active = file.number
-            return (file, 0)
-        }
-
-        /// A write into the pack failed: what follows it could not be found by a scan, so
-        /// appends move on to a new pack. Returns the pack if it is now to be deleted.
-        mutating func seal(_ number: UInt32) -> ChunkPack? {
-            if active == number { active = nil }
-            return finishWrite(in: number)
-        }
-    }
 
     /// - Parameter packSize: a pack takes no more appends once it is this large (small in tests).
     public init(root: String, limit: UInt64? = nil, packSize: UInt64 = ChunkPack.targetSize) throws {
@@ -287,7 +194,7 @@ public final class ChunkStore: Sendable {
     /// Writes a record into the active pack and returns where. The write stays counted in
     /// its pack (which is not deleted meanwhile) until the caller records it and calls
     /// ``State/finishWrite(in:)``; a failed write seals the pack and throws.
-    private func writeRecord(_ digest: Digest256, _ bytes: [UInt8]) throws -> (ChunkPack, UInt64) {
+    func writeRecord(_ digest: Digest256, _ bytes: [UInt8]) throws -> (ChunkPack, UInt64) {
         let (pack, offset) = try state.withLock { s in try s.reserve(bytes.count, in: directory) }
         do {
             try pack.write(digest, bytes, at: offset)
@@ -359,67 +266,6 @@ public final class ChunkStore: Sendable {
         guard let (record, emptied) = state.withLock({ $0.remove(digest) }) else { return }
         record.0.bury(recordAt: record.1)
         if let emptied { unlink(emptied.path) }
-    }
-
-    /// Drops every chunk not in `keep`, then moves the live chunks out of packs that are
-    /// more than half dead; returns how many chunks were dropped, their bytes, and why
-    /// compaction stopped short, if it did (the store stays correct, only larger).
-    public func collect(keeping keep: Set<Digest256>) -> (chunks: Int, bytes: UInt64, problem: String?) {
-        let doomed = state.withLock { s in s.chunks.filter { !keep.contains($0.key) }.map { ($0.key, $0.value.size) } }
-        var bytes: UInt64 = 0
-        for (digest, size) in doomed {
-            remove(digest)
-            bytes += UInt64(size)
-        }
-        return (doomed.count, bytes, compact())
-    }
-
-    /// Rewrites the live chunks of mostly dead packs into the active one, then (once those
-    /// copies are on disk) buries the old records and deletes the packs left empty. A
-    /// crash midway leaves a chunk in two packs; the scan at start keeps the newer.
-    private func compact() -> String? {
-        let sparse = state.withLock { s in
-            s.packs.filter { $0.key != s.active && $0.value.liveBytes * 2 < $0.value.end }.keys.sorted()
-        }
-        var moved: [(ChunkPack, UInt64)] = []
-        var destinations: [UInt32: ChunkPack] = [:]
-        var emptied: [ChunkPack] = []
-        defer {
-            // Only the packs written to, and only when something moved: an fdatasync of a
-            // 64 MiB pack after every install took CPU and disk from the downloads still running.
-            for pack in destinations.values { fdatasync(pack.fd) }
-            for (pack, offset) in moved { pack.bury(recordAt: offset) }
-            for pack in emptied { unlink(pack.path) }
-        }
-        for number in sparse {
-            let members = state.withLock { s in s.chunks.filter { $0.value.pack == number }.map(\.key) }
-            for digest in members {
-                guard let bytes = try? read(digest) else { continue }
-                let verified = isVerified(digest)
-                let pack: ChunkPack, offset: UInt64
-                do {
-                    (pack, offset) = try writeRecord(digest, bytes)
-                } catch {
-                    return "compacting the chunk store stopped: \(error)"
-                }
-                destinations[pack.number] = pack
-                let outcome = state.withLock { s -> (old: (ChunkPack, UInt64)?, done: [ChunkPack]) in
-                    var done: [ChunkPack] = []
-                    guard let old = s.chunks[digest], old.pack == number, let removed = s.remove(digest) else {
-                        if let d = s.finishWrite(in: pack.number) { done.append(d) }
-                        return (nil, done)
-                    }
-                    s.insert(digest, Location(pack: pack.number, offset: offset, size: UInt32(bytes.count), verified: verified))
-                    if let d = removed.emptied { done.append(d) }
-                    if let d = s.finishWrite(in: pack.number) { done.append(d) }
-                    return (removed.record, done)
-                }
-                // Dropped or moved by someone else meanwhile: the new copy is dead weight.
-                if let old = outcome.old { moved.append(old) } else { pack.bury(recordAt: offset) }
-                emptied += outcome.done
-            }
-        }
-        return nil
     }
 }
 

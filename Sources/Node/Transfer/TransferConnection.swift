@@ -23,10 +23,15 @@ final class TransferConnection: Sendable {
         let nonce: [UInt8]
     }
 
+    /// Where the handshake is: nothing yet, the peer's hello waiting for its proof, or its id proven.
+    enum Handshake: Sendable {
+        case awaitingHello
+        case awaitingProof(PeerHello)
+        case proven(NodeID)
+    }
+
     private struct State {
-        var peerHello: PeerHello?
-        /// Set once the peer proved its id.
-        var remote: NodeID?
+        var handshake = Handshake.awaitingHello
         var pending: Set<Digest256> = []
         var cancelled: Set<Digest256> = []
         var interests: [Digest256] = []
@@ -78,10 +83,22 @@ final class TransferConnection: Sendable {
         hello = eventLoop.makePromise()
     }
 
-    var remote: NodeID? { state.withLock { $0.remote } }
-    func setRemote(_ id: NodeID) { state.withLock { $0.remote = id } }
-    var peerHello: PeerHello? { state.withLock { $0.peerHello } }
-    func setPeerHello(_ hello: PeerHello) { state.withLock { $0.peerHello = hello } }
+    /// The peer, once it proved its id.
+    var remote: NodeID? {
+        state.withLock { s in
+            guard case .proven(let id) = s.handshake else { return nil }
+            return id
+        }
+    }
+    func setRemote(_ id: NodeID) { state.withLock { $0.handshake = .proven(id) } }
+    /// The peer's hello, while it waits for its proof.
+    var peerHello: PeerHello? {
+        state.withLock { s in
+            guard case .awaitingProof(let hello) = s.handshake else { return nil }
+            return hello
+        }
+    }
+    func setPeerHello(_ hello: PeerHello) { state.withLock { $0.handshake = .awaitingProof(hello) } }
     /// A cancel counts only for a request still pending (so the set stays bounded).
     func cancel(_ d: Digest256) { state.withLock { s in if s.pending.contains(d) { s.cancelled.insert(d) } } }
 
@@ -146,8 +163,15 @@ final class TransferConnection: Sendable {
         }
     }
 
-    /// The peer answered for `d` (the manifest, or `missing`).
-    func answered(_ d: Digest256) { state.withLock { $0.manifestsAsked.removeAll { $0 == d } } }
+    /// The peer answered for `d` (the manifest, or `missing`); true if we had asked for it.
+    @discardableResult
+    func answered(_ d: Digest256) -> Bool {
+        state.withLock { s in
+            guard let i = s.manifestsAsked.firstIndex(of: d) else { return false }
+            s.manifestsAsked.remove(at: i)
+            return true
+        }
+    }
 
     /// Whether a manifest-sized frame may come now.
     var awaitsManifest: Bool { state.withLock { !$0.manifestsAsked.isEmpty } }

@@ -2,11 +2,12 @@ import BundlecastCore
 import Gossip
 import TransferWire
 import NIOCore
-import Synchronization
 
 /// One transfer connection: says hello, checks the peer's, then serves what
 /// the peer asks and passes the answers to our requests to the downloads.
-final class TransferHandler: ChannelInboundHandler, Sendable {
+///
+/// Confined to its channel's event loop, like every NIO handler: its own state needs no lock.
+final class TransferHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -14,7 +15,7 @@ final class TransferHandler: ChannelInboundHandler, Sendable {
     let connection: TransferConnection
     /// `has` frames of this read, handed on together (one planner event for all of them)
     /// before the next other frame and when the read is done, so the order is kept.
-    private let news = Mutex<[Digest256]>([])
+    private var news: [Digest256] = []
 
     init(node: TransferNode, connection: TransferConnection) {
         self.node = node
@@ -44,7 +45,7 @@ final class TransferHandler: ChannelInboundHandler, Sendable {
         }
         guard let remote = connection.remote else { return handshake(context, frame) }
         if case .has(let d) = frame {
-            news.withLock { $0.append(d) }
+            news.append(d)
             return
         }
         passOnNews(from: remote)
@@ -85,7 +86,10 @@ final class TransferHandler: ChannelInboundHandler, Sendable {
             connection.cancel(d)
             // Still waiting for its turn: it leaves the queue and its pending record goes.
             if node.unqueueUpload(d, on: connection, from: remote) { _ = connection.finish(d) }
-        case .manifest(let d, _), .missing(let d):
+        case .manifest(let d, let bytes):
+            // Only a manifest asked for on this connection is hashed and handed on.
+            if connection.answered(d) { node.deliverManifest(d, bytes, from: remote) }
+        case .missing(let d):
             connection.answered(d)
             node.deliver(frame, from: remote)
         case .have, .chunk:
@@ -132,11 +136,10 @@ final class TransferHandler: ChannelInboundHandler, Sendable {
     }
 
     private func passOnNews(from remote: NodeID) {
-        let chunks = news.withLock { list -> [Digest256] in
-            defer { list.removeAll(keepingCapacity: true) }
-            return list
-        }
-        if !chunks.isEmpty { node.deliverNews(chunks, from: remote) }
+        guard !news.isEmpty else { return }
+        let chunks = news
+        news.removeAll(keepingCapacity: true)
+        node.deliverNews(chunks, from: remote)
     }
 
     private func serve(_ digest: Digest256, on channel: any Channel) {

@@ -15,12 +15,11 @@ struct Upload: Sendable {
 }
 
 /// The upload pacer's state: the link (nil without `--max-upload-rate`), when its next
-/// turns are due, and each recently queued chunk's peer and time (for super-seeding).
+/// turns are due, and which peer each recently queued chunk went to (``SuperSeeding``).
 struct UploadState: Sendable {
     var link: UploadQueue<Upload>?
     var pumpAt: UInt64 = .max
-    var byChunk: [Digest256: (peer: NodeID, at: UInt64)] = [:]
-    var order: [Digest256] = []
+    var seeding: SuperSeeding<Digest256>
 }
 
 /// Bulk answers in write buffers node-wide (``TransferNode/maxUnsentBytes``), and the
@@ -38,32 +37,26 @@ extension TransferNode {
     /// takes the requesters in turn, one chunk each (``UploadQueue``), so every peer
     /// asking gets the same share and a chunk is read from disk only when its turn comes:
     /// a queue of requests costs no memory. A seed (`superSeed`: a `--seed-only` node)
-    /// with a cap also super-seeds, as BitTorrent seeds do: a chunk queued for another
-    /// peer less than `resendAfter` ago is refused, so the scarce upload goes to chunks
-    /// the fleet does not have yet, and the peer fetches that one from whoever got it
-    /// (it announces it with `has`). After `resendAfter` the chunk is served again, so a
-    /// peer that got it and vanished delays the others by that much at most. A node that
-    /// is itself downloading serves every chunk it holds to whoever asks: its upload is
-    /// what spreads the seed's chunks, and refusing there left uploads idle while peers
-    /// waited for a have-set refresh.
+    /// with a cap also super-seeds (``SuperSeeding``): a chunk queued for another peer less
+    /// than `resendAfter` ago is refused, so the scarce upload goes to chunks the fleet
+    /// does not have yet.
     func queueUpload(_ upload: Upload, to peer: NodeID) -> Bool {
         let now = NIODeadline.now().uptimeNanoseconds
-        let admitted = uploads.withLock { u -> (queued: Bool, before: NodeID?)? in
-            guard u.link != nil else { return (false, nil) }
-            let last = u.byChunk[upload.digest]
-            // The window runs from the request, as the simulator has it too.
-            if settings.superSeed, let last, last.peer != peer, now < last.at + Self.resendAfter { return nil }
-            if u.byChunk.updateValue((peer, now), forKey: upload.digest) == nil { u.order.append(upload.digest) }
-            if u.order.count > 65_536 {
-                for old in u.order.prefix(16_384) { u.byChunk[old] = nil }
-                u.order.removeFirst(16_384)
+        let admission = state.withLock { s -> SuperSeeding<Digest256>.Admission? in
+            guard s.uploads.link != nil else { return nil }
+            let admission = s.uploads.seeding.admit(upload.digest, to: peer, now: now)
+            guard admission != .refused else { return admission }
+            s.uploads.link!.enqueue(upload, bytes: upload.size, from: queue(of: peer), now: now)
+            if case .resent(let before) = admission {
+                if before == peer { s.counters.resentToSame? += 1 } else { s.counters.resentToOthers? += 1 }
             }
-            u.link!.enqueue(upload, bytes: upload.size, from: queue(of: peer), now: now)
-            return (true, last?.peer)
+            return admission
         }
-        guard let (queued, before) = admitted else { return false }
-        if let before { count { if before == peer { $0.resentToSame? += 1 } else { $0.resentToOthers? += 1 } } }
-        if queued { pumpUploads() } else { send(upload) }
+        switch admission {
+        case .refused: return false
+        case nil: send(upload)
+        case .first, .resent: pumpUploads()
+        }
         return true
     }
 
@@ -71,12 +64,12 @@ extension TransferNode {
     /// itself for the turns after.
     func pumpUploads() {
         let now = NIODeadline.now().uptimeNanoseconds
-        let (bookings, wake) = uploads.withLock { u -> ([UploadQueue<Upload>.Booking], UInt64?) in
-            guard u.link != nil else { return ([], nil) }
-            let bookings = u.link!.book(now: now)
-            guard let next = u.link!.nextBooking, next < u.pumpAt else { return (bookings, nil) }
-            u.pumpAt = max(next, now + 1)
-            return (bookings, u.pumpAt)
+        let (bookings, wake) = state.withLock { s -> ([UploadQueue<Upload>.Booking], UInt64?) in
+            guard s.uploads.link != nil else { return ([], nil) }
+            let bookings = s.uploads.link!.book(now: now)
+            guard let next = s.uploads.link!.nextBooking, next < s.uploads.pumpAt else { return (bookings, nil) }
+            s.uploads.pumpAt = max(next, now + 1)
+            return (bookings, s.uploads.pumpAt)
         }
         for booking in bookings {
             let upload = booking.item
@@ -88,7 +81,7 @@ extension TransferNode {
         }
         if let wake {
             group.next().scheduleTask(deadline: .uptimeNanoseconds(wake)) { [self] in
-                uploads.withLock { if $0.pumpAt <= wake { $0.pumpAt = .max } }
+                state.withLock { if $0.uploads.pumpAt <= wake { $0.uploads.pumpAt = .max } }
                 pumpUploads()
             }
         }
@@ -109,9 +102,9 @@ extension TransferNode {
     /// super-seeding.
     @discardableResult
     private func unqueue(from peer: NodeID, where matches: (Upload) -> Bool) -> Int {
-        uploads.withLock { u in
-            let removed = u.link?.remove(from: queue(of: peer)) { $0.peer == peer && matches($0) } ?? []
-            for upload in removed where u.byChunk[upload.digest]?.peer == peer { u.byChunk[upload.digest] = nil }
+        state.withLock { s in
+            let removed = s.uploads.link?.remove(from: queue(of: peer)) { $0.peer == peer && matches($0) } ?? []
+            for upload in removed { s.uploads.seeding.unsent(upload.digest, to: peer) }
             return removed.count
         }
     }
@@ -159,12 +152,12 @@ extension TransferNode {
     static let maxUnsentBytes = 16 << 20
 
     private func reserveBulk(_ size: Int, _ connection: TransferConnection, _ channel: any Channel) -> Bool {
-        bulk.withLock { b in
-            if b.unsent == 0 || b.unsent + size <= Self.maxUnsentBytes {
-                b.unsent += size
+        state.withLock { s in
+            if s.bulk.unsent == 0 || s.bulk.unsent + size <= Self.maxUnsentBytes {
+                s.bulk.unsent += size
                 return true
             }
-            if !b.waiting.contains(where: { $0.connection === connection }) { b.waiting.append((connection, channel)) }
+            if !s.bulk.waiting.contains(where: { $0.connection === connection }) { s.bulk.waiting.append((connection, channel)) }
             return false
         }
     }
@@ -173,10 +166,10 @@ extension TransferNode {
     /// waited for room try again.
     private func bulkDone(_ size: Int, _ connection: TransferConnection, _ channel: any Channel) {
         connection.written(size, now: NIODeadline.now().uptimeNanoseconds)
-        let retry = bulk.withLock { b -> [(connection: TransferConnection, channel: any Channel)] in
-            b.unsent -= size
-            defer { b.waiting.removeAll() }
-            return b.waiting
+        let retry = state.withLock { s -> [(connection: TransferConnection, channel: any Channel)] in
+            s.bulk.unsent -= size
+            defer { s.bulk.waiting.removeAll() }
+            return s.bulk.waiting
         }
         pumpOutgoing(connection, on: channel)
         for waiter in retry where waiter.connection !== connection { pumpOutgoing(waiter.connection, on: waiter.channel) }

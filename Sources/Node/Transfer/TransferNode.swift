@@ -2,22 +2,25 @@ import BundlecastCore
 import Dispatch
 import Foundation
 import Gossip
-import TransferWire
 import Logging
 import NIOCore
-import NIOExtras
 import NIOPosix
 import Swarm
 import Synchronization
+import TransferWire
 
 /// The transfer shell: a TCP listener and the connections to peers, serving
 /// manifests, have-sets and chunks to anyone who asks, and handing the
-/// answers to our own requests to the downloads (``Fetch``).
+/// answers to our own requests to its delegate (the downloads, ``Fetch``).
 ///
 /// Uploads are paced node-wide by `--max-upload-rate` (each chunk reserves
 /// the next slot on a virtual link of that rate, so the burst is one chunk),
 /// and chunks are read from disk only when their slot comes, so a queue of
 /// requests costs no memory.
+///
+/// The node-wide books (links, limits, the upload pacer, bans, counters) are one state
+/// struct under one lock, each touched briefly and never while a connection's own lock is
+/// held by this side; a connection's state is its own (``TransferConnection``).
 public final class TransferNode: Sendable {
     public struct Settings: Sendable {
         public var host = "127.0.0.1"
@@ -29,7 +32,7 @@ public final class TransferNode: Sendable {
         /// Connections with one peer (one each way is normal).
         public var maxConnectionsPerPeer = 2
         /// With an upload cap, refuse a chunk sent to another peer less than `resendAfter`
-        /// ago (BitTorrent's super-seeding, for seeds; see ``queueUpload(_:to:)``).
+        /// ago (BitTorrent's super-seeding, for seeds; see ``SuperSeeding``).
         public var superSeed = false
         /// Upload requests served in turns per requester (``UploadQueue``); false: in arrival
         /// order (for benchmarks that compare the two).
@@ -43,6 +46,32 @@ public final class TransferNode: Sendable {
         public init() {}
     }
 
+    /// The node-wide books.
+    struct State {
+        var server: (any Channel)?
+        /// The connection our requests to a peer go over.
+        var links: [NodeID: any Channel] = [:]
+        var dialing: [NodeID: EventLoopFuture<any Channel>] = [:]
+        var connections = 0
+        var connectionsByPeer: [NodeID: Int] = [:]
+        /// The upload pacer (see ``queueUpload(_:to:)``).
+        var uploads: UploadState
+        /// Room for bulk answers in write buffers (see ``pumpOutgoing(_:on:)``).
+        var bulk = BulkBudget()
+        var counters = TransferCounters()
+        var banned: Set<NodeID> = []
+        /// Every open connection (both directions), for pushing `has` frames.
+        var open: [ObjectIdentifier: OpenConnection] = [:]
+        /// The distinct chunk lists of manifests peers asked about (have-queries come every second).
+        var haveIndex: [Digest256: [Digest256]] = [:]
+    }
+
+    /// (A struct, not a tuple: a generic over a tuple looks its metadata up on every call.)
+    struct OpenConnection {
+        let channel: any Channel
+        let connection: TransferConnection
+    }
+
     public var id: NodeID { identity.id }
     /// The key this node proves its id with on every connection.
     let identity: NodeIdentity
@@ -51,58 +80,31 @@ public final class TransferNode: Sendable {
     let manifests: ManifestCache
     let logger: Logger
     let group: any EventLoopGroup
-    private let server = Mutex<(any Channel)?>(nil)
-    /// The connection our requests to a peer go over.
-    private let links = Mutex<[NodeID: any Channel]>([:])
-    private let dialing = Mutex<[NodeID: EventLoopFuture<any Channel>]>([:])
-    private let perPeer = Mutex<(total: Int, byPeer: [NodeID: Int])>((0, [:]))
-    /// The upload pacer (see ``queueUpload(_:to:)``).
-    let uploads: Mutex<UploadState>
-    /// Room for bulk answers in write buffers (see ``pumpOutgoing(_:on:)``).
-    let bulk = Mutex(BulkBudget())
-    private let counterValues = Mutex(TransferCounters())
-    private let bannedPeers = Mutex<Set<NodeID>>([])
-    /// Every open connection (both directions), for pushing `has` frames.
-    private let open = Mutex<[ObjectIdentifier: (channel: any Channel, connection: TransferConnection)]>([:])
-    private let haveIndex = Mutex<[Digest256: [Digest256]]>([:])
-    /// Answers to our requests (manifest, have, chunk, missing), for the downloads.
-    /// (A struct, not a tuple: a generic over a tuple looks its metadata up on every call.)
-    struct Delivery: Sendable {
-        let peer: NodeID
-        let frame: TransferFrame
-    }
-
-    private let responder = Hook<Delivery>()
-    /// `has` frames from one peer, several at a time (``TransferHandler``).
-    private let newsResponder = Hook<News>()
-    struct News: Sendable {
-        let peer: NodeID
-        let chunks: [Digest256]
-    }
-    private let disconnected = Hook<NodeID>()
-    /// Disk reads for uploads: never on an event loop.
+    /// Where answers to our requests, news, lost links and bans go; fixed at construction.
+    let delegate: any TransferNodeDelegate
+    let state: Mutex<State>
+    /// Disk reads for uploads, and hashing manifests: never on an event loop.
     let io = DispatchQueue(label: "bundlecast.transfer.io", attributes: .concurrent)
 
-    init(identity: NodeIdentity, settings: Settings, chunks: ChunkStore, manifests: ManifestCache, logger: Logger, group: any EventLoopGroup) {
+    init(identity: NodeIdentity, settings: Settings, chunks: ChunkStore, manifests: ManifestCache,
+         delegate: any TransferNodeDelegate, logger: Logger, group: any EventLoopGroup) {
         self.identity = identity
         self.settings = settings
         self.chunks = chunks
         self.manifests = manifests
+        self.delegate = delegate
         self.logger = logger
         self.group = group
-        uploads = Mutex(UploadState(link: settings.maxUploadRate.flatMap { $0 > 0 ? UploadQueue(bytesPerSecond: $0) : nil }))
+        let link = settings.maxUploadRate.flatMap { $0 > 0 ? UploadQueue<Upload>(bytesPerSecond: $0) : nil }
+        state = Mutex(State(uploads: UploadState(link: link, seeding: SuperSeeding(refuses: settings.superSeed, resendAfter: Self.resendAfter))))
     }
 
     /// Binds the listener; `port` is then the one bound.
-    public static func start(identity: NodeIdentity, settings: Settings, chunks: ChunkStore, manifests: ManifestCache, logger: Logger,
-                             group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> TransferNode {
-        let node = TransferNode(identity: identity, settings: settings, chunks: chunks, manifests: manifests, logger: logger, group: group)
-        settings.partition?.onCut.set { [weak node] ids in
-            guard let node else { return }
-            for (channel, connection) in node.open.withLock({ Array($0.values) }) where connection.remote.map(ids.contains) == true {
-                channel.close(promise: nil)
-            }
-        }
+    static func start(identity: NodeIdentity, settings: Settings, chunks: ChunkStore, manifests: ManifestCache,
+                      delegate: any TransferNodeDelegate, logger: Logger,
+                      group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> TransferNode {
+        let node = TransferNode(identity: identity, settings: settings, chunks: chunks, manifests: manifests,
+                                delegate: delegate, logger: logger, group: group)
         do {
             let channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -112,7 +114,7 @@ public final class TransferNode: Sendable {
                     channel.eventLoop.makeCompletedFuture { try node.setUp(channel, expect: nil) }
                 }
                 .bind(host: settings.host, port: settings.port).get()
-            node.server.withLock { $0 = channel }
+            node.state.withLock { $0.server = channel }
         } catch {
             let reason = (error as? IOError).map { String(cString: strerror($0.errnoCode)) } ?? "\(error)"
             throw TransferError("cannot listen for transfers on \(settings.host):\(settings.port): \(reason); choose another --transfer port, or 0 for any")
@@ -120,114 +122,15 @@ public final class TransferNode: Sendable {
         return node
     }
 
-    public var port: Int { server.withLock { $0?.localAddress?.port } ?? settings.port }
-    public var counters: TransferCounters { counterValues.withLock { $0 } }
+    public var port: Int { state.withLock { $0.server?.localAddress?.port } ?? settings.port }
+    public var counters: TransferCounters { state.withLock { $0.counters } }
 
-    func count(_ body: (inout TransferCounters) -> Void) { counterValues.withLock { body(&$0) } }
-
-    func setResponder(_ f: @escaping @Sendable (NodeID, TransferFrame) -> Void) { responder.set { f($0.peer, $0.frame) } }
-    func setNewsResponder(_ f: @escaping @Sendable (NodeID, [Digest256]) -> Void) { newsResponder.set { f($0.peer, $0.chunks) } }
-    func setDisconnectHandler(_ f: @escaping @Sendable (NodeID) -> Void) { disconnected.set(f) }
+    func count(_ body: (inout TransferCounters) -> Void) { state.withLock { body(&$0.counters) } }
 
     public func shutdown() async {
-        try? await server.withLock { $0 }?.close()
-        for channel in links.withLock({ Array($0.values) }) { try? await channel.close() }
-    }
-
-    // MARK: - Connections
-
-    private func setUp(_ channel: any Channel, expect: NodeID?) throws {
-        let connection = TransferConnection(expect: expect, eventLoop: channel.eventLoop)
-        // A peer that does not read what it asked for stops being read: its requests wait in
-        // its own socket buffer, not in this node's memory.
-        try channel.pipeline.syncOperations.addHandler(BackPressureHandler())
-        if let fleetKey = settings.fleetKey {
-            try channel.pipeline.syncOperations.addHandler(SecureTransferHandler(fleetKey: fleetKey, isClient: expect != nil, connection: connection) { [self] why in
-                count { $0.badFrames += 1 }
-                logger.info("closing transfer connection with \(channel.remoteAddress?.description ?? "?"): \(why)")
-            })
-        }
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TransferFrameDecoder(connection: connection)))
-        // A connect that fails never becomes active: the hello promise must not be left unfulfilled.
-        channel.closeFuture.whenComplete { _ in connection.hello.fail(ChannelError.ioOnClosedChannel) }
-        try channel.pipeline.syncOperations.addHandler(TransferHandler(node: self, connection: connection))
-        // A peer that never says hello is dropped, and so is one that stops reading what it asked for.
-        channel.eventLoop.scheduleTask(in: .seconds(10)) {
-            if connection.remote == nil { channel.close(promise: nil) }
-        }
-        let stallCheck = channel.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(5), delay: .seconds(5)) { [self] _ in
-            guard connection.isStalled(now: NIODeadline.now().uptimeNanoseconds) else { return }
-            logger.info("closing transfer connection with \(connection.remote?.short ?? "?"): it has not read for \(TransferConnection.stallTimeout / 1_000_000_000) s")
-            channel.close(promise: nil)
-        }
-        channel.closeFuture.whenComplete { _ in stallCheck.cancel() }
-    }
-
-    /// The connection to a peer (dialled if there is none); succeeds once the peer said hello with the expected id.
-    public func link(to peer: NodeID, at address: PeerAddress) -> EventLoopFuture<any Channel> {
-        if let channel = links.withLock({ $0[peer] }), channel.isActive { return channel.eventLoop.makeSucceededFuture(channel) }
-        if let pending = dialing.withLock({ $0[peer] }) { return pending }
-        guard !isBanned(peer) else { return group.next().makeFailedFuture(TransferError("peer \(peer.short) is banned")) }
-        if settings.partition?.blocks(peer) == true { return group.next().makeFailedFuture(TransferError("peer \(peer.short) is cut off (test partition)")) }
-        let node = self
-        let future = ClientBootstrap(group: group)
-            .connectTimeout(.seconds(5))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelOption(.writeBufferWaterMark, value: Self.waterMark)
-            .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try node.setUp(channel, expect: peer) } }
-            .connect(host: address.host, port: Int(address.port))
-            .flatMap { channel -> EventLoopFuture<any Channel> in
-                channel.pipeline.handler(type: TransferHandler.self).flatMap { handler in
-                    handler.connection.hello.futureResult.map { _ in channel }
-                }
-            }
-        dialing.withLock { $0[peer] = future }
-        future.whenComplete { _ in _ = node.dialing.withLock { $0.removeValue(forKey: peer) } }
-        return future
-    }
-
-    /// Called by a connection once the peer said hello; false: refuse it (limits, banned).
-    func registered(_ channel: any Channel, peer: NodeID, outbound: Bool) -> Bool {
-        guard !isBanned(peer) else { return false }
-        let admitted = perPeer.withLock { p -> Bool in
-            guard p.total < settings.maxConnections, p.byPeer[peer, default: 0] < settings.maxConnectionsPerPeer else { return false }
-            p.total += 1
-            p.byPeer[peer, default: 0] += 1
-            return true
-        }
-        guard admitted else {
-            count { $0.connectionsRefused += 1 }
-            return false
-        }
-        count { if outbound { $0.connectionsOut += 1 } else { $0.connectionsIn += 1 } }
-        links.withLock { links in
-            if links[peer]?.isActive != true || outbound { links[peer] = channel }
-        }
-        return true
-    }
-
-    func unregistered(_ channel: any Channel, peer: NodeID, connection: TransferConnection) {
-        dropUploads(on: channel, to: peer)
-        for case .chunk(let upload) in connection.close() { _ = connection.finish(upload.digest) }
-        perPeer.withLock { p in
-            p.total -= 1
-            p.byPeer[peer, default: 1] -= 1
-            if p.byPeer[peer] == 0 { p.byPeer[peer] = nil }
-        }
-        let wasLink = links.withLock { links -> Bool in
-            guard links[peer] === channel else { return false }
-            links[peer] = nil
-            return true
-        }
-        if wasLink { disconnected(peer) }
-    }
-
-    func opened(_ channel: any Channel, _ connection: TransferConnection) {
-        open.withLock { $0[ObjectIdentifier(channel)] = (channel, connection) }
-    }
-
-    func closed(_ channel: any Channel) {
-        _ = open.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) }
+        let (server, links) = state.withLock { ($0.server, Array($0.links.values)) }
+        try? await server?.close()
+        for channel in links { try? await channel.close() }
     }
 
     /// Tells the peers following `manifest` that we now hold `chunk` (BitTorrent's HAVE).
@@ -239,8 +142,9 @@ public final class TransferNode: Sendable {
     func announce(chunk: Digest256, of manifest: Digest256) {
         // A peer that stops reading misses news (its have-query refresh catches up), rather
         // than this node buffering it.
-        for (channel, connection) in open.withLock({ Array($0.values) }) where connection.isInterested(in: manifest) && channel.isWritable {
-            guard connection.queueHas(chunk) else { continue }
+        for open in state.withLock({ Array($0.open.values) }) where open.connection.isInterested(in: manifest) && open.channel.isWritable {
+            guard open.connection.queueHas(chunk) else { continue }
+            let (channel, connection) = (open.channel, open.connection)
             channel.eventLoop.scheduleTask(in: Self.hasDelay) {
                 let chunks = connection.takeHas()
                 channel.writeAndFlush(TransferFrame.buffer(chunks.map { .has($0) }), promise: nil)
@@ -251,60 +155,58 @@ public final class TransferNode: Sendable {
     static let hasDelay = TimeAmount.milliseconds(20)
 
     public func send(_ frame: TransferFrame, to peer: NodeID) {
-        guard let channel = links.withLock({ $0[peer] }) else { return }
-        if case .getManifest(let d) = frame { open.withLock { $0[ObjectIdentifier(channel)] }?.connection.askedForManifest(d) }
-        channel.writeAndFlush(frame.buffer(), promise: nil)
+        guard let link = state.withLock({ s in s.links[peer].map { Link(channel: $0, connection: s.open[ObjectIdentifier($0)]?.connection) } }) else { return }
+        if case .getManifest(let d) = frame { link.connection?.askedForManifest(d) }
+        link.channel.writeAndFlush(frame.buffer(), promise: nil)
+    }
+
+    /// The connection our requests to a peer go over, and its state once the peer proved its id.
+    private struct Link {
+        let channel: any Channel
+        let connection: TransferConnection?
     }
 
     /// Sends several frames to a peer in one write (one hop to its event loop, one system call).
     func send(_ frames: [TransferFrame], to peer: NodeID) {
         guard !frames.isEmpty else { return }
-        guard let channel = links.withLock({ $0[peer] }) else {
+        guard let channel = state.withLock({ $0.links[peer] }) else {
             logger.debug("no connection to peer \(peer.short): \(frames.count) frames not sent")
             return
         }
         channel.writeAndFlush(TransferFrame.buffer(frames), promise: nil)
     }
 
-    /// Bans a peer for sending bad data: its connections close and it is never asked or served again.
-    public func ban(_ peer: NodeID, reason: String) {
-        guard bannedPeers.withLock({ $0.insert(peer).inserted }) else { return }
-        logger.warning("banned peer \(peer): \(reason)")
-        onBan((peer, reason))
-        count { $0.banned.append(peer.description) }
-        links.withLock { $0[peer] }?.close(promise: nil)
-    }
-
-    public func isBanned(_ peer: NodeID) -> Bool { bannedPeers.withLock { $0.contains(peer) } }
-
-    /// Called with each new ban (the node records it, so a restart keeps it).
-    let onBan = Hook<(peer: NodeID, reason: String)>()
-
-    /// Bans remembered from before a restart: kept out as before, without a new log line.
-    func restoreBans(_ peers: [NodeID]) {
-        bannedPeers.withLock { $0.formUnion(peers) }
-        count { $0.banned.append(contentsOf: peers.map(\.description)) }
-    }
-
     // MARK: - Serving
 
     func deliver(_ frame: TransferFrame, from peer: NodeID) {
-        responder(Delivery(peer: peer, frame: frame))
+        delegate.transfer(received: frame, from: peer)
     }
 
     /// A peer's `has` frames: chunks it now holds.
     func deliverNews(_ chunks: [Digest256], from peer: NodeID) {
-        newsResponder(News(peer: peer, chunks: chunks))
+        delegate.transfer(peer: peer, nowHolds: chunks)
+    }
+
+    /// A manifest we asked this peer for: hashed off the event loop (it may be 16 MiB), then
+    /// handed on if it matches its digest; a peer that sends one that does not is banned.
+    func deliverManifest(_ digest: Digest256, _ bytes: [UInt8], from peer: NodeID) {
+        io.async { [self] in
+            if Blake2b.digest256(bytes) == digest {
+                deliver(.manifest(digest, bytes), from: peer)
+            } else {
+                ban(peer, reason: "sent a manifest that does not hash to \(digest.short)")
+            }
+        }
     }
 
     /// The distinct chunk digests of a manifest we hold (cached: have-queries come every second).
     func distinctChunks(of digest: Digest256) -> [Digest256]? {
-        if let cached = haveIndex.withLock({ $0[digest] }) { return cached }
+        if let cached = state.withLock({ $0.haveIndex[digest] }) { return cached }
         guard let manifest = manifests.manifest(digest) else { return nil }
         let list = manifest.distinctChunks.map(\.digest)
-        haveIndex.withLock { cache in
-            if cache.count >= 8 { cache.removeAll() }
-            cache[digest] = list
+        state.withLock { s in
+            if s.haveIndex.count >= 8 { s.haveIndex.removeAll() }
+            s.haveIndex[digest] = list
         }
         return list
     }
@@ -317,28 +219,4 @@ public final class TransferNode: Sendable {
     /// connection; only small answers piling up (a peer that asks and does not read) do.
     static let waterMark = ChannelOptions.Types.WriteBufferWaterMark(low: TransferConnection.maxUnsentBytes,
                                                                      high: TransferConnection.maxUnsentBytes + (512 << 10))
-}
-
-/// Transfer frames: a u32 length, then the frame. A length over the limit
-/// closes the connection before any of it is buffered.
-struct TransferFrameDecoder: ByteToMessageDecoder {
-    typealias InboundOut = ByteBuffer
-    struct FrameTooLarge: Error {}
-    /// A manifest frame is allowed only while we wait for one we asked for.
-    let connection: TransferConnection
-    /// Before the peer said hello, nothing bigger than a hello is buffered.
-    var first = true
-
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return .needMoreData }
-        let type = buffer.getInteger(at: buffer.readerIndex + 4, as: UInt8.self)
-        if length > 0 && type == nil { return .needMoreData }
-        let limit = TransferFrame.maxLength(type: type ?? 0, beforeHello: first, manifestAsked: connection.awaitsManifest)
-        guard Int(length) <= limit else { throw FrameTooLarge() }
-        guard buffer.readableBytes >= 4 + Int(length) else { return .needMoreData }
-        first = false
-        buffer.moveReaderIndex(forwardBy: 4)
-        context.fireChannelRead(wrapInboundOut(buffer.readSlice(length: Int(length))!))
-        return .continue
-    }
 }

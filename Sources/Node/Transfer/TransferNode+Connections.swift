@@ -1,0 +1,138 @@
+import BundlecastCore
+import Gossip
+import NIOCore
+import NIOExtras
+import NIOPosix
+import TransferWire
+
+/// Connections: dialling, the handshake's admission, the links our requests go over, bans.
+extension TransferNode {
+    func setUp(_ channel: any Channel, expect: NodeID?) throws {
+        let connection = TransferConnection(expect: expect, eventLoop: channel.eventLoop)
+        // A peer that does not read what it asked for stops being read: its requests wait in
+        // its own socket buffer, not in this node's memory.
+        try channel.pipeline.syncOperations.addHandler(BackPressureHandler())
+        if let fleetKey = settings.fleetKey {
+            try channel.pipeline.syncOperations.addHandler(SecureTransferHandler(fleetKey: fleetKey, isClient: expect != nil, connection: connection) { [self] why in
+                count { $0.badFrames += 1 }
+                logger.info("closing transfer connection with \(channel.remoteAddress?.description ?? "?"): \(why)")
+            })
+        }
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TransferFrameDecoder(connection: connection)))
+        // A connect that fails never becomes active: the hello promise must not be left unfulfilled.
+        channel.closeFuture.whenComplete { _ in connection.hello.fail(ChannelError.ioOnClosedChannel) }
+        try channel.pipeline.syncOperations.addHandler(TransferHandler(node: self, connection: connection))
+        // A peer that never says hello is dropped, and so is one that stops reading what it asked for.
+        channel.eventLoop.scheduleTask(in: .seconds(10)) {
+            if connection.remote == nil { channel.close(promise: nil) }
+        }
+        let stallCheck = channel.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(5), delay: .seconds(5)) { [self] _ in
+            guard connection.isStalled(now: NIODeadline.now().uptimeNanoseconds) else { return }
+            logger.info("closing transfer connection with \(connection.remote?.short ?? "?"): it has not read for \(TransferConnection.stallTimeout / 1_000_000_000) s")
+            channel.close(promise: nil)
+        }
+        channel.closeFuture.whenComplete { _ in stallCheck.cancel() }
+    }
+
+    /// The connection to a peer (dialled if there is none); succeeds once the peer said hello with the expected id.
+    public func link(to peer: NodeID, at address: PeerAddress) -> EventLoopFuture<any Channel> {
+        enum Found { case link(any Channel), dialing(EventLoopFuture<any Channel>), banned, none }
+        let found = state.withLock { s -> Found in
+            // Banned first: its link may not have finished closing yet.
+            if s.banned.contains(peer) { return .banned }
+            if let channel = s.links[peer], channel.isActive { return .link(channel) }
+            return s.dialing[peer].map { .dialing($0) } ?? .none
+        }
+        switch found {
+        case .link(let channel): return channel.eventLoop.makeSucceededFuture(channel)
+        case .dialing(let pending): return pending
+        case .banned: return group.next().makeFailedFuture(TransferError("peer \(peer.short) is banned"))
+        case .none: break
+        }
+        if settings.partition?.blocks(peer) == true { return group.next().makeFailedFuture(TransferError("peer \(peer.short) is cut off (test partition)")) }
+        let node = self
+        let future = ClientBootstrap(group: group)
+            .connectTimeout(.seconds(5))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.writeBufferWaterMark, value: Self.waterMark)
+            .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try node.setUp(channel, expect: peer) } }
+            .connect(host: address.host, port: Int(address.port))
+            .flatMap { channel -> EventLoopFuture<any Channel> in
+                // On the channel's own event loop (a connect completes there).
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.handler(type: TransferHandler.self).connection }
+                    .flatMap { $0.hello.futureResult }
+                    .map { _ in channel }
+            }
+        state.withLock { $0.dialing[peer] = future }
+        future.whenComplete { _ in _ = node.state.withLock { $0.dialing.removeValue(forKey: peer) } }
+        return future
+    }
+
+    /// Called by a connection once the peer said hello; false: refuse it (limits, banned).
+    func registered(_ channel: any Channel, peer: NodeID, outbound: Bool) -> Bool {
+        state.withLock { s in
+            guard !s.banned.contains(peer) else { return false }
+            guard s.connections < settings.maxConnections, s.connectionsByPeer[peer, default: 0] < settings.maxConnectionsPerPeer else {
+                s.counters.connectionsRefused += 1
+                return false
+            }
+            s.connections += 1
+            s.connectionsByPeer[peer, default: 0] += 1
+            if outbound { s.counters.connectionsOut += 1 } else { s.counters.connectionsIn += 1 }
+            if s.links[peer]?.isActive != true || outbound { s.links[peer] = channel }
+            return true
+        }
+    }
+
+    func unregistered(_ channel: any Channel, peer: NodeID, connection: TransferConnection) {
+        dropUploads(on: channel, to: peer)
+        for case .chunk(let upload) in connection.close() { _ = connection.finish(upload.digest) }
+        let wasLink = state.withLock { s -> Bool in
+            s.connections -= 1
+            s.connectionsByPeer[peer, default: 1] -= 1
+            if s.connectionsByPeer[peer] == 0 { s.connectionsByPeer[peer] = nil }
+            guard s.links[peer] === channel else { return false }
+            s.links[peer] = nil
+            return true
+        }
+        if wasLink { delegate.transfer(lostLinkTo: peer) }
+    }
+
+    func opened(_ channel: any Channel, _ connection: TransferConnection) {
+        state.withLock { $0.open[ObjectIdentifier(channel)] = OpenConnection(channel: channel, connection: connection) }
+    }
+
+    func closed(_ channel: any Channel) {
+        _ = state.withLock { $0.open.removeValue(forKey: ObjectIdentifier(channel)) }
+    }
+
+    /// Test only: closes the open connections with these peers (a partition was just cut).
+    func closeConnections(to peers: Set<NodeID>) {
+        for open in state.withLock({ Array($0.open.values) }) where open.connection.remote.map(peers.contains) == true {
+            open.channel.close(promise: nil)
+        }
+    }
+
+    /// Bans a peer for sending bad data: its connections close and it is never asked or served again.
+    public func ban(_ peer: NodeID, reason: String) {
+        let banned = state.withLock { s -> (any Channel)?? in
+            guard s.banned.insert(peer).inserted else { return nil }
+            s.counters.banned.append(peer.description)
+            return .some(s.links[peer])
+        }
+        guard let link = banned else { return }
+        logger.warning("banned peer \(peer): \(reason)")
+        delegate.transfer(banned: peer, reason: reason)
+        link?.close(promise: nil)
+    }
+
+    public func isBanned(_ peer: NodeID) -> Bool { state.withLock { $0.banned.contains(peer) } }
+
+    /// Bans remembered from before a restart: kept out as before, without a new log line.
+    func restoreBans(_ peers: [NodeID]) {
+        state.withLock { s in
+            s.banned.formUnion(peers)
+            s.counters.banned.append(contentsOf: peers.map(\.description))
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import BundlecastCore
+import Foundation
+import Gossip
+import Logging
+@testable import Node
+import Swarm
+import Synchronization
+import Testing
+import TestSupport
+import TransferWire
+
+/// The transfer shell and a download, in process on loopback: a node that holds a release
+/// and one that fetches it, with the download router as the shell's delegate.
+@Suite struct TransferShellTests {
+    /// One node: its store, its manifests, its shell and its downloads.
+    struct Peer {
+        let node: TransferNode
+        let downloads: PeerDownloads
+        let candidate: TransferCandidate
+
+        static func start(_ dir: String, settings: TransferNode.Settings = .init(),
+                          onBan: @escaping @Sendable (NodeID, String) -> Void = { _, _ in }) async throws -> Peer {
+            let chunks = try ChunkStore(root: dir + "/chunks")
+            let manifests = try ManifestCache(root: dir + "/manifests")
+            let router = DownloadRouter(onBan: onBan)
+            let node = try await TransferNode.start(identity: NodeIdentity(seed: Sodium.randomBytes(32)), settings: settings,
+                                                    chunks: chunks, manifests: manifests, delegate: router,
+                                                    logger: Logger(label: "test"))
+            let candidate = TransferCandidate(id: node.id, address: PeerAddress(host: "127.0.0.1", port: UInt16(node.port)),
+                                              sameZone: true, complete: true)
+            return Peer(node: node, downloads: PeerDownloads(node: node, router: router), candidate: candidate)
+        }
+    }
+
+    /// A seed holding the installer fixture's release (three chunks), and its manifest.
+    static func seed(_ dir: String, settings: TransferNode.Settings = .init()) async throws -> (Peer, Manifest) {
+        let (manifest, store) = try InstallerTests.fixture(dir + "/seed")
+        let seed = try await Peer.start(dir + "/seed", settings: settings)
+        for chunk in manifest.distinctChunks { try seed.node.chunks.putVerified(chunk.digest, #require(try store.read(chunk.digest))) }
+        _ = try seed.node.manifests.put(manifest.encoded(), digest: manifest.digest)
+        return (seed, manifest)
+    }
+
+    @Test(.timeLimit(.minutes(1))) func aDownloadFetchesTheManifestAndEveryChunkFromAPeer() async throws {
+        try await withTemporaryDirectory { dir in
+            let (seed, manifest) = try await Self.seed(dir)
+            let fetcher = try await Peer.start(dir + "/fetcher")
+            let bytes = try await fetcher.downloads.manifest(manifest.digest) { [seed.candidate] }
+            #expect(bytes == manifest.encoded())
+            let progress = Mutex<UInt64>(0)
+            try await fetcher.downloads.chunks(of: manifest, digest: manifest.digest, settings: FetchSettings(),
+                                               candidates: { [seed.candidate] }) { held, _ in progress.withLock { $0 = held } }
+            let distinct = manifest.distinctChunks
+            #expect(fetcher.node.chunks.presence(distinct.map(\.digest)).allSatisfy { $0 })
+            // Progress comes from the event loop and the store's queue alike, so its last call may
+            // be a step behind; it is never past the total.
+            #expect((1...distinct.reduce(0) { $0 + UInt64($1.size) }).contains(progress.withLock { $0 }))
+            #expect(fetcher.node.counters.chunksIn == distinct.count)
+            #expect(seed.node.counters.chunksOut == distinct.count)
+            #expect(seed.node.counters.connectionsIn == 1 && fetcher.node.counters.connectionsOut == 1)
+            await fetcher.node.shutdown()
+            await seed.node.shutdown()
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1))) func aPeerThatSendsBadChunksIsBannedAndTheDelegateHearsOfIt() async throws {
+        try await withTemporaryDirectory { dir in
+            var lying = TransferNode.Settings()
+            lying.corruptUploads = true
+            let (seed, manifest) = try await Self.seed(dir, settings: lying)
+            let (bans, ban) = AsyncStream.makeStream(of: String.self)
+            let fetcher = try await Peer.start(dir + "/fetcher") { peer, reason in ban.yield("\(peer) \(reason)") }
+            var settings = FetchSettings()
+            settings.swarm.strikesToBan = 1
+            let download = Task {
+                try await fetcher.downloads.chunks(of: manifest, digest: manifest.digest, settings: settings,
+                                                   candidates: { [seed.candidate] }) { _, _ in }
+            }
+            var heard = bans.makeAsyncIterator()
+            let first = await heard.next()
+            #expect(first?.hasPrefix("\(seed.node.id) ") == true)
+            #expect(fetcher.node.isBanned(seed.node.id))
+            #expect(fetcher.node.counters.badChunks >= 1 && fetcher.node.counters.chunksIn == 0)
+            download.cancel()
+            await #expect(throws: CancellationError.self) { try await download.value }
+            // A banned peer is not dialled again.
+            await #expect(throws: TransferError.self) { try await fetcher.node.link(to: seed.node.id, at: seed.candidate.address).get() }
+            await fetcher.node.shutdown()
+            await seed.node.shutdown()
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1))) func aManifestThatDoesNotHashToItsDigestGetsItsSenderBanned() async throws {
+        try await withTemporaryDirectory { dir in
+            var lying = TransferNode.Settings()
+            lying.corruptUploads = true
+            let (seed, manifest) = try await Self.seed(dir, settings: lying)
+            let (bans, ban) = AsyncStream.makeStream(of: NodeID.self)
+            let fetcher = try await Peer.start(dir + "/fetcher") { peer, _ in ban.yield(peer) }
+            let asking = Task { try await fetcher.downloads.manifest(manifest.digest) { [seed.candidate] } }
+            var heard = bans.makeAsyncIterator()
+            #expect(await heard.next() == seed.node.id)
+            asking.cancel()
+            _ = try? await asking.value
+            await fetcher.node.shutdown()
+            await seed.node.shutdown()
+        }
+    }
+}

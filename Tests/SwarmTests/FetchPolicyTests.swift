@@ -1,0 +1,125 @@
+import Gossip
+import Testing
+@testable import Swarm
+
+struct FetchPolicyTests {
+    static func policy(maxPeers: Int = 3, extraHolders: Int = 2, seed: UInt64 = 1) -> FetchPolicy {
+        var s = FetchSettings()
+        s.maxPeers = maxPeers
+        s.extraHolders = extraHolders
+        s.refresh = 250 * ms
+        s.requery = 2 * second
+        return FetchPolicy(settings: s, seed: seed)
+    }
+
+    static func candidate(_ n: UInt64, sameZone: Bool = false, complete: Bool = false) -> FetchPolicy.Candidate {
+        .init(id: peer(n), sameZone: sameZone, complete: complete)
+    }
+
+    @Test func refreshesOncePerInterval() {
+        var p = Self.policy()
+        #expect(p.refreshDue(now: 300 * ms) == true)
+        #expect(p.refreshDue(now: 400 * ms) == false)
+        #expect(p.refreshDue(now: 550 * ms) == true)
+    }
+
+    @Test func dialsUpToTheLimitSameZoneFirst() {
+        var p = Self.policy(maxPeers: 3)
+        let far = (1...4).map { Self.candidate($0) }
+        let near = [Self.candidate(10, sameZone: true), Self.candidate(11, sameZone: true)]
+        let dial = p.refresh(far + near, now: 0).dial.map(\.id)
+        #expect(dial.count == 3)
+        #expect(Set(dial.prefix(2)) == [peer(10), peer(11)], "the same zone first")
+    }
+
+    @Test func theShuffleIsSeeded() {
+        let candidates = (1...20).map { Self.candidate($0) }
+        var a = Self.policy(seed: 7), b = Self.policy(seed: 7), c = Self.policy(seed: 8)
+        let first = a.refresh(candidates, now: 0).dial
+        #expect(first == b.refresh(candidates, now: 0).dial)
+        #expect(first != c.refresh(candidates, now: 0).dial, "another seed, another order (so a fleet spreads its dials)")
+    }
+
+    @Test func aDialInProgressCountsAndAFailedOneIsTriedAgain() {
+        var p = Self.policy(maxPeers: 1)
+        #expect(p.refresh([Self.candidate(1)], now: 0).dial.map(\.id) == [peer(1)])
+        // Still dialling: neither dialled again nor replaced.
+        #expect(p.refresh([Self.candidate(1), Self.candidate(2)], now: 300 * ms).dial.isEmpty)
+        p.dialFailed(peer(1))
+        #expect(p.refresh([Self.candidate(1)], now: 600 * ms).dial.map(\.id) == [peer(1)])
+    }
+
+    @Test func holdersAreDialledBeyondTheLimitUntilEnoughHoldTheRelease() {
+        var p = Self.policy(maxPeers: 2, extraHolders: 2)
+        let downloading = (1...3).map { Self.candidate($0) }
+        let holders = (10...13).map { Self.candidate($0, complete: true) }
+        let first = p.refresh(downloading, now: 0).dial
+        #expect(first.count == 2)
+        let second = p.refresh(downloading + holders, now: 300 * ms).dial
+        #expect(second.count == 2 && second.allSatisfy(\.complete), "two holders past the limit, the third downloader not")
+        #expect(p.refresh(holders, now: 600 * ms).dial.isEmpty, "two of the download's peers hold it: enough")
+    }
+
+    @Test func connectedPeersAreAskedAgainAfterTheRequeryInterval() {
+        var p = Self.policy()
+        _ = p.refresh([Self.candidate(1), Self.candidate(2)], now: 0)
+        p.connected(peer(1), now: 10 * ms)
+        #expect(p.refresh([], now: 1 * second).query.isEmpty, "asked when it connected, not yet due")
+        #expect(p.refresh([], now: 2 * second + 10 * ms).query == [peer(1)], "only the connected one")
+        #expect(p.refresh([], now: 3 * second).query.isEmpty)
+    }
+
+    @Test func anAnswerTimesTheRoundTripOnce() {
+        var p = Self.policy()
+        _ = p.refresh([Self.candidate(1)], now: 0)
+        p.connected(peer(1), now: 100 * ms)
+        #expect(p.answered(peer(1), complete: false, now: 130 * ms) == 30 * ms)
+        #expect(p.answered(peer(1), complete: false, now: 140 * ms) == nil, "a pushed have-set answers no query")
+        #expect(p.answered(peer(9), complete: true, now: 140 * ms) == nil, "not a peer of this download")
+    }
+
+    @Test func aPeerFoundCompleteCountsAsAHolder() {
+        var p = Self.policy(maxPeers: 1, extraHolders: 1)
+        _ = p.refresh([Self.candidate(1)], now: 0)
+        p.connected(peer(1), now: 0)
+        _ = p.answered(peer(1), complete: true, now: 5 * ms)
+        #expect(p.refresh([Self.candidate(2, complete: true)], now: 300 * ms).dial.isEmpty, "the one peer holds it: enough")
+    }
+
+    @Test func aPeerThatAsksUsIsASourceOnce() {
+        var p = Self.policy()
+        #expect(p.peerAsked(peer(5), now: 0) == true)
+        #expect(p.peerAsked(peer(5), now: 10 * ms) == false)
+        #expect(p.known == [peer(5)])
+        #expect(p.answered(peer(5), complete: false, now: 20 * ms) == 20 * ms)
+        #expect(p.remove(peer(5)) == true)
+        #expect(p.remove(peer(5)) == false)
+        #expect(p.known.isEmpty)
+    }
+}
+
+struct ManifestRoundsTests {
+    static func candidates(near: [UInt64], far: [UInt64]) -> [FetchPolicy.Candidate] {
+        near.map { .init(id: peer($0), sameZone: true) } + far.map { .init(id: peer($0), sameZone: false) }
+    }
+
+    @Test func asksAFewAtATimeSameZoneFirstThenTheRest() {
+        var rounds = ManifestRounds(seed: 1, perRound: 3, patience: 5 * second, lookAgain: 50 * ms)
+        let all = Self.candidates(near: [1, 2], far: [10, 11, 12, 13])
+        let first = rounds.next(all)
+        #expect(first.wait == 5 * second)
+        #expect(first.ask.count == 3 && Set(first.ask.prefix(2)) == [peer(1), peer(2)])
+        let second = rounds.next(all)
+        #expect(second.ask.count == 3 && Set(first.ask).isDisjoint(with: second.ask), "then those not asked yet")
+    }
+
+    @Test func startsOverOnceEveryoneWasAskedAndLooksAgainSoonWithNoOne() {
+        var rounds = ManifestRounds(seed: 1, perRound: 3, patience: 5 * second, lookAgain: 50 * ms)
+        let two = Self.candidates(near: [1, 2], far: [])
+        #expect(rounds.next(two).ask.count == 2)
+        let empty = rounds.next(two)
+        #expect(empty.ask.isEmpty && empty.wait == 50 * ms, "everyone asked: a short wait, then again from the start")
+        #expect(Set(rounds.next(two).ask) == [peer(1), peer(2)])
+        #expect(rounds.next([]).wait == 50 * ms)
+    }
+}

@@ -1,0 +1,38 @@
+import Gossip
+import Testing
+@testable import Swarm
+
+struct SuperSeedingTests {
+    @Test func aSeedRefusesAChunkQueuedForAnotherPeerUntilTheWindowPasses() {
+        var books = SuperSeeding<String>(refuses: true, resendAfter: 5 * second)
+        #expect(books.admit("c1", to: peer(1), now: 0) == .first)
+        #expect(books.admit("c1", to: peer(2), now: 4 * second) == .refused)
+        #expect(books.admit("c1", to: peer(1), now: 4 * second) == .resent(lastTo: peer(1)), "the same peer asking again is served")
+        // The window runs from the last request it was queued for.
+        #expect(books.admit("c1", to: peer(2), now: 8 * second) == .refused)
+        #expect(books.admit("c1", to: peer(2), now: 9 * second) == .resent(lastTo: peer(1)))
+    }
+
+    @Test func aDownloadingNodeServesEveryChunkAndCountsResends() {
+        var books = SuperSeeding<String>(refuses: false)
+        #expect(books.admit("c1", to: peer(1), now: 0) == .first)
+        #expect(books.admit("c1", to: peer(2), now: 1) == .resent(lastTo: peer(1)))
+    }
+
+    @Test func aChunkNeverSentHoldsNoOneOff() {
+        var books = SuperSeeding<String>(refuses: true)
+        _ = books.admit("c1", to: peer(1), now: 0)
+        books.unsent("c1", to: peer(2))
+        #expect(books.admit("c1", to: peer(2), now: 1) == .refused, "only its own requester's cancel clears it")
+        books.unsent("c1", to: peer(1))
+        #expect(books.admit("c1", to: peer(2), now: 2) == .first)
+    }
+
+    @Test func theBooksAreBounded() {
+        var books = SuperSeeding<Int>(refuses: true, capacity: 8)
+        for chunk in 0..<9 { _ = books.admit(chunk, to: peer(1), now: 0) }
+        #expect(books.count == 7, "over capacity: the oldest quarter is forgotten")
+        #expect(books.admit(0, to: peer(2), now: 0) == .first)
+        #expect(books.admit(8, to: peer(2), now: 0) == .refused)
+    }
+}
