@@ -33,12 +33,7 @@ extension Updater {
     func reportProgress(app: String, held: UInt64, total: UInt64) {
         let step = total == 0 ? 10 : held * 10 / total
         let now = DispatchTime.now().uptimeNanoseconds
-        let send = progressSent.withLock { sent -> Bool in
-            if let last = sent[app], last.step == step || now < last.at + 1_000_000_000 { return false }
-            sent[app] = (step, now)
-            return true
-        }
-        if send { state.updateApp(app) { $0.progress = UInt8(step * 10) } }
+        if shouldReport(app, step: step, now: now) { state.updateApp(app) { $0.progress = UInt8(step * 10) } }
     }
 
     /// Drops chunks and manifests no kept version, newest notice or seed holding needs.

@@ -58,10 +58,16 @@ public final class Updater: Service, Sendable {
     private let streams: [String: AsyncStream<Void>]
     /// Serialises installs and operator rollbacks of one app.
     let installLocks: [String: NSLock]
-    /// Last progress step gossiped per app, and when.
-    let progressSent = Mutex<[String: (step: UInt64, at: UInt64)]>([:])
-    /// Each app's rules and what they remember (the stagger drawn, retired notices reported, seeded manifests).
-    private let policies: Mutex<[String: UpdatePolicy]>
+    /// What the updater remembers of one app between reconciles.
+    struct AppState {
+        /// The app's rules and what they remember (the stagger drawn, retired notices reported, seeded manifests).
+        var policy: UpdatePolicy
+        /// The last progress step gossiped, and when.
+        var progressSent: (step: UInt64, at: UInt64)?
+    }
+
+    /// Every app's state, under one lock.
+    private let apps: Mutex<[String: AppState]>
     let work = DispatchQueue(label: "bundlecast.install", attributes: .concurrent)
     /// The origin of the policies' clock.
     private let epoch = ContinuousClock.now
@@ -81,18 +87,18 @@ public final class Updater: Service, Sendable {
         var wakes: [String: AsyncStream<Void>.Continuation] = [:]
         var streams: [String: AsyncStream<Void>] = [:]
         var locks: [String: NSLock] = [:]
-        var policies: [String: UpdatePolicy] = [:]
+        var apps: [String: AppState] = [:]
         for app in keys.apps {
             let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
             wakes[app] = continuation
             streams[app] = stream
             locks[app] = NSLock()
-            policies[app] = UpdatePolicy(node: id, settings: settings.policy, seed: .random(in: .min ... .max))
+            apps[app] = AppState(policy: UpdatePolicy(node: id, settings: settings.policy, seed: .random(in: .min ... .max)))
         }
         self.wakes = wakes
         self.streams = streams
         installLocks = locks
-        self.policies = Mutex(policies)
+        self.apps = Mutex(apps)
     }
 
     /// A notice for `app` was accepted (or something else changed): reconcile soon.
@@ -181,12 +187,21 @@ public final class Updater: Service, Sendable {
 
     /// Runs `body` on `app`'s policy.
     func withPolicy<T: Sendable>(_ app: String, _ body: (inout UpdatePolicy) -> T) -> T {
-        policies.withLock { body(&$0[app]!) }
+        apps.withLock { body(&$0[app]!.policy) }
     }
 
     /// Manifests a seed-only node holds whole for `app` (newest last).
     func seeded(_ app: String) -> [Digest256] {
-        policies.withLock { $0[app]?.seeded ?? [] }
+        apps.withLock { $0[app]?.policy.seeded ?? [] }
+    }
+
+    /// Whether progress `step` of `app` should be gossiped at `now`: a new step, at most once a second.
+    func shouldReport(_ app: String, step: UInt64, now: UInt64) -> Bool {
+        apps.withLock { apps in
+            if let last = apps[app]?.progressSent, last.step == step || now < last.at + 1_000_000_000 { return false }
+            apps[app]?.progressSent = (step, now)
+            return true
+        }
     }
 
     /// The policies' clock: nanoseconds since this updater was made.

@@ -1,7 +1,6 @@
 import BundlecastCore
 import Gossip
 import ServiceLifecycle
-import Synchronization
 
 /// Brings members that lag behind on an app's key rotations up to date: each
 /// member gossips the epoch of the key it pins (``NodeMetadata/AppState/epoch``);
@@ -21,7 +20,6 @@ final class RotationRelay: Service, Sendable {
     /// Nanoseconds before statements go again to a member that still lags.
     let resendAfter: UInt64
     static let relays = 3
-    private let sent = Mutex<[String: UInt64]>([:])
 
     init(keys: PublisherKeys, gossip: GossipRuntime, interval: Duration = .seconds(2), resendAfter: UInt64 = 30_000_000_000) {
         self.keys = keys
@@ -32,17 +30,21 @@ final class RotationRelay: Service, Sendable {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
+            // What went to whom, and when: owned by this loop alone.
+            var sent: [String: UInt64] = [:]
             while !Task.isCancelled {
-                self.relay(now: GossipRuntime.now())
+                self.relay(now: GossipRuntime.now(), sent: &sent)
                 try? await Task.sleep(for: self.interval)
             }
         }
     }
 
-    func relay(now: UInt64) {
+    /// Sends statements to the laggards this node relays for; `sent` holds the statements sent
+    /// within `resendAfter`, by app, member and epochs, so each goes once until then.
+    func relay(now: UInt64, sent: inout [String: UInt64]) {
         let me = gossip.me.id
         let members = gossip.members.filter { $0.status == .alive || $0.status == .suspect }
-        sent.withLock { sent in sent = sent.filter { now < $0.value + resendAfter } }
+        sent = sent.filter { now < $0.value + resendAfter }
         for app in keys.apps {
             guard let mine = keys.pinned(app), mine.epoch > 0 else { continue }
             var ahead = [me]
@@ -55,7 +57,7 @@ final class RotationRelay: Service, Sendable {
             }
             for (member, epoch) in behind where Self.isRelay(me, for: member.id, among: ahead) {
                 let key = "\(app) \(member.id) \(epoch) \(mine.epoch)"
-                guard sent.withLock({ $0.updateValue(now, forKey: key) == nil }) else { continue }
+                guard sent.updateValue(now, forKey: key) == nil else { continue }
                 for body in keys.statements(app, after: epoch) { gossip.send(notice: body, to: member.address) }
             }
         }
