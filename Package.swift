@@ -138,9 +138,11 @@ let package = Package(
         .testTarget(
             name: "OriginTests",
             dependencies: ["BundlecastCore", "Origin", "TestSupport",
-                           // Routes through the router, in the test process.
+                           // Routes through the router, and the fast path in an EmbeddedChannel, in the test process.
                            .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "HummingbirdTesting", package: "hummingbird"),
+                           .product(name: "NIOEmbedded", package: "swift-nio"),
+                           .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                            .product(name: "Logging", package: "swift-log")]
         ),
     ],
