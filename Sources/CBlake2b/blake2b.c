@@ -1,5 +1,9 @@
 // BLAKE2b as specified in RFC 7693, unkeyed, written for speed on 64-bit CPUs:
-// little-endian loads through memcpy, the twelve rounds unrolled by the compiler.
+// little-endian loads through memcpy, the twelve rounds written out by macros with
+// their message indices as literals. The package passes no optimisation flag (a
+// dependency may not carry unsafe flags): SwiftPM's release -O2 makes this as fast as
+// -O3, and debug's -O0, without a table lookup or a call per step, is slower but
+// tolerable for tests (clang has no pragma that raises -O0).
 #include "cblake2b.h"
 #include <string.h>
 
@@ -8,22 +12,7 @@ static const uint64_t IV[8] = {
     0x510e527fade682d1ULL, 0x9b05688c2b3e6c1fULL, 0x1f83d9abfb41bd6bULL, 0x5be0cd19137e2179ULL,
 };
 
-static const uint8_t SIGMA[12][16] = {
-    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
-    {14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3},
-    {11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4},
-    {7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8},
-    {9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13},
-    {2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9},
-    {12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11},
-    {13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10},
-    {6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5},
-    {10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0},
-    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
-    {14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3},
-};
-
-static inline uint64_t load64(const uint8_t *p) {
+__attribute__((always_inline)) static inline uint64_t load64(const uint8_t *p) {
     uint64_t v;
     memcpy(&v, p, 8);
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
@@ -32,30 +21,32 @@ static inline uint64_t load64(const uint8_t *p) {
     return v;
 }
 
-static inline uint64_t rotr64(uint64_t x, int n) { return (x >> n) | (x << (64 - n)); }
+#define ROTR64(x, n) (((x) >> (n)) | ((x) << (64 - (n))))
 
-#define G(r, i, a, b, c, d)                       \
+// G and ROUND take the message words' indices as literals (RFC 7693's SIGMA, one row per
+// round) so that no build, optimised or not, looks them up in a table.
+#define G(x, y, a, b, c, d)                       \
     do {                                          \
-        a = a + b + m[SIGMA[r][2 * i]];           \
-        d = rotr64(d ^ a, 32);                    \
+        a = a + b + m[x];                         \
+        d = ROTR64(d ^ a, 32);                    \
         c = c + d;                                \
-        b = rotr64(b ^ c, 24);                    \
-        a = a + b + m[SIGMA[r][2 * i + 1]];       \
-        d = rotr64(d ^ a, 16);                    \
+        b = ROTR64(b ^ c, 24);                    \
+        a = a + b + m[y];                         \
+        d = ROTR64(d ^ a, 16);                    \
         c = c + d;                                \
-        b = rotr64(b ^ c, 63);                    \
+        b = ROTR64(b ^ c, 63);                    \
     } while (0)
 
-#define ROUND(r)                                  \
+#define ROUND(s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15) \
     do {                                          \
-        G(r, 0, v0, v4, v8, v12);                 \
-        G(r, 1, v1, v5, v9, v13);                 \
-        G(r, 2, v2, v6, v10, v14);                \
-        G(r, 3, v3, v7, v11, v15);                \
-        G(r, 4, v0, v5, v10, v15);                \
-        G(r, 5, v1, v6, v11, v12);                \
-        G(r, 6, v2, v7, v8, v13);                 \
-        G(r, 7, v3, v4, v9, v14);                 \
+        G(s0, s1, v0, v4, v8, v12);               \
+        G(s2, s3, v1, v5, v9, v13);               \
+        G(s4, s5, v2, v6, v10, v14);              \
+        G(s6, s7, v3, v7, v11, v15);              \
+        G(s8, s9, v0, v5, v10, v15);              \
+        G(s10, s11, v1, v6, v11, v12);            \
+        G(s12, s13, v2, v7, v8, v13);             \
+        G(s14, s15, v3, v4, v9, v14);             \
     } while (0)
 
 static void compress(bc_blake2b_state *s, const uint8_t *block, int last) {
@@ -66,8 +57,18 @@ static void compress(bc_blake2b_state *s, const uint8_t *block, int last) {
     uint64_t v8 = IV[0], v9 = IV[1], v10 = IV[2], v11 = IV[3];
     uint64_t v12 = IV[4] ^ s->t[0], v13 = IV[5] ^ s->t[1];
     uint64_t v14 = last ? ~IV[6] : IV[6], v15 = IV[7];
-    ROUND(0); ROUND(1); ROUND(2); ROUND(3); ROUND(4); ROUND(5);
-    ROUND(6); ROUND(7); ROUND(8); ROUND(9); ROUND(10); ROUND(11);
+    ROUND(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    ROUND(14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3);
+    ROUND(11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4);
+    ROUND(7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8);
+    ROUND(9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13);
+    ROUND(2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9);
+    ROUND(12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11);
+    ROUND(13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10);
+    ROUND(6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5);
+    ROUND(10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0);
+    ROUND(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    ROUND(14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3);
     s->h[0] ^= v0 ^ v8;  s->h[1] ^= v1 ^ v9;  s->h[2] ^= v2 ^ v10; s->h[3] ^= v3 ^ v11;
     s->h[4] ^= v4 ^ v12; s->h[5] ^= v5 ^ v13; s->h[6] ^= v6 ^ v14; s->h[7] ^= v7 ^ v15;
 }

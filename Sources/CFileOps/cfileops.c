@@ -1,19 +1,29 @@
+// The node's file operations that have a faster or atomic form on Linux (renameat2,
+// copy_file_range, sync_file_range). Package.swift lists macOS, so every Linux-only call is
+// guarded: macOS swaps with renamex_np(RENAME_SWAP), which is just as atomic; elsewhere a
+// swap is ENOSYS, copies go through a buffer and write-back is left to fsync.
+#if defined(__linux__)
 #define _GNU_SOURCE
+#include <sys/syscall.h>
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #include "cfileops.h"
 
-#ifndef RENAME_EXCHANGE
+#if defined(__linux__) && !defined(RENAME_EXCHANGE)
 #define RENAME_EXCHANGE (1 << 1)
 #endif
 
 int cfileops_exchange(const char *a, const char *b) {
-#ifdef SYS_renameat2
+#if defined(__linux__) && defined(SYS_renameat2)
     return (int)syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);
+#elif defined(__APPLE__)
+    return renamex_np(a, b, RENAME_SWAP);
 #else
+    (void)a;
+    (void)b;
     errno = ENOSYS;
     return -1;
 #endif
@@ -38,9 +48,12 @@ static int write_all(int fd, const char *p, size_t n, off_t *to) {
    offset): in the kernel, or through a buffer where the kernel or file system cannot. */
 static int copy_range(int in, off_t from, int out, off_t *to, long length) {
     long left = length;
+#if defined(__linux__)
     int kernel = 1;
+#endif
     char buffer[65536];
     while (left > 0) {
+#if defined(__linux__)
         if (kernel) {
             ssize_t n = copy_file_range(in, &from, out, to, (size_t)left, 0);
             if (n > 0) { left -= n; continue; }
@@ -50,6 +63,7 @@ static int copy_range(int in, off_t from, int out, off_t *to, long length) {
             kernel = 0;  /* not here: copy through user space from where it stopped */
             continue;
         }
+#endif
         size_t want = (size_t)left < sizeof buffer ? (size_t)left : sizeof buffer;
         ssize_t n = pread(in, buffer, want, from);
         if (n < 0) {
@@ -74,5 +88,11 @@ int cfileops_copy_at(int in, long in_offset, int out, long out_offset, long leng
 }
 
 void cfileops_start_writeback(int fd, long offset, long length) {
+#if defined(__linux__)
     sync_file_range(fd, (off_t)offset, (off_t)length, SYNC_FILE_RANGE_WRITE);
+#else
+    (void)fd;
+    (void)offset;
+    (void)length;
+#endif
 }

@@ -2,93 +2,12 @@ import BundlecastCore
 import Foundation
 import Testing
 
-/// Real `bundlecast origin` processes over real HTTP on loopback; one at a time.
+/// Real `bundlecast origin` processes over real HTTP on loopback, one at a time: what needs
+/// the process (start-up, restart, shutdown) or the socket (the event-loop fast path,
+/// pipelining). What each route answers is tested through the router, in `OriginAPITests+Router`.
 @Suite(.serialized) struct OriginAPITests {
     func start(_ dir: String) throws -> OriginProcess {
         try OriginProcess(directory: dir, arguments: ["--trust", "hello-fleet=\(demoPub)", "--trust", "twin=\(demoPub)"])
-    }
-
-    @Test func everyAnswerToAPublish() async throws {
-        try await withTemporaryDirectory { dir in
-            let origin = try start(dir)
-            let url = origin.base + "/v1/apps/hello-fleet/notices"
-            let first = try notice(sequence: 1)
-            #expect(try await http("POST", url, body: first).status == 201)
-            #expect(try await http("POST", url, body: first).status == 200, "same signed bytes: idempotent")
-            let equal = try await http("POST", url, body: try notice(sequence: 1, rollout: 50))
-            #expect(equal.status == 409)
-            #expect(equal.error?.contains("not higher than 1") == true)
-            #expect(try await http("POST", url, body: try notice(sequence: 3, version: "1.1.0")).status == 201)
-            #expect(try await http("POST", url, body: try notice(sequence: 2)).status == 409, "stale")
-            var forged = try notice(sequence: 9)
-            let text = String(decoding: forged, as: UTF8.self).replacingOccurrences(of: "rollout=100", with: "rollout=1")
-            forged = Array(text.utf8)
-            #expect(try await http("POST", url, body: forged).status == 401, "bad signature")
-            let stranger = try await http("POST", url, body: try notice(sequence: 10, key: otherKey))
-            #expect(stranger.status == 403, "another key")
-            #expect(try await http("POST", origin.base + "/v1/apps/twin/notices", body: try notice(sequence: 11)).status == 403, "notice for another app")
-            #expect(try await http("POST", origin.base + "/v1/apps/nobody/notices", body: try notice(app: "nobody", sequence: 1)).status == 404)
-            #expect(try await http("POST", url, body: Array("garbage\n".utf8)).status == 400)
-            #expect(try await http("POST", url, body: []).status == 400)
-            #expect(try await http("POST", url, body: [UInt8](repeating: 0x41, count: 70_000)).status == 413)
-            #expect(try await http("POST", url, body: try notice(sequence: 12, expires: 1_700_000_100)).status == 409, "expired")
-            #expect(try await http("POST", origin.base + "/v1/apps/..%2Fetc/notices", body: first).status == 400)
-            let metrics = try await http("GET", origin.base + "/metrics").text
-            #expect(metrics.contains("bundlecast_origin_notices_total{result=\"created\"} 2"))
-            #expect(metrics.contains("bundlecast_origin_notices_total{result=\"bad_signature\"} 1"))
-            #expect(origin.stop() == 0, "\(origin.log)")
-        }
-    }
-
-    @Test func latestWithETagAndCatchUp() async throws {
-        try await withTemporaryDirectory { dir in
-            let origin = try start(dir)
-            let latest = origin.base + "/v1/apps/hello-fleet/channels/stable/latest"
-            #expect(try await http("GET", latest).status == 404)
-            #expect(try await http("GET", origin.base + "/v1/apps/nobody/channels/stable/latest").status == 404)
-            #expect(try await http("GET", origin.base + "/v1/apps/hello-fleet/channels/bad%20name/latest").status == 400)
-            let one = try notice(sequence: 1)
-            let two = try notice(sequence: 2, channel: "beta", version: "1.1.0-rc.1")
-            let three = try notice(sequence: 3, version: "1.1.0")
-            for n in [one, two, three] { #expect(try await http("POST", origin.base + "/v1/apps/hello-fleet/notices", body: n).status == 201) }
-            let answer = try await http("GET", latest)
-            #expect(answer.status == 200)
-            #expect(Array(answer.body) == three)
-            #expect(answer.header("ETag") == "\"3\"")
-            #expect(answer.header("Cache-Control")?.contains("max-age") == true)
-            #expect(try await http("GET", latest, headers: ["If-None-Match": "\"3\""]).status == 304)
-            #expect(try await http("GET", latest, headers: ["If-None-Match": "\"2\""]).status == 200)
-            #expect(Array(try await http("GET", origin.base + "/v1/apps/hello-fleet/channels/beta/latest").body) == two)
-            let list = try await http("GET", origin.base + "/v1/apps/hello-fleet/notices?after=1")
-            let json = try JSONSerialization.jsonObject(with: list.body) as? [String: Any]
-            let items = json?["notices"] as? [[String: Any]]
-            #expect(items?.map { $0["sequence"] as? Int } == [2, 3])
-            #expect(items?.last?["minisig"] as? String == String(decoding: three, as: UTF8.self))
-            let apps = try await http("GET", origin.base + "/v1/apps").text
-            #expect(apps.contains("\"channels\":{\"beta\":2,\"stable\":3}"))
-            #expect(try await http("GET", origin.base + "/healthz").status == 200)
-            origin.stop()
-        }
-    }
-
-    @Test func longPollWakesOnPublishAndTimesOut() async throws {
-        try await withTemporaryDirectory { dir in
-            let origin = try start(dir)
-            let poll = origin.base + "/v1/apps/hello-fleet/channels/stable/latest?after=0&wait=30"
-            async let waited = http("GET", poll)
-            try await origin.waitForLongPolls(1)
-            #expect(try await http("POST", origin.base + "/v1/apps/hello-fleet/notices", body: try notice(sequence: 1)).status == 201)
-            let woke = try await waited
-            #expect(woke.status == 200)
-            #expect(woke.header("ETag") == "\"1\"")
-            #expect(woke.header("Cache-Control") == "no-store")
-            // Already newer: answers at once.
-            #expect(try await http("GET", origin.base + "/v1/apps/hello-fleet/channels/stable/latest?after=0&wait=30").status == 200)
-            // Nothing newer within the wait: 204.
-            let quiet = try await http("GET", origin.base + "/v1/apps/hello-fleet/channels/stable/latest?after=1&wait=1")
-            #expect(quiet.status == 204)
-            origin.stop()
-        }
     }
 
     @Test func shutdownEndsOpenLongPollsAtOnce() async throws {
@@ -103,22 +22,6 @@ import Testing
             #expect(answer.status == 503)
             #expect(answer.header("Retry-After") == "1")
             #expect(Date().timeIntervalSince(started) < 20, "shutdown waited for the long-poll")
-        }
-    }
-
-    @Test func racingPublishersWithTheSameSequence() async throws {
-        try await withTemporaryDirectory { dir in
-            let origin = try start(dir)
-            let url = origin.base + "/v1/apps/hello-fleet/notices"
-            for round in 1...10 {
-                let a = try notice(sequence: UInt64(round), version: "1.0.\(round)")
-                let b = try notice(sequence: UInt64(round), version: "2.0.\(round)")
-                async let first = http("POST", url, body: a)
-                async let second = http("POST", url, body: b)
-                let statuses = try await [first.status, second.status].sorted()
-                #expect(statuses == [201, 409], "round \(round)")
-            }
-            origin.stop()
         }
     }
 
@@ -179,6 +82,11 @@ import Testing
             #expect(answers[2].body == String(decoding: n, as: UTF8.self))
             let metrics = try await http("GET", origin.base + "/metrics").text
             #expect(metrics.contains("bundlecast_origin_requests_total{route=\"/v1/apps/{app}/channels/{channel}/latest\",status=\"304\"} 1"))
+            // HEAD (the router's, not the fast path's) sends the headers of GET and no body on the wire.
+            let head = try head(origin.port, "/v1/apps/hello-fleet/channels/stable/latest")
+            #expect(head.status == 200 && head.rest.isEmpty, "\(head.rest)")
+            #expect(head.headers["content-length"] == String(n.count))
+            #expect(head.headers["etag"] == fast.header("ETag"))
             origin.stop()
         }
     }
@@ -197,28 +105,5 @@ import Testing
             }
         }
         return (Int(lines[0].split(separator: " ")[1]) ?? 0, headers, parts.dropFirst().joined(separator: "\r\n\r\n"))
-    }
-
-    @Test func headAnswersEveryGetRouteWithItsHeadersAndNoBody() async throws {
-        try await withTemporaryDirectory { dir in
-            let origin = try start(dir)
-            defer { origin.stop() }
-            #expect(try await http("POST", origin.base + "/v1/apps/hello-fleet/notices", body: try notice(sequence: 1)).status == 201)
-            let paths = ["/healthz", "/v1/apps", "/v1/apps/hello-fleet", "/v1/apps/hello-fleet/notices?after=0",
-                         "/v1/apps/hello-fleet/channels/stable/latest", "/v1/apps/hello-fleet/rotations",
-                         "/v1/apps/hello-fleet/channels/stable/timestamp", "/v1/apps/nobody", "/v1/apps/hello-fleet/channels/beta/latest"]
-            for path in paths {
-                let get = try await http("GET", origin.base + path)
-                let answer = try head(origin.port, path)
-                #expect(answer.status == get.status, "HEAD \(path)")
-                #expect(answer.rest.isEmpty, "HEAD \(path) sent a body: \(answer.rest)")
-                #expect(answer.headers["content-length"] == String(get.body.count), "HEAD \(path)")
-                for name in ["content-type", "etag", "cache-control"] {
-                    #expect(answer.headers[name] == get.header(name), "HEAD \(path): \(name)")
-                }
-            }
-            let metrics = try head(origin.port, "/metrics")
-            #expect(metrics.status == 200 && metrics.rest.isEmpty)
-        }
     }
 }

@@ -1,13 +1,13 @@
 #ifndef CFILEOPS_H
 #define CFILEOPS_H
 
-/// Swaps two paths atomically (Linux renameat2 with RENAME_EXCHANGE): both names
-/// exist before and after, each pointing at the other's inode. Returns 0, or -1
-/// with errno set (ENOSYS/EINVAL where the kernel or file system lacks it).
+/// Swaps two paths atomically (renameat2 with RENAME_EXCHANGE on Linux, renamex_np with
+/// RENAME_SWAP on macOS): both names exist before and after, each pointing at the other's
+/// inode. Returns 0, or -1 with errno set (ENOSYS/EINVAL where the system or file system lacks it).
 int cfileops_exchange(const char *a, const char *b);
 
 /// Appends `length` bytes of the file `in`, from `offset`, to `out` at its current
-/// offset, in the kernel (copy_file_range), falling back to read and write where
+/// offset, in the kernel (copy_file_range, Linux), falling back to read and write where
 /// the kernel or file system cannot. Returns 0, or -1 with errno set (ENODATA
 /// when `in` ends before `offset + length`).
 int cfileops_append(int in, long offset, int out, long length);
@@ -18,7 +18,8 @@ int cfileops_append(int in, long offset, int out, long length);
 int cfileops_copy_at(int in, long in_offset, int out, long out_offset, long length);
 
 /// Starts writing the range back to disk without waiting (sync_file_range with
-/// SYNC_FILE_RANGE_WRITE), so a later fsync has less left to wait for. Best effort.
+/// SYNC_FILE_RANGE_WRITE, Linux), so a later fsync has less left to wait for. Best effort:
+/// nothing elsewhere.
 void cfileops_start_writeback(int fd, long offset, long length);
 
 #endif

@@ -14,16 +14,11 @@ public enum OriginServer {
     ) throws -> some ApplicationProtocol {
         let board = NoticeBoard(try store.allLatest())
         let metrics = OriginMetrics()
-        // HEAD answers every GET route with the same status and headers and no body: HTTP
-        // caches and CDNs in front of the origin send HEAD to revalidate.
-        let router = Router(options: .autoGenerateHeadEndpoints)
-        router.add(middleware: MetricsMiddleware(metrics: metrics))
         // Each request is logged at debug; the middleware is left out otherwise so that
         // logging costs nothing on the hot path.
         let logRequests = logger.logLevel <= .debug
-        if logRequests { router.add(middleware: LogRequestsMiddleware(.debug)) }
         let api = OriginAPI(store: store, board: board, metrics: metrics, settings: settings, logger: logger, clock: clock)
-        api.addRoutes(to: router)
+        let router = Self.router(api, logRequests: logRequests)
         let cacheControl = api.cacheControl
         let readyPath = settings.readyFile
             ?? (URL(fileURLWithPath: settings.databasePath).deletingLastPathComponent().path + "/ready.json")
@@ -46,6 +41,18 @@ public enum OriginServer {
             },
             logger: logger
         )
+    }
+
+    /// Every route of `api` behind the metrics middleware: what the server runs behind the
+    /// ``LatestFastPath``, and what tests drive without a socket (HummingbirdTesting's `.router`).
+    static func router(_ api: OriginAPI, logRequests: Bool = false) -> Router<BasicRequestContext> {
+        // HEAD answers every GET route with the same status and headers and no body: HTTP
+        // caches and CDNs in front of the origin send HEAD to revalidate.
+        let router = Router(options: .autoGenerateHeadEndpoints)
+        router.add(middleware: MetricsMiddleware(metrics: api.metrics))
+        if logRequests { router.add(middleware: LogRequestsMiddleware(.debug)) }
+        api.addRoutes(to: router)
+        return router
     }
 
     /// Runs until SIGINT or SIGTERM; open long-polls end at once with 503.

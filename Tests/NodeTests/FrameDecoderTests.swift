@@ -1,0 +1,185 @@
+import BundlecastCore
+import Gossip
+@testable import Node
+import NIOCore
+import NIOEmbedded
+import Testing
+import TransferWire
+
+/// The length-prefixed frame decoders in a pipeline of their own (`EmbeddedChannel`): a
+/// frame arrives whole whatever the reads were, and a length over the limit is refused
+/// at its first four bytes, before any of the frame is buffered.
+@Suite struct FrameDecoderTests {
+    /// `payload` with its big-endian u32 length in front.
+    static func framed(_ payload: [UInt8], length: UInt32? = nil) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.writeInteger(length ?? UInt32(payload.count))
+        buffer.writeBytes(payload)
+        return buffer
+    }
+
+    /// What a read of `bytes` produced: the frames that came out, or the error the decoder threw.
+    static func read(_ channel: EmbeddedChannel, _ bytes: ByteBuffer) -> Result<[[UInt8]], any Error> {
+        do {
+            try channel.writeInbound(bytes)
+            var frames: [[UInt8]] = []
+            while let frame = try channel.readInbound(as: ByteBuffer.self) { frames.append(Array(buffer: frame)) }
+            return .success(frames)
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    // MARK: - Push-pull (gossip over TCP)
+
+    static func pushPull() throws -> EmbeddedChannel {
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(PushPullFrameDecoder()))
+        try connect(channel)
+        return channel
+    }
+
+    /// Makes `channel` active, as an accepted connection is.
+    static func connect(_ channel: EmbeddedChannel) throws {
+        channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 9), promise: nil)
+    }
+
+    @Test func pushPullFramesComeOutWholeHoweverTheyWereRead() throws {
+        let channel = try Self.pushPull()
+        let a = [UInt8](repeating: 1, count: 1000), b: [UInt8] = [], c = [UInt8](repeating: 3, count: 10)
+        var all = Self.framed(a)
+        all.writeImmutableBuffer(Self.framed(b))
+        all.writeImmutableBuffer(Self.framed(c))
+        // One byte at a time: nothing comes out until a frame is complete, then exactly it.
+        var out: [[UInt8]] = []
+        while let byte = all.readSlice(length: 1) { out += try Self.read(channel, byte).get() }
+        #expect(out == [a, b, c])
+        // All at once: the same frames.
+        var again = Self.framed(a)
+        again.writeImmutableBuffer(Self.framed(c))
+        #expect(try Self.read(channel, again).get() == [a, c])
+        #expect(try channel.finish().isClean)
+    }
+
+    @Test(arguments: [UInt32(PushPullFrameDecoder.maxFrame) + 1, UInt32.max])
+    func aPushPullLengthOverTheLimitIsRefusedAtItsHeader(_ length: UInt32) throws {
+        let channel = try Self.pushPull()
+        var header = ByteBuffer()
+        header.writeInteger(length)
+        let result = Self.read(channel, header)
+        #expect(throws: PushPullFrameDecoder.FrameTooLarge.self) { try result.get() }
+        _ = try? channel.finish()
+    }
+
+    @Test func aPushPullFrameAtTheLimitIsTaken() throws {
+        let channel = try Self.pushPull()
+        let payload = [UInt8](repeating: 7, count: PushPullFrameDecoder.maxFrame)
+        #expect(try Self.read(channel, Self.framed(payload)).get() == [payload])
+        #expect(try channel.finish().isClean)
+    }
+
+    /// A peer that sends half a frame and closes: nothing is handed on, then or at the close.
+    @Test func aTruncatedPushPullFrameIsNeverHandedOn() throws {
+        let channel = try Self.pushPull()
+        let frame = Self.framed([UInt8](repeating: 9, count: 100))
+        let before = try Self.read(channel, frame.getSlice(at: 0, length: 50)!).get()
+        #expect(before.isEmpty)
+        _ = try? channel.finish()
+        #expect(try channel.readInbound(as: ByteBuffer.self) == nil)
+    }
+
+    // MARK: - Transfer frames
+
+    /// A transfer connection's decoder; `body` runs with the channel, whose connection's promise is then completed.
+    static func transfer(_ body: (EmbeddedChannel, TransferConnection) throws -> Void) throws {
+        let channel = EmbeddedChannel()
+        let connection = TransferConnection(expect: nil, eventLoop: channel.eventLoop)
+        defer { connection.hello.fail(ChannelError.ioOnClosedChannel) }
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TransferFrameDecoder(connection: connection)))
+        try connect(channel)
+        try body(channel, connection)
+    }
+
+    static let digest = Blake2b.digest256(Array("x".utf8))
+    static let hello = TransferFrame.hello(version: TransferFrame.protocolVersion, node: NodeID(high: 1, low: 2),
+                                           key: [UInt8](repeating: 7, count: 32), nonce: [UInt8](repeating: 9, count: 32))
+
+    @Test func transferFramesComeOutWholeAndDecode() throws {
+        try Self.transfer { channel, _ in
+            let frames: [TransferFrame] = [Self.hello, .request(Self.digest), .chunk(Self.digest, [1, 2, 3]), .has(Self.digest)]
+            var all = TransferFrame.buffer(frames)
+            var out: [[UInt8]] = []
+            while all.readableBytes > 0 { out += try Self.read(channel, all.readSlice(length: min(7, all.readableBytes))!).get() }
+            #expect(try out.map { try TransferFrame(decoding: $0) } == frames)
+        }
+    }
+
+    /// The limit of a frame's length, by what comes first and what was asked for.
+    struct Limit: Sendable, CustomTestStringConvertible {
+        let name: String
+        let afterHello: Bool
+        let manifestAsked: Bool
+        let type: UInt8
+        let length: Int
+        let taken: Bool
+        var testDescription: String { name }
+    }
+
+    static let helloType = hello.encoded()[0]
+    static let manifest = TransferFrame.manifest(digest, []).encoded()[0]
+    static let chunk = TransferFrame.chunk(digest, []).encoded()[0]
+    static let limits: [Limit] = [
+        Limit(name: "a hello-sized first frame", afterHello: false, manifestAsked: false, type: helloType, length: TransferFrame.helloLength, taken: true),
+        Limit(name: "a first frame over a hello", afterHello: false, manifestAsked: false, type: helloType, length: TransferFrame.helloLength + 1,
+              taken: false),
+        Limit(name: "a chunk-sized first frame", afterHello: false, manifestAsked: true, type: chunk, length: TransferFrame.maxChunkFrame, taken: false),
+        Limit(name: "a whole chunk", afterHello: true, manifestAsked: false, type: chunk, length: TransferFrame.maxChunkFrame, taken: true),
+        Limit(name: "over a chunk", afterHello: true, manifestAsked: false, type: chunk, length: TransferFrame.maxChunkFrame + 1, taken: false),
+        Limit(name: "a manifest nobody asked for", afterHello: true, manifestAsked: false, type: manifest, length: TransferFrame.maxChunkFrame + 1,
+              taken: false),
+        Limit(name: "a manifest asked for", afterHello: true, manifestAsked: true, type: manifest, length: TransferFrame.maxFrame, taken: true),
+        Limit(name: "over a manifest asked for", afterHello: true, manifestAsked: true, type: manifest, length: TransferFrame.maxFrame + 1, taken: false),
+    ]
+
+    /// Only the length and the type byte are sent: a refused frame is refused before its body comes.
+    @Test(arguments: limits) func aTransferFrameOverItsLimitIsRefusedAtItsHeader(_ limit: Limit) throws {
+        try Self.transfer { channel, connection in
+            if limit.manifestAsked { connection.askedForManifest(Self.digest) }
+            if limit.afterHello {
+                let hello = try Self.read(channel, Self.hello.buffer()).get()
+                #expect(hello.count == 1)
+            }
+            var header = ByteBuffer()
+            header.writeInteger(UInt32(limit.length))
+            header.writeInteger(limit.type)
+            let result = Self.read(channel, header)
+            if limit.taken {
+                let frames = try result.get()
+                #expect(frames.isEmpty, "waits for the rest")
+            } else {
+                #expect(throws: TransferFrameDecoder.FrameTooLarge.self) { try result.get() }
+            }
+            _ = try? channel.finish()
+        }
+    }
+
+    /// A length of zero (no type byte) is handed on, and decoding it is refused (``TransferHandler`` closes).
+    @Test func anEmptyOrGarbageTransferFrameIsHandedOnAndRefusedByTheCodec() throws {
+        try Self.transfer { channel, _ in
+            _ = try Self.read(channel, Self.hello.buffer()).get()
+            let out = try Self.read(channel, Self.framed([]).writingBuffer(Self.framed([0xEE, 1, 2, 3]))).get()
+            #expect(out == [[], [0xEE, 1, 2, 3]])
+            for bytes in out { #expect(throws: TransferFrameError.self) { try TransferFrame(decoding: bytes) } }
+            #expect(try channel.finish().isClean)
+        }
+    }
+}
+
+extension ByteBuffer {
+    /// This buffer followed by `other`.
+    func writingBuffer(_ other: ByteBuffer) -> ByteBuffer {
+        var copy = self
+        copy.writeImmutableBuffer(other)
+        return copy
+    }
+}
