@@ -68,6 +68,8 @@ public enum NodeService {
     /// Runs until SIGINT or SIGTERM, then leaves the fleet. Sockets bound before a start-up
     /// error are closed before the error is thrown.
     public static func run(_ settings: Settings, logger: Logger) async throws {
+        let lock = try DataDirectoryLock(directory: settings.dataDirectory)
+        defer { withExtendedLifetime(lock) {} }
         // A ready file left by an earlier run must not be mistaken for this one's.
         let ready = settings.dataDirectory + "/ready.json"
         try? FileManager.default.removeItem(atPath: ready)

@@ -82,4 +82,16 @@ import TestSupport
             }
         }
     }
+
+    @Test func aSecondNodeOnTheSameDataDirectoryIsRefusedAndTheFirstKeepsItsReadyFile() async throws {
+        try await withTemporaryDirectory { dir in
+            let (first, running) = try await start(try settings(dir + "/a"))
+            let error = await #expect(throws: (any Error).self) { try await NodeService.run(try settings(dir + "/a"), logger: logger) }
+            #expect(String(describing: error).contains("another node is running on"), "\(String(describing: error))")
+            let bytes = try #require(FileManager.default.contents(atPath: dir + "/a/ready.json"))
+            #expect(try JSONDecoder().decode(NodeReadyFile.self, from: bytes).admin == first.admin)
+            running.cancel()
+            _ = await running.result
+        }
+    }
 }

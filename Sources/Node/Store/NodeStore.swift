@@ -15,7 +15,10 @@ public final class NodeStore: Sendable {
     /// Opens or creates `DIR/node.sqlite`.
     public init(path: String) throws {
         do {
-            pool = try DatabasePool(path: path)
+            // A node that has just stopped may still be finishing a write: wait for it rather than fail.
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(10)
+            pool = try DatabasePool(path: path, configuration: configuration)
             try Self.migrator.migrate(pool)
             // It holds the node's identity key: no one else on the machine may read it.
             for file in [path, path + "-wal", path + "-shm"] { chmod(file, 0o600) }
