@@ -68,6 +68,8 @@ extension NodeService {
                 let adminPort = channel.localAddress?.port ?? settings.admin.port
                 adminAddress.port = adminPort
                 state.update { $0.admin = adminPort }
+                // The join carries the admin port at once (the metadata stream would bring it a moment later).
+                gossip.setMetadata(state.metadata.encoded())
                 gossip.join(settings.join)
                 do {
                     try NodeReadyFile(gossip: gossip.port, admin: adminPort, transfer: transfer.port, pid: getpid()).write(to: ready)

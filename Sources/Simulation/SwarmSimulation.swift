@@ -38,7 +38,8 @@ public enum SwarmSimulation {
         public var tickEvery: UInt64 = 50_000_000
         /// Uploads served in turns per requester (the shell's default); false: in arrival order.
         public var uploadsInTurns = true
-        public var resendAfter: UInt64 = 5_000_000_000
+        /// The seed's super-seeding window: the node's own default.
+        public var resendAfter: UInt64 = SuperSeeding<Int>(refuses: true).resendAfter
         /// CPU each received chunk costs (receive, hash, store, its share of sending and
         /// installing), in nanoseconds; 0: CPU is free.
         public var cpuPerChunk: UInt64 = 0
@@ -125,8 +126,8 @@ public enum SwarmSimulation {
         var pumpAt = Array(repeating: UInt64.max, count: n + 1)
         // The queue a requester's requests wait in: its own, or in arrival order the one shared queue.
         func queue(of requester: Int) -> NodeID { s.uploadsInTurns ? ids[requester] : ids[0] }
-        // Each chunk's last requester at an uploader and when it asked (the seed's super-seeding window).
-        var lastSent = Array(repeating: [Int: (to: Int, at: UInt64)](), count: n + 1)
+        // Each uploader's books of which requester each chunk went to: the seed refuses as a node's does.
+        var seeding = (0...n).map { SuperSeeding<Int>(refuses: $0 == 0, resendAfter: s.resendAfter) }
         var doneAt: [UInt64] = []
         var hasQueue = Array(repeating: [Int](), count: n + 1)
         var seedBytes: UInt64 = 0
@@ -219,12 +220,10 @@ public enum SwarmSimulation {
                 apply(i, out, now: now)
                 if holders < s.fetch.extraHolders { heap.push(.refresh(i), at: now + s.fetch.refresh) }
             case .request(let from, let to, let chunk):
-                let last = lastSent[to][chunk]
-                if !held[to][chunk] || (to == 0 && last.map { $0.to != from && now < $0.at + s.resendAfter } ?? false) {
+                if !held[to][chunk] || seeding[to].admit(chunk, to: ids[from], now: now) == .refused {
                     send(.missing(to: from, from: to, chunk: chunk), at: now + s.latency)
                     continue
                 }
-                lastSent[to][chunk] = (from, now)
                 links[to].enqueue((from, chunk), bytes: Int(sizes[chunk]), from: queue(of: from), now: now)
                 pump(to, now: now)
             case .chunk(let to, let from, let chunk):
@@ -252,7 +251,7 @@ public enum SwarmSimulation {
             case .cancel(let from, let to, let chunk):
                 // Still waiting for its turn: it leaves the queue, as in the shell.
                 let removed = links[to].remove(from: queue(of: from)) { $0 == (from, chunk) }
-                if !removed.isEmpty, lastSent[to][chunk]?.to == from { lastSent[to][chunk] = nil }
+                if !removed.isEmpty { seeding[to].unsent(chunk, to: ids[from]) }
             case .pump(let u):
                 guard pumpAt[u] <= now else { continue }
                 pumpAt[u] = .max

@@ -111,6 +111,20 @@ struct UpdatePolicyTests {
         #expect(p.startFetch(v2.manifest, chunksMissing: true, now: at) == .now)
     }
 
+    @Test func aStaggerIsForgottenWhenTheFetchIsNoLongerAskedFor() {
+        var p = policy(stagger: .seconds(2))
+        #expect(p.reconcile(facts(notice(2, names: v2))) == .fetchAndInstall(v2.manifest))
+        guard case .waitUntil(let at) = p.startFetch(v2.manifest, chunksMissing: true, now: 10 * second) else {
+            Issue.record("no stagger")
+            return
+        }
+        // Woken at its time to find the rollout narrowed to 0%: it stays, and forgets the stagger.
+        #expect(p.reconcile(facts(notice(3, names: v2, rollout: 0))) == .stay(.outsideRollout(percent: 0)))
+        // Widened again later: a fresh delay, not a start at once.
+        #expect(p.reconcile(facts(notice(4, names: v2))) == .fetchAndInstall(v2.manifest))
+        #expect(p.startFetch(v2.manifest, chunksMissing: true, now: at + 60 * second) != .now)
+    }
+
     @Test(arguments: [(missing: false, stagger: Duration.seconds(2)), (missing: true, stagger: .zero), (missing: true, stagger: .seconds(-1))])
     func nothingToFetchOrNoStaggerStartsAtOnce(missing: Bool, stagger: Duration) {
         var p = policy(stagger: stagger)

@@ -166,6 +166,8 @@ public final class GossipRuntime: Sendable {
         ticker?.cancel()
         try? await udp?.close()
         try? await tcp?.close()
+        // Notices already taken off the wire are checked and recorded before gossip is down.
+        await noticeWork.drained()
     }
 
     private func tick() {

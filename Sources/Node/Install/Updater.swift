@@ -120,6 +120,8 @@ public final class Updater: Service, Sendable {
                 }
             }
         }
+        // An install or rollback already running on `work` finishes before the updater is down.
+        await work.drained()
     }
 
     // MARK: - Reconcile

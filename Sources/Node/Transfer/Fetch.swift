@@ -87,12 +87,21 @@ final class Fetch: Sendable {
             return promise
         }
         guard let done else { return }
-        defer { stop() }
-        try await withTaskCancellationHandler {
-            try await done.futureResult.get()
-        } onCancel: {
-            finish(.failure(CancellationError()))
+        let outcome: Result<Void, any Error>
+        do {
+            try await withTaskCancellationHandler {
+                try await done.futureResult.get()
+            } onCancel: {
+                finish(.failure(CancellationError()))
+            }
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
         }
+        stop()
+        // Chunks already checked and queued for the store are written before the download ends.
+        await writes.drained()
+        try outcome.get()
         logStats()
     }
 

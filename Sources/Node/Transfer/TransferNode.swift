@@ -96,7 +96,7 @@ public final class TransferNode: Sendable {
         self.logger = logger
         self.group = group
         let link = settings.maxUploadRate.flatMap { $0 > 0 ? UploadQueue<Upload>(bytesPerSecond: $0) : nil }
-        state = Mutex(State(uploads: UploadState(link: link, seeding: SuperSeeding(refuses: settings.superSeed, resendAfter: Self.resendAfter))))
+        state = Mutex(State(uploads: UploadState(link: link, seeding: SuperSeeding(refuses: settings.superSeed))))
     }
 
     /// Binds the listener; `port` is then the one bound.
@@ -128,9 +128,12 @@ public final class TransferNode: Sendable {
     func count(_ body: (inout TransferCounters) -> Void) { state.withLock { body(&$0.counters) } }
 
     public func shutdown() async {
-        let (server, links) = state.withLock { ($0.server, Array($0.links.values)) }
+        let (server, links) = state.withLock { ($0.server, Array($0.links.values) + $0.open.values.map(\.channel)) }
         try? await server?.close()
+        // Every connection, dialled or accepted: a stopped node serves no one.
         for channel in links { try? await channel.close() }
+        // Manifest checks and bans already under way finish before the transfer shell is down.
+        await io.drained()
     }
 
     /// Tells the peers following `manifest` that we now hold `chunk` (BitTorrent's HAVE).
@@ -210,8 +213,6 @@ public final class TransferNode: Sendable {
         }
         return list
     }
-
-    static let resendAfter: UInt64 = 5_000_000_000
 
     /// A connection stops being read (``BackPressureHandler``) when this much waits to be
     /// written. Above the bulk answers' own limit (``TransferConnection/maxUnsentBytes`` plus

@@ -152,7 +152,10 @@ struct OriginAPI: Sendable {
         let signed: SignedNotice
         switch gate.check(bytes, postedTo: app, now: clock()) {
         case .success(let s): signed = s
-        case .failure(let refusal): throw APIFailure(refusal)
+        case .failure(let refusal):
+            // The gate hears "not retired" when the lookup failed: ask again, so a database error is a 500, not a wrong key.
+            if case .wrongKey(_, let signedBy, _) = refusal { _ = try store.retirement(app: app, key: signedBy) }
+            throw APIFailure(refusal)
         }
         let n = signed.notice
         let result = { (status: String) in

@@ -118,8 +118,16 @@ public struct UpdatePolicy: Sendable {
 
     // MARK: - Reconcile
 
-    /// What to do about the newest notice, given what is installed.
+    /// What to do about the newest notice, given what is installed. A stagger drawn for a
+    /// fetch this no longer asks for is forgotten, so a release that comes back (a rollout
+    /// narrowed, then widened again) draws a fresh delay rather than starting at once.
     public mutating func reconcile(_ facts: Facts) -> Directive {
+        let directive = decide(facts)
+        if let pending = staggered, directive != .fetchAndInstall(pending.target) { staggered = nil }
+        return directive
+    }
+
+    private mutating func decide(_ facts: Facts) -> Directive {
         let notice = facts.notice, record = facts.record, target = notice.manifest
         if !settings.seedOnly, record.current?.manifest == target { return .upToDate }
         guard facts.signedByPinnedKey else {

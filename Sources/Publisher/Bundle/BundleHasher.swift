@@ -32,7 +32,7 @@ public struct BundleHasher: Sendable {
     /// A file is recorded only if its stamp was the same before and after it was read, and
     /// its last change came before `trustBefore`: a file changed in the same clock tick as
     /// it was read could change again without its stamp moving (the race git calls "racily
-    /// clean"). Callers pass a second before the release started.
+    /// clean"). Callers pass a second before the hashing starts.
     public func entries(
         for items: [ScannedItem], root: String, cache: inout DigestCache?, trustBefore: FileStamp.Timestamp,
         progress: (UInt64, UInt64) -> Void = { _, _ in }

@@ -93,7 +93,7 @@ public struct Releaser: Sendable {
         let sequence = try check(request)
         let items = try BundleScanner.scan(request.bundle)
         guard !items.isEmpty else { throw ReleaseError("\(request.bundle) holds no files: nothing to release") }
-        // A second of margin: a file changed in the tick the scan read its stamp is not recorded.
+        // A second of margin before the reads start: a file changed in the tick it was read is not recorded.
         let trustBefore = FileStamp.Timestamp.now().adding(seconds: -1)
         var cacheFile: DigestCacheFile?
         var cacheWarning: String?
