@@ -48,11 +48,11 @@ rm -f "$work/bundle/payload.bin"
 # change in the same clock tick as the read could go unseen): let the new files age.
 sleep 1.2
 cat "$work/multi"/* > /dev/null
-release() { "$BIN" release "$work/multi" --app multi --key "$work/bench.key" --cache-dir "$work/cache" "$@"; }
-read -r first _ < <(measure release --version 1.0.0 --manifests "$work/M1")
+release=("$BIN" release "$work/multi" --app multi --version 1.0.0 --key "$work/bench.key" --cache-dir "$work/cache")
+read -r first _ < <(measure "${release[@]}" --manifests "$work/M1")
 dd if=/dev/urandom of="$work/multi/part-32.bin" bs=1M seek="$((per / 2))" count=1 conv=notrunc status=none
-read -r second _ < <(measure release --version 1.0.0 --manifests "$work/M2")
-read -r plain _ < <(measure release --version 1.0.0 --manifests "$work/M3" --no-cache)
+read -r second _ < <(measure "${release[@]}" --manifests "$work/M2")
+read -r plain _ < <(measure "${release[@]}" --manifests "$work/M3" --no-cache)
 cmp -s "$work/M2/multi/1.0.0.manifest" "$work/M3/multi/1.0.0.manifest" \
   || { echo "bench: the cached release's manifest differs from a cache-less release's" >&2; exit 1; }
 printf '%-34s %9s\n' "release of $SIZE_MB MiB in 64 files" seconds
