@@ -14,6 +14,7 @@ import Hummingbird
 /// | `POST /v1/rotations` | a rotation statement: 201 rotated and spread, 200 already held or the statement that brought the pinned key, 409 replay or gap, 400 malformed, 403 untrusted app or wrong old key, 401 forged |
 /// | `POST /v1/rollback` | `{"app", "to"?}`: `current` back to the kept earlier version, held until a newer notice |
 /// | `GET /healthz` | `ok` |
+/// | `GET /metrics` | Prometheus text (``NodeMetrics``) |
 ///
 /// Every route sits behind ``AdminRequestGuard`` (403 for what a browser could send) and,
 /// with `--admin-token`, ``AdminTokenMiddleware``; every body is read with a limit.
@@ -34,12 +35,15 @@ struct NodeAdminAPI: Sendable {
     let freshnessThreshold: UInt64
     /// Checks, keeps and spreads an origin timestamp.
     let acceptTimestamp: @Sendable ([UInt8]) -> Result<SignedTimestamp, OriginTimestamps.Refusal>
+    /// What `GET /metrics` exposes.
+    let metrics: NodeMetrics
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         router.get("/healthz") { _, _ in "ok\n" }
         addTransferRoutes(to: router)
         if let partition = gossip.settings.partition { addPartitionRoute(partition, to: router) }
         router.get("/v1/status") { _, _ in json(.ok, try status()) }
+        addMetricsRoute(to: router)
         router.post("/v1/timestamps") { request, _ in
             let body = Array(buffer: try await request.body.collect(upTo: 4096))
             switch acceptTimestamp(body) {

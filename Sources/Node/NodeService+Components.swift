@@ -20,6 +20,7 @@ struct NodeComponents: Sendable {
     /// Wake-ups for the updater and rotation catch-ups the intake asks for, passed on by
     /// ``NodeSignalRelay``.
     let intakeSignals: AsyncStream<IntakeSignal>
+    let metrics: NodeMetrics
 }
 
 extension NodeService {
@@ -100,9 +101,10 @@ extension NodeService {
         let originSync = settings.origin.url.map { url in
             OriginRotationSync(origin: url, logger: logger) { body in _ = intake.rotation(body, "origin") }
         }
+        let metrics = NodeMetrics()
         let updater = Updater(settings: settings.update, id: id, keys: keys, store: store, manifests: manifests,
-                              installer: installer, downloads: downloads, gossip: gossip, state: state, logger: logger)
+                              installer: installer, downloads: downloads, gossip: gossip, state: state, logger: logger, metrics: metrics)
         return NodeComponents(id: id, store: store, keys: keys, state: state, transfer: transfer, gossip: gossip, updater: updater,
-                              intake: intake, timestamps: timestamps, originSync: originSync, intakeSignals: intakeSignals)
+                              intake: intake, timestamps: timestamps, originSync: originSync, intakeSignals: intakeSignals, metrics: metrics)
     }
 }

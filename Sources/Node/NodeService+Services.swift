@@ -58,7 +58,7 @@ extension NodeService {
                      store: c.store, transfer: c.transfer, updater: c.updater, keys: c.keys,
                      accept: intake.notice, acceptRotation: intake.rotation,
                      timestamps: c.timestamps, freshnessThreshold: settings.origin.freshnessThreshold,
-                     acceptTimestamp: { intake.timestamp($0, "admin API") })
+                     acceptTimestamp: { intake.timestamp($0, "admin API") }, metrics: c.metrics)
             .addRoutes(to: router)
         let (gossip, transfer, state, id) = (c.gossip, c.transfer, c.state, c.id)
         return Application(

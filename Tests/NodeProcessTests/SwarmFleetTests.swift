@@ -134,6 +134,16 @@ import TestSupport
             let me = try await node.status().`self`.apps.first
             #expect(me?.installed == "1.0.0")
             #expect(me?.sequence == 2, "the accepted sequence does not go back")
+
+            // The same story in Prometheus text, from the admin API.
+            let text = String(decoding: try await get("http://127.0.0.1:\(node.adminPort)/metrics"), as: UTF8.self)
+            #expect(sample(text, #"bundlecast_node_installs_total{result="installed"}"#) == 1, "\(text)")
+            #expect(sample(text, #"bundlecast_node_installs_total{result="rolled_back"}"#) == 1)
+            #expect(sample(text, "bundlecast_node_install_seconds_count") == 2)
+            #expect(sample(text, #"bundlecast_node_installed_version{app="hello-fleet",version="1.0.0"}"#) == 1)
+            #expect(!text.contains(#"version="1.1.0""#), "only what runs now has a version series")
+            #expect(sample(text, #"bundlecast_node_accepted_sequence{app="hello-fleet"}"#) == 2)
+            #expect((sample(text, #"bundlecast_node_transfer_chunks_total{direction="in"}"#) ?? 0) > 0)
         }
     }
 
@@ -157,4 +167,12 @@ import TestSupport
             }
         }
     }
+}
+
+/// The value of one series in Prometheus text (`NAME{LABELS} VALUE`), if it is there.
+func sample(_ text: String, _ series: String) -> Double? {
+    for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
+        return Double(line.dropFirst(series.count + 1))
+    }
+    return nil
 }

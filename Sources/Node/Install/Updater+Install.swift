@@ -35,14 +35,19 @@ extension Updater {
             path = try installer.materialize(manifest, staged: staged)
         } catch let error as InstallError {
             // A stored chunk went bad: it was dropped; the next round fetches it again.
+            metrics.install("failed")
             throw UpdateError("install of \(app) \(version) stopped: \(error)")
         }
         let previous = record.current
         try installer.switchCurrent(app: app, to: version)
         var timing: Logger.Metadata = ["install_s": "\(String(format: "%.3f", Self.seconds(since: started)))"]
-        if let fetchSeconds { timing["fetch_s"] = "\(String(format: "%.3f", fetchSeconds))" }
+        if let fetchSeconds {
+            timing["fetch_s"] = "\(String(format: "%.3f", fetchSeconds))"
+            metrics.fetched(after: .seconds(fetchSeconds))
+        }
         logger.info("installed \(app) \(version)", metadata: ["path": "\(path)", "sequence": "\(notice.sequence)"].merging(timing) { a, _ in a })
         let outcome = healthCheck(app: app, version: version, path: path, previous: previous?.version)
+        metrics.installed(after: ContinuousClock.now - started)
         let installed = InstallRecord.Installed(version: version, manifest: digest, sequence: notice.sequence)
         switch UpdatePolicy.afterInstall(installed, under: notice, outcome: outcome, record: record) {
         case .rollBack(let restore, let failed):
@@ -54,9 +59,11 @@ extension Updater {
             let reason = failed.failedReason ?? ""
             logger.error("health check of \(app) \(version) failed: \(reason); back to \(previous?.version ?? "nothing")")
             try store.saveInstallRecord(app: app, failed, event: ("failed", version, digest, reason))
+            metrics.install("rolled_back")
             publish(app: app)
         case .keep(let kept):
             try store.saveInstallRecord(app: app, kept, event: ("installed", version, digest, "sequence \(notice.sequence)"))
+            metrics.install("installed")
             installer.prune(app: app, keep: Set([kept.current?.version, kept.previous?.version].compactMap { $0 }))
             publish(app: app)
             collectGarbage()

@@ -4,7 +4,14 @@ import Policy
 extension Updater {
     /// ``rollback(app:to:)`` off the cooperative threads (it may wait for a health check and fsyncs).
     func rollbackBlocking(app: String, to requested: String?) async throws -> (from: String, to: String) {
-        try await blocking { [self] in try rollback(app: app, to: requested) }
+        do {
+            let done = try await blocking { [self] in try rollback(app: app, to: requested) }
+            metrics.rollback("done")
+            return done
+        } catch {
+            metrics.rollback("refused")
+            throw error
+        }
     }
 
     /// `current` goes to the kept earlier version and stays there until a newer notice

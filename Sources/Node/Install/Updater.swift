@@ -54,6 +54,8 @@ public final class Updater: Service, Sendable {
     let gossip: GossipRuntime
     let state: NodeState
     let logger: Logger
+    /// Installs, rollbacks and their durations, for `GET /metrics`.
+    let metrics: NodeMetrics
     private let wakes: [String: AsyncStream<Void>.Continuation]
     private let streams: [String: AsyncStream<Void>]
     /// Serialises installs and operator rollbacks of one app.
@@ -73,7 +75,8 @@ public final class Updater: Service, Sendable {
     private let epoch = ContinuousClock.now
 
     init(settings: Settings, id: NodeID, keys: PublisherKeys, store: NodeStore, manifests: ManifestCache,
-         installer: Installer, downloads: PeerDownloads, gossip: GossipRuntime, state: NodeState, logger: Logger) {
+         installer: Installer, downloads: PeerDownloads, gossip: GossipRuntime, state: NodeState, logger: Logger,
+         metrics: NodeMetrics = NodeMetrics()) {
         self.settings = settings
         self.id = id
         self.keys = keys
@@ -84,6 +87,7 @@ public final class Updater: Service, Sendable {
         self.gossip = gossip
         self.state = state
         self.logger = logger
+        self.metrics = metrics
         var wakes: [String: AsyncStream<Void>.Continuation] = [:]
         var streams: [String: AsyncStream<Void>] = [:]
         var locks: [String: NSLock] = [:]
