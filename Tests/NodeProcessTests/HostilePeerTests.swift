@@ -45,12 +45,7 @@ import TransferWire
 
             // The fleet goes on: the next release installs everywhere, and nobody honest is banned.
             try makeBundle(at: dir + "/bundle2", megabytes: 8, seed: 1)
-            try await fleet.release("1.1.0", from: dir + "/bundle2")
-            try await fleet.waitInstalled("1.1.0", on: fleet.nodes)
-            for node in [fleet.seed] + fleet.nodes {
-                #expect(node.process.isRunning)
-                #expect(try await node.status().`self`.transfer?.banned.isEmpty ?? true)
-            }
+            try await expectTheFleetStillTrades(fleet, "1.1.0", from: dir + "/bundle2")
         }
     }
 
@@ -102,12 +97,7 @@ import TransferWire
                 try await target.status().`self`.transfer?.badFrames ?? 0 >= before + 3
             }
             // The honest nodes still trade: a new release installs everywhere, nobody is banned.
-            try await fleet.release("1.1.0", from: repoRoot + "/Samples/hello-fleet/1.1.0")
-            try await fleet.waitInstalled("1.1.0", on: fleet.nodes)
-            for node in [fleet.seed] + fleet.nodes {
-                #expect(node.process.isRunning)
-                #expect(try await node.status().`self`.transfer?.banned.isEmpty ?? true)
-            }
+            try await expectTheFleetStillTrades(fleet, "1.1.0", from: repoRoot + "/Samples/hello-fleet/1.1.0")
         }
     }
 
@@ -198,5 +188,16 @@ import TransferWire
             #expect(target.process.isRunning)
             #expect(try #require(peakRSS(target)) < 128 << 20)
         }
+    }
+}
+
+/// After an attack: the next release installs on every node, every process still runs, and
+/// nobody honest is banned.
+func expectTheFleetStillTrades(_ fleet: Fleet, _ version: String, from bundle: String) async throws {
+    try await fleet.release(version, from: bundle)
+    try await fleet.waitInstalled(version, on: fleet.nodes)
+    for node in [fleet.seed] + fleet.nodes {
+        #expect(node.process.isRunning)
+        #expect(try await node.status().`self`.transfer?.banned.isEmpty ?? true)
     }
 }

@@ -47,19 +47,6 @@ public struct DigestCacheFile: Sendable {
     public func save(_ cache: DigestCache) throws(FileError) {
         let directory = String(path[..<path.lastIndex(of: "/")!])
         try AtomicWrite.makeDirectories(directory)
-        let temp = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        do {
-            let file = try PosixFile.createExclusive(temp, mode: 0o600)
-            try file.writeAll(cache.encoded())
-            try file.sync()
-        } catch {
-            unlink(temp)
-            throw error
-        }
-        guard rename(temp, path) == 0 else {
-            let error = FileError.errno("replace", path)
-            unlink(temp)
-            throw error
-        }
+        try AtomicWrite.replace(path, bytes: cache.encoded(), mode: 0o600)
     }
 }
