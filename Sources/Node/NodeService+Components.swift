@@ -2,6 +2,7 @@ import BundlecastCore
 import Foundation
 import Gossip
 import Logging
+import Policy
 
 /// The parts of a running node, wired together and with their sockets bound.
 struct NodeComponents: Sendable {
@@ -21,6 +22,10 @@ struct NodeComponents: Sendable {
     /// ``NodeSignalRelay``.
     let intakeSignals: AsyncStream<IntakeSignal>
     let metrics: NodeMetrics
+    /// The installed versions and their install events, for the content server.
+    let releases: InstalledReleases
+    /// With `--serve`, bound.
+    let content: ContentServer?
 }
 
 extension NodeService {
@@ -102,9 +107,23 @@ extension NodeService {
             OriginRotationSync(origin: url, logger: logger) { body in _ = intake.rotation(body, "origin") }
         }
         let metrics = NodeMetrics()
+        let releases = InstalledReleases(apps: keys.apps, appsRoot: installer.appsRoot, manifests: manifests)
+        for app in keys.apps { releases.record(app: app, (try? store.installRecord(app: app)) ?? InstallRecord()) }
         let updater = Updater(settings: settings.update, id: id, keys: keys, store: store, manifests: manifests,
-                              installer: installer, downloads: downloads, gossip: gossip, state: state, logger: logger, metrics: metrics)
+                              installer: installer, downloads: downloads, gossip: gossip, state: state, logger: logger, metrics: metrics,
+                              releases: releases)
+        var content: ContentServer?
+        if let serve = settings.serve {
+            do {
+                content = try await ContentServer.start(settings: serve, releases: releases, logger: logger)
+            } catch {
+                await gossip.shutdown()
+                await transfer.shutdown()
+                throw error
+            }
+        }
         return NodeComponents(id: id, store: store, keys: keys, state: state, transfer: transfer, gossip: gossip, updater: updater,
-                              intake: intake, timestamps: timestamps, originSync: originSync, intakeSignals: intakeSignals, metrics: metrics)
+                              intake: intake, timestamps: timestamps, originSync: originSync, intakeSignals: intakeSignals, metrics: metrics,
+                              releases: releases, content: content)
     }
 }

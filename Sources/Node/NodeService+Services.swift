@@ -42,6 +42,7 @@ extension NodeService {
                     deliver: { body in _ = intake.timestamp(body, "origin") }),
                 logger: logger))
         }
+        if let content = c.content { services.append(content) }
         services.append(adminAPI(c, settings: settings, ready: ready, logger: logger))
         return services
     }
@@ -61,6 +62,7 @@ extension NodeService {
                      acceptTimestamp: { intake.timestamp($0, "admin API") }, metrics: c.metrics)
             .addRoutes(to: router)
         let (gossip, transfer, state, id) = (c.gossip, c.transfer, c.state, c.id)
+        let content = c.content
         return Application(
             router: router,
             configuration: .init(address: .hostname(settings.admin.host, port: settings.admin.port), serverName: nil),
@@ -72,8 +74,8 @@ extension NodeService {
                 gossip.setMetadata(state.metadata.encoded())
                 gossip.join(settings.join)
                 do {
-                    try NodeReadyFile(gossip: gossip.port, admin: adminPort, transfer: transfer.port, pid: getpid()).write(to: ready)
-                    logger.info("node serving", metadata: ["id": "\(id.short)", "gossip": "\(gossip.port)", "admin": "\(adminPort)", "transfer": "\(transfer.port)"])
+                    try NodeReadyFile(gossip: gossip.port, admin: adminPort, transfer: transfer.port, pid: getpid(), serve: content?.port).write(to: ready)
+                    logger.info("node serving", metadata: ["id": "\(id.short)", "gossip": "\(gossip.port)", "admin": "\(adminPort)", "transfer": "\(transfer.port)", "serve": "\(content.map { String($0.port) } ?? "off")"])
                 } catch {
                     logger.error("cannot write \(ready): \(error)")
                 }

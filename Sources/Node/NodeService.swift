@@ -31,6 +31,8 @@ public enum NodeService {
         public var fleetKey: FleetKey?
         /// Most bytes the chunk store may hold; nil: unlimited.
         public var maxStore: UInt64?
+        /// The local content server (`--serve`); nil: off.
+        public var serve: ContentServer.Settings?
 
         public init(dataDirectory: String) { self.dataDirectory = dataDirectory }
     }
@@ -92,6 +94,8 @@ public struct NodeReadyFile: Codable, Sendable {
     public var admin: Int
     public var transfer: Int
     public var pid: Int32
+    /// The content server's port, with `--serve`.
+    public var serve: Int?
 
     public func write(to path: String) throws {
         try JSONEncoder().encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)

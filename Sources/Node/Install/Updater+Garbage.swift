@@ -8,6 +8,7 @@ extension Updater {
     /// Tells the fleet what this node has installed and holds for `app`.
     func publish(app: String) {
         let record = (try? store.installRecord(app: app)) ?? InstallRecord()
+        releases?.record(app: app, record)
         var held: [Digest256] = [record.current?.manifest, record.previous?.manifest].compactMap { $0 }
         held += seeded(app)
         if let latest = try? store.latest(app: app, channel: settings.channel)?.notice.manifest, !held.contains(latest),

@@ -56,6 +56,8 @@ public final class Updater: Service, Sendable {
     let logger: Logger
     /// Installs, rollbacks and their durations, for `GET /metrics`.
     let metrics: NodeMetrics
+    /// What the content server serves and its pages hear of: told of every install record.
+    let releases: InstalledReleases?
     private let wakes: [String: AsyncStream<Void>.Continuation]
     private let streams: [String: AsyncStream<Void>]
     /// Serialises installs and operator rollbacks of one app.
@@ -76,7 +78,7 @@ public final class Updater: Service, Sendable {
 
     init(settings: Settings, id: NodeID, keys: PublisherKeys, store: NodeStore, manifests: ManifestCache,
          installer: Installer, downloads: PeerDownloads, gossip: GossipRuntime, state: NodeState, logger: Logger,
-         metrics: NodeMetrics = NodeMetrics()) {
+         metrics: NodeMetrics = NodeMetrics(), releases: InstalledReleases? = nil) {
         self.settings = settings
         self.id = id
         self.keys = keys
@@ -88,6 +90,7 @@ public final class Updater: Service, Sendable {
         self.state = state
         self.logger = logger
         self.metrics = metrics
+        self.releases = releases
         var wakes: [String: AsyncStream<Void>.Continuation] = [:]
         var streams: [String: AsyncStream<Void>] = [:]
         var locks: [String: NSLock] = [:]

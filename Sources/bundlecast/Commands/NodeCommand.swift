@@ -66,6 +66,9 @@ struct NodeCommand: AsyncParsableCommand {
     @OptionGroup(title: "Admin API")
     var admin: AdminOptions
 
+    @OptionGroup(title: "Local content server")
+    var serve: ServeOptions
+
     @Flag(help: ArgumentHelp("Test only: accept POST /v1/test/partition to cut this node off from members.", visibility: .hidden))
     var testFaults = false
 
@@ -100,6 +103,7 @@ struct NodeCommand: AsyncParsableCommand {
         settings.origin = try origin.settings(trusted: settings.trust.trusted)
         settings.transfer = transfers.settings(address: network.transfer)
         settings.maxStore = transfers.maxStore?.bytes
+        settings.serve = try serve.settings()
         if testFaults {
             let partition = Partition()
             settings.gossip.partition = partition

@@ -20,10 +20,7 @@ struct AdminOptions: ParsableArguments {
         settings.host = admin.host
         settings.port = admin.port
         if let adminToken {
-            let text = String(decoding: try PosixFile.readAll(adminToken, limit: 4096), as: UTF8.self)
-            let token = text.split(separator: "\n").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-            guard token.utf8.count >= 16 else { throw Failure("\(adminToken): the admin token must be at least 16 characters on its first line") }
-            settings.token = token
+            settings.token = try TokenFile.read(adminToken, option: "admin")
         }
         guard admin.isLoopback || settings.token != nil else {
             throw Failure("--admin \(admin) is not loopback: give --admin-token FILE so that only holders of the token can use the admin API")

@@ -1,0 +1,116 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Sends what ``ContentRouter`` answers on one connection: files as zero-copy regions of
+/// the installed tree, event streams through ``InstallEventHub``.
+///
+/// A file is opened without following a final symlink and its size checked against the
+/// manifest before the head goes out, so a tree changed on disk gives a 500, never bytes
+/// the manifest does not sign. Request bodies are not read (every route is GET or HEAD).
+final class ContentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let router: ContentRouter
+    private var request: HTTPRequestHead?
+    /// The event stream this connection carries, if any.
+    private var subscription: UInt64?
+
+    init(router: ContentRouter) {
+        self.router = router
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head): request = head
+        case .body: break
+        case .end:
+            guard let head = request else { return }
+            request = nil
+            respond(router.answer(head), keepAlive: head.isKeepAlive, version: head.version, context: context)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let subscription { router.releases.events.unsubscribe(subscription) }
+        subscription = nil
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    private func respond(_ answer: ContentAnswer, keepAlive: Bool, version: HTTPVersion, context: ChannelHandlerContext) {
+        var answer = answer
+        switch answer.body {
+        case .file(let path, let offset, let length, let size):
+            let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+            var st = stat()
+            guard fd >= 0, fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, UInt64(clamping: st.st_size) == size else {
+                if fd >= 0 { close(fd) }
+                return respond(.text(.internalServerError, "the installed file differs from its manifest"), keepAlive: keepAlive, version: version, context: context)
+            }
+            let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
+            writeHead(answer, keepAlive: keepAlive, version: version, context: context)
+            if !answer.headOnly, length > 0, let start = Int(exactly: offset), let end = Int(exactly: offset + length) {
+                let region = FileRegion(fileHandle: handle, readerIndex: start, endIndex: end)
+                context.write(wrapOutboundOut(.body(.fileRegion(region))), promise: nil)
+            }
+            finish(keepAlive: keepAlive, context: context) { try? handle.close() }
+        case .events(let app):
+            answer.headers.replaceOrAdd(name: "Connection", value: "keep-alive")
+            guard !answer.headOnly else {
+                writeHead(answer, keepAlive: keepAlive, version: version, context: context)
+                return finish(keepAlive: keepAlive, context: context)
+            }
+            let channel = context.channel
+            let id = router.releases.events.subscribe(app: app) { bytes in
+                guard channel.isActive else { return false }
+                guard channel.isWritable else {
+                    channel.close(promise: nil)
+                    return false
+                }
+                channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(bytes)), promise: nil)
+                return true
+            }
+            guard let id else {
+                return respond(.text(.serviceUnavailable, "too many event streams on this node", headers: [("Retry-After", "10")]),
+                               keepAlive: false, version: version, context: context)
+            }
+            subscription = id
+            writeHead(answer, keepAlive: true, version: version, context: context)
+            let opening = InstallEventHub.opening(router.releases.current(app: app))
+            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: opening)))), promise: nil)
+        case .text(let text):
+            writeHead(answer, keepAlive: keepAlive, version: version, context: context)
+            if !answer.headOnly { context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil) }
+            finish(keepAlive: keepAlive, context: context)
+        case .none:
+            writeHead(answer, keepAlive: keepAlive, version: version, context: context)
+            finish(keepAlive: keepAlive, context: context)
+        }
+    }
+
+    private func writeHead(_ answer: ContentAnswer, keepAlive: Bool, version: HTTPVersion, context: ChannelHandlerContext) {
+        var head = HTTPResponseHead(version: version, status: answer.status, headers: answer.headers)
+        head.headers.replaceOrAdd(name: "Server", value: "bundlecast")
+        if !keepAlive { head.headers.replaceOrAdd(name: "Connection", value: "close") }
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+    }
+
+    private func finish(keepAlive: Bool, context: ChannelHandlerContext, then cleanup: (@Sendable () -> Void)? = nil) {
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
+        let channel = context.channel
+        promise.futureResult.whenComplete { _ in
+            cleanup?()
+            if !keepAlive { channel.close(promise: nil) }
+        }
+    }
+}

@@ -1,0 +1,151 @@
+import BundlecastCore
+import Foundation
+import NIOHTTP1
+
+/// The content server's rules: which request gets which answer.
+///
+/// | path | answer |
+/// |---|---|
+/// | `/apps/APP/` (or without the slash) | 302 to `/apps/APP/VERSION/` of the current version, `no-cache` |
+/// | `/apps/APP/current/PATH` | 302 to `/apps/APP/VERSION/PATH`, `no-cache` |
+/// | `/apps/APP/VERSION/PATH` | the file, if VERSION is installed (current or previous) and PATH is in its signed manifest |
+/// | `/apps/APP/events` | Server-Sent Events: `current` at connect, `installed` on each install and rollback |
+///
+/// A version's files never change, so they are cached for a year (`immutable`) and their
+/// strong `ETag` is the file digest the manifest signs; the 302 is what moves a page on,
+/// and a page loaded from one version loads all its assets from that version.
+public struct ContentRouter: Sendable {
+    let releases: InstalledReleases
+    /// Required (bearer header, cookie, or once as `?token=`) when set.
+    let token: String?
+
+    static let cookieName = "bundlecast_serve"
+
+    public init(releases: InstalledReleases, token: String?) {
+        self.releases = releases
+        self.token = token
+    }
+
+    public func answer(_ head: HTTPRequestHead) -> ContentAnswer {
+        var answer = route(head)
+        answer.headOnly = head.method == .HEAD
+        return answer
+    }
+
+    private func route(_ head: HTTPRequestHead) -> ContentAnswer {
+        guard head.method == .GET || head.method == .HEAD else {
+            return .text(.methodNotAllowed, "only GET and HEAD", headers: [("Allow", "GET, HEAD")])
+        }
+        let path: ContentPath
+        do { path = try ContentPath.parse(head.uri) } catch { return .text(.badRequest, error.description) }
+        if let token, let refusal = tokenAnswer(head, path: path, token: token) { return refusal }
+        let s = path.segments
+        guard s.count >= 2, s[0] == "apps" else { return .text(.notFound, "not found: paths start with /apps/APP/") }
+        let app = s[1]
+        guard releases.apps.contains(app) else { return .text(.notFound, "this node does not follow \(Self.printable(app))") }
+        guard s.count > 2 else { return toCurrent(app: app, rest: [], path: path) }
+        switch s[2] {
+        case "events" where s.count == 3:
+            return ContentAnswer(status: .ok, headers: HTTPHeaders([("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"),
+                                                                     ("X-Accel-Buffering", "no")]), body: .events(app: app))
+        case "current":
+            return toCurrent(app: app, rest: Array(s.dropFirst(3)), path: path)
+        default:
+            return file(app: app, version: s[2], rest: Array(s.dropFirst(3)), path: path, head: head)
+        }
+    }
+
+    private func toCurrent(app: String, rest: [String], path: ContentPath) -> ContentAnswer {
+        guard let current = releases.current(app: app) else { return .text(.notFound, "\(Self.printable(app)) has no installed version here") }
+        let slash = rest.isEmpty || path.trailingSlash ? "/" : ""
+        let location = "/apps/\(ContentPath.encode(app))/\(ContentPath.encode(current.version))/" + rest.map(ContentPath.encode).joined(separator: "/")
+            + (rest.isEmpty ? "" : slash) + (path.query.map { "?" + $0 } ?? "")
+        return .redirect(.found, to: location, cache: "no-cache")
+    }
+
+    private func file(app: String, version: String, rest: [String], path: ContentPath, head: HTTPRequestHead) -> ContentAnswer {
+        guard let tree = releases.tree(app: app, version: version) else {
+            return .text(.notFound, "\(Self.printable(app)) \(Self.printable(version)) is not installed here")
+        }
+        switch tree.resolve(rest) {
+        case .notFound:
+            return .text(.notFound, "not in the signed manifest of \(Self.printable(app)) \(Self.printable(version))")
+        case .directory:
+            guard path.trailingSlash else {
+                let location = "/" + path.segments.map(ContentPath.encode).joined(separator: "/") + "/" + (path.query.map { "?" + $0 } ?? "")
+                return .redirect(.movedPermanently, to: location, cache: "public, max-age=31536000, immutable")
+            }
+            guard case .file(let p, let size, let digest) = tree.resolve(rest + ["index.html"]) else {
+                return .text(.notFound, "no index.html here, and directories are not listed")
+            }
+            return serve(tree: tree, path: p, size: size, digest: digest, head: head)
+        case .file(let p, let size, let digest):
+            return serve(tree: tree, path: p, size: size, digest: digest, head: head)
+        }
+    }
+
+    private func serve(tree: ReleaseTree, path: String, size: UInt64, digest: Digest256, head: HTTPRequestHead) -> ContentAnswer {
+        let etag = "\"\(digest.hex)\""
+        var headers = HTTPHeaders([("ETag", etag), ("Cache-Control", "public, max-age=31536000, immutable"), ("Accept-Ranges", "bytes"),
+                                   ("Content-Type", ContentTypes.of(path: path)), ("X-Content-Type-Options", "nosniff")])
+        if let match = head.headers.first(name: "If-None-Match"), Self.matches(match, etag: etag) {
+            return ContentAnswer(status: .notModified, headers: headers, body: .none)
+        }
+        let file = tree.root + "/" + path
+        var range = ByteRangeRequest.parse(head.headers.first(name: "Range"), size: size)
+        // A range of another version of the file is no range: send the whole.
+        if let ifRange = head.headers.first(name: "If-Range"), ifRange.trimmingCharacters(in: .whitespaces) != etag { range = .whole }
+        switch range {
+        case .whole:
+            headers.add(name: "Content-Length", value: String(size))
+            return ContentAnswer(status: .ok, headers: headers, body: .file(path: file, offset: 0, length: size, size: size))
+        case .unsatisfiable:
+            return .text(.rangeNotSatisfiable, "the range is outside the file", headers: [("Content-Range", "bytes */\(size)")])
+        case .range(let lower, let upper):
+            headers.add(name: "Content-Range", value: "bytes \(lower)-\(upper)/\(size)")
+            headers.add(name: "Content-Length", value: String(upper - lower + 1))
+            return ContentAnswer(status: .partialContent, headers: headers, body: .file(path: file, offset: lower, length: upper - lower + 1, size: size))
+        }
+    }
+
+    /// `If-None-Match`: `*` or a list of entity tags, compared weakly (RFC 9110 13.1.2).
+    static func matches(_ header: String, etag: String) -> Bool {
+        header.split(separator: ",").contains { item in
+            let tag = item.trimmingCharacters(in: .whitespaces)
+            return tag == "*" || (tag.hasPrefix("W/") ? String(tag.dropFirst(2)) : tag) == etag
+        }
+    }
+
+    /// The token from `Authorization: Bearer`, the cookie, or `?token=` (answered with the
+    /// cookie and a redirect that drops it from the address); nil when it is right.
+    private func tokenAnswer(_ head: HTTPRequestHead, path: ContentPath, token: String) -> ContentAnswer? {
+        let expected = Array(token.utf8)
+        if let auth = head.headers.first(name: "Authorization"), auth.hasPrefix("Bearer "),
+           Sodium.equal(Array(auth.dropFirst(7).utf8), expected) { return nil }
+        for cookie in head.headers["Cookie"].flatMap({ $0.split(separator: ";") }) {
+            let pair = cookie.trimmingCharacters(in: .whitespaces)
+            if pair.hasPrefix(Self.cookieName + "="),
+               let value = try? ContentPath.decode(pair.dropFirst(Self.cookieName.count + 1)), Sodium.equal(Array(value.utf8), expected) { return nil }
+        }
+        if let query = path.query {
+            var others: [Substring] = []
+            var given: [UInt8]?
+            for item in query.split(separator: "&") {
+                if item.hasPrefix("token=") { given = (try? ContentPath.decode(item.dropFirst(6))).map { Array($0.utf8) } } else { others.append(item) }
+            }
+            if let given, Sodium.equal(given, expected) {
+                let location = "/" + path.segments.map(ContentPath.encode).joined(separator: "/") + (path.trailingSlash && !path.segments.isEmpty ? "/" : "")
+                    + (others.isEmpty ? "" : "?" + others.joined(separator: "&"))
+                var answer = ContentAnswer.redirect(.found, to: location, cache: "no-store")
+                answer.headers.add(name: "Set-Cookie", value: "\(Self.cookieName)=\(ContentPath.encode(token)); Path=/apps/; HttpOnly; SameSite=Lax")
+                return answer
+            }
+        }
+        return .text(.unauthorized, "missing or wrong token (Authorization: Bearer, or ?token= once in a browser)", headers: [("WWW-Authenticate", "Bearer")])
+    }
+
+    /// At most 64 printable ASCII characters of a name taken from the request, for an error line.
+    static func printable(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7f }.prefix(64)))
+    }
+}
