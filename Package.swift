@@ -126,7 +126,9 @@ let package = Package(
         ),
         .testTarget(
             name: "NodeTests",
-            dependencies: ["Node", "BundlecastCore", "BoundedHTTP", "Gossip", "TransferWire", "FuzzChecks", "TestSupport",
+            dependencies: ["Node", "BundlecastCore", "BoundedHTTP", "Gossip", "Policy", "TransferWire", "FuzzChecks", "TestSupport",
+                           // The content server's routes.
+                           .product(name: "NIOHTTP1", package: "swift-nio"),
                            // A fake origin in the test process.
                            .product(name: "Hummingbird", package: "hummingbird"),
                            // Admin routes through the router, frame decoders in an EmbeddedChannel.

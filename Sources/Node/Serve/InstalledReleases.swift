@@ -69,15 +69,19 @@ public final class InstalledReleases: Sendable {
         }
     }
 
-    /// The tree of an installed version (current or previous); nil for any other.
-    public func tree(app: String, version: String) -> ReleaseTree? {
-        let digest: Digest256? = inner.withLock { s in
+    /// The manifest digest of an installed version (current or previous).
+    public func digest(app: String, version: String) -> Digest256? {
+        inner.withLock { s in
             guard let installed = s.apps[app] else { return nil }
             if let current = installed.current, current.version == version { return current.manifest }
             if let previous = installed.previous, previous.version == version { return previous.manifest }
             return nil
         }
-        guard let digest else { return nil }
+    }
+
+    /// The tree of an installed version (current or previous); nil for any other.
+    public func tree(app: String, version: String) -> ReleaseTree? {
+        guard let digest = digest(app: app, version: version) else { return nil }
         if let tree = inner.withLock({ $0.trees[digest] }) { return tree }
         guard let manifest = manifests.manifest(digest), manifest.app == app, manifest.version.description == version else { return nil }
         let tree = ReleaseTree(manifest: manifest, root: appsRoot + "/" + app + "/" + version)
