@@ -10,8 +10,15 @@ import TestSupport
         #expect(r.code == 0, "demo failed: \(r.stderr)")
         #expect(r.stdout.contains("every installed tree matches the signed manifest of 1.0.0"))
         #expect(r.stdout.contains("every installed tree matches the signed manifest of 1.1.0"))
-        // 1.1.0 differs from 1.0.0 by 72.2 KiB of new chunks: that is all each node fetched.
-        for node in ["node2", "node3", "node4"] { #expect(r.stdout.contains("\(node)  72.2 KiB from peers"), "\(r.stdout)") }
+        // What 1.1.0's new chunks weigh is all each node fetched for it.
+        let heading = try #require(r.stdout.split(separator: "\n").first { $0.contains("What each node fetched for 1.1.0") })
+        let changed = try #require(heading.split(separator: ", ").last?.split(separator: " in new chunks").first)
+        for node in ["node2", "node3", "node4"] { #expect(r.stdout.contains("\(node)  \(changed) from peers"), "\(r.stdout)") }
+        // Every node's content server hands out what it installed.
+        #expect(r.stdout.contains("http://127.0.0.1:"))
+        for node in ["node1", "node2", "node3", "node4"] {
+            #expect(r.stdout.split(separator: "\n").contains { $0.hasPrefix(node) && $0.contains("serves 1.1.0 at http://127.0.0.1:") }, "\(r.stdout)")
+        }
         #expect(r.stdout.contains("4 nodes  100.0%"))
         // The origin served notices only: no route it answered carries bundle bytes.
         let routes = r.stdout.split(separator: "\n").filter { $0.contains("bundlecast_origin_requests_total{") }

@@ -166,6 +166,15 @@ import TestSupport
         }
     }
 
+    /// On the host the client named, when it named a usable one.
+    @Test func redirectsNameTheHostAsked() throws {
+        try withRouter { router, _ in
+            #expect(ask(router, "/apps/hello/", [("Host", "127.0.0.1:8080")]).headers["Location"] == ["http://127.0.0.1:8080/apps/hello/1.1.0/"])
+            #expect(ask(router, "/apps/hello/1.1.0", [("Host", "[::1]:8080")]).headers["Location"] == ["http://[::1]:8080/apps/hello/1.1.0/"])
+            #expect(ask(router, "/apps/hello/", [("Host", "evil.example/x@")]).headers["Location"] == ["/apps/hello/1.1.0/"])
+        }
+    }
+
     @Test func thePreviousVersionIsServedAndNoOther() throws {
         try withRouter { router, _ in
             #expect(ask(router, "/apps/hello/1.0.0/app.js").status == .ok)

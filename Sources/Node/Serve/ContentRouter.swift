@@ -43,24 +43,24 @@ public struct ContentRouter: Sendable {
         guard s.count >= 2, s[0] == "apps" else { return .text(.notFound, "not found: paths start with /apps/APP/") }
         let app = s[1]
         guard releases.apps.contains(app) else { return .text(.notFound, "this node does not follow \(Self.printable(app))") }
-        guard s.count > 2 else { return toCurrent(app: app, rest: [], path: path) }
+        guard s.count > 2 else { return toCurrent(app: app, rest: [], path: path, head: head) }
         switch s[2] {
         case "events" where s.count == 3:
             return ContentAnswer(status: .ok, headers: HTTPHeaders([("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"),
                                                                      ("X-Accel-Buffering", "no")]), body: .events(app: app))
         case "current":
-            return toCurrent(app: app, rest: Array(s.dropFirst(3)), path: path)
+            return toCurrent(app: app, rest: Array(s.dropFirst(3)), path: path, head: head)
         default:
             return file(app: app, version: s[2], rest: Array(s.dropFirst(3)), path: path, head: head)
         }
     }
 
-    private func toCurrent(app: String, rest: [String], path: ContentPath) -> ContentAnswer {
+    private func toCurrent(app: String, rest: [String], path: ContentPath, head: HTTPRequestHead) -> ContentAnswer {
         guard let current = releases.current(app: app) else { return .text(.notFound, "\(Self.printable(app)) has no installed version here") }
         let slash = rest.isEmpty || path.trailingSlash ? "/" : ""
         let location = "/apps/\(ContentPath.encode(app))/\(ContentPath.encode(current.version))/" + rest.map(ContentPath.encode).joined(separator: "/")
             + (rest.isEmpty ? "" : slash) + (path.query.map { "?" + $0 } ?? "")
-        return .redirect(.found, to: location, cache: "no-cache")
+        return .redirect(.found, to: Self.absolute(location, head), cache: "no-cache")
     }
 
     private func file(app: String, version: String, rest: [String], path: ContentPath, head: HTTPRequestHead) -> ContentAnswer {
@@ -73,7 +73,7 @@ public struct ContentRouter: Sendable {
         case .directory:
             guard path.trailingSlash else {
                 let location = "/" + path.segments.map(ContentPath.encode).joined(separator: "/") + "/" + (path.query.map { "?" + $0 } ?? "")
-                return .redirect(.movedPermanently, to: location, cache: "public, max-age=31536000, immutable")
+                return .redirect(.movedPermanently, to: Self.absolute(location, head), cache: "public, max-age=31536000, immutable")
             }
             guard case .file(let p, let size, let digest) = tree.resolve(rest + ["index.html"]) else {
                 return .text(.notFound, "no index.html here, and directories are not listed")
@@ -136,12 +136,22 @@ public struct ContentRouter: Sendable {
             if let given, Sodium.equal(given, expected) {
                 let location = "/" + path.segments.map(ContentPath.encode).joined(separator: "/") + (path.trailingSlash && !path.segments.isEmpty ? "/" : "")
                     + (others.isEmpty ? "" : "?" + others.joined(separator: "&"))
-                var answer = ContentAnswer.redirect(.found, to: location, cache: "no-store")
+                var answer = ContentAnswer.redirect(.found, to: Self.absolute(location, head), cache: "no-store")
                 answer.headers.add(name: "Set-Cookie", value: "\(Self.cookieName)=\(ContentPath.encode(token)); Path=/apps/; HttpOnly; SameSite=Lax")
                 return answer
             }
         }
         return .text(.unauthorized, "missing or wrong token (Authorization: Bearer, or ?token= once in a browser)", headers: [("WWW-Authenticate", "Bearer")])
+    }
+
+    /// A `Location` on the host the client asked (relative without a usable `Host`): some
+    /// clients (swift-corelibs-foundation's URLSession) drop a relative location's trailing
+    /// slash, which would loop on a directory's redirect.
+    static func absolute(_ path: String, _ head: HTTPRequestHead) -> String {
+        guard let host = head.headers.first(name: "Host"), !host.isEmpty, host.utf8.count <= 255,
+              host.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "\\") && $0 != UInt8(ascii: "@") && $0 != UInt8(ascii: "?") && $0 != UInt8(ascii: "#") })
+        else { return path }
+        return "http://" + host + path
     }
 
     /// At most 64 printable ASCII characters of a name taken from the request, for an error line.

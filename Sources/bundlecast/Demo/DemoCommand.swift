@@ -15,7 +15,9 @@ struct DemoCommand: AsyncParsableCommand {
             In a temporary directory, starts an origin and N nodes as separate processes (SQLite \
             files, ephemeral loopback ports, the test-only demo key), releases the sample app's \
             1.0.0 with --origin and --node into the first node, shows the version spreading, then \
-            releases 1.1.0 and shows that each node fetched only the changed chunks. Checks every \
+            releases 1.1.0 and shows that each node fetched only the changed chunks. Every node \
+            serves the sample web app it installed (--serve): the demo prints each node's page, \
+            and the live view says which version each one serves. Checks every \
             installed tree against its manifest, prints the final status, stops every process it \
             started and exits 0; exits 1 with the reason if the fleet does not converge in time.
 
@@ -71,6 +73,8 @@ struct DemoCommand: AsyncParsableCommand {
                 _ = try fleet.startNode("node\(i)", trust: trust, join: first.gossip, deadline: Date().addingTimeInterval(step))
             }
             for node in fleet.nodes { print("\(node.name)  admin 127.0.0.1:\(node.admin)  gossip \(node.gossip)  data \(node.data)") }
+            print("each node serves the sample web app it installed; open one in a browser (--keep keeps them running):")
+            for node in fleet.nodes { print("\(node.name)  \(node.page)") }
             try await view.wait(fleet, until: Date().addingTimeInterval(step), what: "every node to see the whole fleet") { statuses in
                 statuses.allSatisfy { $0?.members.filter { $0.state == "alive" }.count == nodes }
             }
@@ -116,7 +120,9 @@ struct DemoCommand: AsyncParsableCommand {
             if keep {
                 print("""
 
-                    The fleet keeps running. Try:
+                    The fleet keeps running. Open a node's page, then release another version and watch it reload:
+                    \(fleet.nodes.map { "  \($0.name)  \($0.page)" }.joined(separator: "\n"))
+                    Try:
                       \(binary) status --node 127.0.0.1:\(first.admin) --members --watch
                       \(binary) rollback hello-fleet --node 127.0.0.1:\(fleet.nodes.last!.admin)
                       ls -l \(first.data)/apps/hello-fleet

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Node
 
 /// The processes of `bundlecast demo`: one origin and N nodes on loopback,
@@ -10,6 +13,11 @@ final class DemoFleet {
         let process: Process
         var admin: Int = 0
         var gossip: Int = 0
+        /// The content server (`--serve`).
+        var serve: Int = 0
+
+        /// The sample app's page on this node: it redirects to the version installed.
+        var page: String { "http://127.0.0.1:\(serve)/apps/hello-fleet/" }
     }
 
     let directory: String
@@ -49,12 +57,14 @@ final class DemoFleet {
         let data = directory + "/" + name
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         var arguments = ["node", "--data", data, "--gossip", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--transfer", "127.0.0.1:0",
+                         "--serve", "127.0.0.1:0",
                          "--trust", trust, "--origin", originURL, "--stagger", "0s", "--max-upload-rate", "20M"]
         if let join { arguments += ["--join", "127.0.0.1:\(join)"] }
         var node = Node(name: name, data: data, process: try spawn(arguments, log: data + "/node.log"))
         let json = try waitForJSON(data + "/ready.json", process: node.process, what: "node \(name)", deadline: deadline)
         node.admin = json["admin"] ?? 0
         node.gossip = json["gossip"] ?? 0
+        node.serve = json["serve"] ?? 0
         nodes.append(node)
         return node
     }
@@ -72,6 +82,16 @@ final class DemoFleet {
     }
 
     func client(_ node: Node) throws -> NodeAdminClient { try NodeAdminClient(url: "http://127.0.0.1:\(node.admin)") }
+
+    /// The version a node's content server hands out now: where its `current` redirect leads (nil: none yet).
+    func served(_ node: Node) async -> String? {
+        var request = URLRequest(url: URL(string: node.page + "current/")!, timeoutInterval: 2)
+        request.httpMethod = "HEAD"
+        guard let (_, response) = try? await URLSession.shared.data(for: request),
+              (response as? HTTPURLResponse)?.statusCode == 200, let path = response.url?.path else { return nil }
+        let parts = path.split(separator: "/")
+        return parts.count >= 3 ? String(parts[2]) : nil
+    }
 
     /// SIGTERM to everything, then SIGKILL whatever is still running after a few seconds.
     func stop() {

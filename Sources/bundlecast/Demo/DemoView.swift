@@ -19,7 +19,10 @@ struct DemoView {
             var statuses: [NodeStatus?] = []
             for node in fleet.nodes { statuses.append(try? await fleet.client(node).status()) }
             if let version {
-                let lines = zip(fleet.nodes, statuses).map { node, status in Self.line(node.name, status, version: version) }
+                var lines: [String] = []
+                for (node, status) in zip(fleet.nodes, statuses) {
+                    lines.append(Self.line(node.name, status, version: version) + Self.serving(await fleet.served(node), at: node.page))
+                }
                 if tty {
                     if !shown.isEmpty { print("\u{1B}[\(shown.count)A", terminator: "") }
                     for line in lines { print("\u{1B}[2K" + line) }
@@ -38,6 +41,11 @@ struct DemoView {
             }
             try await Task.sleep(for: .milliseconds(200))
         }
+    }
+
+    /// What the node's content server hands out, and where.
+    static func serving(_ version: String?, at page: String) -> String {
+        "  · " + (version.map { "serves \($0)" } ?? "serves nothing yet") + " at " + page
     }
 
     static func line(_ name: String, _ status: NodeStatus?, version: String) -> String {
