@@ -23,6 +23,8 @@ test: deps
 	$(SWIFT) test --skip-build --no-parallel --filter CLITests
 	$(SWIFT) test --skip-build --no-parallel --filter OriginTests
 	$(SWIFT) test --skip-build --no-parallel --filter NodeProcessTests
+	# A page served by a node follows a release live, in headless Chromium (screenshots in .build/browser-test).
+	/usr/bin/python3 Tests/Browser/live_update_test.py --bin $(BIN) --out .build/browser-test
 
 # An origin and 6 nodes on loopback, two releases spreading peer to peer (bundlecast demo --help).
 demo: release-build

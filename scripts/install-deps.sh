@@ -13,6 +13,10 @@ command -v b2sum >/dev/null 2>&1 || need+=(coreutils)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 [ -x /usr/bin/time ] || need+=(time)
+# The browser test (Tests/Browser): Debian's Chromium, its driver, and Selenium for the system Python.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+{ [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import selenium' >/dev/null 2>&1; } || need+=(python3-selenium)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
