@@ -17,6 +17,8 @@ final class NodeProcess {
     let gossipPort: Int
     let adminPort: Int
     let transferPort: Int
+    /// The content server's port, with `--serve`.
+    var servePort: Int?
 
     init(directory: String, name: String, join: Int? = nil, extra: [String] = []) throws {
         data = directory + "/" + name
@@ -42,6 +44,7 @@ final class NodeProcess {
                 gossipPort = g
                 adminPort = a
                 transferPort = t
+                servePort = json["serve"]
                 break
             }
             guard process.isRunning, Date() < deadline else {
