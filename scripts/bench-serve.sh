@@ -9,7 +9,7 @@
 #    64 MiB file, with p99 latency.
 # 2. STREAMS event streams open on the node (scripts/bench_sse.py): its resident memory
 #    before and after, then a release installs and the time until every stream heard it.
-# Usage: scripts/bench-serve.sh [path/to/bundlecast]  (CONNECTIONS=64 DURATION=5s THREADS=2 ROUNDS=3 STREAMS=1000)
+# Usage: scripts/bench-serve.sh [path/to/bundlecast]  (CONNECTIONS=64 DURATION=5s LARGE_DURATION=10s THREADS=2 ROUNDS=3 STREAMS=1000)
 set -euo pipefail
 BIN=${1:-.build/release/bundlecast}
 CONNECTIONS=${CONNECTIONS:-64}
@@ -17,6 +17,7 @@ DURATION=${DURATION:-5s}
 ROUNDS=${ROUNDS:-3}
 THREADS=${THREADS:-2}
 STREAMS=${STREAMS:-1000}
+LARGE_DURATION=${LARGE_DURATION:-10s}
 cd "$(dirname "$0")/.."
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 
@@ -96,14 +97,15 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for r in $(seq "$ROUNDS"); do
   run_wrk -s "$work/small.lua" "http://127.0.0.1:$port" > "$work/small.node.$r"
   run_wrk -s "$work/small.lua" "http://127.0.0.1:$nport" > "$work/small.nginx.$r"
-  run_wrk "http://127.0.0.1:$port$base/large.bin" > "$work/large.node.$r"
-  run_wrk "http://127.0.0.1:$nport$base/large.bin" > "$work/large.nginx.$r"
+  # A 64 MiB answer to each of 64 connections takes seconds: a longer run and no 2 s time-out.
+  run_wrk --timeout 60s -d"$LARGE_DURATION" "http://127.0.0.1:$port$base/large.bin" > "$work/large.node.$r"
+  run_wrk --timeout 60s -d"$LARGE_DURATION" "http://127.0.0.1:$nport$base/large.bin" > "$work/large.nginx.$r"
   for f in "$work"/*."$r"; do
     if grep -qE 'Non-2xx|Socket errors' "$f"; then echo "bench: errors in $(basename "$f"):" >&2; cat "$f" >&2; exit 1; fi
   done
 done
 med() { for r in $(seq "$ROUNDS"); do "$1" "$work/$2.$r"; done | median; }
-rps() { field Requests/sec "$1"; }
+rps() { field Requests/sec: "$1"; }
 sn=$(med rps small.node); sg=$(med rps small.nginx)
 ln=$(med bytes_per_s large.node); lg=$(med bytes_per_s large.nginx)
 snp=$(med p99_ms small.node); sgp=$(med p99_ms small.nginx)

@@ -39,7 +39,7 @@ struct ContentPath: Equatable {
                 continue
             }
             let decoded = try decode(part)
-            guard decoded != ".", decoded != "..", !decoded.contains("/"), !decoded.unicodeScalars.contains("\0") else {
+            guard decoded != ".", decoded != "..", !decoded.utf8.contains(where: { $0 == UInt8(ascii: "/") || $0 == 0 }) else {
                 throw .refusedSegment(decoded == "." || decoded == ".." ? decoded : "with / or NUL")
             }
             segments.append(decoded)

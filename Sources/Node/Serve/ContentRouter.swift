@@ -75,23 +75,23 @@ public struct ContentRouter: Sendable {
                 let location = "/" + path.segments.map(ContentPath.encode).joined(separator: "/") + "/" + (path.query.map { "?" + $0 } ?? "")
                 return .redirect(.movedPermanently, to: Self.absolute(location, head), cache: "public, max-age=31536000, immutable")
             }
-            guard case .file(let p, let size, let digest) = tree.resolve(rest + ["index.html"]) else {
+            guard case .file(let file) = tree.resolve(rest + ["index.html"]) else {
                 return .text(.notFound, "no index.html here, and directories are not listed")
             }
-            return serve(tree: tree, path: p, size: size, digest: digest, head: head)
-        case .file(let p, let size, let digest):
-            return serve(tree: tree, path: p, size: size, digest: digest, head: head)
+            return serve(file, in: tree, head: head)
+        case .file(let file):
+            return serve(file, in: tree, head: head)
         }
     }
 
-    private func serve(tree: ReleaseTree, path: String, size: UInt64, digest: Digest256, head: HTTPRequestHead) -> ContentAnswer {
-        let etag = "\"\(digest.hex)\""
+    private func serve(_ served: ReleaseTree.File, in tree: ReleaseTree, head: HTTPRequestHead) -> ContentAnswer {
+        let (etag, size) = (served.etag, served.size)
         var headers = HTTPHeaders([("ETag", etag), ("Cache-Control", "public, max-age=31536000, immutable"), ("Accept-Ranges", "bytes"),
-                                   ("Content-Type", ContentTypes.of(path: path)), ("X-Content-Type-Options", "nosniff")])
+                                   ("Content-Type", served.contentType), ("X-Content-Type-Options", "nosniff")])
         if let match = head.headers.first(name: "If-None-Match"), Self.matches(match, etag: etag) {
             return ContentAnswer(status: .notModified, headers: headers, body: .none)
         }
-        let file = tree.root + "/" + path
+        let file = tree.root + "/" + served.path
         var range = ByteRangeRequest.parse(head.headers.first(name: "Range"), size: size)
         // A range of another version of the file is no range: send the whole.
         if let ifRange = head.headers.first(name: "If-Range"), ifRange.trimmingCharacters(in: .whitespaces) != etag { range = .whole }

@@ -12,8 +12,23 @@ public struct ReleaseTree: Sendable {
     public let version: String
     /// Where the version is installed (`DATA/apps/APP/VERSION`).
     public let root: String
-    private let entries: [String: ManifestEntry.Kind]
+    private let entries: [String: Node]
     private let directories: Set<String>
+
+    /// A file as served: what its answers' headers say, worked out once per version.
+    public struct File: Equatable, Sendable {
+        public let path: String
+        public let size: UInt64
+        public let digest: Digest256
+        /// The strong `ETag`: the file digest the manifest signs, quoted.
+        public let etag: String
+        public let contentType: String
+    }
+
+    private enum Node {
+        case file(File)
+        case symlink(target: String)
+    }
 
     /// Symlink hops followed for one request, as `SymlinkCheck` allows at release.
     static let maxHops = 40
@@ -22,10 +37,16 @@ public struct ReleaseTree: Sendable {
         app = manifest.app
         version = manifest.version.description
         self.root = root
-        var entries: [String: ManifestEntry.Kind] = [:]
+        var entries: [String: Node] = [:]
         var directories: Set<String> = [""]
         for entry in manifest.entries {
-            entries[entry.path] = entry.kind
+            switch entry.kind {
+            case .file(_, let size, let digest, _):
+                entries[entry.path] = .file(File(path: entry.path, size: size, digest: digest, etag: "\"\(digest.hex)\"",
+                                                 contentType: ContentTypes.of(path: entry.path)))
+            case .symlink(let target):
+                entries[entry.path] = .symlink(target: target)
+            }
             var path = Substring(entry.path)
             while let slash = path.lastIndex(of: "/") {
                 path = path[..<slash]
@@ -38,8 +59,8 @@ public struct ReleaseTree: Sendable {
 
     /// What a path resolves to.
     public enum Resolution: Equatable, Sendable {
-        /// A regular file of the manifest: its path in the tree, size and digest.
-        case file(path: String, size: UInt64, digest: Digest256)
+        /// A regular file of the manifest.
+        case file(File)
         /// A directory the manifest's paths imply ("" is the root).
         case directory(path: String)
         case notFound
@@ -63,10 +84,10 @@ public struct ReleaseTree: Sendable {
                 hops += 1
                 guard hops <= Self.maxHops, !target.hasPrefix("/") else { return .notFound }
                 pending.append(contentsOf: target.split(separator: "/", omittingEmptySubsequences: true).reversed().map(String.init))
-            case .file(_, let size, let digest, _):
+            case .file(let file):
                 // A file ends the walk; a path that goes on below it names nothing.
                 guard pending.isEmpty else { return .notFound }
-                return .file(path: path, size: size, digest: digest)
+                return .file(file)
             case nil:
                 guard directories.contains(path) else { return .notFound }
                 resolved.append(segment)
