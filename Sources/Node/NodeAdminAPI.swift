@@ -15,6 +15,7 @@ import Hummingbird
 /// | `POST /v1/rollback` | `{"app", "to"?}`: `current` back to the kept earlier version, held until a newer notice |
 /// | `GET /healthz` | `ok` |
 /// | `GET /metrics` | Prometheus text (``NodeMetrics``) |
+/// | `GET /v1/status/events` | the status as Server-Sent Events, at each change (``StatusEventStream``) |
 ///
 /// Every route sits behind ``AdminRequestGuard`` (403 for what a browser could send) and,
 /// with `--admin-token`, ``AdminTokenMiddleware``; every body is read with a limit.
