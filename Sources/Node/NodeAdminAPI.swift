@@ -16,6 +16,7 @@ import Hummingbird
 /// | `GET /healthz` | `ok` |
 /// | `GET /metrics` | Prometheus text (``NodeMetrics``) |
 /// | `GET /v1/status/events` | the status as Server-Sent Events, at each change (``StatusEventStream``) |
+/// | `GET /ui` | the fleet page, drawn live from those events (``FleetPage``) |
 ///
 /// Every route sits behind ``AdminRequestGuard`` (403 for what a browser could send) and,
 /// with `--admin-token`, ``AdminTokenMiddleware``; every body is read with a limit.
