@@ -18,7 +18,7 @@ import Hummingbird
 /// | `GET /v1/status/events` | the status as Server-Sent Events, at each change (``StatusEventStream``) |
 /// | `GET /ui` | the fleet page, drawn live from those events (``FleetPage``) |
 ///
-/// Every route sits behind ``AdminRequestGuard`` (403 for what a browser could send) and,
+/// Every route sits behind ``AdminRequestGuard`` (403 for what a browser could send, but for the last two) and,
 /// with `--admin-token`, ``AdminTokenMiddleware``; every body is read with a limit.
 struct NodeAdminAPI: Sendable {
     let gossip: GossipRuntime
