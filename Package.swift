@@ -134,7 +134,9 @@ let package = Package(
                            // Admin routes through the router, frame decoders in an EmbeddedChannel.
                            .product(name: "HummingbirdTesting", package: "hummingbird"),
                            .product(name: "NIOEmbedded", package: "swift-nio"),
-                           .product(name: "Logging", package: "swift-log")]
+                           .product(name: "Logging", package: "swift-log"),
+                           // Streams that end at a graceful shutdown.
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
         .testTarget(
             name: "NodeProcessTests",

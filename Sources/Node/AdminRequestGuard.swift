@@ -13,6 +13,10 @@ import Synchronization
 /// it has a body whose `Content-Type` is not `application/json` or
 /// `application/octet-stream` (a page can send those only after a pre-flight that
 /// this API never answers). A bearer token stays optional on loopback.
+///
+/// One exception, for the fleet page: `GET`/`HEAD` of `/ui` and `/v1/status/events` from
+/// the page itself or the address bar (``AdminAddress/admitsBrowser(_:)``). The `Host`
+/// check still applies to them.
 struct AdminRequestGuard<Context: RequestContext>: RouterMiddleware {
     let address: AdminAddress
 
@@ -51,7 +55,7 @@ final class AdminAddress: Sendable {
 
     /// Why `request` is refused, or nil when it may go on: one line, no quotes.
     func refusal(for request: HTTPRequest) -> String? {
-        if request.headerFields[.origin] != nil || request.headerFields[Self.secFetchSite] != nil {
+        if request.headerFields[.origin] != nil || request.headerFields[Self.secFetchSite] != nil, !admitsBrowser(request) {
             return "browser requests are refused: the admin API is for local tools (an Origin or Sec-Fetch-Site header came)"
         }
         guard let authority = request.authority, accepts(authority: authority) else {

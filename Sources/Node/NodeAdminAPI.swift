@@ -15,8 +15,10 @@ import Hummingbird
 /// | `POST /v1/rollback` | `{"app", "to"?}`: `current` back to the kept earlier version, held until a newer notice |
 /// | `GET /healthz` | `ok` |
 /// | `GET /metrics` | Prometheus text (``NodeMetrics``) |
+/// | `GET /v1/status/events` | the status as Server-Sent Events, at each change (``StatusEventStream``) |
+/// | `GET /ui` | the fleet page, drawn live from those events (``FleetPage``) |
 ///
-/// Every route sits behind ``AdminRequestGuard`` (403 for what a browser could send) and,
+/// Every route sits behind ``AdminRequestGuard`` (403 for what a browser could send, but for the last two) and,
 /// with `--admin-token`, ``AdminTokenMiddleware``; every body is read with a limit.
 struct NodeAdminAPI: Sendable {
     let gossip: GossipRuntime

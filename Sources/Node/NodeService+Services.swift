@@ -55,17 +55,21 @@ extension NodeService {
         router.add(middleware: AdminRequestGuard(address: adminAddress))
         if let token = settings.admin.token { router.add(middleware: AdminTokenMiddleware(token: token)) }
         let intake = c.intake
-        NodeAdminAPI(gossip: c.gossip, state: c.state, channel: settings.update.channel, trustedApps: c.keys.apps,
-                     store: c.store, transfer: c.transfer, updater: c.updater, keys: c.keys,
-                     accept: intake.notice, acceptRotation: intake.rotation,
-                     timestamps: c.timestamps, freshnessThreshold: settings.origin.freshnessThreshold,
-                     acceptTimestamp: { intake.timestamp($0, "admin API") }, metrics: c.metrics)
-            .addRoutes(to: router)
+        let api = NodeAdminAPI(gossip: c.gossip, state: c.state, channel: settings.update.channel, trustedApps: c.keys.apps,
+                               store: c.store, transfer: c.transfer, updater: c.updater, keys: c.keys,
+                               accept: intake.notice, acceptRotation: intake.rotation,
+                               timestamps: c.timestamps, freshnessThreshold: settings.origin.freshnessThreshold,
+                               acceptTimestamp: { intake.timestamp($0, "admin API") }, metrics: c.metrics)
+        api.addRoutes(to: router)
+        // The fleet page's event streams share one producer, run by the application (stopped after its server).
+        let feed = StatusFeed(snapshot: api.statusJSON)
+        NodeAdminAPI.addFleetPageRoutes(to: router, feed: feed)
         let (gossip, transfer, state, id) = (c.gossip, c.transfer, c.state, c.id)
         let content = c.content
         return Application(
             router: router,
             configuration: .init(address: .hostname(settings.admin.host, port: settings.admin.port), serverName: nil),
+            services: [feed],
             onServerRunning: { channel in
                 let adminPort = channel.localAddress?.port ?? settings.admin.port
                 adminAddress.port = adminPort

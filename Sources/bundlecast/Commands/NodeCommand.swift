@@ -122,6 +122,7 @@ struct StatusCommand: AsyncParsableCommand {
             Asks a node's admin API for every member it knows and the newest notice each one \
             has accepted per app, and prints per app: version, sequence, nodes, percent and a bar \
             over the live members, the suspect and dead ones, and the newest notice with its age.
+            The same view, live in a browser: http://NODE/ui (the node's admin address).
 
             Examples:
               bundlecast status --node 127.0.0.1:7947

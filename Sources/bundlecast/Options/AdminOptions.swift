@@ -7,11 +7,11 @@ import Publisher
 struct AdminOptions: ParsableArguments {
     static let defaultAdmin = HostPort(host: "127.0.0.1", port: 7947)
 
-    @Option(help: .withDefault("Admin API address, HOST:PORT (loopback by default).", valueName: "host:port", AdminOptions.defaultAdmin),
+    @Option(help: .withDefault("Admin API address, HOST:PORT (loopback by default); a browser shows the fleet at http://HOST:PORT/ui.", valueName: "host:port", AdminOptions.defaultAdmin),
             transform: HostPort.parse)
     var admin = AdminOptions.defaultAdmin
 
-    @Option(help: ArgumentHelp("Require this token (the file's first line) as `Authorization: Bearer` on the admin API; needed when --admin is not loopback. Clients send $BUNDLECAST_ADMIN_TOKEN.", valueName: "file"))
+    @Option(help: ArgumentHelp("Require this token (the file's first line) as `Authorization: Bearer` on the admin API; needed when --admin is not loopback. Clients send $BUNDLECAST_ADMIN_TOKEN; the fleet page takes it as /ui?token=TOKEN.", valueName: "file"))
     var adminToken: String?
 
     /// The address and the token read from its file; a non-loopback address needs one.
