@@ -17,9 +17,9 @@ release-build: deps
 # Unit tests, then the suites that run the real binary, each in its own step.
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --filter "BundlecastCoreTests|CommandLineTests|GossipTests|NodeTests|PolicyTests|SwarmTests" --skip "OriginWatcherTests|NodeServiceLifecycleTests"
+	$(SWIFT) test --skip-build --filter "BundlecastCoreTests|CommandLineTests|GossipTests|NodeTests|PolicyTests|SwarmTests" --skip "OriginWatcherTests|NodeServiceLifecycleTests|MirrorClientTests"
 	# A fake origin or a whole node served from the test process: apart, so CPU-bound suites cannot starve their event loops.
-	$(SWIFT) test --skip-build --no-parallel --filter "OriginWatcherTests|NodeServiceLifecycleTests"
+	$(SWIFT) test --skip-build --no-parallel --filter "OriginWatcherTests|NodeServiceLifecycleTests|MirrorClientTests"
 	$(SWIFT) test --skip-build --no-parallel --filter CLITests
 	$(SWIFT) test --skip-build --no-parallel --filter OriginTests
 	$(SWIFT) test --skip-build --no-parallel --filter NodeProcessTests
