@@ -67,13 +67,13 @@ extension Fetch {
     private func runMirrors(_ work: MirrorWork) async {
         await withDiscardingTaskGroup { group in
             for await request in work.requests {
-                group.addTask { await self.fetch(request, from: work) }
+                group.addTask { await self.fetchChunk(request, from: work) }
             }
         }
     }
 
     /// One chunk from one mirror: checked, stored and announced, or the problem recorded.
-    private func fetch(_ request: MirrorRequest, from work: MirrorWork) async {
+    private func fetchChunk(_ request: MirrorRequest, from work: MirrorWork) async {
         let source = work.source, chunk = distinct[request.chunk], location = work.locations[request.chunk]
         let mirror = source.mirrors[request.mirror]
         let file = "\(source.version)/\(location.path)"
