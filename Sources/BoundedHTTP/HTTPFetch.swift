@@ -19,13 +19,22 @@ import FoundationNetworking
 /// in `withStatusRecordLock` under `URLSession` and `DispatchQueue.sync`).
 /// Here the cancel goes out from another queue, after the delegate has returned.
 public enum HTTPFetch {
+    /// Which redirects a request follows.
+    public enum Redirects: Sendable {
+        /// Every redirect, as URLSession does.
+        case follow
+        /// Only to the same scheme, host and port; any other is not followed, and the
+        /// redirect itself is the answer (a mirror must not send a node to another host).
+        case sameOrigin
+    }
+
     /// The body (at most `limit` bytes) and the response.
-    public static func data(for request: URLRequest, limit: Int) async throws -> (Data, HTTPURLResponse) {
+    public static func data(for request: URLRequest, limit: Int, redirects: Redirects = .follow) async throws -> (Data, HTTPURLResponse) {
         let pending = PendingTask()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 let task = FetchDelegate.session.dataTask(with: request)
-                FetchDelegate.shared.register(task, limit: limit, continuation: continuation)
+                FetchDelegate.shared.register(task, limit: limit, redirects: redirects, continuation: continuation)
                 pending.start(task)
             }
         } onCancel: {
@@ -57,6 +66,7 @@ private final class FetchDelegate: NSObject, URLSessionDataDelegate, @unchecked 
 
     private struct Pending {
         let limit: Int
+        let redirects: HTTPFetch.Redirects
         let url: String
         let continuation: CheckedContinuation<(Data, HTTPURLResponse), any Error>
         var data = Data()
@@ -66,9 +76,26 @@ private final class FetchDelegate: NSObject, URLSessionDataDelegate, @unchecked 
     private let lock = NSLock()
     private var tasks: [Int: Pending] = [:]
 
-    func register(_ task: URLSessionDataTask, limit: Int, continuation: CheckedContinuation<(Data, HTTPURLResponse), any Error>) {
+    func register(_ task: URLSessionDataTask, limit: Int, redirects: HTTPFetch.Redirects,
+                  continuation: CheckedContinuation<(Data, HTTPURLResponse), any Error>) {
         let url = task.originalRequest?.url?.absoluteString ?? "?"
-        lock.withLock { tasks[task.taskIdentifier] = Pending(limit: limit, url: url, continuation: continuation) }
+        lock.withLock { tasks[task.taskIdentifier] = Pending(limit: limit, redirects: redirects, url: url, continuation: continuation) }
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+                    newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void) {
+        let policy = lock.withLock { tasks[task.taskIdentifier]?.redirects } ?? .follow
+        guard case .sameOrigin = policy else { return completionHandler(request) }
+        let from = task.originalRequest?.url, to = request.url
+        let same = from?.scheme?.lowercased() == to?.scheme?.lowercased() && from?.host?.lowercased() == to?.host?.lowercased()
+            && from?.port == to?.port
+        guard same else { return completionHandler(nil) }
+        // The request's own headers (a Range, say) go along: on the same host it is the same request.
+        var next = request
+        for (name, value) in task.originalRequest?.allHTTPHeaderFields ?? [:] where next.value(forHTTPHeaderField: name) == nil {
+            next.setValue(value, forHTTPHeaderField: name)
+        }
+        completionHandler(next)
     }
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,

@@ -41,6 +41,14 @@ extension NodeAdminAPI {
         for (reason, count) in state.refused {
             metrics.sync("bundlecast_node_refused_notices_total", [("reason", reason)], to: Int64(clamping: count))
         }
+        for m in updater.downloads.mirrors.views(now: Fetch.now()) {
+            let labels = [("app", m.app), ("mirror", m.url)]
+            metrics.sync("bundlecast_node_mirror_bytes_total", labels, to: Int64(clamping: m.bytes))
+            metrics.sync("bundlecast_node_mirror_chunks_total", labels, to: Int64(clamping: m.chunks))
+            for (problem, count) in [("wrong_bytes", m.wrongBytes), ("bad_answer", m.badAnswers), ("failure", m.failures)] {
+                metrics.sync("bundlecast_node_mirror_problems_total", labels + [("problem", problem)], to: Int64(clamping: count))
+            }
+        }
         let apps = state.metadata.apps
         for app in trustedApps {
             let held = apps[app]

@@ -156,8 +156,9 @@ struct NodeAdminAPI: Sendable {
             return view
         }
         let errors = state.errors
+        let mirrors = updater.downloads.mirrors.views(now: Fetch.now())
         return NodeStatus(self: me, channel: channel, members: members, apps: apps, gossip: gossip.counterValues, refusedNotices: state.refused,
-                          errors: errors.isEmpty ? nil : errors, refusedRotations: state.refusedRotations)
+                          errors: errors.isEmpty ? nil : errors, refusedRotations: state.refusedRotations, mirrors: mirrors.isEmpty ? nil : mirrors)
     }
 
     struct SeedAnswer: Codable {

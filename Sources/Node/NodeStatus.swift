@@ -106,6 +106,8 @@ public struct NodeStatus: Codable, Sendable {
     public var errors: [String: String]? = nil
     /// Rotation statements refused, by reason (replay, gap, wrong_old_key, bad_signature...).
     public var refusedRotations: [String: Int]?
+    /// The app mirrors this node may fetch from (`--mirror`), if it has any.
+    public var mirrors: [MirrorView]? = nil
 
     static func view(_ m: Member) -> MemberView {
         let meta = NodeMetadata.decode(m.metadata)

@@ -9,8 +9,9 @@ extension Updater {
     /// Fetches what `signed` names and installs it (or, seed-only, holds it for peers).
     func fetch(_ signed: SignedNotice, key: PublicKey, cached: Manifest?, missing: Bool) async throws {
         let notice = signed.notice, app = notice.app, target = notice.manifest
+        let mirrors = downloads.mirrorSource(app: app, version: notice.version.description, settings: settings.fetch)
         let manifest = try await withSupersession(app: app, target: target) { [self] in
-            try await obtainManifest(signed, key: key, cached: cached)
+            try await obtainManifest(signed, key: key, cached: cached, mirrors: mirrors)
         }
         var fetchSeconds: Double?
         var staged: StagedTree?
@@ -19,7 +20,8 @@ extension Updater {
             let started = ContinuousClock.now
             // May collect garbage, which moves chunks between packs: off the concurrency pool.
             try await blocking { [self] in try checkRoom(for: manifest, app: app, version: notice.version.description) }
-            logger.info("downloading \(app) \(notice.version) from peers", metadata: ["manifest": "\(target.short)", "bytes": "\(notice.size)"])
+            let mirrorNote = mirrors.map { " (and from \($0.mirrors.count) mirror(s) what no peer offers)" } ?? ""
+            logger.info("downloading \(app) \(notice.version) from peers\(mirrorNote)", metadata: ["manifest": "\(target.short)", "bytes": "\(notice.size)"])
             let peers: @Sendable () -> [TransferCandidate] = { [self] in candidates(app: app, manifest: target) }
             state.updateApp(app) { $0.downloading = String(target.hex.prefix(16)); $0.progress = 0 }
             // The tree is written as the chunks arrive; what the store already holds is copied meanwhile.
@@ -27,7 +29,8 @@ extension Updater {
             if let staged { work.async { [installer] in staged.fill(from: installer.chunks) } }
             let write = staged.map { tree in { @Sendable (digest: Digest256, bytes: [UInt8]) in tree.write(digest, bytes) } }
             try await withSupersession(app: app, target: target) { [self] in
-                try await downloads.chunks(of: manifest, digest: target, settings: settings.fetch, candidates: peers, stored: write) { held, total in
+                try await downloads.chunks(of: manifest, digest: target, settings: settings.fetch, candidates: peers, mirrors: mirrors,
+                                           stored: write) { held, total in
                     self.reportProgress(app: app, held: held, total: total)
                 }
             }
@@ -92,15 +95,15 @@ extension Updater {
         }
     }
 
-    /// The manifest, from the cache or from peers, checked against the notice's signature.
-    private func obtainManifest(_ signed: SignedNotice, key: PublicKey, cached: Manifest?) async throws -> Manifest {
+    /// The manifest, from the cache, from peers or a mirror, checked against the notice's signature.
+    private func obtainManifest(_ signed: SignedNotice, key: PublicKey, cached: Manifest?, mirrors: MirrorSource?) async throws -> Manifest {
         let target = signed.notice.manifest
         if let cached, let bytes = manifests.bytes(target) {
             _ = try signed.verify(manifest: bytes, with: key)
             return cached
         }
         let app = signed.notice.app
-        let bytes = try await downloads.manifest(target) { [self] in candidates(app: app, manifest: target) }
+        let bytes = try await downloads.manifest(target, mirrors: mirrors) { [self] in candidates(app: app, manifest: target) }
         let manifest = try signed.verify(manifest: bytes, with: key)
         guard manifest.app == app, manifest.version == signed.notice.version else {
             throw UpdateError("manifest \(target.short) is for \(manifest.app) \(manifest.version), the notice says \(app) \(signed.notice.version)")

@@ -18,7 +18,7 @@ extension Updater {
         var prefixes: [String] = []
         for d in held where !prefixes.contains(String(d.hex.prefix(16))) { prefixes.append(String(d.hex.prefix(16))) }
         let counters = downloads.node.counters
-        let received = counters.bytesIn + counters.bytesSeeded
+        let received = counters.bytesIn + counters.bytesSeeded + downloads.mirrors.chunkBytes
         state.update { meta in
             meta.transfer = downloads.node.port
             meta.fromPeers = received == 0 ? nil : UInt8(counters.bytesIn * 100 / received)

@@ -30,6 +30,9 @@ public final class Updater: Service, Sendable {
         var fetch = Fetch.Settings()
         /// Shown in status; peers in the same zone are preferred for transfers.
         public var zone: String?
+        /// Per app, HTTP mirrors in order of preference (`--mirror`): what no peer offers
+        /// is fetched from them (``MirrorPlanner``).
+        public var mirrors: [String: [ReleaseMirror]] = [:]
 
         public init() {}
 
@@ -91,6 +94,7 @@ public final class Updater: Service, Sendable {
         self.logger = logger
         self.metrics = metrics
         self.releases = releases
+        downloads.mirrors.register(settings.mirrors)
         var wakes: [String: AsyncStream<Void>.Continuation] = [:]
         var streams: [String: AsyncStream<Void>] = [:]
         var locks: [String: NSLock] = [:]

@@ -13,7 +13,11 @@ import TransferWire
 /// the pushed `has` frames), sends the requests the planner decides, and checks every chunk
 /// against its digest before storing it; a bad one is a strike against its sender.
 ///
-/// Both pure cores sit in one state struct under one lock: each event (a frame, a dial's
+/// With mirrors (`--mirror`), a chunk no peer has offered for ``FetchSettings/mirrorAfter``
+/// is fetched from one by an HTTP range request (``MirrorPlanner``, ``Fetch/runMirrors()``),
+/// checked the same way, stored, and announced to peers like any other.
+///
+/// The pure cores sit in one state struct under one lock: each event (a frame, a dial's
 /// outcome, a tick) is one lock, and the frames it asks for are sent after the lock is released.
 final class Fetch: Sendable {
     typealias Settings = FetchSettings
@@ -34,6 +38,8 @@ final class Fetch: Sendable {
     struct State {
         var planner: SwarmPlanner
         var policy: FetchPolicy
+        /// With mirrors: which chunks to ask them for.
+        var mirror: MirrorPlanner?
         var lifecycle = Lifecycle.idle
         /// Held bytes last passed to `progress` (it is called only when they change).
         var reported: UInt64 = .max
@@ -50,9 +56,12 @@ final class Fetch: Sendable {
     let stored: (@Sendable (Digest256, [UInt8]) -> Void)?
     let state: Mutex<State>
     let writes = DispatchQueue(label: "bundlecast.fetch.writes")
+    /// The app's mirrors and the requests for them, if it has any.
+    let mirrors: MirrorWork?
 
     init(manifest: Manifest, digest: Digest256, node: TransferNode, settings: Settings, logger: Logger,
          candidates: @escaping @Sendable () -> [TransferCandidate],
+         mirrors source: MirrorSource? = nil,
          stored: (@Sendable (Digest256, [UInt8]) -> Void)? = nil,
          progress: @escaping @Sendable (UInt64, UInt64) -> Void) {
         self.digest = digest
@@ -68,7 +77,16 @@ final class Fetch: Sendable {
         let held = node.chunks.presence(distinct.map(\.digest))
         let planner = SwarmPlanner(sizes: distinct.map(\.size), held: held, settings: settings.swarm,
                                    seed: UInt64.random(in: 0...UInt64.max), now: Self.now())
-        state = Mutex(State(planner: planner, policy: FetchPolicy(settings: settings, seed: UInt64.random(in: 0...UInt64.max))))
+        var state = State(planner: planner, policy: FetchPolicy(settings: settings, seed: UInt64.random(in: 0...UInt64.max)))
+        if let source, !source.mirrors.isEmpty {
+            mirrors = MirrorWork(source: source, locations: manifest.chunkLocations)
+            state.mirror = MirrorPlanner(chunkCount: distinct.count, mirrors: source.mirrors.count,
+                                         refused: source.refused(release: digest, now: Self.now()),
+                                         settings: settings, seed: UInt64.random(in: 0...UInt64.max))
+        } else {
+            mirrors = nil
+        }
+        self.state = Mutex(state)
     }
 
     static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
@@ -90,7 +108,7 @@ final class Fetch: Sendable {
         let outcome: Result<Void, any Error>
         do {
             try await withTaskCancellationHandler {
-                try await done.futureResult.get()
+                try await withMirrors { try await done.futureResult.get() }
             } onCancel: {
                 finish(.failure(CancellationError()))
             }
@@ -135,20 +153,22 @@ final class Fetch: Sendable {
     /// One line per download: what its slowest request waited for, how often peers refused,
     /// and how many late requests endgame moved (why a node finished late, in the log).
     private func logStats() {
-        let stats = state.withLock { $0.planner.stats }
+        let (stats, fromMirrors) = state.withLock { ($0.planner.stats, $0.mirror?.served) }
         var metadata: Logger.Metadata = ["manifest": "\(digest.short)", "refused": "\(stats.refusals)", "endgame": "\(stats.endgame)"]
+        if let fromMirrors { metadata["from_mirrors"] = "\(fromMirrors)" }
         if let slowest = stats.slowest {
             metadata["slowest_ms"] = "\(slowest.nanoseconds / 1_000_000)"
             metadata["slowest_chunk"] = "\(distinct[slowest.chunk].digest.short)"
             metadata["slowest_peer"] = "\(slowest.peer.short)"
         }
-        logger.info("fetched every chunk from peers", metadata: metadata)
+        logger.info("fetched every chunk from peers\(fromMirrors.map { $0 > 0 ? " and mirrors" : "" } ?? "")", metadata: metadata)
     }
 
     private func step() {
         let now = Self.now()
         if state.withLock({ $0.policy.refreshDue(now: now) }) { refresh(now: now) }
         apply { $0.planner.nextDeadline <= now ? $0.planner.tick(now: now) : [] }
+        if mirrors != nil { pickMirrorRequests(now: now) }
     }
 
     /// Dials the candidates the policy picks and re-asks the peers it says are due.
@@ -163,6 +183,7 @@ final class Fetch: Sendable {
         let arrived = zip(missing, node.chunks.presence(missing.map { distinct[$0].digest })).filter(\.1).map(\.0)
         for chunk in arrived { apply { $0.planner.storedElsewhere(chunk: chunk, now: now) } }
         for peer in plan.query { node.send(.haveQuery(digest), to: peer) }
+        if mirrors != nil { refreshMirrorWaits(now: now) }
     }
 
     private func dial(_ candidate: TransferCandidate, now started: UInt64) {

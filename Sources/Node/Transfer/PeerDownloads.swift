@@ -7,22 +7,37 @@ import Swarm
 
 /// The node's downloads from peers: starts manifest fetches and chunk downloads over the
 /// transfer shell, and registers them with the ``DownloadRouter`` that hands them their answers.
+/// What no peer offers comes from the app's mirrors, if it has any (``MirrorBook``).
 public final class PeerDownloads: Sendable {
     let node: TransferNode
     let router: DownloadRouter
+    /// The apps' mirrors and what they did.
+    let mirrors: MirrorBook
+    let mirrorClient: MirrorClient
 
-    init(node: TransferNode, router: DownloadRouter) {
+    init(node: TransferNode, router: DownloadRouter, mirrors: MirrorBook = MirrorBook(), mirrorClient: MirrorClient = MirrorClient()) {
         self.node = node
         self.router = router
+        self.mirrors = mirrors
+        self.mirrorClient = mirrorClient
+    }
+
+    /// What a download of `app` `version` needs to use the app's mirrors; nil when it has none.
+    func mirrorSource(app: String, version: String, settings: Fetch.Settings) -> MirrorSource? {
+        let list = mirrors.mirrors(of: app)
+        guard !list.isEmpty else { return nil }
+        return MirrorSource(app: app, version: version, mirrors: list, book: mirrors, client: mirrorClient, settings: settings)
     }
 
     /// Fetches manifest bytes by digest from the candidates, asking a few at a
     /// time and moving on when they do not answer, until one sends bytes that
     /// hash to `digest`, or it appears in the node's own cache (or the task is cancelled). The caller checks them
-    /// against the notice's signature before using them.
-    func manifest(_ digest: Digest256, candidates: @Sendable () -> [TransferCandidate]) async throws -> [UInt8] {
+    /// against the notice's signature before using them. With `mirrors`, once no peer has
+    /// sent it for ``FetchSettings/mirrorAfter``, the mirrors are asked too, in turn.
+    func manifest(_ digest: Digest256, mirrors source: MirrorSource? = nil, candidates: @Sendable () -> [TransferCandidate]) async throws -> [UInt8] {
         router.awaitManifest(digest)
         defer { router.stopAwaiting(digest) }
+        var fromMirrors = source.map { ManifestFromMirrors(source: $0, digest: digest, now: Fetch.now()) }
         var rounds = ManifestRounds(seed: UInt64.random(in: 0...UInt64.max))
         while true {
             let usable = candidates().filter { $0.id != node.id && !node.isBanned($0.id) }
@@ -35,6 +50,7 @@ public final class PeerDownloads: Sendable {
             let deadline = ContinuousClock.now + .nanoseconds(Int64(round.wait))
             while ContinuousClock.now < deadline {
                 if let bytes = router.arrivedManifest(digest) { return bytes }
+                if let bytes = await fromMirrors?.next(logger: node.logger) { return bytes }
                 try await Task.sleep(for: .milliseconds(20))
             }
             // Meanwhile the manifest may have been seeded through the admin API.
@@ -46,10 +62,11 @@ public final class PeerDownloads: Sendable {
     /// one stored (checked, still in memory).
     func chunks(of manifest: Manifest, digest: Digest256, settings: Fetch.Settings,
                 candidates: @escaping @Sendable () -> [TransferCandidate],
+                mirrors: MirrorSource? = nil,
                 stored: (@Sendable (Digest256, [UInt8]) -> Void)? = nil,
                 progress: @escaping @Sendable (UInt64, UInt64) -> Void) async throws {
         let fetch = Fetch(manifest: manifest, digest: digest, node: node, settings: settings, logger: node.logger,
-                          candidates: candidates, stored: stored, progress: progress)
+                          candidates: candidates, mirrors: mirrors, stored: stored, progress: progress)
         router.add(fetch)
         defer { router.remove(fetch) }
         try await fetch.run()

@@ -16,6 +16,18 @@ public struct FetchSettings: Sendable {
     /// Nanoseconds before a peer is asked for its whole have-set again (a backstop: peers
     /// push each new chunk with a `has` frame).
     public var requery: UInt64 = 2_000_000_000
+    /// Nanoseconds a missing chunk waits for a peer to offer it before it is fetched from one
+    /// of the app's HTTP mirrors (`--mirror`; ``MirrorPlanner``), and before the manifest is.
+    /// Long enough that a fleet with a seed never touches its mirrors (peers answer a
+    /// have-query in milliseconds), short enough that a release nobody holds starts at once.
+    public var mirrorAfter: UInt64 = 1_500_000_000
+    /// Mirror requests in flight per download: a mirror is one host serving a whole fleet, and
+    /// each node's chunks from it spread to the others, so a few at a time keep it busy enough.
+    public var mirrorRequests = 4
+    /// Nanoseconds a mirror waits after a failed request (no answer, 5xx, 404) before it is
+    /// asked again, doubled with each failure in a row up to `mirrorRetryMax`.
+    public var mirrorRetry: UInt64 = 1_000_000_000
+    public var mirrorRetryMax: UInt64 = 30_000_000_000
 
     public init() {}
 }

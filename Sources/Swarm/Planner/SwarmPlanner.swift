@@ -164,6 +164,19 @@ public struct SwarmPlanner: Sendable {
     /// The chunks not held yet, in index order.
     public var missing: [Int] { held.indices.filter { !held[$0] } }
 
+    /// The chunks not held that no known peer has said it has and none is asked for, in
+    /// index order: what only a mirror can give now (``MirrorPlanner``).
+    public var unoffered: [Int] {
+        var out: [Int] = []
+        wanted.forEach { if availability[$0] == 0 && requestedFrom[$0].isEmpty { out.append($0) } }
+        return out
+    }
+
+    /// Whether `chunk` is one of ``unoffered``.
+    public func isUnoffered(_ chunk: Int) -> Bool {
+        sizes.indices.contains(chunk) && !held[chunk] && availability[chunk] == 0 && requestedFrom[chunk].isEmpty
+    }
+
     /// Whether the peer was banned for bad chunks.
     public func isBanned(_ peer: NodeID) -> Bool { banned.contains(peer) }
 

@@ -63,6 +63,9 @@ struct NodeCommand: AsyncParsableCommand {
     @OptionGroup(title: "Origin")
     var origin: OriginOptions
 
+    @OptionGroup(title: "Mirrors")
+    var mirrors: MirrorOptions
+
     @OptionGroup(title: "Admin API")
     var admin: AdminOptions
 
@@ -100,6 +103,7 @@ struct NodeCommand: AsyncParsableCommand {
         settings.join = try network.joinAddresses()
         settings.trust = try trust.settings()
         settings.update = try update.settings(maxDownloadRate: transfers.maxDownloadRate)
+        settings.update.mirrors = try mirrors.settings(trusted: Set(settings.trust.trusted.keys))
         settings.fleetKey = try trust.loadFleetKey()
         settings.origin = try origin.settings(trusted: settings.trust.trusted)
         settings.transfer = transfers.settings(address: network.transfer)

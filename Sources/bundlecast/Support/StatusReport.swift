@@ -45,6 +45,7 @@ struct StatusReport {
                 notes.append("\(lagging) of \(live) still pin an older key")
             }
             if !notes.isEmpty { lines.append("  " + notes.joined(separator: ", ")) }
+            lines += Self.mirrorLines(status.mirrors ?? [], app: app.app)
         }
         if let only, !status.apps.contains(where: { $0.app == only }) {
             lines.append("\(only): not an app this node trusts")
