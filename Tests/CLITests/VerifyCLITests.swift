@@ -54,10 +54,13 @@ import Testing
             #expect(other.code == 1)
             #expect(other.stdout.split(separator: "\n").map(String.init) == [
                 "changed  bin/hello (163 bytes, expected 217)",
+                "changed  img/swarm.png (88372 bytes, expected 89080)",
+                "changed  index.html (1096 bytes, expected 1084)",
                 "missing  share/CHANGELOG",
                 "changed  share/corpus.txt (561021 bytes, expected 561097)",
+                "changed  style.css (content differs)",
             ])
-            #expect(other.errorLine.contains("3 difference(s)"))
+            #expect(other.errorLine.contains("6 difference(s)"))
         }
     }
 
@@ -65,18 +68,18 @@ import Testing
         let diff = try bundlecast("diff", "--json", "--pub", "Keys/demo-test-only.pub", "Manifests/hello-fleet/1.0.0.manifest", "Manifests/hello-fleet/1.1.0.manifest", in: repoRoot)
         #expect(diff.code == 0, "\(diff.stderr)")
         let json = try JSONSerialization.jsonObject(with: Data(diff.stdout.utf8)) as? [String: Int]
-        #expect(json?["chunks"] == 3)
-        #expect(json?["bytes"] == 73945)
-        #expect(json?["totalBytes"] == 561_435)
+        #expect(json?["chunks"] == 7)
+        #expect(json?["bytes"] == 165_076)
+        #expect(json?["totalBytes"] == 654_465)
         let human = try bundlecast("diff", "Manifests/hello-fleet/1.0.0.manifest", "Manifests/hello-fleet/1.1.0.manifest", in: repoRoot)
-        #expect(human.stdout.contains("fetch 3 of 11 chunks"))
+        #expect(human.stdout.contains("fetch 7 of 17 chunks"))
         let inspect = try bundlecast("inspect", "Manifests/hello-fleet/1.0.0.manifest", in: repoRoot)
         #expect(inspect.code == 0)
         #expect(inspect.stdout.contains("README -> share/motd.txt"))
         #expect(inspect.stdout.contains("x          163      1  bin/hello"))
         let inspectJSON = try bundlecast("inspect", "--json", "Manifests/hello-fleet/1.0.0.manifest", in: repoRoot)
         let object = try JSONSerialization.jsonObject(with: Data(inspectJSON.stdout.utf8)) as? [String: Any]
-        #expect((object?["entries"] as? [Any])?.count == 5)
+        #expect((object?["entries"] as? [Any])?.count == 10)
         let garbage = try bundlecast("inspect", "Keys/demo-test-only.pub", in: repoRoot)
         #expect(garbage.code == 2)
         #expect(garbage.errorLine.contains("not a Bundlecast manifest"))
