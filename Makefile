@@ -47,6 +47,7 @@ fuzz: deps
 bench: release-build
 	scripts/bench.sh $(RELEASE_BIN)
 	scripts/bench-origin.sh $(RELEASE_BIN)
+	scripts/bench-serve.sh $(RELEASE_BIN)
 	scripts/bench-gossip.sh $(RELEASE_BIN)
 	scripts/bench-simulate.sh $(RELEASE_BIN)
 	scripts/install-bench-deps.sh
