@@ -43,6 +43,8 @@
 #   SKIP_BUNDLECAST=1  run only (a) and (b): no bundlecast binary needed
 #   SKIP_TORRENT=1, SKIP_ORIGIN=1   leave out (a) or (b)
 #   KEEP=1     keep the temp dir (node logs, data dirs) for inspection
+#   PERF=FILE  `perf record -a -g` during the first release's transfer only, into FILE
+#              (PERF_FREQ samples per second, default 499); `perf report -i FILE`
 #   LOG_LEVEL  the nodes' --log-level (default warning; info logs each
 #              install with its fetch and install seconds)
 #   UPLOAD_ORDER  turns (default: each uploader serves its requesters in turn)
@@ -696,11 +698,19 @@ run_bundlecast() {
     [ -e "$B/polling" ] || { log "bundlecast: the install poller did not start"; return 1; }
     settle
     local cpu0; cpu0=$(python3 "$H" cpu "seed:${PID_OF[seed]}" "${rss_spec[@]}")
+    local perf_pid=""
+    if [ -n "${PERF:-}" ] && [ "$ver" = "$V1" ]; then
+      # A profile of the first release's transfer only (every process on the machine, call graphs).
+      perf record -F "${PERF_FREQ:-499}" -a -g -o "$PERF" >/dev/null 2>&1 &
+      perf_pid=$!
+      nap 0.5
+    fi
     t0=$(now)
     "$BIN" announce "$notice" --node "127.0.0.1:$seed_admin" </dev/null >>"$L/cli.log" 2>&1 \
       || { log "bundlecast announce $ver failed:"; tail -5 "$L/cli.log" >&2; return 1; }
     local prc=0; wait "$poller" || prc=$?
     untrack "$poller"
+    if [ -n "$perf_pid" ]; then kill -INT "$perf_pid" 2>/dev/null; wait "$perf_pid" 2>/dev/null || true; log "perf profile of the $ver transfer: $PERF"; fi
     [ $prc = 0 ] || return 1
     echo "$cpu0 $(python3 "$H" cpu "seed:${PID_OF[seed]}" "${rss_spec[@]}")" > "$B/cpu-$ver.txt"
     awk -v t0="$t0" '{ d = $2 - t0; if (d > m) m = d; if (f == "" || d < f) f = d }
