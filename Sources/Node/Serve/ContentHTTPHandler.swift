@@ -16,6 +16,14 @@ final class ContentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var request: HTTPRequestHead?
     /// The event stream this connection carries, if any.
     private var subscription: UInt64?
+    /// An answer is being written (a large file to a slow client may take minutes).
+    private var responding = false
+    /// The deadline of the file answer being written, cancelled when it is done.
+    private var deadline: Scheduled<Void>?
+
+    /// The slowest reader a file answer waits for: a client that takes less than this (after
+    /// a minute's grace) is cut, so connections that never read cannot be held for ever.
+    static let slowestReader: UInt64 = 64 << 10
 
     init(router: ContentRouter) {
         self.router = router
@@ -38,15 +46,18 @@ final class ContentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelInactive()
     }
 
+    /// Nothing read for a while: closed, unless an answer or an event stream is under way
+    /// (neither needs the client to send anything).
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
+            if !responding && subscription == nil { context.close(promise: nil) }
         } else {
             context.fireUserInboundEventTriggered(event)
         }
     }
 
     private func respond(_ answer: ContentAnswer, keepAlive: Bool, version: HTTPVersion, context: ChannelHandlerContext) {
+        responding = true
         var answer = answer
         switch answer.body {
         case .file(let path, let offset, let length, let size):
@@ -57,6 +68,7 @@ final class ContentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 return respond(.text(.internalServerError, "the installed file differs from its manifest"), keepAlive: keepAlive, version: version, context: context)
             }
             let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
+            if !answer.headOnly { setDeadline(for: length, context: context) }
             writeHead(answer, keepAlive: keepAlive, version: version, context: context)
             if !answer.headOnly, length > 0, let start = Int(exactly: offset), let end = Int(exactly: offset + length) {
                 let region = FileRegion(fileHandle: handle, readerIndex: start, endIndex: end)
@@ -97,6 +109,16 @@ final class ContentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    /// Closes the connection if this answer is still being written after a minute plus its
+    /// length at ``slowestReader`` (cancelled when the answer is done).
+    private func setDeadline(for length: UInt64, context: ChannelHandlerContext) {
+        let seconds = 60 + Int64(clamping: length / Self.slowestReader)
+        let channel = context.channel
+        deadline = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(seconds)) {
+            channel.close(promise: nil)
+        }
+    }
+
     private func writeHead(_ answer: ContentAnswer, keepAlive: Bool, version: HTTPVersion, context: ChannelHandlerContext) {
         var head = HTTPResponseHead(version: version, status: answer.status, headers: answer.headers)
         head.headers.replaceOrAdd(name: "Server", value: "bundlecast")
@@ -108,7 +130,10 @@ final class ContentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
         let channel = context.channel
-        promise.futureResult.whenComplete { _ in
+        promise.futureResult.assumeIsolated().whenComplete { [self] _ in
+            responding = false
+            deadline?.cancel()
+            deadline = nil
             cleanup?()
             if !keepAlive { channel.close(promise: nil) }
         }

@@ -9,8 +9,9 @@ import Synchronization
 /// apps of this machine (``ContentRouter`` holds the routes).
 ///
 /// It has its own event loops, so serving pages never waits behind a rollout's transfers
-/// on the node's loop. Connections are bounded in number and closed after a minute with
-/// nothing sent either way (event streams get a keep-alive comment every 15 s).
+/// on the node's loop. Connections are bounded in number; one that has sent nothing for a
+/// minute is closed unless an answer to it is still being written or it holds an event
+/// stream (which gets a keep-alive comment every 15 s).
 public final class ContentServer: Service, Sendable {
     public struct Settings: Sendable {
         public var host = "127.0.0.1"
@@ -50,7 +51,7 @@ public final class ContentServer: Service, Sendable {
                     }
                     channel.closeFuture.whenComplete { _ in open.subtract(1, ordering: .relaxed) }
                     return channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idleTimeout))
+                        try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                         try channel.pipeline.syncOperations.addHandler(ContentHTTPHandler(router: router))
                     }
