@@ -108,7 +108,9 @@ extension NodeService {
         }
         let metrics = NodeMetrics()
         let releases = InstalledReleases(apps: keys.apps, appsRoot: installer.appsRoot, manifests: manifests)
-        for app in keys.apps { releases.record(app: app, (try? store.installRecord(app: app)) ?? InstallRecord()) }
+        for app in keys.apps {
+            if let record = try? store.installRecord(app: app) { releases.record(app: app, record) }
+        }
         let updater = Updater(settings: settings.update, id: id, keys: keys, store: store, manifests: manifests,
                               installer: installer, downloads: downloads, gossip: gossip, state: state, logger: logger, metrics: metrics,
                               releases: releases)

@@ -55,7 +55,7 @@ import TestSupport
         }
     }
 
-    @Test func aStreamHearsTheVersionAtConnectThenEachInstall() async throws {
+    @Test func aStreamHearsTheVersionAtConnectThenEachInstallAndRollback() async throws {
         try await withTemporaryDirectory { dir in
             let node = try NodeProcess(directory: dir, name: "n", extra: ["--serve", "127.0.0.1:0"])
             defer { node.kill9() }
@@ -74,6 +74,13 @@ import TestSupport
             try await eventually(within: 30, "the install event") {
                 events().contains("event: installed\nid: 2\ndata: {\"app\":\"hello-fleet\",\"previous\":\"1.0.0\",\"sequence\":2,\"version\":\"1.1.0\"}\n\n")
             }
+            // A rollback is told as an install of the version gone back to.
+            let back = try runBundlecast(["rollback", "hello-fleet", "--node", "127.0.0.1:\(node.adminPort)"])
+            #expect(back.code == 0, "\(back.err)")
+            try await eventually(within: 30, "the rollback event") {
+                events().contains("event: installed\nid: 1\ndata: {\"app\":\"hello-fleet\",\"previous\":\"1.1.0\",\"sequence\":1,\"version\":\"1.0.0\"}\n\n")
+            }
+            #expect(events().components(separatedBy: "event: installed").count == 3, "one event per install: \(events())")
         }
     }
 

@@ -171,7 +171,26 @@ import TestSupport
         try withRouter { router, _ in
             #expect(ask(router, "/apps/hello/", [("Host", "127.0.0.1:8080")]).headers["Location"] == ["http://127.0.0.1:8080/apps/hello/1.1.0/"])
             #expect(ask(router, "/apps/hello/1.1.0", [("Host", "[::1]:8080")]).headers["Location"] == ["http://[::1]:8080/apps/hello/1.1.0/"])
-            #expect(ask(router, "/apps/hello/", [("Host", "evil.example/x@")]).headers["Location"] == ["/apps/hello/1.1.0/"])
+        }
+        // A name that could change the location's meaning is not copied into it (with a token, any Host is answered).
+        try withRouter(token: "0123456789abcdef-token") { router, _ in
+            let a = ask(router, "/apps/hello/", [("Host", "evil.example/x@"), ("Authorization", "Bearer 0123456789abcdef-token")])
+            #expect(a.headers["Location"] == ["/apps/hello/1.1.0/"])
+        }
+    }
+
+    /// Without a token, a page whose DNS name was rebound to loopback sends its own name: refused.
+    @Test(arguments: [
+        ("127.0.0.1:8080", true), ("localhost:8080", true), ("app.localhost:8080", true), ("[::1]:8080", true), ("10.1.2.3", true),
+        ("evil.example:8080", false), ("127.0.0.1.evil.example", false), ("localhost.evil.example:8080", false), ("1.2.3.4.5", false),
+    ])
+    func withoutATokenOnlyLoopbackNamesAndAddressesAreAnswered(host: String, answered: Bool) throws {
+        try withRouter { router, _ in
+            let status = ask(router, "/apps/hello/1.1.0/app.js", [("Host", host)]).status
+            #expect(answered ? status == .ok : status == .misdirectedRequest, "\(host)")
+        }
+        try withRouter(token: "0123456789abcdef-token") { router, _ in
+            #expect(ask(router, "/apps/hello/1.1.0/app.js", [("Host", host), ("Authorization", "bearer 0123456789abcdef-token")]).status == .ok)
         }
     }
 
@@ -215,6 +234,7 @@ import TestSupport
             #expect(bare.status == .movedPermanently && bare.headers["Location"] == ["/apps/hello/1.1.0/"])
             let dir = ask(router, "/apps/hello/1.1.0/static")
             #expect(dir.status == .movedPermanently && dir.headers["Location"] == ["/apps/hello/1.1.0/static/"])
+            #expect(dir.headers["Cache-Control"] == ["no-cache"])
             let index = ask(router, "/apps/hello/1.1.0/")
             #expect(index.status == .ok && index.headers["ETag"] == [f.etag("index.html")])
             // No index.html there, and no listing either.

@@ -4,15 +4,22 @@
 // address, so every asset of a page always comes from one version.
 (function () {
   "use strict";
-  var mine = document.querySelector('meta[name="bundlecast-version"]').content;
+  // The version is the one in the address the page came from (/apps/APP/VERSION/...).
+  var parts = location.pathname.split("/");
+  var mine = parts[1] === "apps" && parts.length > 3 ? decodeURIComponent(parts[3])
+    : document.querySelector('meta[name="bundlecast-version"]').content;
   var shown = document.getElementById("version");
   var state = document.getElementById("state");
-  var events = new EventSource(new URL("../events", location.href));
+  var events = null;
+  var moving = false;
+  var retryMs = 2000;
 
   function follow(message) {
     var change;
     try { change = JSON.parse(message.data); } catch (e) { return; }
-    if (!change.version || change.version === mine) return;
+    if (moving || !change.version || change.version === mine) return;
+    moving = true;
+    events.close();
     shown.textContent = change.version;
     document.body.classList.add("updating");
     state.textContent = "version " + change.version + " installed on this node: reloading";
@@ -21,13 +28,25 @@
     }, 1500);
   }
 
-  events.addEventListener("current", follow);
-  events.addEventListener("installed", follow);
-  events.onopen = function () {
-    if (!document.body.classList.contains("updating")) state.textContent = "live: following this node's installs";
-  };
-  events.onerror = function () {
-    // EventSource reconnects by itself (the node sends a retry hint).
-    if (!document.body.classList.contains("updating")) state.textContent = "node unreachable: reconnecting";
-  };
+  function connect() {
+    events = new EventSource(new URL("../events", location.href));
+    events.addEventListener("current", follow);
+    events.addEventListener("installed", follow);
+    events.onopen = function () {
+      retryMs = 2000;
+      if (!moving) state.textContent = "live: following this node's installs";
+    };
+    events.onerror = function () {
+      if (moving) return;
+      state.textContent = "node unreachable: reconnecting";
+      // EventSource retries by itself after a dropped stream, but gives up for good on an
+      // answer that is not a stream (a node at its stream limit says 503): start over.
+      if (events.readyState === EventSource.CLOSED) {
+        setTimeout(connect, retryMs);
+        retryMs = Math.min(retryMs * 2, 30000);
+      }
+    };
+  }
+
+  connect();
 })();

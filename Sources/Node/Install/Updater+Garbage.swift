@@ -7,8 +7,8 @@ import Policy
 extension Updater {
     /// Tells the fleet what this node has installed and holds for `app`.
     func publish(app: String) {
-        let record = (try? store.installRecord(app: app)) ?? InstallRecord()
-        releases?.record(app: app, record)
+        let read = { try? self.store.installRecord(app: app) }
+        let record = (releases.map { $0.refresh(app: app, read: read) } ?? read()) ?? InstallRecord()
         var held: [Digest256] = [record.current?.manifest, record.previous?.manifest].compactMap { $0 }
         held += seeded(app)
         if let latest = try? store.latest(app: app, channel: settings.channel)?.notice.manifest, !held.contains(latest),

@@ -64,8 +64,9 @@ extension Updater {
         case .keep(let kept):
             try store.saveInstallRecord(app: app, kept, event: ("installed", version, digest, "sequence \(notice.sequence)"))
             metrics.install("installed")
-            installer.prune(app: app, keep: Set([kept.current?.version, kept.previous?.version].compactMap { $0 }))
+            // Told first, so the content server has moved on before the pruned version's files go.
             publish(app: app)
+            installer.prune(app: app, keep: Set([kept.current?.version, kept.previous?.version].compactMap { $0 }))
             collectGarbage()
         }
     }

@@ -6,8 +6,8 @@ import NIOHTTP1
 /// the installed tree, event streams through ``InstallEventHub``.
 ///
 /// A file is opened without following a final symlink and its size checked against the
-/// manifest before the head goes out, so a tree changed on disk gives a 500, never bytes
-/// the manifest does not sign. Request bodies are not read (every route is GET or HEAD).
+/// manifest before the head goes out, so a file cut short or grown on disk gives a 500
+/// (the tree's bytes were checked at install; nothing re-hashes them here). Request bodies are not read (every route is GET or HEAD).
 final class ContentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -21,8 +21,8 @@ final class ContentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The deadline of the file answer being written, cancelled when it is done.
     private var deadline: Scheduled<Void>?
 
-    /// The slowest reader a file answer waits for: a client that takes less than this (after
-    /// a minute's grace) is cut, so connections that never read cannot be held for ever.
+    /// The slowest reader an answer waits for: a client that takes less than this (after a
+    /// minute's grace) is cut, so connections that never read cannot be held for ever.
     static let slowestReader: UInt64 = 64 << 10
 
     init(router: ContentRouter) {
@@ -62,13 +62,21 @@ final class ContentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch answer.body {
         case .file(let path, let offset, let length, let size):
             let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+            guard fd >= 0 else {
+                let why = String(cString: strerror(errno))
+                var failed = ContentAnswer.text(.internalServerError, "cannot open the installed file: \(why)")
+                failed.headOnly = answer.headOnly
+                return respond(failed, keepAlive: keepAlive, version: version, context: context)
+            }
             var st = stat()
-            guard fd >= 0, fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, UInt64(clamping: st.st_size) == size else {
-                if fd >= 0 { close(fd) }
-                return respond(.text(.internalServerError, "the installed file differs from its manifest"), keepAlive: keepAlive, version: version, context: context)
+            guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, UInt64(clamping: st.st_size) == size else {
+                close(fd)
+                var failed = ContentAnswer.text(.internalServerError, "the installed file is not the size its manifest signs")
+                failed.headOnly = answer.headOnly
+                return respond(failed, keepAlive: keepAlive, version: version, context: context)
             }
             let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
-            if !answer.headOnly { setDeadline(for: length, context: context) }
+            setDeadline(for: answer.headOnly ? 0 : length, context: context)
             writeHead(answer, keepAlive: keepAlive, version: version, context: context)
             if !answer.headOnly, length > 0, let start = Int(exactly: offset), let end = Int(exactly: offset + length) {
                 let region = FileRegion(fileHandle: handle, readerIndex: start, endIndex: end)
@@ -78,6 +86,7 @@ final class ContentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .events(let app):
             answer.headers.replaceOrAdd(name: "Connection", value: "keep-alive")
             guard !answer.headOnly else {
+                setDeadline(for: 0, context: context)
                 writeHead(answer, keepAlive: keepAlive, version: version, context: context)
                 return finish(keepAlive: keepAlive, context: context)
             }
@@ -100,20 +109,24 @@ final class ContentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let opening = InstallEventHub.opening(router.releases.current(app: app))
             context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: opening)))), promise: nil)
         case .text(let text):
+            setDeadline(for: UInt64(text.utf8.count), context: context)
             writeHead(answer, keepAlive: keepAlive, version: version, context: context)
             if !answer.headOnly { context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil) }
             finish(keepAlive: keepAlive, context: context)
         case .none:
+            setDeadline(for: 0, context: context)
             writeHead(answer, keepAlive: keepAlive, version: version, context: context)
             finish(keepAlive: keepAlive, context: context)
         }
     }
 
     /// Closes the connection if this answer is still being written after a minute plus its
-    /// length at ``slowestReader`` (cancelled when the answer is done).
+    /// length at ``slowestReader`` (cancelled when the answer is done): a client that asks and
+    /// never reads (pipelined small answers fill its socket too) cannot hold a connection.
     private func setDeadline(for length: UInt64, context: ChannelHandlerContext) {
         let seconds = 60 + Int64(clamping: length / Self.slowestReader)
         let channel = context.channel
+        deadline?.cancel()
         deadline = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(seconds)) {
             channel.close(promise: nil)
         }

@@ -38,7 +38,11 @@ public struct ContentRouter: Sendable {
         }
         let path: ContentPath
         do { path = try ContentPath.parse(head.uri) } catch { return .text(.badRequest, error.description) }
-        if let token, let refusal = tokenAnswer(head, path: path, token: token) { return refusal }
+        if let token {
+            if let refusal = tokenAnswer(head, path: path, token: token) { return refusal }
+        } else if let host = head.headers.first(name: "Host"), !Self.isLocalName(host) {
+            return .text(.misdirectedRequest, "Host \(Self.printable(host)) is not a loopback name or an IP address: without --serve-token only those are answered")
+        }
         let s = path.segments
         guard s.count >= 2, s[0] == "apps" else { return .text(.notFound, "not found: paths start with /apps/APP/") }
         let app = s[1]
@@ -73,7 +77,8 @@ public struct ContentRouter: Sendable {
         case .directory:
             guard path.trailingSlash else {
                 let location = "/" + path.segments.map(ContentPath.encode).joined(separator: "/") + "/" + (path.query.map { "?" + $0 } ?? "")
-                return .redirect(.movedPermanently, to: Self.absolute(location, head), cache: "public, max-age=31536000, immutable")
+                // Not cached for long: it names the host and scheme of this request.
+                return .redirect(.movedPermanently, to: Self.absolute(location, head), cache: "no-cache")
             }
             guard case .file(let file) = tree.resolve(rest + ["index.html"]) else {
                 return .text(.notFound, "no index.html here, and directories are not listed")
@@ -120,8 +125,8 @@ public struct ContentRouter: Sendable {
     /// cookie and a redirect that drops it from the address); nil when it is right.
     private func tokenAnswer(_ head: HTTPRequestHead, path: ContentPath, token: String) -> ContentAnswer? {
         let expected = Array(token.utf8)
-        if let auth = head.headers.first(name: "Authorization"), auth.hasPrefix("Bearer "),
-           Sodium.equal(Array(auth.dropFirst(7).utf8), expected) { return nil }
+        if let auth = head.headers.first(name: "Authorization"), auth.lowercased().hasPrefix("bearer "),
+           Sodium.equal(Array(auth.dropFirst(7).trimmingCharacters(in: .whitespaces).utf8), expected) { return nil }
         for cookie in head.headers["Cookie"].flatMap({ $0.split(separator: ";") }) {
             let pair = cookie.trimmingCharacters(in: .whitespaces)
             if pair.hasPrefix(Self.cookieName + "="),
@@ -142,6 +147,22 @@ public struct ContentRouter: Sendable {
             }
         }
         return .text(.unauthorized, "missing or wrong token (Authorization: Bearer, or ?token= once in a browser)", headers: [("WWW-Authenticate", "Bearer")])
+    }
+
+    /// Whether a `Host` names this machine by loopback name or by an IP literal (any port):
+    /// without a token, a page on a site whose DNS name was rebound to 127.0.0.1 must not
+    /// read what the node serves, and such a page always sends its own name.
+    static func isLocalName(_ authority: String) -> Bool {
+        var name = Substring(authority.lowercased())
+        if name.hasPrefix("[") {
+            guard let close = name.firstIndex(of: "]") else { return false }
+            name = name[name.index(after: name.startIndex)..<close]
+            return !name.isEmpty && name.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." }
+        }
+        if let colon = name.lastIndex(of: ":") { name = name[..<colon] }
+        if name == "localhost" || name.hasSuffix(".localhost") { return true }
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts.allSatisfy { !$0.isEmpty && $0.count <= 3 && UInt8($0) != nil }
     }
 
     /// A `Location` on the host the client asked (relative without a usable `Host`): some

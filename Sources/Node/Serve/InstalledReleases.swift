@@ -35,6 +35,9 @@ public final class InstalledReleases: Sendable {
     public let apps: Set<String>
     let manifests: ManifestCache
     private let inner = Mutex(Inner())
+    /// Serialises reading a record and taking it, with its event: a record read before a
+    /// rollback cannot land after the rollback's own, and events leave in order.
+    private let updating = NSLock()
     /// Those who hear of each install: the event streams.
     let events: InstallEventHub
 
@@ -45,8 +48,23 @@ public final class InstalledReleases: Sendable {
         self.events = events
     }
 
+    /// Reads an app's install record (nil: it could not be read, nothing changes) and takes
+    /// it, in one step with every other refresh; returns what was read.
+    @discardableResult
+    public func refresh(app: String, read: () -> InstallRecord?) -> InstallRecord? {
+        updating.withLock {
+            guard let record = read() else { return nil }
+            take(app: app, record)
+            return record
+        }
+    }
+
     /// Takes an app's install record; a new current version is told to the event streams.
     public func record(app: String, _ record: InstallRecord) {
+        updating.withLock { take(app: app, record) }
+    }
+
+    private func take(app: String, _ record: InstallRecord) {
         let now = Installed(current: record.current, previous: record.previous)
         let change: Change? = inner.withLock { s in
             let before = s.apps[app]
@@ -65,7 +83,7 @@ public final class InstalledReleases: Sendable {
     public func current(app: String) -> Change? {
         inner.withLock { s in
             guard let current = s.apps[app]?.current else { return nil }
-            return Change(app: app, version: current.version, sequence: current.sequence, previous: s.apps[app]?.previous?.version)
+            return Change(app: app, version: current.version, sequence: current.sequence, previous: nil)
         }
     }
 
