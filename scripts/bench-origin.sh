@@ -13,14 +13,7 @@ THREADS=${THREADS:-2}
 cd "$(dirname "$0")/.."
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 
-need=()
-command -v wrk >/dev/null || need+=(wrk)
-command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
-if [ ${#need[@]} -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then echo "bench: install ${need[*]} (apt-get install -y ${need[*]})" >&2; exit 1; fi
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+. scripts/wrk-lib.sh
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/bundlecast-bench-origin.XXXXXX")
 pids=()
@@ -63,8 +56,6 @@ cmp <(curl -sf "http://127.0.0.1:$port/v1/apps/hello-fleet/channels/stable/lates
 
 run_wrk() { wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$1"; }
 rps() { awk '/Requests\/sec/ {print $2}' "$1"; }
-p99_ms() { awk '$1 == "99%" { v=$2; if (v ~ /us$/) { sub(/us/,"",v); v/=1000 } else if (v ~ /ms$/) { sub(/ms/,"",v) } else if (v ~ /s$/) { sub(/s/,"",v); v*=1000 }; print v }' "$1"; }
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for r in $(seq "$ROUNDS"); do
   run_wrk "http://127.0.0.1:$port/v1/apps/hello-fleet/channels/stable/latest" > "$work/origin.$r.wrk"
   run_wrk "http://127.0.0.1:$nport/v1/apps/hello-fleet/channels/stable/latest" > "$work/nginx.$r.wrk"

@@ -21,14 +21,7 @@ LARGE_DURATION=${LARGE_DURATION:-10s}
 cd "$(dirname "$0")/.."
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 
-need=()
-command -v wrk >/dev/null || need+=(wrk)
-command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
-if [ ${#need[@]} -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then echo "bench: install ${need[*]} (apt-get install -y ${need[*]})" >&2; exit 1; fi
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+. scripts/wrk-lib.sh
 # 1000 streams and wrk's connections need descriptors.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
@@ -92,8 +85,6 @@ done
 run_wrk() { wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@"; }
 field() { awk -v k="$1" '$1 == k {print $2}' "$2"; }
 bytes_per_s() { awk '/Transfer\/sec/ { v=$2; m=1; if (v ~ /KB$/) m=1024; if (v ~ /MB$/) m=1048576; if (v ~ /GB$/) m=1073741824; sub(/[KMG]?B$/,"",v); print v*m }' "$1"; }
-p99_ms() { awk '$1 == "99%" { v=$2; if (v ~ /us$/) { sub(/us/,"",v); v/=1000 } else if (v ~ /ms$/) { sub(/ms/,"",v) } else if (v ~ /s$/) { sub(/s/,"",v); v*=1000 }; print v }' "$1"; }
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for r in $(seq "$ROUNDS"); do
   run_wrk -s "$work/small.lua" "http://127.0.0.1:$port" > "$work/small.node.$r"
   run_wrk -s "$work/small.lua" "http://127.0.0.1:$nport" > "$work/small.nginx.$r"

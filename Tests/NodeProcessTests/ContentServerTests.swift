@@ -14,17 +14,28 @@ import TestSupport
         guard r.code == 0 else { throw NodeTestError("release failed: \(r.err)") }
     }
 
+    /// A node with `--serve` that has installed 1.0.0, and its content server's port.
+    func servingNode(in dir: String) async throws -> (NodeProcess, Int) {
+        let node = try NodeProcess(directory: dir, name: "n", extra: ["--serve", "127.0.0.1:0"])
+        do {
+            let port = try #require(node.servePort)
+            try release("1.0.0", into: node, manifests: dir + "/Manifests")
+            try await eventually(within: 30, "1.0.0 installed") { node.current() == "1.0.0" }
+            return (node, port)
+        } catch {
+            node.kill9()
+            throw error
+        }
+    }
+
     func curl(_ arguments: [String]) throws -> ProcessOutcome {
         try runProgram("/usr/bin/curl", ["-s", "--max-time", "10"] + arguments)
     }
 
     @Test func installedFilesAreServedByteForByte() async throws {
         try await withTemporaryDirectory { dir in
-            let node = try NodeProcess(directory: dir, name: "n", extra: ["--serve", "127.0.0.1:0"])
+            let (node, port) = try await servingNode(in: dir)
             defer { node.kill9() }
-            let port = try #require(node.servePort)
-            try release("1.0.0", into: node, manifests: dir + "/Manifests")
-            try await eventually(within: 30, "1.0.0 installed") { node.current() == "1.0.0" }
             let base = "http://127.0.0.1:\(port)/apps/hello-fleet"
             let corpus = try readBytes(Self.sample + "/1.0.0/share/corpus.txt")
             let whole = try curl(["-L", "-o", dir + "/got", base + "/current/share/corpus.txt"])
@@ -57,11 +68,8 @@ import TestSupport
 
     @Test func aStreamHearsTheVersionAtConnectThenEachInstallAndRollback() async throws {
         try await withTemporaryDirectory { dir in
-            let node = try NodeProcess(directory: dir, name: "n", extra: ["--serve", "127.0.0.1:0"])
+            let (node, port) = try await servingNode(in: dir)
             defer { node.kill9() }
-            let port = try #require(node.servePort)
-            try release("1.0.0", into: node, manifests: dir + "/Manifests")
-            try await eventually(within: 30, "1.0.0 installed") { node.current() == "1.0.0" }
             let stream = Process()
             stream.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
             stream.arguments = ["-sN", "--max-time", "60", "-o", dir + "/events", "http://127.0.0.1:\(port)/apps/hello-fleet/events"]
