@@ -328,10 +328,14 @@ if [ "$NETNS" = 1 ]; then
     IP_OF[${HOSTS[i]}]=10.250.$(( (i + 10) / 256 )).$(( (i + 10) % 256 ))
   done
   LINK_FIELDS=" links=$LINKS"
-  [ "$MIXED" = 0 ] || LINK_FIELDS+=" slow_rate=$SLOW_RATE slow_nodes=$N_SLOW"
+  SIM_NOTE=" (which models the programs' caps, not tbf)"
+  if [ "$MIXED" = 1 ]; then
+    LINK_FIELDS+=" slow_rate=$SLOW_RATE slow_nodes=$N_SLOW"
+    SIM_NOTE=" (which models the programs' caps, not tbf, and one rate for every node)"
+  fi
 else
   for h in hub "${HOSTS[@]}"; do NS_OF[$h]=""; IP_OF[$h]=127.0.0.1; done
-  LINK_FIELDS=""
+  LINK_FIELDS="" SIM_NOTE=""
 fi
 # in_ns HOST CMD...: runs CMD in HOST's namespace, or right here on loopback.
 in_ns() { local ns=${NS_OF[$1]}; shift; if [ -n "$ns" ]; then ip netns exec "$ns" "$@"; else "$@"; fi; }
@@ -964,7 +968,7 @@ run_bundlecast() {
   # CPU per 64 KiB of chunk received, every node's work counted (what `simulate swarm --cpu-per-chunk-us` takes).
   local cpu_chunk_us; cpu_chunk_us=$(awk -v c="$cpu1" -v n="$N" -v f="$F" 'BEGIN { printf "%.0f", c * 1e6 / (n * f / 65536) }')
   log "bundlecast v1: the nodes used ${cpu1} CPU seconds (${cpu_chunk_us} us per 64 KiB received); compare:" \
-    "bundlecast simulate swarm --nodes $N --bundle-mb $SIZE_MB --upload-mbps $(calc "$RATE_B / 1048576") --latency 1 --seed 1 --shared-cores $(nproc) --cpu-per-chunk-us $cpu_chunk_us"
+    "bundlecast simulate swarm --nodes $N --bundle-mb $SIZE_MB --upload-mbps $(calc "$RATE_B / 1048576") --latency 1 --seed 1 --shared-cores $(nproc) --cpu-per-chunk-us $cpu_chunk_us$SIM_NOTE"
   log "bundlecast v1: first node installed at ${first1}s, last at ${secs1}s; seed uploaded $(calc "$seed_out1 / $F") copies" \
     "(chunks sent again: $(awk '{print $4}' <<<"$seed_line") to another peer, $(awk '{print $5}' <<<"$seed_line") to the same peer)"
   echo "system=bundlecast N=$N size_mb=$SIZE_MB rate=$RATE seconds=$secs1 lower_bound=$LB_SWARM ratio=$(ratio "$secs1" "$LB_SWARM") v1_bytes_in_per_node=$list1 v1_bytes_in_min=$min1 v1_bytes_in_max=$max1 peak_rss_kib_max=$rss1 cpu_us_per_chunk=$cpu_chunk_us$LINK_FIELDS"
