@@ -59,6 +59,9 @@
 #              of them) has a SLOW_RATE link; the seed keeps RATE. Needs root,
 #              ip(8) and tc(8); see "Network namespaces" below.
 #   MIXED=1    with LINKS=netns, the same as LINKS=netns-mixed
+#   PROGRAM_CAPS=1  in namespaces, ALSO give each program its link's rate as its own
+#              cap, as on loopback (to compare; a bundlecast node paces, serves in
+#              turns and super-seeds only with --max-upload-rate)
 #   SLOW_RATE  the slow nodes' upload in netns-mixed, same syntax as RATE (default 5M)
 #   TBF_BURST, TBF_LATENCY  the tbf bucket and queue (defaults 128k and 20ms; see below)
 #   --quick    N=5 and SIZE_MB=16 unless N / SIZE_MB are given explicitly
@@ -162,7 +165,7 @@ for arg in "$@"; do
   case "$arg" in
     --quick) QUICK=1 ;;
     -h|--help) usage; exit 0 ;;
-    N=*|SIZE_MB=*|RATE=*|BIN=*|TIMEOUT=*|SKIP_BUNDLECAST=*|SKIP_TORRENT=*|SKIP_ORIGIN=*|KEEP=*|LOG_LEVEL=*|UPLOAD_ORDER=*|EVENT_LOOPS=*|LINKS=*|MIXED=*|SLOW_RATE=*|TBF_BURST=*|TBF_LATENCY=*)
+    N=*|SIZE_MB=*|RATE=*|BIN=*|TIMEOUT=*|SKIP_BUNDLECAST=*|SKIP_TORRENT=*|SKIP_ORIGIN=*|KEEP=*|LOG_LEVEL=*|UPLOAD_ORDER=*|EVENT_LOOPS=*|LINKS=*|MIXED=*|PROGRAM_CAPS=*|SLOW_RATE=*|TBF_BURST=*|TBF_LATENCY=*)
       declare "$arg" ;;
     *) echo "bench-swarm: unknown argument: $arg (try --help)" >&2; exit 64 ;;
   esac
@@ -181,6 +184,7 @@ if [ -n "${EVENT_LOOPS:-}" ]; then LOOP_ARGS=(--event-loops "$EVENT_LOOPS"); els
 UPLOAD_ORDER=${UPLOAD_ORDER:-turns}
 LINKS=${LINKS:-loopback}
 MIXED=${MIXED:-0}
+PROGRAM_CAPS=${PROGRAM_CAPS:-0}
 SLOW_RATE=${SLOW_RATE:-5M}
 TBF_BURST=${TBF_BURST:-128k}
 TBF_LATENCY=${TBF_LATENCY:-20ms}
@@ -328,6 +332,7 @@ if [ "$NETNS" = 1 ]; then
     IP_OF[${HOSTS[i]}]=10.250.$(( (i + 10) / 256 )).$(( (i + 10) % 256 ))
   done
   LINK_FIELDS=" links=$LINKS"
+  [ "$PROGRAM_CAPS" = 0 ] || LINK_FIELDS+=" program_caps=1"
   SIM_NOTE=" (which models the programs' caps, not tbf)"
   if [ "$MIXED" = 1 ]; then
     LINK_FIELDS+=" slow_rate=$SLOW_RATE slow_nodes=$N_SLOW"
@@ -337,6 +342,15 @@ else
   for h in hub "${HOSTS[@]}"; do NS_OF[$h]=""; IP_OF[$h]=127.0.0.1; done
   LINK_FIELDS="" SIM_NOTE=""
 fi
+# The programs' own upload cap per host (aria2's syntax): on loopback always, in
+# namespaces only with PROGRAM_CAPS=1; "" for none.
+declare -A CAP_OF=()
+for (( i = 0; i <= N; i++ )); do
+  CAP_OF[${HOSTS[i]}]=""
+  if [ "$NETNS" = 0 ] || [ "$PROGRAM_CAPS" = 1 ]; then
+    if [ "${UP_B[i]}" = "$RATE_B" ]; then CAP_OF[${HOSTS[i]}]=$RATE; else CAP_OF[${HOSTS[i]}]=$SLOW_RATE; fi
+  fi
+done
 # in_ns HOST CMD...: runs CMD in HOST's namespace, or right here on loopback.
 in_ns() { local ns=${NS_OF[$1]}; shift; if [ -n "$ns" ]; then ip netns exec "$ns" "$@"; else "$@"; fi; }
 # exec_in HOST CMD... &: the same for a process started in the background. A function run
@@ -508,6 +522,7 @@ head -c "$F" /dev/urandom > "$TMP/src/payload.bin"
 chmod 644 "$TMP/src/payload.bin"
 REF=$(hash_of "$TMP/src/payload.bin")
 log "N=$N SIZE_MB=$SIZE_MB RATE=$RATE ($RATE_B B/s); payload sha256=$REF; temp dir $TMP"
+log "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (other work on the machine takes CPU from the runs)"
 
 # ===================================================================================
 # (a) BitTorrent: opentracker + aria2c
@@ -559,9 +574,9 @@ run_torrent() {
     --file-allocation=none --auto-file-renaming=false --allow-overwrite=true
     --stop-with-process=$$
   )
-  # on loopback aria2c caps itself; in namespaces the kernel does (aria2c's default: no cap)
-  [ "$NETNS" = 1 ] || common+=(--max-overall-upload-limit="$RATE")
-  exec_in seed aria2c "${common[@]}" --interface="${IP_OF[seed]}" --dir="$T/seed" --check-integrity=true --listen-port="${ports[1]}" \
+  # on loopback aria2c caps itself; in namespaces the kernel does (0: no cap of its own),
+  # and with PROGRAM_CAPS=1 both
+  exec_in seed aria2c "${common[@]}" --max-overall-upload-limit="${CAP_OF[seed]:-0}" --interface="${IP_OF[seed]}" --dir="$T/seed" --check-integrity=true --listen-port="${ports[1]}" \
     --log="$T/logs/seed.log" --log-level=notice "$T/payload.torrent" >"$T/logs/seed.out" 2>&1 &
   track $!
   local seed_pid=$! r ih_esc
@@ -593,7 +608,7 @@ EOF
   local cpu0; cpu0=$(host_cpu)
   local t0; t0=$(now)
   for (( i = 1; i <= N; i++ )); do
-    exec_in "n$i" aria2c "${common[@]}" --interface="${IP_OF[n$i]}" --dir="$T/n$i" --listen-port="${ports[$(( i + 1 ))]}" \
+    exec_in "n$i" aria2c "${common[@]}" --max-overall-upload-limit="${CAP_OF[n$i]:-0}" --interface="${IP_OF[n$i]}" --dir="$T/n$i" --listen-port="${ports[$(( i + 1 ))]}" \
       --on-bt-download-complete="$T/hook.sh" \
       --log="$T/logs/n$i.log" --log-level=notice "$T/payload.torrent" >"$T/logs/n$i.out" 2>&1 &
     track $!
@@ -874,7 +889,7 @@ run_bundlecast() {
     mkdir -p "$B/$nm"
     # on loopback each node caps itself; in namespaces the kernel does, and no node is told
     # its rate. The admin API stays on 127.0.0.1 (of the node's namespace).
-    local -a cap=(--max-upload-rate "$RATE"); [ "$NETNS" = 0 ] || cap=()
+    local -a cap=(); [ -z "${CAP_OF[$nm]}" ] || cap=(--max-upload-rate "${CAP_OF[$nm]}")
     exec_in "$nm" "$BIN" node --data "$B/$nm" --gossip "${IP_OF[$nm]}:0" --admin 127.0.0.1:0 --transfer "${IP_OF[$nm]}:0" \
       --trust "$APP=$PUB" ${cap[@]+"${cap[@]}"} --stagger 0s --log-level "$LOG_LEVEL" ${ORDER_ARGS[@]+"${ORDER_ARGS[@]}"} ${LOOP_ARGS[@]+"${LOOP_ARGS[@]}"} "$@" \
       >"$L/$nm.log" 2>&1 </dev/null &
