@@ -439,7 +439,7 @@ link_stats() {
   [ "$NETNS" = 1 ] || return 0
   local h sent dropped
   read -r sent dropped < <(for h in "${HOSTS[@]}"; do tc -s -n "${NS_OF[$h]}" qdisc show dev eth0; done |
-    awk '/Sent/ { s += $2; d += $7 } END { printf "%d %d\n", s, d }')
+    awk '/Sent/ { s += $2; d += $7 } END { printf "%.0f %.0f\n", s, d }')   # not %d: mawk clamps it at 2^31-1
   log "$1: the links carried $(calc "($sent - $LINK_SENT) / 1048576") MiB of frames, tbf dropped $(( dropped - LINK_DROPPED )) packets"
   LINK_SENT=$sent LINK_DROPPED=$dropped
 }
