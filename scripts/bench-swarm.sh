@@ -443,12 +443,27 @@ link_stats() {
   log "$1: the links carried $(calc "($sent - $LINK_SENT) / 1048576") MiB of frames, tbf dropped $(( dropped - LINK_DROPPED )) packets"
   LINK_SENT=$sent LINK_DROPPED=$dropped
 }
-# The machine's CPU: "busy total" in clock ticks over all cores (busy counts softirq,
-# where the bridge and veth work is done).
-host_cpu() { awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6 }' /proc/stat; }
-host_cpu_log() { # label "busy0 total0" "busy1 total1"
-  local b0 t0 b1 t1; read -r b0 t0 <<<"$2"; read -r b1 t1 <<<"$3"
-  log "$1: the machine's $(nproc) cores were $(awk -v b=$(( b1 - b0 )) -v t=$(( t1 - t0 )) 'BEGIN { printf "%.0f", t ? 100 * b / t : 0 }')% busy (all processes, softirq included)"
+# The machine's CPU, in clock ticks over all cores: "busy total softirq" (busy counts
+# softirq, where most of the veth, bridge and TCP work of the namespaces is done).
+host_cpu() { awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6, $8 }' /proc/stat; }
+# CPU ticks (user + system) PIDs have used so far; no fork.
+pids_cpu() {
+  local p st sum=0
+  local -a f
+  for p in "$@"; do
+    read -r st < "/proc/$p/stat" 2>/dev/null || continue
+    read -r -a f <<<"${st##*) }"
+    sum=$(( sum + f[11] + f[12] ))
+  done
+  echo "$sum"
+}
+# label "busy0 total0 softirq0" "busy1 total1 softirq1" OWN_CPU_SECONDS WHOSE: where the
+# machine's CPU went over a timed phase: the measured processes, softirq, and the rest
+# (this script, the kernel's other work, and any other work on the machine).
+host_cpu_log() {
+  local b0 t0 s0 b1 t1 s1; read -r b0 t0 s0 <<<"$2"; read -r b1 t1 s1 <<<"$3"
+  log "$1: $(awk -v b=$(( b1 - b0 )) -v t=$(( t1 - t0 )) -v s=$(( s1 - s0 )) -v o="$4" -v hz="$(getconf CLK_TCK)" -v n="$(nproc)" -v who="$5" 'BEGIN {
+    printf "the machine'"'"'s %d cores were %.0f%% busy: %s %.2f, softirq %.2f, the rest %.2f CPU seconds", n, t ? 100 * b / t : 0, who, o, s / hz, b / hz - s / hz - o }')"
 }
 
 cleanup() {
@@ -605,7 +620,7 @@ EOF
   log "bittorrent: tracker + seeder up; leechers start now"
 
   settle
-  local cpu0; cpu0=$(host_cpu)
+  local cpu0 own0; cpu0=$(host_cpu); own0=$(pids_cpu "${PIDS[@]}")
   local t0; t0=$(now)
   for (( i = 1; i <= N; i++ )); do
     exec_in "n$i" aria2c "${common[@]}" --max-overall-upload-limit="${CAP_OF[n$i]:-0}" --interface="${IP_OF[n$i]}" --dir="$T/n$i" --listen-port="${ports[$(( i + 1 ))]}" \
@@ -625,9 +640,9 @@ EOF
     for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null || { log "bittorrent: pid $p exited early"; return 1; }; done
     nap 0.05
   done
-  local cpu1; cpu1=$(host_cpu)
+  local cpu1 own; cpu1=$(host_cpu); own=$(pids_cpu "${PIDS[@]}")
   end_phase 50
-  host_cpu_log bittorrent "$cpu0" "$cpu1"
+  host_cpu_log bittorrent "$cpu0" "$cpu1" "$(calc "$(( own - own0 )) / $(getconf CLK_TCK)")" "aria2c (seeder, leechers) and the tracker"
   link_stats bittorrent
 
   local bad=0 t1 t2 h path n_files
@@ -951,7 +966,7 @@ run_bundlecast() {
     [ $prc = 0 ] || return 1
     local host1; host1=$(host_cpu)
     echo "$cpu0 $(python3 "$H" cpu "seed:${PID_OF[seed]}" "${rss_spec[@]}")" > "$B/cpu-$ver.txt"
-    host_cpu_log "bundlecast $ver" "$host0" "$host1"
+    host_cpu_log "bundlecast $ver" "$host0" "$host1" "$(read -r a b < "$B/cpu-$ver.txt"; calc "$b - $a")" "the nodes and the seed"
     awk -v t0="$t0" '{ d = $2 - t0; if (d > m) m = d; if (f == "" || d < f) f = d }
       END { printf "%.3f %.3f\n", m, f }' "$out" > "$B/secs-$ver.txt"
   }
