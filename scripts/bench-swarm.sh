@@ -458,12 +458,15 @@ pids_cpu() {
   echo "$sum"
 }
 # label "busy0 total0 softirq0" "busy1 total1 softirq1" OWN_CPU_SECONDS WHOSE: where the
-# machine's CPU went over a timed phase: the measured processes, softirq, and the rest
-# (this script, the kernel's other work, and any other work on the machine).
+# machine's CPU went over a timed phase: the measured processes, and everything else
+# (this script, write-back, and any other work on the machine: a large figure there
+# means the run shared the cores). Softirq is shown as a part of the total; without
+# IRQ time accounting the kernel also charges it to the process it interrupted.
 host_cpu_log() {
   local b0 t0 s0 b1 t1 s1; read -r b0 t0 s0 <<<"$2"; read -r b1 t1 s1 <<<"$3"
   log "$1: $(awk -v b=$(( b1 - b0 )) -v t=$(( t1 - t0 )) -v s=$(( s1 - s0 )) -v o="$4" -v hz="$(getconf CLK_TCK)" -v n="$(nproc)" -v who="$5" 'BEGIN {
-    printf "the machine'"'"'s %d cores were %.0f%% busy: %s %.2f, softirq %.2f, the rest %.2f CPU seconds", n, t ? 100 * b / t : 0, who, o, s / hz, b / hz - s / hz - o }')"
+    r = b / hz - o; if (r < 0) r = 0
+    printf "the machine'"'"'s %d cores were %.0f%% busy (%.2f CPU seconds, softirq %.2f of them): %s %.2f, everything else %.2f", n, t ? 100 * b / t : 0, b / hz, s / hz, who, o, r }')"
 }
 
 cleanup() {
