@@ -52,6 +52,20 @@
 #              compare the two; `simulate swarm --uploads-in-arrival-order`)
 #   EVENT_LOOPS  each node's --event-loops (default: the node's default, 1); to
 #              compare with 2, NIO's default of a loop per core here
+#   LINKS      loopback (default): every process on 127.0.0.1, every rate the
+#              program's own cap (--max-upload-rate, --max-overall-upload-limit,
+#              the origin's pacer). netns: every node, aria2c, seed and the
+#              origin in its own network namespace, its UPLOAD capped by the
+#              kernel (tbf on its veth) at RATE and no program cap at all.
+#              netns-mixed: the same, but every 4th node (n4, n8, ...: a quarter
+#              of them) has a SLOW_RATE link; the seed keeps RATE. Needs root,
+#              ip(8) and tc(8); see "Network namespaces" below.
+#   MIXED=1    with LINKS=netns, the same as LINKS=netns-mixed
+#   PROGRAM_CAPS=1  in namespaces, ALSO give each program its link's rate as its own
+#              cap, as on loopback (to compare; a bundlecast node paces, serves in
+#              turns and super-seeds only with --max-upload-rate)
+#   SLOW_RATE  the slow nodes' upload in netns-mixed, same syntax as RATE (default 5M)
+#   TBF_BURST, TBF_LATENCY  the tbf bucket and queue (defaults 128k and 20ms; see below)
 #   --quick    N=5 and SIZE_MB=16 unless N / SIZE_MB are given explicitly
 #   --help     this text
 #
@@ -78,6 +92,15 @@
 #       2006); with u_s = u it is F/RATE.
 #   (b): N*F/RATE. Only the origin uploads and its total egress is RATE, so
 #       the N*F bytes the clients need take at least that long.
+#   With unequal uploads (LINKS=netns-mixed; u_i = node i's upload, RATE or
+#   SLOW_RATE) the same two arguments give
+#       max(F/u_s, N*F/(u_s + sum_i u_i))
+#   (downloads are not capped, so no F/d_min term). 20 nodes, 64 MiB, u_s =
+#   20 MiB/s, 5 slow at 5 MiB/s and 15 at 20 MiB/s: max(3.2, 1280/345) = 3.710 s.
+#   In namespaces the cap counts whole frames (Ethernet + IP + TCP headers),
+#   while F counts file bytes only, so at MTU 1500 no TCP stream can carry file
+#   bytes faster than RATE x 1448/1514 (95.6%): ratio >= 1.046 in netns mode.
+#   The bound is left at the link rate, as a link is sold, not at that figure.
 #
 # Pitfalls handled (learnt from the shared loopback baselines):
 #   * Debian's opentracker only tracks whitelisted infohashes, and as root it
@@ -93,10 +116,41 @@
 #     every timed phase the script runs `sync`, so write-back left over from an
 #     earlier phase or run does not steal CPU from the one being timed.
 #
+# Network namespaces (LINKS=netns, netns-mixed): a hub namespace bcb-hub holds
+# a bridge br0 (10.250.0.1/16) and, for each host, one end of a veth pair
+# whose other end is eth0 in that host's namespace: bcb-seed (10.250.0.10),
+# bcb-n1 .. bcb-nN (10.250.0.11 on). Node i's eth0 gets
+#     tc qdisc add dev eth0 root tbf rate RATE_BITS burst TBF_BURST latency TBF_LATENCY
+# so what leaves the host, its upload, is shaped; what arrives is not. Nodes,
+# aria2c and the seed bind their namespace's address (ports: 0 for bundlecast,
+# as on loopback, read from ready.json; fixed ones for aria2c, since every
+# namespace has its own port space); admin APIs bind 127.0.0.1 inside their
+# namespace and the CLI reaches them with `ip netns exec`. The tracker sits on
+# the bridge address in bcb-hub. The root namespace is not touched at all.
+#   * tbf: RATE is bytes/s (20M = 20 MiB/s = 167,772,160 bit/s, not 160 Mbit).
+#     The kernel charges a TSO/GSO packet its full length, every segment's
+#     headers included, so TBF_BURST must hold the largest one (64 KiB +
+#     headers), or tbf cuts each into 1514-byte segments in software and the
+#     2 cores pay for it; 128k does, and is 6 ms of credit at 20 MiB/s, 25 ms
+#     at 5 MiB/s. TBF_LATENCY bounds the queue (limit = rate x latency +
+#     burst), so a full queue adds at most that much delay; TCP's small-queue
+#     limit keeps it far from full in practice.
+#   * bcb-hub sets net.bridge.bridge-nf-call-{ip,ip6,arp}tables=0 (these
+#     are per namespace), so bridged frames skip netfilter when br_netfilter
+#     is loaded; the root namespace's settings are left as they are.
+#   * MTU 1500 on every veth and the bridge, as on an Ethernet LAN.
+#   * Names start with bcb-; /run/bcb-bench-swarm.owner holds the pid of the
+#     run that owns them. At start a run whose owner is gone is cleaned up
+#     (processes still inside bcb-* namespaces stopped by pid, the
+#     namespaces deleted: that removes every veth and the bridge), a live
+#     owner makes the script refuse (exit 2). At exit, on failure or
+#     Ctrl-C, and from the watchdog if the script is SIGKILLed, the same.
+#
 # Processes: every process it starts is tracked by pid and stopped on exit,
 # failure or Ctrl-C (SIGTERM, wait, then SIGKILL what is left); the temp dir
 # is removed unless KEEP=1. A watchdog does the same if the script itself is
-# killed with SIGKILL. Nothing system-wide is changed.
+# killed with SIGKILL. On loopback nothing system-wide is changed; in netns
+# mode only the bcb-* namespaces (and what is inside them) are made, then removed.
 # Exit: 0 all done; 1 a run failed (deadline, hash mismatch, a process died);
 # 2 missing tool, binary or file; 64 bad arguments.
 set -euo pipefail
@@ -113,7 +167,7 @@ for arg in "$@"; do
   case "$arg" in
     --quick) QUICK=1 ;;
     -h|--help) usage; exit 0 ;;
-    N=*|SIZE_MB=*|RATE=*|BIN=*|TIMEOUT=*|SKIP_BUNDLECAST=*|SKIP_TORRENT=*|SKIP_ORIGIN=*|KEEP=*|LOG_LEVEL=*|UPLOAD_ORDER=*|EVENT_LOOPS=*)
+    N=*|SIZE_MB=*|RATE=*|BIN=*|TIMEOUT=*|SKIP_BUNDLECAST=*|SKIP_TORRENT=*|SKIP_ORIGIN=*|KEEP=*|LOG_LEVEL=*|UPLOAD_ORDER=*|EVENT_LOOPS=*|LINKS=*|MIXED=*|PROGRAM_CAPS=*|SLOW_RATE=*|TBF_BURST=*|TBF_LATENCY=*)
       declare "$arg" ;;
     *) echo "bench-swarm: unknown argument: $arg (try --help)" >&2; exit 64 ;;
   esac
@@ -130,6 +184,18 @@ KEEP=${KEEP:-0}
 LOG_LEVEL=${LOG_LEVEL:-warning}
 if [ -n "${EVENT_LOOPS:-}" ]; then LOOP_ARGS=(--event-loops "$EVENT_LOOPS"); else LOOP_ARGS=(); fi
 UPLOAD_ORDER=${UPLOAD_ORDER:-turns}
+LINKS=${LINKS:-loopback}
+MIXED=${MIXED:-0}
+PROGRAM_CAPS=${PROGRAM_CAPS:-0}
+SLOW_RATE=${SLOW_RATE:-5M}
+TBF_BURST=${TBF_BURST:-128k}
+TBF_LATENCY=${TBF_LATENCY:-20ms}
+case "$LINKS/$MIXED" in
+  loopback/0) NETNS=0 ;;
+  netns/0) NETNS=1 MIXED=0 ;;
+  netns/1|netns-mixed/0|netns-mixed/1) NETNS=1 MIXED=1 LINKS=netns-mixed ;;
+  *) echo "bench-swarm: LINKS must be loopback, netns or netns-mixed, MIXED 0 or 1 (and only with netns)" >&2; exit 64 ;;
+esac
 case "$UPLOAD_ORDER" in turns) ORDER_ARGS=() ;; arrival) ORDER_ARGS=(--bench-uploads-in-arrival-order) ;; *) echo "bench-swarm: UPLOAD_ORDER must be turns or arrival" >&2; exit 64 ;; esac
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HERE=$ROOT/scripts
@@ -147,6 +213,9 @@ DELTA_GOAL=$(( 3 * 1048576 / 2 ))   # goal for the most any node receives for v2
 [[ $SIZE_MB =~ ^[1-9][0-9]*$ ]] || { echo "bench-swarm: SIZE_MB must be a positive integer" >&2; exit 64; }
 [[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || { echo "bench-swarm: TIMEOUT must be a positive integer" >&2; exit 64; }
 [[ $RATE =~ ^[1-9][0-9]*[KkMmGg]?$ ]] || { echo "bench-swarm: RATE must be bytes/s with an optional K/M/G suffix, e.g. 20M (got '$RATE')" >&2; exit 64; }
+[[ $SLOW_RATE =~ ^[1-9][0-9]*[KkMmGg]?$ ]] || { echo "bench-swarm: SLOW_RATE must be bytes/s with an optional K/M/G suffix, e.g. 5M (got '$SLOW_RATE')" >&2; exit 64; }
+[[ $TBF_BURST =~ ^[1-9][0-9]*[kKmM]?b?$ && $TBF_LATENCY =~ ^[1-9][0-9]*(ms|us|s)$ ]] || { echo "bench-swarm: TBF_BURST is bytes as tc reads them (e.g. 128k), TBF_LATENCY a time (e.g. 20ms)" >&2; exit 64; }
+if [ "$NETNS" = 1 ] && [ "$N" -gt 1000 ]; then echo "bench-swarm: LINKS=$LINKS takes at most N=1000 (a bridge has 1024 ports)" >&2; exit 64; fi
 
 # aria2 size syntax -> bytes/s, exactly as aria2c reads it (K=1024, M=1024^2, G=1024^3).
 to_bytes() {
@@ -159,10 +228,23 @@ to_bytes() {
   esac
 }
 RATE_B=$(to_bytes "$RATE")
+SLOW_B=$(to_bytes "$SLOW_RATE")
 F=$(( SIZE_MB * 1048576 ))
+# Links: node i's upload in bytes/s (index 0 = the seed). On loopback and in netns
+# every one is RATE; in netns-mixed every 4th node (n4, n8, ...) has SLOW_RATE.
+SLOW_EVERY=4
+declare -a UP_B=()
+UP_SUM=0                       # sum of the N nodes' uploads, the seed not counted
+N_SLOW=0
+UP_B[0]=$RATE_B
+for (( i = 1; i <= N; i++ )); do
+  if [ "$MIXED" = 1 ] && (( i % SLOW_EVERY == 0 )); then UP_B[i]=$SLOW_B; N_SLOW=$(( N_SLOW + 1 )); else UP_B[i]=$RATE_B; fi
+  UP_SUM=$(( UP_SUM + UP_B[i] ))
+done
 
 # --- tools and binary: fail fast, with one line ---------------------------------
 need=(python3 awk)
+[ "$NETNS" = 0 ] || need+=(ip tc flock)
 [ "$SKIP_TORRENT" = 1 ] || need+=(aria2c opentracker mktorrent curl)
 [ "$SKIP_ORIGIN" = 1 ] || need+=(curl)
 for t in "${need[@]}"; do
@@ -238,6 +320,157 @@ stop_pids() {
 }
 end_phase() { stop_pids "${1:-50}" "${PIDS[@]}"; PIDS=(); : > "$PIDFILE"; }
 
+# --- network namespaces (LINKS=netns, netns-mixed; see the header) --------------------
+NS_OWNER=/run/bcb-bench-swarm.owner   # pid of the run that owns the bcb-* namespaces
+NS_LOCK=/run/bcb-bench-swarm.lock     # held only while a run claims them
+NS_HUB=bcb-hub
+declare -A NS_OF=() IP_OF=()          # host (hub, seed, n1..nN) -> namespace ("" on loopback), address
+HOSTS=(seed)
+for (( i = 1; i <= N; i++ )); do HOSTS+=("n$i"); done
+if [ "$NETNS" = 1 ]; then
+  NS_OF[hub]=$NS_HUB; IP_OF[hub]=10.250.0.1
+  for (( i = 0; i <= N; i++ )); do
+    NS_OF[${HOSTS[i]}]=bcb-${HOSTS[i]}
+    IP_OF[${HOSTS[i]}]=10.250.$(( (i + 10) / 256 )).$(( (i + 10) % 256 ))
+  done
+  LINK_FIELDS=" links=$LINKS"
+  [ "$PROGRAM_CAPS" = 0 ] || LINK_FIELDS+=" program_caps=1"
+  SIM_NOTE=" (which models the programs' caps, not tbf)"
+  if [ "$MIXED" = 1 ]; then
+    LINK_FIELDS+=" slow_rate=$SLOW_RATE slow_nodes=$N_SLOW"
+    SIM_NOTE=" (which models the programs' caps, not tbf, and one rate for every node)"
+  fi
+else
+  for h in hub "${HOSTS[@]}"; do NS_OF[$h]=""; IP_OF[$h]=127.0.0.1; done
+  LINK_FIELDS="" SIM_NOTE=""
+fi
+# The programs' own upload cap per host (aria2's syntax): on loopback always, in
+# namespaces only with PROGRAM_CAPS=1; "" for none.
+declare -A CAP_OF=()
+for (( i = 0; i <= N; i++ )); do
+  CAP_OF[${HOSTS[i]}]=""
+  if [ "$NETNS" = 0 ] || [ "$PROGRAM_CAPS" = 1 ]; then
+    if [ "${UP_B[i]}" = "$RATE_B" ]; then CAP_OF[${HOSTS[i]}]=$RATE; else CAP_OF[${HOSTS[i]}]=$SLOW_RATE; fi
+  fi
+done
+# in_ns HOST CMD...: runs CMD in HOST's namespace, or right here on loopback.
+in_ns() { local ns=${NS_OF[$1]}; shift; if [ -n "$ns" ]; then ip netns exec "$ns" "$@"; else "$@"; fi; }
+# exec_in HOST CMD... &: the same for a process started in the background. A function run
+# with & is a subshell, whose pid $! would be, with CMD its child; exec makes CMD that
+# process (`ip netns exec` execs CMD in turn), so the pid tracked is CMD's own.
+exec_in() {
+  [ "$BASHPID" != $$ ] || { log "exec_in used outside a background subshell"; return 1; }
+  local ns=${NS_OF[$1]}; shift
+  if [ -n "$ns" ]; then exec ip netns exec "$ns" "$@"; else exec "$@"; fi
+}
+
+# Stops what still runs inside any bcb-* namespace (by pid: processes of this run, or of
+# one that is gone), then deletes the namespaces; deleting bcb-hub removes the bridge
+# and every veth pair with it.
+netns_clear() {
+  local ns p
+  local -a spaces=() pids=()
+  mapfile -t spaces < <(ip netns list 2>/dev/null | awk '$1 ~ /^bcb-/ { print $1 }')
+  [ ${#spaces[@]} -gt 0 ] || return 0
+  for ns in "${spaces[@]}"; do
+    for p in $(ip netns pids "$ns" 2>/dev/null); do pids+=("$p"); done
+  done
+  if [ ${#pids[@]} -gt 0 ]; then
+    log "stopping ${#pids[@]} processes still inside bcb-* namespaces: $(for p in "${pids[@]}"; do printf "%s(%s) " "$p" "$(cat "/proc/$p/comm" 2>/dev/null)"; done)"
+    stop_pids 30 "${pids[@]}"
+  fi
+  for ns in "${spaces[@]}"; do ip netns del "$ns" 2>/dev/null || log "could not delete namespace $ns"; done
+}
+# Claims the bcb-* names for this run, under the lock: refuses if a live run owns them,
+# cleans up what a dead one left.
+netns_claim() {
+  local owner=""
+  [ -r "$NS_OWNER" ] && read -r owner < "$NS_OWNER"
+  if [[ $owner =~ ^[0-9]+$ ]] && [ "$owner" != $$ ] && running "$owner" && grep -qa bench-swarm "/proc/$owner/cmdline" 2>/dev/null; then
+    die "another LINKS=netns run (pid $owner) owns the bcb-* namespaces; wait for it to end"
+  fi
+  [ -z "$(ip netns list 2>/dev/null | awk '$1 ~ /^bcb-/')" ] || log "removing bcb-* namespaces left by an earlier run${owner:+ (pid $owner)}"
+  netns_clear
+  echo $$ > "$NS_OWNER"
+}
+# Undoes netns_up, if this run owns the names (cleanup and watchdog both call it).
+netns_release() {
+  local owner=""
+  [ -r "$NS_OWNER" ] && read -r owner < "$NS_OWNER"
+  [ "$owner" = $$ ] || return 0
+  netns_clear
+  rm -f "$NS_OWNER"
+}
+# The hub, its bridge, and one namespace per host with its upload shaped by tbf.
+netns_up() {
+  local i h ns k
+  ip netns add "$NS_HUB"
+  ip -n "$NS_HUB" link set lo up
+  ip -n "$NS_HUB" link add br0 type bridge
+  ip -n "$NS_HUB" link set br0 addrgenmode none
+  ip -n "$NS_HUB" addr add "${IP_OF[hub]}/16" dev br0
+  ip -n "$NS_HUB" link set br0 up
+  # bridged frames skip netfilter (the settings are per namespace; only bcb-hub's change)
+  if ip netns exec "$NS_HUB" test -e /proc/sys/net/bridge/bridge-nf-call-iptables; then
+    ip netns exec "$NS_HUB" sysctl -qw net.bridge.bridge-nf-call-iptables=0 \
+      net.bridge.bridge-nf-call-ip6tables=0 net.bridge.bridge-nf-call-arptables=0 >/dev/null
+  fi
+  for (( i = 0; i <= N; i++ )); do
+    h=${HOSTS[i]}; ns=${NS_OF[$h]}
+    ip netns add "$ns"
+    ip -n "$NS_HUB" link add "v$i" type veth peer name eth0 netns "$ns"
+    ip -n "$NS_HUB" link set "v$i" addrgenmode none
+    ip -n "$NS_HUB" link set "v$i" master br0 up
+    ip -n "$ns" link set lo up
+    ip -n "$ns" link set eth0 addrgenmode none       # no IPv6 link-local chatter on the links
+    ip -n "$ns" addr add "${IP_OF[$h]}/16" dev eth0
+    ip -n "$ns" link set eth0 up
+    tc -n "$ns" qdisc add dev eth0 root tbf rate "$(( UP_B[i] * 8 ))bit" burst "$TBF_BURST" latency "$TBF_LATENCY"
+  done
+  for (( k = 0; k < 100; k++ )); do             # every bridge port forwarding (STP is off)
+    [ "$(bridge -n "$NS_HUB" link show | grep -c 'state forwarding')" -ge $(( N + 1 )) ] && break
+    nap 0.05
+  done
+  local slow=""
+  for (( i = 1; i <= N; i++ )); do [ "${UP_B[i]}" = "$RATE_B" ] || slow+=" n$i"; done
+  log "netns: $(( N + 1 )) namespaces on br0 in $NS_HUB (${IP_OF[hub]}/16); uploads by tbf: seed ${IP_OF[seed]} and nodes at $RATE ($(( RATE_B * 8 )) bit/s)${slow:+, at $SLOW_RATE ($(( SLOW_B * 8 )) bit/s):$slow}; burst $TBF_BURST, latency $TBF_LATENCY"
+}
+# Frames sent and packets tbf dropped over every host's link since the last call (a log line).
+LINK_SENT=0 LINK_DROPPED=0
+link_stats() {
+  [ "$NETNS" = 1 ] || return 0
+  local h sent dropped
+  read -r sent dropped < <(for h in "${HOSTS[@]}"; do tc -s -n "${NS_OF[$h]}" qdisc show dev eth0; done |
+    awk '/Sent/ { s += $2; d += $7 } END { printf "%.0f %.0f\n", s, d }')   # not %d: mawk clamps it at 2^31-1
+  log "$1: the links carried $(calc "($sent - $LINK_SENT) / 1048576") MiB of frames, tbf dropped $(( dropped - LINK_DROPPED )) packets"
+  LINK_SENT=$sent LINK_DROPPED=$dropped
+}
+# The machine's CPU, in clock ticks over all cores: "busy total softirq" (busy counts
+# softirq, where most of the veth, bridge and TCP work of the namespaces is done).
+host_cpu() { awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6, $8 }' /proc/stat; }
+# CPU ticks (user + system) PIDs have used so far; no fork.
+pids_cpu() {
+  local p st sum=0
+  local -a f
+  for p in "$@"; do
+    read -r st < "/proc/$p/stat" 2>/dev/null || continue
+    read -r -a f <<<"${st##*) }"
+    sum=$(( sum + f[11] + f[12] ))
+  done
+  echo "$sum"
+}
+# label "busy0 total0 softirq0" "busy1 total1 softirq1" OWN_CPU_SECONDS WHOSE: where the
+# machine's CPU went over a timed phase: the measured processes, and everything else
+# (this script, write-back, and any other work on the machine: a large figure there
+# means the run shared the cores). Softirq is shown as a part of the total; without
+# IRQ time accounting the kernel also charges it to the process it interrupted.
+host_cpu_log() {
+  local b0 t0 s0 b1 t1 s1; read -r b0 t0 s0 <<<"$2"; read -r b1 t1 s1 <<<"$3"
+  log "$1: $(awk -v b=$(( b1 - b0 )) -v t=$(( t1 - t0 )) -v s=$(( s1 - s0 )) -v o="$4" -v hz="$(getconf CLK_TCK)" -v n="$(nproc)" -v who="$5" 'BEGIN {
+    r = b / hz - o; if (r < 0) r = 0
+    printf "the machine'"'"'s %d cores were %.0f%% busy (%.2f CPU seconds, softirq %.2f of them): %s %.2f, everything else %.2f", n, t ? 100 * b / t : 0, b / hz, s / hz, who, o, r }')"
+}
+
 cleanup() {
   local rc=$?
   set +e
@@ -245,6 +478,7 @@ cleanup() {
   [ "$rc" = 0 ] || log "FAILED${PHASE:+ during $PHASE} (exit $rc); stopping everything this script started"
   if [ -n "$WATCHDOG_PID" ]; then kill -TERM "$WATCHDOG_PID" 2>/dev/null; wait "$WATCHDOG_PID" 2>/dev/null; fi
   stop_pids 100 "${PIDS[@]}"
+  [ "$NETNS" = 0 ] || netns_release
   if [ "$KEEP" = 1 ]; then log "kept $TMP"; else rm -rf "$TMP"; fi
   exit "$rc"
 }
@@ -261,10 +495,19 @@ watchdog() {
   while read -r p; do kill -TERM "$p" 2>/dev/null; done < "$PIDFILE"
   nap 3
   while read -r p; do kill -KILL "$p" 2>/dev/null; done < "$PIDFILE"
+  [ "$NETNS" = 0 ] || netns_release
   [ "$KEEP" = 1 ] || rm -rf "$TMP"
 }
 watchdog $$ &
 WATCHDOG_PID=$!
+
+if [ "$NETNS" = 1 ]; then
+  [ "$(id -u)" = 0 ] || die "LINKS=$LINKS needs root (ip netns, tc)"
+  ( flock -w 60 9 || die "could not lock $NS_LOCK"; netns_claim ) 9>>"$NS_LOCK" || exit $?
+  PHASE=netns-setup
+  netns_up
+  PHASE=""
+fi
 
 # Free TCP ports on 127.0.0.1 below the kernel's ephemeral range.
 free_ports() {
@@ -286,9 +529,10 @@ print(' '.join(map(str, out)))
 EOF
 }
 
-# lower bounds (see the header): swarm = max(F/u_s, N*F/(u_s+N*u)), origin = N*F/RATE
-LB_SWARM=$(awk -v F="$F" -v us="$RATE_B" -v u="$RATE_B" -v n="$N" \
-  'BEGIN{a=F/us; b=n*F/(us+n*u); printf "%.3f", (a>b?a:b)}')
+# lower bounds (see the header): swarm = max(F/u_s, N*F/(u_s + sum_i u_i)),
+# which is max(F/u_s, N*F/(u_s+N*u)) when every u_i = u; origin = N*F/RATE
+LB_SWARM=$(awk -v F="$F" -v us="${UP_B[0]}" -v sum="$UP_SUM" -v n="$N" \
+  'BEGIN{a=F/us; b=n*F/(us+sum); printf "%.3f", (a>b?a:b)}')
 LB_ORIGIN=$(calc "$N * $F / $RATE_B")
 ratio() { awk -v s="$1" -v l="$2" 'BEGIN{printf "%.2f", s/l}'; }
 
@@ -298,6 +542,7 @@ head -c "$F" /dev/urandom > "$TMP/src/payload.bin"
 chmod 644 "$TMP/src/payload.bin"
 REF=$(hash_of "$TMP/src/payload.bin")
 log "N=$N SIZE_MB=$SIZE_MB RATE=$RATE ($RATE_B B/s); payload sha256=$REF; temp dir $TMP"
+log "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (other work on the machine takes CPU from the runs)"
 
 # ===================================================================================
 # (a) BitTorrent: opentracker + aria2c
@@ -309,10 +554,15 @@ run_torrent() {
   cp "$TMP/src/payload.bin" "$T/seed/payload.bin"
 
   local -a ports
-  read -r -a ports <<<"$(free_ports $(( N + 2 )))"
-  [ ${#ports[@]} = $(( N + 2 )) ] || { log "not enough free ports"; return 1; }
+  if [ "$NETNS" = 1 ]; then        # every namespace has its own ports: fixed ones will do
+    ports=(6969); for (( i = 0; i <= N; i++ )); do ports+=(6881); done
+  else
+    read -r -a ports <<<"$(free_ports $(( N + 2 )))"
+    [ ${#ports[@]} = $(( N + 2 )) ] || { log "not enough free ports"; return 1; }
+  fi
   local tport=${ports[0]}          # ports[1] = seeder, ports[1+i] = leecher i
-  local announce="http://127.0.0.1:$tport/announce"
+  local thost=${IP_OF[hub]}        # the tracker: on loopback, or on the bridge in bcb-hub
+  local announce="http://$thost:$tport/announce"
   mktorrent -a "$announce" -l 18 -o "$T/payload.torrent" "$T/seed/payload.bin" >/dev/null   # 256 KiB pieces
   local ih
   ih=$(aria2c -S "$T/payload.torrent" | awk '/^Info Hash:/ {print $3}')
@@ -322,13 +572,13 @@ run_torrent() {
   # to -d and runs as -u, so the whitelist path is inside the chroot and
   # world-readable; as another user it cannot chroot and takes the real path.
   echo "$ih" > "$T/tracker/whitelist.txt"; chmod 644 "$T/tracker/whitelist.txt"
-  local -a tr_args=(-i 127.0.0.1 -p "$tport" -d "$T/tracker")   # TCP on loopback only; no -P: no UDP
+  local -a tr_args=(-i "$thost" -p "$tport" -d "$T/tracker")   # TCP only; no -P: no UDP
   if [ "$(id -u)" = 0 ]; then tr_args+=(-w /whitelist.txt -u nobody); else tr_args+=(-w "$T/tracker/whitelist.txt"); fi
-  opentracker "${tr_args[@]}" >"$T/logs/tracker.log" 2>&1 &
+  exec_in hub opentracker "${tr_args[@]}" >"$T/logs/tracker.log" 2>&1 &
   track $!
   local tracker_pid=$! ok=0
   for (( i = 0; i < 100; i++ )); do
-    curl -s --max-time 1 -o /dev/null "http://127.0.0.1:$tport/stats" && { ok=1; break; }
+    in_ns hub curl -s --max-time 1 -o /dev/null "http://$thost:$tport/stats" && { ok=1; break; }
     kill -0 "$tracker_pid" 2>/dev/null || break
     nap 0.05
   done
@@ -337,22 +587,23 @@ run_torrent() {
   local seed_min=$(( TIMEOUT / 60 + 10 ))     # seed "forever": until this script stops them
   local -a common=(
     --no-conf=true --quiet=true
-    --interface=127.0.0.1 --disable-ipv6=true
+    --disable-ipv6=true
     --enable-dht=false --enable-dht6=false --bt-enable-lpd=false
     --enable-peer-exchange=true
     --seed-ratio=0.0 --seed-time="$seed_min"
     --file-allocation=none --auto-file-renaming=false --allow-overwrite=true
     --stop-with-process=$$
-    --max-overall-upload-limit="$RATE"
   )
-  aria2c "${common[@]}" --dir="$T/seed" --check-integrity=true --listen-port="${ports[1]}" \
+  # on loopback aria2c caps itself; in namespaces the kernel does (0: no cap of its own),
+  # and with PROGRAM_CAPS=1 both
+  exec_in seed aria2c "${common[@]}" --max-overall-upload-limit="${CAP_OF[seed]:-0}" --interface="${IP_OF[seed]}" --dir="$T/seed" --check-integrity=true --listen-port="${ports[1]}" \
     --log="$T/logs/seed.log" --log-level=notice "$T/payload.torrent" >"$T/logs/seed.out" 2>&1 &
   track $!
   local seed_pid=$! r ih_esc
   ih_esc=$(echo "$ih" | sed 's/../%&/g')
   ok=0
   for (( i = 0; i < 600; i++ )); do     # until the tracker's scrape lists the seeder as complete
-    r=$(curl -s --max-time 2 "http://127.0.0.1:$tport/scrape?info_hash=$ih_esc" | tr -d '\0' || true)
+    r=$(in_ns hub curl -s --max-time 2 "http://$thost:$tport/scrape?info_hash=$ih_esc" | tr -d '\0' || true)
     if [[ $r == *8:completei[1-9]* ]]; then ok=1; break; fi
     kill -0 "$seed_pid" 2>/dev/null || break
     nap 0.1
@@ -374,9 +625,10 @@ EOF
   log "bittorrent: tracker + seeder up; leechers start now"
 
   settle
+  local cpu0 own0; cpu0=$(host_cpu); own0=$(pids_cpu "${PIDS[@]}")
   local t0; t0=$(now)
   for (( i = 1; i <= N; i++ )); do
-    aria2c "${common[@]}" --dir="$T/n$i" --listen-port="${ports[$(( i + 1 ))]}" \
+    exec_in "n$i" aria2c "${common[@]}" --max-overall-upload-limit="${CAP_OF[n$i]:-0}" --interface="${IP_OF[n$i]}" --dir="$T/n$i" --listen-port="${ports[$(( i + 1 ))]}" \
       --on-bt-download-complete="$T/hook.sh" \
       --log="$T/logs/n$i.log" --log-level=notice "$T/payload.torrent" >"$T/logs/n$i.out" 2>&1 &
     track $!
@@ -393,7 +645,10 @@ EOF
     for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null || { log "bittorrent: pid $p exited early"; return 1; }; done
     nap 0.05
   done
+  local cpu1 own; cpu1=$(host_cpu); own=$(pids_cpu "${PIDS[@]}")
   end_phase 50
+  host_cpu_log bittorrent "$cpu0" "$cpu1" "$(calc "$(( own - own0 )) / $(getconf CLK_TCK)")" "aria2c (seeder, leechers) and the tracker"
+  link_stats bittorrent
 
   local bad=0 t1 t2 h path n_files
   while read -r t1 t2 h path; do
@@ -408,7 +663,8 @@ EOF
     END { printf "%.3f %.3f %.3f\n", v, f, c }')
   log "bittorrent: first leecher complete at ${first}s, last at ${last_complete}s, last sha256 done at ${secs}s"
   rm -rf "$T"
-  echo "system=bittorrent N=$N size_mb=$SIZE_MB rate=$RATE seconds=$secs lower_bound=$LB_SWARM ratio=$(ratio "$secs" "$LB_SWARM")"
+  BT_SECS=$secs
+  echo "system=bittorrent N=$N size_mb=$SIZE_MB rate=$RATE seconds=$secs lower_bound=$LB_SWARM ratio=$(ratio "$secs" "$LB_SWARM")$LINK_FIELDS"
 }
 
 # ===================================================================================
@@ -420,14 +676,17 @@ run_origin() {
   cp "$TMP/src/payload.bin" "$O/www/payload.bin"
   # a generous deadline: the bound itself is N*F/RATE
   local limit; limit=$(awk -v l="$LB_ORIGIN" -v t="$TIMEOUT" 'BEGIN{x=int(2*l+60); print (x>t?x:t)}')
-  local port; port=$(free_ports 1)
-  local url="http://127.0.0.1:$port/payload.bin"
-  python3 "$HERE/throttled_http.py" --bind 127.0.0.1 --port "$port" --rate "$RATE_B" \
+  # in namespaces the origin is the seed's host, capped by its link, so its own pacer is
+  # set far above it (1 TB/s)
+  local port pace=$RATE_B
+  if [ "$NETNS" = 1 ]; then port=8080; pace=1000000000000; else port=$(free_ports 1); fi
+  local url="http://${IP_OF[seed]}:$port/payload.bin"
+  exec_in seed python3 "$HERE/throttled_http.py" --bind "${IP_OF[seed]}" --port "$port" --rate "$pace" \
     --file "$O/www/payload.bin" >"$O/server.log" 2>&1 &
   track $!
   local server_pid=$! ok=0
   for (( i = 0; i < 200; i++ )); do
-    if [ "$(curl -s -I --max-time 1 -o /dev/null -w '%{http_code}' "$url" 2>/dev/null)" = 200 ]; then ok=1; break; fi
+    if [ "$(in_ns hub curl -s -I --max-time 1 -o /dev/null -w '%{http_code}' "$url" 2>/dev/null)" = 200 ]; then ok=1; break; fi
     kill -0 "$server_pid" 2>/dev/null || break
     nap 0.05
   done
@@ -443,7 +702,7 @@ run_origin() {
     (
       c=""
       trap '[ -n "$c" ] && kill -TERM "$c" 2>/dev/null; exit 143' TERM
-      curl -sS --max-time "$limit" -o "$d/payload.bin" "$url" 2>"$d/curl.err" &
+      exec_in "n$i" curl -sS --max-time "$limit" -o "$d/payload.bin" "$url" 2>"$d/curl.err" &
       c=$!
       echo "$c" >> "$PIDFILE"
       rc=0; wait "$c" || rc=$?
@@ -459,6 +718,7 @@ run_origin() {
   for i in "${clients[@]}"; do wait "$i" || true; done
   untrack "${clients[@]}"
   end_phase 50
+  link_stats http-origin
 
   local bad=0 t1 t2 h rc
   for (( i = 1; i <= N; i++ )); do
@@ -475,7 +735,7 @@ run_origin() {
     END { printf "%.3f %.3f %.3f\n", v, f, c }')
   log "http-origin: first client complete at ${first}s, last at ${last_complete}s, last sha256 done at ${secs}s; effective total rate $(calc "$N * $F / $last_complete / 1048576") MiB/s"
   rm -rf "$O"
-  echo "system=http-origin N=$N size_mb=$SIZE_MB rate=$RATE seconds=$secs lower_bound=$LB_ORIGIN ratio=$(ratio "$secs" "$LB_ORIGIN")"
+  echo "system=http-origin N=$N size_mb=$SIZE_MB rate=$RATE seconds=$secs lower_bound=$LB_ORIGIN ratio=$(ratio "$secs" "$LB_ORIGIN")$LINK_FIELDS"
 }
 
 # ===================================================================================
@@ -537,20 +797,21 @@ def cmd_ready(timeout, logdir, *spec):
     for n, _, _ in nodes(spec):
         print(n, *got[n])
 
-def status(binary, admin):
-    r = subprocess.run([binary, "status", "--node", "127.0.0.1:%s" % admin, "--json"],
+def status(binary, admin, ns=""):
+    # the admin API listens on 127.0.0.1 in the node's namespace (ns; "" = this one)
+    r = subprocess.run((["ip", "netns", "exec", ns] if ns else []) + [binary, "status", "--node", "127.0.0.1:%s" % admin, "--json"],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=10)
     if r.returncode != 0:
         raise RuntimeError((r.stderr or r.stdout).strip()[:300])
     return json.loads(r.stdout)
 
-def cmd_members(timeout, binary, admin, expected):
-    """Wait until the node at ADMIN lists EXPECTED members, all alive."""
+def cmd_members(timeout, binary, admin, expected, ns=""):
+    """Wait until the node at ADMIN (in namespace NS) lists EXPECTED members, all alive."""
     deadline = time.time() + float(timeout)
     last = "no answer"
     while True:
         try:
-            s = status(binary, admin)
+            s = status(binary, admin, ns)
             states = [m.get("state") for m in s.get("members", [])]
             n_alive = sum(1 for x in states if x == "alive")
             if n_alive == int(expected) and len(states) == int(expected):
@@ -593,12 +854,12 @@ def cmd_installed(timeout, version, app, startfile, logdir, *spec):
     for n, _, _ in todo:
         print(n, "%.6f" % done[n])
 
-def cmd_counters(binary, *spec):  # "name:admin" ...
+def cmd_counters(binary, *spec):  # "name:admin:namespace" ... (namespace "" on loopback)
     """Print "name bytesIn bytesOut" from each node's status --json."""
     for a in spec:
-        n, admin = a.split(":")
+        n, admin, ns = a.split(":")
         try:
-            s = status(binary, admin)
+            s = status(binary, admin, ns)
             t = s["self"]["transfer"]
             print(n, int(t["bytesIn"]), int(t["bytesOut"]), int(t.get("resentToOthers") or 0), int(t.get("resentToSame") or 0))
         except Exception as e:
@@ -646,8 +907,11 @@ run_bundlecast() {
   start_node() { # name, extra args...
     local nm=$1; shift
     mkdir -p "$B/$nm"
-    "$BIN" node --data "$B/$nm" --gossip 127.0.0.1:0 --admin 127.0.0.1:0 --transfer 127.0.0.1:0 \
-      --trust "$APP=$PUB" --max-upload-rate "$RATE" --stagger 0s --log-level "$LOG_LEVEL" ${ORDER_ARGS[@]+"${ORDER_ARGS[@]}"} ${LOOP_ARGS[@]+"${LOOP_ARGS[@]}"} "$@" \
+    # on loopback each node caps itself; in namespaces the kernel does, and no node is told
+    # its rate. The admin API stays on 127.0.0.1 (of the node's namespace).
+    local -a cap=(); [ -z "${CAP_OF[$nm]}" ] || cap=(--max-upload-rate "${CAP_OF[$nm]}")
+    exec_in "$nm" "$BIN" node --data "$B/$nm" --gossip "${IP_OF[$nm]}:0" --admin 127.0.0.1:0 --transfer "${IP_OF[$nm]}:0" \
+      --trust "$APP=$PUB" ${cap[@]+"${cap[@]}"} --stagger 0s --log-level "$LOG_LEVEL" ${ORDER_ARGS[@]+"${ORDER_ARGS[@]}"} ${LOOP_ARGS[@]+"${LOOP_ARGS[@]}"} "$@" \
       >"$L/$nm.log" 2>&1 </dev/null &
     track $!
     PID_OF[$nm]=$!
@@ -658,7 +922,7 @@ run_bundlecast() {
   local seed_gossip seed_admin
   read -r _ seed_gossip seed_admin _ _ < <(python3 "$H" ready 60 "$L" "seed:$B/seed:${PID_OF[seed]}") || return 1
   local -a names=()
-  for (( i = 1; i <= N; i++ )); do names+=("n$i"); start_node "n$i" --join "127.0.0.1:$seed_gossip"; done
+  for (( i = 1; i <= N; i++ )); do names+=("n$i"); start_node "n$i" --join "${IP_OF[seed]}:$seed_gossip"; done
   local -a spec=() admin_spec=() rss_spec=()
   for name in "${names[@]}"; do spec+=("$name:$B/$name:${PID_OF[$name]}"); done
   python3 "$H" ready 60 "$L" "${spec[@]}" > "$B/ready.txt" || return 1
@@ -668,8 +932,8 @@ run_bundlecast() {
     ADMIN_OF[$name]=$ap
     [ "$pid" = "${PID_OF[$name]}" ] || log "bundlecast: note: $name's ready.json says pid $pid, started as ${PID_OF[$name]}"
   done < "$B/ready.txt"
-  for name in "${names[@]}"; do admin_spec+=("$name:${ADMIN_OF[$name]}"); rss_spec+=("$name:${PID_OF[$name]}"); done
-  python3 "$H" members 60 "$BIN" "$seed_admin" $(( N + 1 )) || return 1
+  for name in "${names[@]}"; do admin_spec+=("$name:${ADMIN_OF[$name]}:${NS_OF[$name]}"); rss_spec+=("$name:${PID_OF[$name]}"); done
+  python3 "$H" members 60 "$BIN" "$seed_admin" $(( N + 1 )) "${NS_OF[seed]}" || return 1
   log "bundlecast: seed (admin $seed_admin) sees $(( N + 1 )) members alive"
 
   # bytes_in per node across one release, comma-joined in node order, into var $2; max into $3
@@ -687,7 +951,7 @@ run_bundlecast() {
       --manifests "$M" </dev/null >>"$L/cli.log" 2>&1 || { log "bundlecast release $ver failed:"; tail -5 "$L/cli.log" >&2; return 1; }
     notice="$M/$APP/$ver.manifest.minisig"
     [ -f "$notice" ] || { log "bundlecast release did not write $notice"; return 1; }
-    "$BIN" seed "$notice" --bundle "$dir" --node "127.0.0.1:$seed_admin" --no-announce \
+    in_ns seed "$BIN" seed "$notice" --bundle "$dir" --node "127.0.0.1:$seed_admin" --no-announce \
       </dev/null >>"$L/cli.log" 2>&1 || { log "bundlecast seed $ver failed:"; tail -5 "$L/cli.log" >&2; return 1; }
     rm -f "$B/polling"
     python3 "$H" installed "$TIMEOUT" "$ver" "$APP" "$B/polling" "$L" "${spec[@]}" > "$out" &
@@ -705,14 +969,17 @@ run_bundlecast() {
       perf_pid=$!
       nap 0.5
     fi
+    local host0; host0=$(host_cpu)
     t0=$(now)
-    "$BIN" announce "$notice" --node "127.0.0.1:$seed_admin" </dev/null >>"$L/cli.log" 2>&1 \
+    in_ns seed "$BIN" announce "$notice" --node "127.0.0.1:$seed_admin" </dev/null >>"$L/cli.log" 2>&1 \
       || { log "bundlecast announce $ver failed:"; tail -5 "$L/cli.log" >&2; return 1; }
     local prc=0; wait "$poller" || prc=$?
     untrack "$poller"
     if [ -n "$perf_pid" ]; then kill -INT "$perf_pid" 2>/dev/null; wait "$perf_pid" 2>/dev/null || true; log "perf profile of the $ver transfer: $PERF"; fi
     [ $prc = 0 ] || return 1
+    local host1; host1=$(host_cpu)
     echo "$cpu0 $(python3 "$H" cpu "seed:${PID_OF[seed]}" "${rss_spec[@]}")" > "$B/cpu-$ver.txt"
+    host_cpu_log "bundlecast $ver" "$host0" "$host1" "$(read -r a b < "$B/cpu-$ver.txt"; calc "$b - $a")" "the nodes and the seed"
     awk -v t0="$t0" '{ d = $2 - t0; if (d > m) m = d; if (f == "" || d < f) f = d }
       END { printf "%.3f %.3f\n", m, f }' "$out" > "$B/secs-$ver.txt"
   }
@@ -733,20 +1000,22 @@ run_bundlecast() {
   counters "$B/c0.txt" || return 1
   timed_release "$V1" "$B/bundle1" || return 1
   local secs1 first1; read -r secs1 first1 < "$B/secs-$V1.txt"
+  link_stats "bundlecast v1"
   counters "$B/c1.txt" || return 1
   check_installed "$V1" "$REF" || return 1
   local list1 min1 max1; read -r list1 min1 max1 < <(diff_in "$B/c0.txt" "$B/c1.txt")
   local rss1; rss1=$(python3 "$H" rss "${rss_spec[@]}" | awk '$2 > m { m = $2 } END { print m + 0 }')
-  local seed_line seed_out1; seed_line=$(python3 "$H" counters "$BIN" "seed:$seed_admin"); seed_out1=$(awk '{print $3}' <<<"$seed_line")
+  local seed_line seed_out1; seed_line=$(python3 "$H" counters "$BIN" "seed:$seed_admin:${NS_OF[seed]}"); seed_out1=$(awk '{print $3}' <<<"$seed_line")
   local cpu_a cpu_b; read -r cpu_a cpu_b < "$B/cpu-$V1.txt"
   local cpu1; cpu1=$(calc "$cpu_b - $cpu_a")
   # CPU per 64 KiB of chunk received, every node's work counted (what `simulate swarm --cpu-per-chunk-us` takes).
   local cpu_chunk_us; cpu_chunk_us=$(awk -v c="$cpu1" -v n="$N" -v f="$F" 'BEGIN { printf "%.0f", c * 1e6 / (n * f / 65536) }')
   log "bundlecast v1: the nodes used ${cpu1} CPU seconds (${cpu_chunk_us} us per 64 KiB received); compare:" \
-    "bundlecast simulate swarm --nodes $N --bundle-mb $SIZE_MB --upload-mbps $(calc "$RATE_B / 1048576") --latency 1 --seed 1 --shared-cores $(nproc) --cpu-per-chunk-us $cpu_chunk_us"
+    "bundlecast simulate swarm --nodes $N --bundle-mb $SIZE_MB --upload-mbps $(calc "$RATE_B / 1048576") --latency 1 --seed 1 --shared-cores $(nproc) --cpu-per-chunk-us $cpu_chunk_us$SIM_NOTE"
   log "bundlecast v1: first node installed at ${first1}s, last at ${secs1}s; seed uploaded $(calc "$seed_out1 / $F") copies" \
     "(chunks sent again: $(awk '{print $4}' <<<"$seed_line") to another peer, $(awk '{print $5}' <<<"$seed_line") to the same peer)"
-  echo "system=bundlecast N=$N size_mb=$SIZE_MB rate=$RATE seconds=$secs1 lower_bound=$LB_SWARM ratio=$(ratio "$secs1" "$LB_SWARM") v1_bytes_in_per_node=$list1 v1_bytes_in_min=$min1 v1_bytes_in_max=$max1 peak_rss_kib_max=$rss1"
+  echo "system=bundlecast N=$N size_mb=$SIZE_MB rate=$RATE seconds=$secs1 lower_bound=$LB_SWARM ratio=$(ratio "$secs1" "$LB_SWARM") v1_bytes_in_per_node=$list1 v1_bytes_in_min=$min1 v1_bytes_in_max=$max1 peak_rss_kib_max=$rss1 cpu_us_per_chunk=$cpu_chunk_us$LINK_FIELDS"
+  BC_SECS=$secs1
 
   # v2: 1 MiB of new random bytes inserted in the middle of the v1 file
   local half=$(( F / 2 ))
@@ -754,6 +1023,7 @@ run_bundlecast() {
   local ref2; ref2=$(hash_of "$B/bundle2/payload.bin")
   timed_release "$V2" "$B/bundle2" || return 1
   local secs2 first2; read -r secs2 first2 < "$B/secs-$V2.txt"
+  link_stats "bundlecast v2"
   counters "$B/c2.txt" || return 1
   check_installed "$V2" "$ref2" || return 1
   local list2 max2; read -r list2 _ max2 < <(diff_in "$B/c1.txt" "$B/c2.txt")
@@ -762,7 +1032,7 @@ run_bundlecast() {
   seed_rss=$(python3 "$H" rss "seed:${PID_OF[seed]}" | awk '{print $2}')
   local goal=met; [ "$max2" -le "$DELTA_GOAL" ] || goal=missed
   log "bundlecast v2 (delta): first node installed at ${first2}s, last at ${secs2}s; most received by one node $max2 B (goal <= $DELTA_GOAL B: $goal)"
-  echo "system=bundlecast-delta N=$N size_mb=$SIZE_MB rate=$RATE inserted_bytes=$INSERT_BYTES seconds=$secs2 v2_bytes_in_per_node=$list2 v2_bytes_in_max=$max2 goal_max_bytes=$DELTA_GOAL goal=$goal peak_rss_kib_max=$rss2 seed_peak_rss_kib=$seed_rss"
+  echo "system=bundlecast-delta N=$N size_mb=$SIZE_MB rate=$RATE inserted_bytes=$INSERT_BYTES seconds=$secs2 v2_bytes_in_per_node=$list2 v2_bytes_in_max=$max2 goal_max_bytes=$DELTA_GOAL goal=$goal peak_rss_kib_max=$rss2 seed_peak_rss_kib=$seed_rss$LINK_FIELDS"
 
   end_phase 100                  # SIGTERM the nodes, up to 10 s, then SIGKILL
   [ "$KEEP" = 1 ] || rm -rf "$B"
@@ -770,8 +1040,12 @@ run_bundlecast() {
 
 # Called plainly, not as `run_x || ...`: that would switch set -e off inside them.
 PHASE=""
+BT_SECS="" BC_SECS=""
 if [ "$SKIP_TORRENT" != 1 ]; then PHASE=bittorrent; run_torrent; fi
 if [ "$SKIP_ORIGIN" != 1 ]; then PHASE=http-origin; run_origin; fi
 if [ "$SKIP_BUNDLECAST" != 1 ]; then PHASE=bundlecast; run_bundlecast; fi
 PHASE=""
+if [ -n "$BT_SECS" ] && [ -n "$BC_SECS" ]; then
+  echo "system=compare N=$N size_mb=$SIZE_MB rate=$RATE bundlecast_seconds=$BC_SECS bittorrent_seconds=$BT_SECS bundlecast_over_bittorrent=$(ratio "$BC_SECS" "$BT_SECS")$LINK_FIELDS"
+fi
 log "total script time $(calc "$(now) - $T_SCRIPT0") s"
