@@ -43,8 +43,10 @@
 #   SKIP_BUNDLECAST=1  run only (a) and (b): no bundlecast binary needed
 #   SKIP_TORRENT=1, SKIP_ORIGIN=1   leave out (a) or (b)
 #   KEEP=1     keep the temp dir (node logs, data dirs) for inspection
-#   LOG_LEVEL  the nodes' --log-level (default warning; info logs each
-#              install with its fetch and install seconds)
+#   LOG_LEVEL  the nodes' --log-level (default info: a few lines per node and
+#              release, from which the delta's breakdown is drawn: notice,
+#              manifest, first peer / request / chunk, last chunk, staging,
+#              fsync, install; warning leaves the breakdown out)
 #   UPLOAD_ORDER  turns (default: each uploader serves its requesters in turn)
 #              or arrival (in the order requests came; a hidden node flag, to
 #              compare the two; `simulate swarm --uploads-in-arrival-order`)
@@ -63,6 +65,11 @@
 #   system=bundlecast-delta N= size_mb= rate= inserted_bytes=1048576 seconds=
 #       v2_bytes_in_per_node=... v2_bytes_in_max= goal_max_bytes=1572864
 #       goal=met|missed peak_rss_kib_max= seed_peak_rss_kib=   (VmHWM at the end)
+# After the delta, stderr has its breakdown: for each milestone (notice accepted,
+# manifest held, first peer, first request, first chunk, last chunk, held chunks
+# staged, installed, current seen) the seconds after the announce over the
+# nodes (min / median / max), and the durations of staging, fsync and install,
+# read from the nodes' info log lines.
 # bytes_in is `.self.transfer.bytesIn` from `bundlecast status --json` (chunk
 # payload received from peers), as a difference across the release.
 # seconds and lower_bound are in seconds; ratio = seconds / lower_bound.
@@ -125,7 +132,7 @@ SKIP_BUNDLECAST=${SKIP_BUNDLECAST:-0}
 SKIP_TORRENT=${SKIP_TORRENT:-0}
 SKIP_ORIGIN=${SKIP_ORIGIN:-0}
 KEEP=${KEEP:-0}
-LOG_LEVEL=${LOG_LEVEL:-warning}
+LOG_LEVEL=${LOG_LEVEL:-info}
 if [ -n "${EVENT_LOOPS:-}" ]; then LOOP_ARGS=(--event-loops "$EVENT_LOOPS"); else LOOP_ARGS=(); fi
 UPLOAD_ORDER=${UPLOAD_ORDER:-turns}
 case "$UPLOAD_ORDER" in turns) ORDER_ARGS=() ;; arrival) ORDER_ARGS=(--bench-uploads-in-arrival-order) ;; *) echo "bench-swarm: UPLOAD_ORDER must be turns or arrival" >&2; exit 64 ;; esac
@@ -630,6 +637,64 @@ def cmd_rss(*spec):  # "name:pid" ...
             pass
         print(n, kb)
 
+def cmd_breakdown(t0, version, app, logdir, installed, *names):
+    """Where one release's time went, from each node's log (info level) and the poller:
+    one line per milestone, seconds after t0 over the nodes (min / median / max)."""
+    import datetime, re, statistics
+    t0 = float(t0)
+    def stamp(line):
+        t = datetime.datetime.strptime(line[:23], "%Y-%m-%dT%H:%M:%S.%f")
+        return t.replace(tzinfo=datetime.timezone.utc).timestamp()
+    def field(line, key):
+        m = re.search(r"(?:^| )" + key + r"=([0-9.]+)", line)
+        return float(m.group(1)) if m else None
+    seen = {}
+    with open(installed) as f:
+        for line in f:
+            n, t = line.split()
+            seen[n] = float(t) - t0
+    rows = {k: [] for k in ("notice", "manifest", "peer", "request", "chunk", "fetched", "staged",
+                            "installed", "current", "fill_s", "sync_s", "install_s")}
+    for n in names:
+        try:
+            lines = open(os.path.join(logdir, n + ".log"), errors="replace").read().splitlines()
+        except OSError:
+            continue
+        got = {}
+        for line in lines:
+            if "accepted notice" in line and " version=%s " % version in line:
+                got["notice"] = stamp(line) - t0
+            elif "] downloading %s %s from peers" % (app, version) in line:
+                got["manifest"] = stamp(line) - t0
+            elif "fetched every chunk" in line and "manifest" in got and "fetched" not in got:
+                got["fetched"] = stamp(line) - t0
+                for key, name in (("peer_ms", "peer"), ("request_ms", "request"), ("chunk_ms", "chunk")):
+                    v = field(line, key)
+                    if v is not None:
+                        got[name] = got["manifest"] + v / 1000
+            elif "] staged what the store holds of %s %s" % (app, version) in line:
+                got["staged"] = stamp(line) - t0
+                got["fill_s"] = field(line, "fill_s")
+            elif "] installed %s %s" % (app, version) in line:
+                got["installed"] = stamp(line) - t0
+                got["install_s"] = field(line, "install_s")
+                got["sync_s"] = field(line, "sync_s")
+        if n in seen:
+            got["current"] = seen[n]
+        for k, v in got.items():
+            if v is not None:
+                rows[k].append(v)
+    what = {"notice": "notice accepted", "manifest": "manifest held, download starts",
+            "peer": "first peer connected", "request": "first chunk requested", "chunk": "first chunk stored",
+            "fetched": "last chunk stored", "staged": "held chunks staged (copied)",
+            "installed": "installed (log)", "current": "current seen by the poller",
+            "fill_s": "  duration: staging held chunks", "sync_s": "  duration: fsync at install",
+            "install_s": "  duration: install (fill wait + fsync + rename)"}
+    for k, v in rows.items():
+        if not v:
+            continue
+        print("%-48s %6.3f %6.3f %6.3f  (%d nodes)" % (what[k], min(v), statistics.median(v), max(v), len(v)))
+
 globals()["cmd_" + sys.argv[1]](*sys.argv[2:])
 PY
 }
@@ -705,6 +770,7 @@ run_bundlecast() {
     echo "$cpu0 $(python3 "$H" cpu "seed:${PID_OF[seed]}" "${rss_spec[@]}")" > "$B/cpu-$ver.txt"
     awk -v t0="$t0" '{ d = $2 - t0; if (d > m) m = d; if (f == "" || d < f) f = d }
       END { printf "%.3f %.3f\n", m, f }' "$out" > "$B/secs-$ver.txt"
+    echo "$t0" > "$B/t0-$ver.txt"
   }
   check_installed() { # version reference_sha256: untimed content check of each node's copy
     local ver=$1 ref=$2 f h bad=0 seen=0
@@ -716,6 +782,13 @@ run_bundlecast() {
     done
     [ $seen -gt 0 ] || log "bundlecast: note: no apps/$APP/current/payload.bin found, content not checked"
     return $bad
+  }
+
+  # Where a release's time went, from the nodes' logs (LOG_LEVEL info or debug).
+  breakdown() { # version
+    case "$LOG_LEVEL" in trace|debug|info) ;; *) log "bundlecast: LOG_LEVEL=$LOG_LEVEL: no breakdown (it reads info lines)"; return 0 ;; esac
+    log "bundlecast $1: where the time went (seconds after the announce: min / median / max over the nodes)"
+    python3 "$H" breakdown "$(cat "$B/t0-$1.txt")" "$1" "$APP" "$L" "$B/installed-$1.txt" "${names[@]}" | sed 's/^/#   /' >&2
   }
 
   # v1: the same file as (a) and (b)
@@ -752,6 +825,7 @@ run_bundlecast() {
   seed_rss=$(python3 "$H" rss "seed:${PID_OF[seed]}" | awk '{print $2}')
   local goal=met; [ "$max2" -le "$DELTA_GOAL" ] || goal=missed
   log "bundlecast v2 (delta): first node installed at ${first2}s, last at ${secs2}s; most received by one node $max2 B (goal <= $DELTA_GOAL B: $goal)"
+  breakdown "$V2"
   echo "system=bundlecast-delta N=$N size_mb=$SIZE_MB rate=$RATE inserted_bytes=$INSERT_BYTES seconds=$secs2 v2_bytes_in_per_node=$list2 v2_bytes_in_max=$max2 goal_max_bytes=$DELTA_GOAL goal=$goal peak_rss_kib_max=$rss2 seed_peak_rss_kib=$seed_rss"
 
   end_phase 100                  # SIGTERM the nodes, up to 10 s, then SIGKILL

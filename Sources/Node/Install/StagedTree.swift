@@ -57,6 +57,8 @@ public final class StagedTree: Sendable {
         /// Why the tree cannot be committed (a failed write), if it cannot.
         var failure: String?
         var closed = false
+        /// How long the commit's fsyncs took, for the install's log line.
+        var syncSeconds: Double?
     }
 
     /// Lays out the tree for `manifest` beside its final place.
@@ -99,6 +101,9 @@ public final class StagedTree: Sendable {
     /// How many bytes written to a file start its write-back: large enough that the disk gets
     /// big requests and the node few system calls, small enough that little is left at install.
     static let writebackEvery = 4 << 20
+
+    /// Seconds the commit spent in fsync (nil before a commit).
+    public var syncSeconds: Double? { state.withLock { $0.syncSeconds } }
 
     /// Whether every chunk position is written.
     public var isComplete: Bool { state.withLock { $0.written.count == places.count && $0.failure == nil } }
@@ -186,10 +191,12 @@ public final class StagedTree: Sendable {
             }
             s.closed = true
             var failed: FileError?
+            let started = ContinuousClock.now
             for file in s.files {
                 if fsync(file.fd) != 0, failed == nil { failed = FileError.errno("sync", file.path) }
                 close(file.fd)
             }
+            s.syncSeconds = Updater.seconds(since: started)
             if let failed { throw failed }
         }
         try installer.place(staging: root, at: target)

@@ -26,7 +26,13 @@ extension Updater {
             state.updateApp(app) { $0.downloading = String(target.hex.prefix(16)); $0.progress = 0 }
             // The tree is written as the chunks arrive; what the store already holds is copied meanwhile.
             staged = settings.seedOnly ? nil : stage(manifest)
-            if let staged { work.async { [installer] in staged.fill(from: installer.chunks) } }
+            if let staged {
+                work.async { [installer, logger] in
+                    let started = ContinuousClock.now
+                    staged.fill(from: installer.chunks)
+                    logger.info("staged what the store holds of \(app) \(notice.version)", metadata: ["fill_s": "\(String(format: "%.3f", Self.seconds(since: started)))"])
+                }
+            }
             let write = staged.map { tree in { @Sendable (digest: Digest256, bytes: [UInt8]) in tree.write(digest, bytes) } }
             try await withSupersession(app: app, target: target) { [self] in
                 try await downloads.chunks(of: manifest, digest: target, settings: settings.fetch, candidates: peers, mirrors: mirrors,
