@@ -824,7 +824,8 @@ run_bundlecast() {
   rss2=$(python3 "$H" rss "${rss_spec[@]}" | awk '$2 > m { m = $2 } END { print m + 0 }')
   seed_rss=$(python3 "$H" rss "seed:${PID_OF[seed]}" | awk '{print $2}')
   local goal=met; [ "$max2" -le "$DELTA_GOAL" ] || goal=missed
-  log "bundlecast v2 (delta): first node installed at ${first2}s, last at ${secs2}s; most received by one node $max2 B (goal <= $DELTA_GOAL B: $goal)"
+  local cpu2; read -r cpu_a cpu_b < "$B/cpu-$V2.txt"; cpu2=$(calc "$cpu_b - $cpu_a")
+  log "bundlecast v2 (delta): first node installed at ${first2}s, last at ${secs2}s; most received by one node $max2 B (goal <= $DELTA_GOAL B: $goal); the seed and nodes used ${cpu2} CPU seconds"
   breakdown "$V2"
   echo "system=bundlecast-delta N=$N size_mb=$SIZE_MB rate=$RATE inserted_bytes=$INSERT_BYTES seconds=$secs2 v2_bytes_in_per_node=$list2 v2_bytes_in_max=$max2 goal_max_bytes=$DELTA_GOAL goal=$goal peak_rss_kib_max=$rss2 seed_peak_rss_kib=$seed_rss"
 
