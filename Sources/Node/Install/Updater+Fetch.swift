@@ -19,15 +19,16 @@ extension Updater {
         if missing {
             let started = ContinuousClock.now
             // May collect garbage, which moves chunks between packs: off the concurrency pool.
-            try await blocking { [self] in try checkRoom(for: manifest, app: app, version: notice.version.description) }
+            try await blocking(app) { [self] in try checkRoom(for: manifest, app: app, version: notice.version.description) }
             let mirrorNote = mirrors.map { " (and from \($0.mirrors.count) mirror(s) what no peer offers)" } ?? ""
             logger.info("downloading \(app) \(notice.version) from peers\(mirrorNote)", metadata: ["manifest": "\(target.short)", "bytes": "\(notice.size)"])
             let peers: @Sendable () -> [TransferCandidate] = { [self] in candidates(app: app, manifest: target) }
             state.updateApp(app) { $0.downloading = String(target.hex.prefix(16)); $0.progress = 0 }
-            // The tree is written as the chunks arrive; what the store already holds is copied meanwhile.
+            // The tree is written as the chunks arrive; what the store already holds is copied meanwhile,
+            // and install is queued behind that copy (it never waits for it on a thread).
             staged = settings.seedOnly ? nil : stage(manifest)
             if let staged {
-                work.async { [installer, logger] in
+                background(app) { [installer, logger] in
                     let started = ContinuousClock.now
                     staged.fill(from: installer.chunks)
                     logger.info("staged what the store holds of \(app) \(notice.version)", metadata: ["fill_s": "\(String(format: "%.3f", Self.seconds(since: started)))"])
@@ -47,11 +48,11 @@ extension Updater {
             withPolicy(app) { $0.seeded(target) }
             logger.info("holding \(app) \(notice.version) complete (seed only)")
             publish(app: app)
-            try await blocking { [self] in collectGarbage() }
+            try await blocking(app) { [self] in collectGarbage() }
             return
         }
         let fetched = fetchSeconds, tree = staged
-        try await blocking { [self] in try install(manifest, digest: target, notice: notice, fetchSeconds: fetched, staged: tree) }
+        try await blocking(app) { [self] in try install(manifest, digest: target, notice: notice, fetchSeconds: fetched, staged: tree) }
     }
 
     /// The tree laid out for writing while it downloads, or nil (install then writes it from
