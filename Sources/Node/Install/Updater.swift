@@ -75,12 +75,14 @@ public final class Updater: Service, Sendable {
 
     /// Every app's state, under one lock.
     private let apps: Mutex<[String: AppState]>
-    /// Per app, the serial queue its file work runs on: the staging copy, checks for room,
-    /// install, rollback. Serial queues get a thread of their own; on Dispatch's concurrent
-    /// pool (a thread per core on Linux) a staging copy of seconds and an install waiting for
-    /// it took both threads, and the transfer shell's reads for uploads, which share that
-    /// pool, waited: a node that had finished downloading stopped serving its peers.
+    /// Per app, the serial queue its file work runs on (checks for room, storing a manifest,
+    /// install, rollback), and the one its staging copies run on (``StagedTree/fill(from:)``;
+    /// install waits for the copy). Serial queues get a thread of their own; on Dispatch's
+    /// concurrent pool (a thread per core on Linux) a staging copy of seconds and an install
+    /// waiting for it took both threads, and the transfer shell's reads for uploads, which
+    /// share that pool, waited: a node that had finished downloading stopped serving its peers.
     private let queues: [String: DispatchQueue]
+    private let stagingQueues: [String: DispatchQueue]
     /// The origin of the policies' clock.
     private let epoch = ContinuousClock.now
 
@@ -104,6 +106,7 @@ public final class Updater: Service, Sendable {
         var streams: [String: AsyncStream<Void>] = [:]
         var locks: [String: NSLock] = [:]
         var queues: [String: DispatchQueue] = [:]
+        var stagingQueues: [String: DispatchQueue] = [:]
         var apps: [String: AppState] = [:]
         for app in keys.apps {
             let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -111,12 +114,14 @@ public final class Updater: Service, Sendable {
             streams[app] = stream
             locks[app] = NSLock()
             queues[app] = DispatchQueue(label: "bundlecast.install.\(app)")
+            stagingQueues[app] = DispatchQueue(label: "bundlecast.staging.\(app)")
             apps[app] = AppState(policy: UpdatePolicy(node: id, settings: settings.policy, seed: .random(in: .min ... .max)))
         }
         self.wakes = wakes
         self.streams = streams
         installLocks = locks
         self.queues = queues
+        self.stagingQueues = stagingQueues
         self.apps = Mutex(apps)
     }
 
@@ -140,7 +145,10 @@ public final class Updater: Service, Sendable {
             }
         }
         // An install or rollback already running finishes before the updater is down.
-        for app in queues.keys.sorted() { await queues[app]!.drained() }
+        for app in queues.keys.sorted() {
+            await stagingQueues[app]!.drained()
+            await queues[app]!.drained()
+        }
     }
 
     // MARK: - Reconcile
@@ -260,9 +268,9 @@ public final class Updater: Service, Sendable {
         }
     }
 
-    /// Queues `body` on `app`'s queue without waiting for it.
-    func background(_ app: String, _ body: @escaping @Sendable () -> Void) {
-        queues[app]?.async(execute: body)
+    /// Queues a staging copy for `app` without waiting for it.
+    func staging(_ app: String, _ body: @escaping @Sendable () -> Void) {
+        stagingQueues[app]?.async(execute: body)
     }
 }
 
