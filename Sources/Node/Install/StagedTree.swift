@@ -273,43 +273,48 @@ public final class StagedTree: Sendable {
     static let runBytes = 256 << 10
 
     /// Reads a run of neighbouring positions (each the only place of its chunk) into `buffer`
-    /// and writes them with one `pwrite`; the run ends early at a chunk that is taken by a
-    /// download meanwhile, or that the store no longer holds (dropped when it no longer
-    /// matched its digest: it is fetched again).
+    /// and writes them with one `pwrite`. A chunk taken by a download meanwhile, or one the
+    /// store no longer holds (dropped when it no longer matched its digest: it is fetched
+    /// again), splits the run: what lies on either side is still written.
     private func writeRun(_ run: [Position], from buffer: UnsafeMutableRawBufferPointer, store: ChunkStore) {
-        guard let first = run.first else { return }
-        let claimed = state.withLock { s -> Int in
-            var n = 0
-            for position in run {
-                guard s.claim(position.digest) else { break }
-                n += 1
-            }
-            return n
-        }
+        guard !run.isEmpty else { return }
+        let claimed = state.withLock { s in run.map { s.claim($0.digest) } }
+        var start = 0
         var length = 0
-        var read = 0
-        while read < claimed {
-            let position = run[read]
-            let target = UnsafeMutableRawBufferPointer(rebasing: buffer[length..<length + position.size])
-            guard store.read(position.digest, into: target) == position.size else { break }
-            length += position.size
-            read += 1
-        }
-        for position in run[read..<claimed] { giveBack(position.digest) }
-        guard read > 0 else { return }
-        let file = files[first.place.file]
-        var done = 0
-        var failure: String?
-        while done < length {
-            let n = pwrite(file.fd, buffer.baseAddress! + done, length - done, off_t(first.place.offset) + off_t(done))
-            if n < 0, errno == EINTR { continue }
-            guard n > 0 else {
-                failure = FileError.errno("write", file.path).description
-                break
+        func flush(upTo end: Int) {
+            defer {
+                start = end + 1
+                length = 0
             }
-            done += n
+            guard end > start else { return }
+            let file = files[run[start].place.file]
+            var done = 0
+            var failure: String?
+            while done < length {
+                let n = pwrite(file.fd, buffer.baseAddress! + done, length - done, off_t(run[start].place.offset) + off_t(done))
+                if n < 0, errno == EINTR { continue }
+                guard n > 0 else {
+                    failure = FileError.errno("write", file.path).description
+                    break
+                }
+                done += n
+            }
+            finish(run[start..<end].map { ($0.digest, $0.size, [$0.place]) }, failure: failure)
         }
-        finish(run[0..<read].map { ($0.digest, $0.size, [$0.place]) }, failure: failure)
+        for (i, position) in run.enumerated() {
+            guard claimed[i] else {
+                flush(upTo: i)
+                continue
+            }
+            let target = UnsafeMutableRawBufferPointer(rebasing: buffer[length..<length + position.size])
+            if store.read(position.digest, into: target) == position.size {
+                length += position.size
+            } else {
+                flush(upTo: i)
+                giveBack(position.digest)
+            }
+        }
+        flush(upTo: run.count)
     }
 
     /// Copies a verified chunk to its places in the kernel; false when it is not verified
