@@ -65,7 +65,7 @@
 #   system=bundlecast-delta N= size_mb= rate= inserted_bytes=1048576 seconds=
 #       v2_bytes_in_per_node=... v2_bytes_in_max= goal_max_bytes=1572864
 #       goal=met|missed peak_rss_kib_max= seed_peak_rss_kib=   (VmHWM at the end)
-# After the delta, stderr has its breakdown: for each milestone (notice accepted,
+# After each release, stderr has its breakdown: for each milestone (notice accepted,
 # manifest held, first peer, first request, first chunk, last chunk, held chunks
 # staged, installed, current seen) the seconds after the announce over the
 # nodes (min / median / max), and the durations of staging, fsync and install,
@@ -809,6 +809,7 @@ run_bundlecast() {
     "bundlecast simulate swarm --nodes $N --bundle-mb $SIZE_MB --upload-mbps $(calc "$RATE_B / 1048576") --latency 1 --seed 1 --shared-cores $(nproc) --cpu-per-chunk-us $cpu_chunk_us"
   log "bundlecast v1: first node installed at ${first1}s, last at ${secs1}s; seed uploaded $(calc "$seed_out1 / $F") copies" \
     "(chunks sent again: $(awk '{print $4}' <<<"$seed_line") to another peer, $(awk '{print $5}' <<<"$seed_line") to the same peer)"
+  breakdown "$V1"
   echo "system=bundlecast N=$N size_mb=$SIZE_MB rate=$RATE seconds=$secs1 lower_bound=$LB_SWARM ratio=$(ratio "$secs1" "$LB_SWARM") v1_bytes_in_per_node=$list1 v1_bytes_in_min=$min1 v1_bytes_in_max=$max1 peak_rss_kib_max=$rss1"
 
   # v2: 1 MiB of new random bytes inserted in the middle of the v1 file
