@@ -45,8 +45,10 @@
 #   KEEP=1     keep the temp dir (node logs, data dirs) for inspection
 #   PERF=FILE  `perf record -a -g` during the first release's transfer only, into FILE
 #              (PERF_FREQ samples per second, default 499); `perf report -i FILE`
-#   LOG_LEVEL  the nodes' --log-level (default warning; info logs each
-#              install with its fetch and install seconds)
+#   LOG_LEVEL  the nodes' --log-level (default info: a few lines per node and
+#              release, from which the delta's breakdown is drawn: notice,
+#              manifest, first peer / request / chunk, last chunk, staging,
+#              fsync, install; warning leaves the breakdown out)
 #   UPLOAD_ORDER  turns (default: each uploader serves its requesters in turn)
 #              or arrival (in the order requests came; a hidden node flag, to
 #              compare the two; `simulate swarm --uploads-in-arrival-order`)
@@ -79,6 +81,11 @@
 #   system=bundlecast-delta N= size_mb= rate= inserted_bytes=1048576 seconds=
 #       v2_bytes_in_per_node=... v2_bytes_in_max= goal_max_bytes=1572864
 #       goal=met|missed peak_rss_kib_max= seed_peak_rss_kib=   (VmHWM at the end)
+# After each release, stderr has its breakdown: for each milestone (notice accepted,
+# manifest held, first peer, first request, first chunk, last chunk, held chunks
+# staged, installed, current seen) the seconds after the announce over the
+# nodes (min / median / max), and the durations of staging, fsync and install,
+# read from the nodes' info log lines.
 # bytes_in is `.self.transfer.bytesIn` from `bundlecast status --json` (chunk
 # payload received from peers), as a difference across the release.
 # seconds and lower_bound are in seconds; ratio = seconds / lower_bound.
@@ -181,7 +188,7 @@ SKIP_BUNDLECAST=${SKIP_BUNDLECAST:-0}
 SKIP_TORRENT=${SKIP_TORRENT:-0}
 SKIP_ORIGIN=${SKIP_ORIGIN:-0}
 KEEP=${KEEP:-0}
-LOG_LEVEL=${LOG_LEVEL:-warning}
+LOG_LEVEL=${LOG_LEVEL:-info}
 if [ -n "${EVENT_LOOPS:-}" ]; then LOOP_ARGS=(--event-loops "$EVENT_LOOPS"); else LOOP_ARGS=(); fi
 UPLOAD_ORDER=${UPLOAD_ORDER:-turns}
 LINKS=${LINKS:-loopback}
@@ -893,6 +900,64 @@ def cmd_rss(*spec):  # "name:pid" ...
             pass
         print(n, kb)
 
+def cmd_breakdown(t0, version, app, logdir, installed, *names):
+    """Where one release's time went, from each node's log (info level) and the poller:
+    one line per milestone, seconds after t0 over the nodes (min / median / max)."""
+    import datetime, re, statistics
+    t0 = float(t0)
+    def stamp(line):
+        t = datetime.datetime.strptime(line[:23], "%Y-%m-%dT%H:%M:%S.%f")
+        return t.replace(tzinfo=datetime.timezone.utc).timestamp()
+    def field(line, key):
+        m = re.search(r"(?:^| )" + key + r"=([0-9.]+)", line)
+        return float(m.group(1)) if m else None
+    seen = {}
+    with open(installed) as f:
+        for line in f:
+            n, t = line.split()
+            seen[n] = float(t) - t0
+    rows = {k: [] for k in ("notice", "manifest", "peer", "request", "chunk", "fetched", "staged",
+                            "installed", "current", "fill_s", "sync_s", "install_s")}
+    for n in names:
+        try:
+            lines = open(os.path.join(logdir, n + ".log"), errors="replace").read().splitlines()
+        except OSError:
+            continue
+        got = {}
+        for line in lines:
+            if "accepted notice" in line and " version=%s " % version in line:
+                got["notice"] = stamp(line) - t0
+            elif "] downloading %s %s from peers" % (app, version) in line:
+                got["manifest"] = stamp(line) - t0
+            elif "fetched every chunk" in line and "manifest" in got and "fetched" not in got:
+                got["fetched"] = stamp(line) - t0
+                for key, name in (("peer_ms", "peer"), ("request_ms", "request"), ("chunk_ms", "chunk")):
+                    v = field(line, key)
+                    if v is not None:
+                        got[name] = got["manifest"] + v / 1000
+            elif "] staged what the store holds of %s %s" % (app, version) in line:
+                got["staged"] = stamp(line) - t0
+                got["fill_s"] = field(line, "fill_s")
+            elif "] installed %s %s" % (app, version) in line:
+                got["installed"] = stamp(line) - t0
+                got["install_s"] = field(line, "install_s")
+                got["sync_s"] = field(line, "sync_s")
+        if n in seen:
+            got["current"] = seen[n]
+        for k, v in got.items():
+            if v is not None:
+                rows[k].append(v)
+    what = {"notice": "notice accepted", "manifest": "manifest held, download starts",
+            "peer": "first peer connected", "request": "first chunk requested", "chunk": "first chunk stored",
+            "fetched": "last chunk stored", "staged": "held chunks staged (copied)",
+            "installed": "installed (log)", "current": "current seen by the poller",
+            "fill_s": "  duration: staging held chunks", "sync_s": "  duration: fsync at install",
+            "install_s": "  duration: install (fill wait + fsync + rename)"}
+    for k, v in rows.items():
+        if not v:
+            continue
+        print("%-48s %6.3f %6.3f %6.3f  (%d nodes)" % (what[k], min(v), statistics.median(v), max(v), len(v)))
+
 globals()["cmd_" + sys.argv[1]](*sys.argv[2:])
 PY
 }
@@ -982,6 +1047,7 @@ run_bundlecast() {
     host_cpu_log "bundlecast $ver" "$host0" "$host1" "$(read -r a b < "$B/cpu-$ver.txt"; calc "$b - $a")" "the nodes and the seed"
     awk -v t0="$t0" '{ d = $2 - t0; if (d > m) m = d; if (f == "" || d < f) f = d }
       END { printf "%.3f %.3f\n", m, f }' "$out" > "$B/secs-$ver.txt"
+    echo "$t0" > "$B/t0-$ver.txt"
   }
   check_installed() { # version reference_sha256: untimed content check of each node's copy
     local ver=$1 ref=$2 f h bad=0 seen=0
@@ -993,6 +1059,15 @@ run_bundlecast() {
     done
     [ $seen -gt 0 ] || log "bundlecast: note: no apps/$APP/current/payload.bin found, content not checked"
     return $bad
+  }
+
+  # Where a release's time went, from the nodes' logs (LOG_LEVEL info or debug).
+  breakdown() { # version
+    case "$LOG_LEVEL" in trace|debug|info) ;; *) log "bundlecast: LOG_LEVEL=$LOG_LEVEL: no breakdown (it reads info lines)"; return 0 ;; esac
+    log "bundlecast $1: where the time went (seconds after the announce: min / median / max over the nodes)"
+    # Diagnostics only: a log it cannot read does not fail a run that was timed.
+    python3 "$H" breakdown "$(cat "$B/t0-$1.txt")" "$1" "$APP" "$L" "$B/installed-$1.txt" "${names[@]}" | sed 's/^/#   /' >&2 \
+      || log "bundlecast: no breakdown for $1 (the nodes' logs could not be read)"
   }
 
   # v1: the same file as (a) and (b)
@@ -1014,6 +1089,7 @@ run_bundlecast() {
     "bundlecast simulate swarm --nodes $N --bundle-mb $SIZE_MB --upload-mbps $(calc "$RATE_B / 1048576") --latency 1 --seed 1 --shared-cores $(nproc) --cpu-per-chunk-us $cpu_chunk_us$SIM_NOTE"
   log "bundlecast v1: first node installed at ${first1}s, last at ${secs1}s; seed uploaded $(calc "$seed_out1 / $F") copies" \
     "(chunks sent again: $(awk '{print $4}' <<<"$seed_line") to another peer, $(awk '{print $5}' <<<"$seed_line") to the same peer)"
+  breakdown "$V1"
   echo "system=bundlecast N=$N size_mb=$SIZE_MB rate=$RATE seconds=$secs1 lower_bound=$LB_SWARM ratio=$(ratio "$secs1" "$LB_SWARM") v1_bytes_in_per_node=$list1 v1_bytes_in_min=$min1 v1_bytes_in_max=$max1 peak_rss_kib_max=$rss1 cpu_us_per_chunk=$cpu_chunk_us$LINK_FIELDS"
   BC_SECS=$secs1
 
@@ -1031,7 +1107,9 @@ run_bundlecast() {
   rss2=$(python3 "$H" rss "${rss_spec[@]}" | awk '$2 > m { m = $2 } END { print m + 0 }')
   seed_rss=$(python3 "$H" rss "seed:${PID_OF[seed]}" | awk '{print $2}')
   local goal=met; [ "$max2" -le "$DELTA_GOAL" ] || goal=missed
-  log "bundlecast v2 (delta): first node installed at ${first2}s, last at ${secs2}s; most received by one node $max2 B (goal <= $DELTA_GOAL B: $goal)"
+  local cpu2; read -r cpu_a cpu_b < "$B/cpu-$V2.txt"; cpu2=$(calc "$cpu_b - $cpu_a")
+  log "bundlecast v2 (delta): first node installed at ${first2}s, last at ${secs2}s; most received by one node $max2 B (goal <= $DELTA_GOAL B: $goal); the seed and nodes used ${cpu2} CPU seconds"
+  breakdown "$V2"
   echo "system=bundlecast-delta N=$N size_mb=$SIZE_MB rate=$RATE inserted_bytes=$INSERT_BYTES seconds=$secs2 v2_bytes_in_per_node=$list2 v2_bytes_in_max=$max2 goal_max_bytes=$DELTA_GOAL goal=$goal peak_rss_kib_max=$rss2 seed_peak_rss_kib=$seed_rss$LINK_FIELDS"
 
   end_phase 100                  # SIGTERM the nodes, up to 10 s, then SIGKILL

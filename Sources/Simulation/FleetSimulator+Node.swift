@@ -175,7 +175,7 @@ extension FleetSimulator {
         nodes[i].banned = []
         nodes[i].generation += 1
         nodes[i].scheduled = .max
-        nodes[i].rumours = RumourQueue(interval: SWIMSettings().gossipInterval)
+        nodes[i].rumours = RumourQueue(interval: SWIMSettings().noticeInterval)
         nodes[i].update = UpdatePolicy(node: nodes[i].id, settings: Self.updateSettings, seed: nodes[i].id.low)
         if settings.sabotage == .forgetSequence { nodes[i].accepted = nil }
         heap.push(.restart(i), at: now + Self.second + rng.next() % (5 * Self.second))

@@ -120,7 +120,7 @@ struct FleetSimulator {
             let swim = SWIMMembership(id: id, address: address, incarnation: 1, metadata: Self.metadata(sequence: 0, holds: 0),
                                       seed: rng.next(), now: 0)
             nodes.append(Node(id: id, address: address, malicious: i >= settings.nodes, swim: swim,
-                              rumours: RumourQueue(interval: SWIMSettings().gossipInterval), picker: SplitMix64(seed: rng.next()),
+                              rumours: RumourQueue(interval: SWIMSettings().noticeInterval), picker: SplitMix64(seed: rng.next()),
                               update: UpdatePolicy(node: id, settings: Self.updateSettings, seed: id.low)))
             index[address] = i
             byID[id] = i

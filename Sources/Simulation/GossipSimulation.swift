@@ -57,7 +57,7 @@ public struct GossipSimulation {
             SWIMMembership(id: NodeID.random(using: &rng), address: addresses[i], incarnation: 1, settings: settings.swim,
                            seed: rng.next(), now: 0)
         }
-        var notices = (0..<n).map { _ in RumourQueue<Int>(interval: settings.swim.gossipInterval, freshDelay: settings.swim.freshRumourDelay) }
+        var notices = (0..<n).map { _ in RumourQueue<Int>(interval: settings.swim.noticeInterval, freshDelay: settings.swim.freshRumourDelay) }
         // The fleet starts converged: everyone knows everyone (one shared table, each node's own
         // changes on top), and no join rumours are pending.
         let shared = SharedMembers(nodes.map(\.me))

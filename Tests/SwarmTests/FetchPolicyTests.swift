@@ -114,12 +114,21 @@ struct ManifestRoundsTests {
     }
 
     @Test func startsOverOnceEveryoneWasAskedAndLooksAgainSoonWithNoOne() {
-        var rounds = ManifestRounds(seed: 1, perRound: 3, patience: 5 * second, lookAgain: 50 * ms)
+        var rounds = ManifestRounds(seed: 1, perRound: 3, patience: 5 * second, lookAgain: 50 * ms, firstLook: 50 * ms)
         let two = Self.candidates(near: [1, 2], far: [])
         #expect(rounds.next(two).ask.count == 2)
         let empty = rounds.next(two)
         #expect(empty.ask.isEmpty && empty.wait == 50 * ms, "everyone asked: a short wait, then again from the start")
         #expect(Set(rounds.next(two).ask) == [peer(1), peer(2)])
         #expect(rounds.next([]).wait == 50 * ms)
+    }
+
+    @Test func looksAgainSoonAtFirstThenBacksOffAndStartsSoonAgainAfterARound() {
+        var rounds = ManifestRounds(seed: 1, perRound: 3, patience: 5 * second, lookAgain: 50 * ms, firstLook: 10 * ms)
+        #expect([rounds.next([]), rounds.next([]), rounds.next([]), rounds.next([])].map(\.wait) == [10 * ms, 20 * ms, 40 * ms, 50 * ms],
+                "no one holds it yet: 10 ms, doubled up to 50 ms")
+        let one = Self.candidates(near: [], far: [7])
+        #expect(rounds.next(one) == ([peer(7)], 5 * second))
+        #expect(rounds.next(one).wait == 10 * ms, "after a round the next empty look is soon again")
     }
 }

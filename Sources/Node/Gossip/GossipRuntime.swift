@@ -41,7 +41,7 @@ public final class GossipRuntime: Sendable {
         var pushPullOpen = 0
         var nextPushPull: UInt64 = 0
         /// Notices being spread: each goes to `gossipFanout` random members per
-        /// gossip interval, `retransmitLimit` times.
+        /// notice interval (``SWIMSettings/noticeInterval``), `retransmitLimit` times.
         var notices: RumourQueue<[UInt8]>
         /// Notices seen lately (``NoticeFilter``).
         var seen = NoticeFilter()
@@ -121,7 +121,7 @@ public final class GossipRuntime: Sendable {
 
     private init(swim: SWIMMembership, group: any EventLoopGroup, fleetKey: FleetKey?, settings: Settings, logger: Logger,
                  onChange: @escaping @Sendable (Member) -> Void, onNotice: @escaping @Sendable ([UInt8], PeerAddress) -> NoticeOutcome) {
-        state = Mutex(State(swim: swim, notices: RumourQueue(interval: settings.swim.gossipInterval, freshDelay: settings.swim.freshRumourDelay)))
+        state = Mutex(State(swim: swim, notices: RumourQueue(interval: settings.swim.noticeInterval, freshDelay: settings.swim.freshRumourDelay)))
         self.group = group
         self.fleetKey = fleetKey
         self.settings = settings

@@ -10,7 +10,7 @@ extension Updater {
     func fetch(_ signed: SignedNotice, key: PublicKey, cached: Manifest?, missing: Bool) async throws {
         let notice = signed.notice, app = notice.app, target = notice.manifest
         let mirrors = downloads.mirrorSource(app: app, version: notice.version.description, settings: settings.fetch)
-        let manifest = try await withSupersession(app: app, target: target) { [self] in
+        let (manifest, unstored) = try await withSupersession(app: app, target: target) { [self] in
             try await obtainManifest(signed, key: key, cached: cached, mirrors: mirrors)
         }
         var fetchSeconds: Double?
@@ -18,15 +18,27 @@ extension Updater {
         defer { staged?.abandon() }
         if missing {
             let started = ContinuousClock.now
-            // May collect garbage, which moves chunks between packs: off the concurrency pool.
-            try await blocking { [self] in try checkRoom(for: manifest, app: app, version: notice.version.description) }
+            // The tree is written as the chunks arrive, and what the store already holds is copied
+            // meanwhile, on the app's staging queue (install waits for that copy). The copy starts
+            // first: in a delta release it is most of the work, and it needs only the manifest.
+            staged = settings.seedOnly ? nil : stage(manifest)
+            if let staged {
+                staging(app) { [installer, logger] in
+                    let started = ContinuousClock.now
+                    staged.fill(from: installer.chunks)
+                    logger.info("staged what the store holds of \(app) \(notice.version)", metadata: ["fill_s": "\(String(format: "%.3f", Self.seconds(since: started)))"])
+                }
+            }
+            // Stored (peers ask this node for it once it downloads) and room checked, which may
+            // collect garbage and move chunks between packs: off the concurrency pool.
+            try await blocking(app) { [self] in
+                if let unstored { try manifests.put(unstored, digest: target, parsed: manifest) }
+                try checkRoom(for: manifest, app: app, version: notice.version.description)
+            }
             let mirrorNote = mirrors.map { " (and from \($0.mirrors.count) mirror(s) what no peer offers)" } ?? ""
             logger.info("downloading \(app) \(notice.version) from peers\(mirrorNote)", metadata: ["manifest": "\(target.short)", "bytes": "\(notice.size)"])
             let peers: @Sendable () -> [TransferCandidate] = { [self] in candidates(app: app, manifest: target) }
             state.updateApp(app) { $0.downloading = String(target.hex.prefix(16)); $0.progress = 0 }
-            // The tree is written as the chunks arrive; what the store already holds is copied meanwhile.
-            staged = settings.seedOnly ? nil : stage(manifest)
-            if let staged { work.async { [installer] in staged.fill(from: installer.chunks) } }
             let write = staged.map { tree in { @Sendable (digest: Digest256, bytes: [UInt8]) in tree.write(digest, bytes) } }
             try await withSupersession(app: app, target: target) { [self] in
                 try await downloads.chunks(of: manifest, digest: target, settings: settings.fetch, candidates: peers, mirrors: mirrors,
@@ -36,16 +48,18 @@ extension Updater {
             }
             state.updateApp(app) { $0.downloading = nil; $0.progress = nil }
             fetchSeconds = Self.seconds(since: started)
+        } else if let unstored {
+            try await blocking(app) { [self] in _ = try manifests.put(unstored, digest: target, parsed: manifest) }
         }
         if settings.seedOnly {
             withPolicy(app) { $0.seeded(target) }
             logger.info("holding \(app) \(notice.version) complete (seed only)")
             publish(app: app)
-            try await blocking { [self] in collectGarbage() }
+            try await blocking(app) { [self] in collectGarbage() }
             return
         }
         let fetched = fetchSeconds, tree = staged
-        try await blocking { [self] in try install(manifest, digest: target, notice: notice, fetchSeconds: fetched, staged: tree) }
+        try await blocking(app) { [self] in try install(manifest, digest: target, notice: notice, fetchSeconds: fetched, staged: tree) }
     }
 
     /// The tree laid out for writing while it downloads, or nil (install then writes it from
@@ -95,12 +109,14 @@ extension Updater {
         }
     }
 
-    /// The manifest, from the cache, from peers or a mirror, checked against the notice's signature.
-    private func obtainManifest(_ signed: SignedNotice, key: PublicKey, cached: Manifest?, mirrors: MirrorSource?) async throws -> Manifest {
+    /// The manifest, from the cache, from peers or a mirror, checked against the notice's
+    /// signature; with its bytes when they came from elsewhere and are still to be stored.
+    private func obtainManifest(_ signed: SignedNotice, key: PublicKey, cached: Manifest?,
+                                mirrors: MirrorSource?) async throws -> (Manifest, unstored: [UInt8]?) {
         let target = signed.notice.manifest
         if let cached, let bytes = manifests.bytes(target) {
             _ = try signed.verify(manifest: bytes, with: key)
-            return cached
+            return (cached, nil)
         }
         let app = signed.notice.app
         let bytes = try await downloads.manifest(target, mirrors: mirrors) { [self] in candidates(app: app, manifest: target) }
@@ -108,8 +124,7 @@ extension Updater {
         guard manifest.app == app, manifest.version == signed.notice.version else {
             throw UpdateError("manifest \(target.short) is for \(manifest.app) \(manifest.version), the notice says \(app) \(signed.notice.version)")
         }
-        try manifests.put(bytes, digest: target, parsed: manifest)
-        return manifest
+        return (manifest, bytes)
     }
 
     /// Members that hold `manifest` complete or are downloading it, with their transfer address.

@@ -41,6 +41,7 @@ extension Updater {
         let previous = record.current
         try installer.switchCurrent(app: app, to: version)
         var timing: Logger.Metadata = ["install_s": "\(String(format: "%.3f", Self.seconds(since: started)))"]
+        if let sync = staged?.syncSeconds { timing["sync_s"] = "\(String(format: "%.3f", sync))" }
         if let fetchSeconds {
             timing["fetch_s"] = "\(String(format: "%.3f", fetchSeconds))"
             metrics.fetched(after: .seconds(fetchSeconds))

@@ -5,7 +5,7 @@ extension Updater {
     /// ``rollback(app:to:)`` off the cooperative threads (it may wait for a health check and fsyncs).
     func rollbackBlocking(app: String, to requested: String?) async throws -> (from: String, to: String) {
         do {
-            let done = try await blocking { [self] in try rollback(app: app, to: requested) }
+            let done = try await blocking(app) { [self] in try rollback(app: app, to: requested) }
             metrics.rollback("done")
             return done
         } catch {

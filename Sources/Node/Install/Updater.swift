@@ -75,7 +75,14 @@ public final class Updater: Service, Sendable {
 
     /// Every app's state, under one lock.
     private let apps: Mutex<[String: AppState]>
-    let work = DispatchQueue(label: "bundlecast.install", attributes: .concurrent)
+    /// Per app, the serial queue its file work runs on (checks for room, storing a manifest,
+    /// install, rollback), and the one its staging copies run on (``StagedTree/fill(from:)``;
+    /// install waits for the copy). Serial queues get a thread of their own; on Dispatch's
+    /// concurrent pool (a thread per core on Linux) a staging copy of seconds and an install
+    /// waiting for it took both threads, and the transfer shell's reads for uploads, which
+    /// share that pool, waited: a node that had finished downloading stopped serving its peers.
+    private let queues: [String: DispatchQueue]
+    private let stagingQueues: [String: DispatchQueue]
     /// The origin of the policies' clock.
     private let epoch = ContinuousClock.now
 
@@ -98,17 +105,23 @@ public final class Updater: Service, Sendable {
         var wakes: [String: AsyncStream<Void>.Continuation] = [:]
         var streams: [String: AsyncStream<Void>] = [:]
         var locks: [String: NSLock] = [:]
+        var queues: [String: DispatchQueue] = [:]
+        var stagingQueues: [String: DispatchQueue] = [:]
         var apps: [String: AppState] = [:]
         for app in keys.apps {
             let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
             wakes[app] = continuation
             streams[app] = stream
             locks[app] = NSLock()
+            queues[app] = DispatchQueue(label: "bundlecast.install.\(app)")
+            stagingQueues[app] = DispatchQueue(label: "bundlecast.staging.\(app)")
             apps[app] = AppState(policy: UpdatePolicy(node: id, settings: settings.policy, seed: .random(in: .min ... .max)))
         }
         self.wakes = wakes
         self.streams = streams
         installLocks = locks
+        self.queues = queues
+        self.stagingQueues = stagingQueues
         self.apps = Mutex(apps)
     }
 
@@ -131,8 +144,11 @@ public final class Updater: Service, Sendable {
                 }
             }
         }
-        // An install or rollback already running on `work` finishes before the updater is down.
-        await work.drained()
+        // An install or rollback already running finishes before the updater is down.
+        for app in queues.keys.sorted() {
+            await stagingQueues[app]!.drained()
+            await queues[app]!.drained()
+        }
     }
 
     // MARK: - Reconcile
@@ -244,10 +260,17 @@ public final class Updater: Service, Sendable {
         return Double(s) + Double(atto) / 1e18
     }
 
-    func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            work.async { continuation.resume(with: Result { try body() }) }
+    /// Runs `body` on `app`'s queue, after the work queued there before it.
+    func blocking<T: Sendable>(_ app: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        guard let queue = queues[app] else { throw UpdateError("this node does not trust \(app)") }
+        return try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try body() }) }
         }
+    }
+
+    /// Queues a staging copy for `app` without waiting for it.
+    func staging(_ app: String, _ body: @escaping @Sendable () -> Void) {
+        stagingQueues[app]?.async(execute: body)
     }
 }
 

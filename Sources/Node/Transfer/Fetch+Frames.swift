@@ -117,6 +117,10 @@ extension Fetch {
             let held = s.planner.heldBytes
             // Progress moves only when a chunk arrives: most events (a peer's `has`) leave it alone.
             let changed = s.reported != held
+            if s.timeline.firstChunk == nil {
+                s.timeline.note(peers: !s.planner.peers.isEmpty, requested: directives.contains { if case .request = $0 { true } else { false } },
+                                held: changed && s.reported != .max, now: Self.now())
+            }
             s.reported = held
             return Outcome(directives: directives, held: changed ? held : nil, total: s.planner.totalBytes)
         }

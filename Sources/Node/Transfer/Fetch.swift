@@ -43,6 +43,8 @@ final class Fetch: Sendable {
         var lifecycle = Lifecycle.idle
         /// Held bytes last passed to `progress` (it is called only when they change).
         var reported: UInt64 = .max
+        /// When the download reached its first peer, request and chunk (for its log line).
+        var timeline: FetchTimeline
     }
 
     let digest: Digest256
@@ -77,7 +79,8 @@ final class Fetch: Sendable {
         let held = node.chunks.presence(distinct.map(\.digest))
         let planner = SwarmPlanner(sizes: distinct.map(\.size), held: held, settings: settings.swarm,
                                    seed: UInt64.random(in: 0...UInt64.max), now: Self.now())
-        var state = State(planner: planner, policy: FetchPolicy(settings: settings, seed: UInt64.random(in: 0...UInt64.max)))
+        var state = State(planner: planner, policy: FetchPolicy(settings: settings, seed: UInt64.random(in: 0...UInt64.max)),
+                          timeline: FetchTimeline(started: Self.now()))
         if let source, !source.mirrors.isEmpty {
             mirrors = MirrorWork(source: source, locations: manifest.chunkLocations)
             state.mirror = MirrorPlanner(chunkCount: distinct.count, mirrors: source.mirrors.count,
@@ -153,8 +156,9 @@ final class Fetch: Sendable {
     /// One line per download: what its slowest request waited for, how often peers refused,
     /// and how many late requests endgame moved (why a node finished late, in the log).
     private func logStats() {
-        let (stats, fromMirrors) = state.withLock { ($0.planner.stats, $0.mirror?.served) }
+        let (stats, fromMirrors, timeline) = state.withLock { ($0.planner.stats, $0.mirror?.served, $0.timeline) }
         var metadata: Logger.Metadata = ["manifest": "\(digest.short)", "refused": "\(stats.refusals)", "endgame": "\(stats.endgame)"]
+        metadata.merge(timeline.metadata(now: Self.now())) { a, _ in a }
         if let fromMirrors { metadata["from_mirrors"] = "\(fromMirrors)" }
         if let slowest = stats.slowest {
             metadata["slowest_ms"] = "\(slowest.nanoseconds / 1_000_000)"

@@ -51,7 +51,7 @@ public final class PeerDownloads: Sendable {
             while ContinuousClock.now < deadline {
                 if let bytes = router.arrivedManifest(digest) { return bytes }
                 if let bytes = await fromMirrors?.next(logger: node.logger) { return bytes }
-                try await Task.sleep(for: .milliseconds(20))
+                try await Task.sleep(for: min(.milliseconds(5), deadline - ContinuousClock.now))
             }
             // Meanwhile the manifest may have been seeded through the admin API.
             if node.manifests.contains(digest), let bytes = node.manifests.bytes(digest) { return bytes }

@@ -3,7 +3,9 @@ import Gossip
 /// Whom a node asks for a manifest it lacks: a few candidates at a time, same zone first,
 /// each round given `patience` to answer before the next few are asked. Once every candidate
 /// has been asked it starts over; with no candidate yet (gossip of who holds the release can
-/// be a hop or two behind the notice) it looks again after `lookAgain`.
+/// be a hop or two behind the notice) it looks again after `firstLook`, then twice as long
+/// each time up to `lookAgain`. In a delta release to 20 nodes, half of them had the notice
+/// before gossip said who holds the release, and a fixed 50 ms look cost them 60–70 ms.
 ///
 /// Pure: the shuffle is seeded and time is the caller's.
 public struct ManifestRounds: Sendable {
@@ -11,17 +13,23 @@ public struct ManifestRounds: Sendable {
     public let perRound: Int
     /// Nanoseconds a round waits for an answer.
     public let patience: UInt64
-    /// Nanoseconds before looking again when there is no one to ask (each look walks every
-    /// member's metadata, so not at every wake-up).
+    /// Nanoseconds before looking again when there is no one to ask, at most (each look walks
+    /// every member's metadata, so not at every wake-up).
     public let lookAgain: UInt64
+    /// Nanoseconds before the first look again after a round with no one to ask.
+    public let firstLook: UInt64
+    private var nextLook: UInt64
     private var asked: Set<NodeID> = []
     private var rng: SplitMix64
 
-    public init(seed: UInt64, perRound: Int = 3, patience: UInt64 = 5_000_000_000, lookAgain: UInt64 = 50_000_000) {
+    public init(seed: UInt64, perRound: Int = 3, patience: UInt64 = 5_000_000_000, lookAgain: UInt64 = 50_000_000,
+                firstLook: UInt64 = 10_000_000) {
         rng = SplitMix64(seed: seed)
         self.perRound = perRound
         self.patience = patience
         self.lookAgain = lookAgain
+        self.firstLook = min(firstLook, lookAgain)
+        nextLook = self.firstLook
     }
 
     /// The next round: whom to ask now (the shell has left out banned peers and itself), and
@@ -33,8 +41,14 @@ public struct ManifestRounds: Sendable {
         for candidate in fresh.filter(\.sameZone) + fresh.filter({ !$0.sameZone }) where round.count < perRound && !round.contains(candidate.id) {
             round.append(candidate.id)
         }
-        if round.isEmpty { asked.removeAll() }
         asked.formUnion(round)
-        return (round, round.isEmpty ? lookAgain : patience)
+        guard !round.isEmpty else {
+            asked.removeAll()
+            let wait = nextLook
+            nextLook = min(lookAgain, nextLook * 2)
+            return (round, wait)
+        }
+        nextLook = firstLook
+        return (round, patience)
     }
 }
