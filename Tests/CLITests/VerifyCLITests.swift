@@ -70,7 +70,7 @@ import Testing
         let json = try JSONSerialization.jsonObject(with: Data(diff.stdout.utf8)) as? [String: Int]
         #expect(json?["chunks"] == 7)
         #expect(json?["bytes"] == 165_076)
-        #expect(json?["totalBytes"] == 654_465)
+        #expect(json?["totalBytes"] == 655_057)
         let human = try bundlecast("diff", "Manifests/hello-fleet/1.0.0.manifest", "Manifests/hello-fleet/1.1.0.manifest", in: repoRoot)
         #expect(human.stdout.contains("fetch 7 of 17 chunks"))
         let inspect = try bundlecast("inspect", "Manifests/hello-fleet/1.0.0.manifest", in: repoRoot)
