@@ -45,6 +45,8 @@ public enum SwarmSimulation {
         public var cpuPerChunk: UInt64 = 0
         /// Cores the whole fleet shares (a test machine running every node); 0: a core per node.
         public var sharedCores = 0
+        /// The width of the intervals of the run's ``SwarmUploadLedger``, nanoseconds.
+        public var ledgerInterval: UInt64 = 100_000_000
         /// Simulated time after which the run stops even if nodes are missing chunks.
         public var limit: UInt64 = 3_600_000_000_000
         public init() {}
@@ -58,6 +60,8 @@ public enum SwarmSimulation {
         public var lowerBound: Double
         public var seedCopies: Double
         public var events: Int
+        /// Where the upload capacity went, interval by interval.
+        public var ledger: SwarmUploadLedger
     }
 
     private enum Event {
@@ -131,6 +135,9 @@ public enum SwarmSimulation {
         var doneAt: [UInt64] = []
         var hasQueue = Array(repeating: [Int](), count: n + 1)
         var seedBytes: UInt64 = 0
+        var ledger = SwarmUploadLedger(nodes: n, bytesPerSecond: max(1, s.uploadBytesPerSecond), width: s.ledgerInterval)
+        // Which chunks the seed has sent at least once, and how many.
+        var seedSent = Array(repeating: false, count: count), seedSentCount = 0
         var heap = EventHeap<Event>()
         var events = 0
         var hops = 1, reach = 3
@@ -150,6 +157,7 @@ public enum SwarmSimulation {
                 case .request(let peer, let chunk): send(.request(from: node, to: Int(peer.low), chunk: chunk), at: now + s.latency)
                 case .complete:
                     doneAt.append(now)
+                    ledger.finished(node, at: now)
                     complete[node] = true
                     finished.append(node)
                 case .cancel(let peer, let chunk): send(.cancel(from: node, to: Int(peer.low), chunk: chunk), at: now + s.latency)
@@ -162,6 +170,7 @@ public enum SwarmSimulation {
         func store(to: Int, from: Int, chunk: Int, now: UInt64) {
             let fresh = !held[to][chunk]
             held[to][chunk] = true
+            if fresh { ledger.stored(to, at: now) } else { ledger.duplicate(sizes[chunk], at: now) }
             // In place (`planners[i]!.event(...)`): a copy out and back would copy every have-set per event.
             apply(to, planners[to]!.received(chunk: chunk, from: ids[from], valid: true, now: now), now: now)
             if fresh {
@@ -175,7 +184,15 @@ public enum SwarmSimulation {
                 let (from, chunk) = booking.item
                 // The link's rate, at least 1 byte/s: the settings' may be 0.
                 let end = max(now, booking.start + UInt64(sizes[chunk]) * 1_000_000_000 / links[u].bytesPerSecond)
-                if u == 0 { seedBytes += UInt64(sizes[chunk]) }
+                ledger.sent(sizes[chunk], by: u, at: booking.start)
+                if u == 0 {
+                    seedBytes += UInt64(sizes[chunk])
+                    if !seedSent[chunk] {
+                        seedSent[chunk] = true
+                        seedSentCount += 1
+                        if seedSentCount == count { ledger.seedCopyDone = Double(booking.start) / 1e9 }
+                    }
+                }
                 send(.chunk(to: from, from: u, chunk: chunk), at: end + s.latency)
             }
             if let next = links[u].nextBooking, next < pumpAt[u] {
@@ -189,6 +206,7 @@ public enum SwarmSimulation {
             events += 1
             switch event {
             case .start(let i):
+                ledger.started(i, at: now)
                 var planner = SwarmPlanner(sizes: sizes, held: held[i], settings: s.fetch.swarm, seed: rng.next(), now: now)
                 var out: [SwarmPlanner.Directive] = []
                 for j in neighbourList[i] {
@@ -273,6 +291,7 @@ public enum SwarmSimulation {
             }
         }
         let sorted = doneAt.sorted()
+        ledger.close(at: sorted.count == n ? sorted.last! : heap.now)
         func at(_ fraction: Double) -> Double? {
             let k = Int((fraction * Double(n)).rounded(.up))
             return k >= 1 && k <= sorted.count ? Double(sorted[k - 1]) / 1e9 : nil
@@ -280,6 +299,6 @@ public enum SwarmSimulation {
         let f = Double(s.bundleBytes), u = Double(s.uploadBytesPerSecond)
         let bound = max(f / u, Double(n) * f / (u + Double(n) * u))
         return Result(completed: sorted.count, reached50: at(0.5), reached99: at(0.99), reached100: at(1.0),
-                      lowerBound: bound, seedCopies: Double(seedBytes) / f, events: events)
+                      lowerBound: bound, seedCopies: Double(seedBytes) / f, events: events, ledger: ledger)
     }
 }

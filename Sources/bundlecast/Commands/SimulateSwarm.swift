@@ -46,6 +46,9 @@ extension SimulateCommand {
         @Option(help: "Cores every node shares, as on one test machine (0: a core per node).")
         var sharedCores = 0
 
+        @Flag(help: "Print, per 100 ms, how much of the seed's and the nodes' upload capacity was used, and why the rest was idle.")
+        var ledger = false
+
         @Flag(help: "Serve upload requests in arrival order, as nodes started with the benchmark-only flag do (default: in turns per requester).")
         var uploadsInArrivalOrder = false
 
@@ -79,6 +82,8 @@ extension SimulateCommand {
             print("complete on 50% in \(t(r.reached50)), 99% in \(t(r.reached99)), 100% in \(t(r.reached100)) (\(r.completed) of \(nodes))")
             print(String(format: "lower bound %.2f s; 100%% / bound = %@; the seed uploaded %.2f copies", r.lowerBound,
                          r.reached100.map { String(format: "%.2f", $0 / r.lowerBound) } ?? "-", r.seedCopies))
+            print(Self.describe(r.ledger, nodes: nodes))
+            if ledger { print(Self.table(r.ledger, nodes: nodes)) }
             print(String(format: "%d events, wall time %.1f s", r.events, Date().timeIntervalSince(started)))
         }
     }
