@@ -8,9 +8,10 @@ import Swarm
 /// `latency`, messages lost with probability `loss`.
 /// The node's own ``FetchSettings`` drive it (``nodeSettings`` says how each is modelled):
 /// each node dials `maxPeers` random others
-/// plus the seed (which takes the first `maxSeedPeers`, as a node's connection
-/// limit would) and takes peers that dial it as sources; every `refresh` it also dials nodes
-/// that finished until `extraHolders` of its peers hold the whole bundle; stored chunks are
+/// plus the seed (every node and the seed take the first `maxConnections` that dial them, as a
+/// node's connection limit does) and takes peers that dial it as sources; every `refresh`, while
+/// it lacks a chunk no peer offers, it also dials nodes that finished until `extraHolders` of
+/// its peers hold the whole bundle; stored chunks are
 /// announced to every neighbour (`has`), batched per 20 ms; the seed (a `--seed-only` node)
 /// refuses a chunk it queued for another peer less than `resendAfter` ago
 /// (super-seeding), while the nodes serve whatever they hold. Notices reach the nodes by gossip: each starts after
@@ -29,8 +30,9 @@ public enum SwarmSimulation {
         public var seed: UInt64 = 1
         /// The node's download settings, its defaults unless a run changes them.
         public var fetch = FetchSettings()
-        /// Peers the seed takes, as a node's `maxConnections` (the first nodes to dial it).
-        public var maxSeedPeers = 256
+        /// Peers each node and the seed take, as a node's `maxConnections` (the first to dial
+        /// it; a dial to a node that has this many fails).
+        public var maxConnections = 256
         /// A node sends the `has` frames of the chunks it stored together, this long after
         /// the first (the shell's batching, ``TransferNode``).
         public var hasDelay: UInt64 = 20_000_000
@@ -98,16 +100,19 @@ public enum SwarmSimulation {
         // The peers each node dialled (the seed first): those it counts toward `extraHolders`.
         var dialled = Array(repeating: [Int](), count: n + 1)
         for i in 1...n {
-            if i <= s.maxSeedPeers {
+            if neighbours[0].count < s.maxConnections {
                 neighbours[i].insert(0)
                 neighbours[0].insert(i)
                 dialled[i].append(0)
             }
-            // `maxPeers` distinct others drawn at random (no shuffled copy of the fleet per node).
+            // `maxPeers` distinct others drawn at random (no shuffled copy of the fleet per node);
+            // one that is full refuses, and another is drawn.
             var others: [Int] = []
-            while others.count < min(s.fetch.maxPeers, n - 1) {
+            var draws = 0
+            while others.count < min(s.fetch.maxPeers, n - 1), draws < 64 * s.fetch.maxPeers {
+                draws += 1
                 let j = Int.random(in: 1...n, using: &rng)
-                if j != i, !others.contains(j) { others.append(j) }
+                if j != i, !others.contains(j), !neighbours[i].contains(j), neighbours[j].count < s.maxConnections { others.append(j) }
             }
             dialled[i] += others
             for j in others {
@@ -221,8 +226,10 @@ public enum SwarmSimulation {
                 guard planners[i] != nil, !planners[i]!.isComplete else { continue }
                 var holders = dialled[i].count { complete[$0] }
                 guard holders < s.fetch.extraHolders else { continue }
-                // As the node's refresh: finished nodes, in a random order, are dialled beyond `maxPeers`.
-                var fresh = finished.filter { !neighbours[i].contains($0) && ($0 != 0 || i <= s.maxSeedPeers) }
+                // As the node's refresh (``FetchPolicy``): while the download lacks a chunk none of its
+                // peers offers, finished nodes, in a random order, are dialled beyond `maxPeers`;
+                // one with `maxConnections` refuses (counted here as a dial not made).
+                var fresh = planners[i]!.lacksSource ? finished.filter { !neighbours[i].contains($0) && neighbours[$0].count < s.maxConnections } : []
                 fresh.shuffle(using: &rng)
                 var out: [SwarmPlanner.Directive] = []
                 for j in fresh where holders < s.fetch.extraHolders {

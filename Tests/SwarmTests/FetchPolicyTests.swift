@@ -60,6 +60,17 @@ struct FetchPolicyTests {
         #expect(p.refresh(holders, now: 600 * ms).dial.isEmpty, "two of the download's peers hold it: enough")
     }
 
+    /// At scale the few nodes that finish first were dialled by every download at once while
+    /// none needed them: a holder is dialled past the limit only for a chunk no peer offers.
+    @Test func holdersAreDialledBeyondTheLimitOnlyWhileAChunkLacksASource() {
+        var p = Self.policy(maxPeers: 2, extraHolders: 2)
+        _ = p.refresh((1...2).map { Self.candidate($0) }, now: 0)
+        let holders = (10...13).map { Self.candidate($0, complete: true) }
+        #expect(p.refresh(holders, lacksSource: false, now: 300 * ms).dial.isEmpty, "every chunk has a source: no holder")
+        let dial = p.refresh(holders, lacksSource: true, now: 600 * ms).dial
+        #expect(dial.count == 2 && dial.allSatisfy(\.complete), "a chunk without a source: two holders")
+    }
+
     @Test func connectedPeersAreAskedAgainAfterTheRequeryInterval() {
         var p = Self.policy()
         _ = p.refresh([Self.candidate(1), Self.candidate(2)], now: 0)

@@ -82,6 +82,19 @@ struct PiecePickingTests {
         #expect(p.peerHas(peer(2), chunk: 1, now: 0) == [.request(peer: peer(2), chunk: 1)])
     }
 
+    /// What ``FetchPolicy`` dials holders for: a chunk neither offered nor asked for.
+    @Test func aChunkLacksASourceUntilAPeerOffersIt() {
+        var p = planner(chunks: 3) { $0.initialWindow = 1; $0.minWindow = 1 }
+        #expect(p.lacksSource, "no peers yet")
+        _ = p.addPeer(peer(1), sameZone: false, now: 0)
+        #expect(p.peerHas(peer(1), bitfield: bits(3, [0, 1]), now: 0).count == 1)
+        #expect(p.lacksSource, "no one offers chunk 2")
+        #expect(p.peerHas(peer(1), chunk: 2, now: ms).isEmpty, "its one slot is taken")
+        #expect(!p.lacksSource)
+        _ = p.refused(chunk: 2, by: peer(1), now: 2 * ms)
+        #expect(p.lacksSource, "refused: chunk 2 has no source again")
+    }
+
     /// A gate: peer 99 has only chunk 0, as large as the byte cap, so the
     /// peers added next are all known before chunk 0 arrives and planning resumes.
     static func gated(chunks: Int, cap: UInt64, seed: UInt64 = 1) -> SwarmPlanner {

@@ -178,7 +178,9 @@ final class Fetch: Sendable {
     /// Dials the candidates the policy picks and re-asks the peers it says are due.
     private func refresh(now: UInt64) {
         let fresh = candidates().filter { !node.isBanned($0.id) && $0.id != node.id }
-        let (plan, missing) = state.withLock { s in (s.policy.refresh(fresh.map(\.policyCandidate), now: now), s.planner.missing) }
+        let (plan, missing) = state.withLock { s in
+            (s.policy.refresh(fresh.map(\.policyCandidate), lacksSource: s.planner.lacksSource, now: now), s.planner.missing)
+        }
         for picked in plan.dial {
             if let candidate = fresh.first(where: { $0.id == picked.id }) { dial(candidate, now: now) }
         }

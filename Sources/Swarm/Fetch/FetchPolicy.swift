@@ -13,7 +13,10 @@ import Gossip
 ///   dialled again at every refresh;
 /// - same zone first, then in a random order, so a fleet does not all dial the same peers;
 /// - peers holding the whole release are dialled beyond `maxPeers` until `extraHolders` of
-///   the download's peers hold it (see ``FetchSettings/extraHolders``);
+///   the download's peers hold it, but only while the download lacks a chunk no peer of it
+///   offers (see ``FetchSettings/extraHolders``): at scale the few nodes that finish first
+///   were otherwise dialled by every download at once, and their upload queues held
+///   requests for most of a second;
 /// - a failed dial is forgotten, so a later refresh may try that candidate again;
 /// - every connected peer, complete ones too, is asked for its have-set again after
 ///   `requery` (one that refused a chunk must be asked again, or it would stay unknown);
@@ -74,8 +77,10 @@ public struct FetchPolicy: Sendable {
     }
 
     /// Chooses the candidates to dial (the shell has left out banned ones and itself) and
-    /// the connected peers to ask again what they hold.
-    public mutating func refresh(_ candidates: [Candidate], now: UInt64) -> Refresh {
+    /// the connected peers to ask again what they hold. `lacksSource`: some chunk the
+    /// download still needs is offered by none of its peers (``SwarmPlanner/lacksSource``);
+    /// only then are holders dialled beyond `maxPeers`.
+    public mutating func refresh(_ candidates: [Candidate], lacksSource: Bool = true, now: UInt64) -> Refresh {
         var result = Refresh()
         var dialled = peers.count
         var holders = peers.values.filter(\.complete).count
@@ -85,7 +90,7 @@ public struct FetchPolicy: Sendable {
         for candidate in fresh.filter(\.sameZone) + fresh.filter({ !$0.sameZone }) where seen.insert(candidate.id).inserted {
             if dialled < settings.maxPeers {
                 dialled += 1
-            } else if !(candidate.complete && holders < settings.extraHolders) {
+            } else if !(candidate.complete && lacksSource && holders < settings.extraHolders) {
                 continue
             }
             if candidate.complete { holders += 1 }

@@ -10,6 +10,7 @@ public struct FetchSettings: Sendable {
     /// new chunk to one requester only (super-seeding), so the first node to finish may hold
     /// chunks no one else has; if every download had filled its slots with peers still
     /// downloading, nobody would ask it, and the fleet would wait out the seed's resend window.
+    /// Dialled only while the download lacks a chunk none of its peers offers.
     public var extraHolders = 4
     /// Nanoseconds between looks at the candidates (new peers are dialled).
     public var refresh: UInt64 = 250_000_000

@@ -172,6 +172,21 @@ public struct SwarmPlanner: Sendable {
         return out
     }
 
+    /// Whether some chunk is ``unoffered``: a peer that holds the whole release would be a
+    /// source no known peer is (``FetchPolicy``'s `extraHolders`).
+    public var lacksSource: Bool {
+        var lacks = false
+        for w in wanted.words.indices where wanted.words[w] != 0 && !lacks {
+            var bits = wanted.words[w]
+            while bits != 0, !lacks {
+                let chunk = w << 6 | bits.trailingZeroBitCount
+                lacks = availability[chunk] == 0 && requestedFrom[chunk].isEmpty
+                bits &= bits - 1
+            }
+        }
+        return lacks
+    }
+
     /// Whether `chunk` is one of ``unoffered``.
     public func isUnoffered(_ chunk: Int) -> Bool {
         sizes.indices.contains(chunk) && !held[chunk] && availability[chunk] == 0 && requestedFrom[chunk].isEmpty
