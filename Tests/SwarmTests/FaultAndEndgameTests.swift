@@ -122,6 +122,34 @@ struct FaultAndEndgameTests {
         #expect(p.stats.slowest?.nanoseconds == 200 * ms && p.stats.slowest?.peer == b)
     }
 
+    /// Where requests are answered in 10 ms, one that waited 30 ms (the smoothed time plus
+    /// four deviations) is late, long before `endgameAfter`.
+    @Test func aRequestIsLateOnceItWaitedFarLongerThanTheDownloadsRequestsTake() throws {
+        let a = peer(1), b = peer(2)
+        var p = planner(chunks: 2) {
+            $0.endgameAfter = 500 * ms; $0.requestTimeout = 10 * second
+            $0.initialWindow = 1; $0.minWindow = 1; $0.maxWindow = 1
+        }
+        _ = p.addPeer(a, sameZone: false, now: 0)
+        let atA = try #require(p.peerHasAll(a, now: 0).requestedChunks.first)
+        _ = p.addPeer(b, sameZone: false, now: 0)
+        #expect(p.peerHasAll(b, now: 0) == [.request(peer: b, chunk: 1 - atA)])
+        #expect(p.received(chunk: 1 - atA, from: b, valid: true, now: 10 * ms).isEmpty, "A's request is 10 ms old: not late")
+        #expect(p.nextDeadline == 30 * ms)
+        #expect(p.tick(now: 30 * ms - 1).isEmpty)
+        #expect(p.tick(now: 30 * ms) == [.cancel(peer: a, chunk: atA), .request(peer: b, chunk: atA)])
+    }
+
+    @Test func requestTimeSmoothsAsTCPDoesAndIsNeverLateAtOnce() {
+        var t = RequestTime(80 * ms)
+        #expect(t.late == 80 * ms + 4 * 40 * ms)
+        for _ in 0..<50 { t.add(80 * ms) }
+        #expect(t.late < 90 * ms, "steady answers: late soon after the usual time")
+        t.add(400 * ms)
+        #expect(t.late > 400 * ms, "one slow answer widens it at once")
+        #expect(RequestTime(0).late == RequestTime.minimumLate)
+    }
+
     @Test func aChunkBeingCheckedIsNotMoved() {
         let a = peer(1)
         var p = askedOfAHeldByB()

@@ -134,6 +134,9 @@ extension SwarmPlanner {
             table[peer]!.recordDelivery(bytes: size, issuedAt: issuedAt, now: now,
                                         meanChunkSize: meanChunkSize, windows: windows)
             if now > issuedAt, now - issuedAt > stats.slowest?.nanoseconds ?? 0 { stats.slowest = (now - issuedAt, chunk, peer) }
+            if now >= issuedAt {
+                if requestTime == nil { requestTime = RequestTime(now - issuedAt) } else { requestTime!.add(now - issuedAt) }
+            }
         }
         markHeld(chunk, into: &out)
     }

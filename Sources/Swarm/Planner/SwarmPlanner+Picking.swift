@@ -127,22 +127,23 @@ extension SwarmPlanner {
     }
 
     /// Every missing chunk is in flight: move (or, with `endgameMoves` off, duplicate) the
-    /// least-duplicated one whose first request is `endgameAfter` old to a free peer that
+    /// least-duplicated one whose first request is late (``lateAfter``) to a free peer that
     /// has it, and note when the next younger one comes of age. `endgameDuplicates` of 1
     /// turns endgame off.
     private mutating func endgamePick(among free: [FreePeer], now: UInt64) -> Pick? {
         let limit = max(1, settings.endgameDuplicates)
+        let lateAfter = lateAfter
         var best: (pick: Pick, rank: (Int, UInt64))?
         var wakeup: UInt64?
         wanted.forEach { chunk in
             guard requestedFrom[chunk].count < limit, duplicateBytes + UInt64(sizes[chunk]) <= duplicateBudget,
                   !arriving.contains(chunk) else { return }
             if let first = requestedFrom[chunk].first, let issued = table[first]?.inFlight[chunk] {
-                // A request made in this very pass is not late, whatever `endgameAfter` says: a
+                // A request made in this very pass is not late, whatever `lateAfter` says: a
                 // chunk moves at most once per pass.
                 if settings.endgameMoves, issued == now { return }
-                let due = Self.adding(issued, settings.endgameAfter)
-                if settings.endgameAfter > 0, due > now {
+                let due = Self.adding(issued, lateAfter)
+                if lateAfter > 0, due > now {
                     // Worth waking for only if a free peer could take the duplicate.
                     if due < (wakeup ?? .max), bestPeer(for: chunk, among: free) != nil { wakeup = due }
                     return
@@ -156,6 +157,11 @@ extension SwarmPlanner {
         if let wakeup { endgameWakeup = min(endgameWakeup ?? .max, wakeup) }
         return best?.pick
     }
+
+    /// How old an endgame request is when it is late: the download's smoothed answer time
+    /// plus four deviations (``RequestTime``), at most `endgameAfter`, which is all there is
+    /// until a request was answered.
+    var lateAfter: UInt64 { min(settings.endgameAfter, requestTime?.late ?? .max) }
 
     /// The preferred free peer that has `chunk` and is not already asked for
     /// it. A peer that failed this chunk before is chosen only when no one

@@ -27,7 +27,8 @@ import Gossip
 /// - at most `maxBytesInFlight` bytes requested and not received (one request
 ///   is always allowed when nothing is in flight), and, with a download rate,
 ///   each request spends its size from a ``TokenBucket``;
-/// - endgame (every missing chunk is in flight): a request `endgameAfter` old
+/// - endgame (every missing chunk is in flight): a late request (older than the download's
+///   smoothed answer time plus four deviations, as TCP's time-out, and at most `endgameAfter`)
 ///   is moved to a peer with a free slot (the late peer gets a cancel), or with
 ///   `endgameMoves` off also asked of up to `endgameDuplicates` peers, the
 ///   first valid copy cancelling the others; either way within the
@@ -86,6 +87,8 @@ public struct SwarmPlanner: Sendable {
     var rateWakeup: UInt64?
     /// When an in-flight chunk becomes old enough for an endgame duplicate.
     var endgameWakeup: UInt64?
+    /// How long requests take to be answered, once one was (``RequestTime``).
+    var requestTime: RequestTime?
     var completeEmitted = false
     /// No request can have timed out before this (so most events skip the time-out scan).
     var expiryCheckAt: UInt64 = .max
