@@ -13,7 +13,7 @@ import Swarm
 /// it lacks a chunk no peer offers, it also dials nodes that finished until `extraHolders` of
 /// its peers hold the whole bundle; stored chunks are
 /// announced to every neighbour (`has`), batched per 20 ms; the seed (a `--seed-only` node)
-/// refuses a chunk it queued for another peer less than `resendAfter` ago
+/// refuses a chunk it queued for another peer less than `resendAfter` ago while its link is busy
 /// (super-seeding), while the nodes serve whatever they hold. Notices reach the nodes by gossip: each starts after
 /// `latency · ceil(log₃ N)` plus up to one 200 ms gossip tick (the gossip
 /// simulation's measured spread, not simulated again here).
@@ -245,7 +245,7 @@ public enum SwarmSimulation {
                 apply(i, out, now: now)
                 if holders < s.fetch.extraHolders { heap.push(.refresh(i), at: now + s.fetch.refresh) }
             case .request(let from, let to, let chunk):
-                if !held[to][chunk] || seeding[to].admit(chunk, to: ids[from], now: now) == .refused {
+                if !held[to][chunk] || seeding[to].admit(chunk, to: ids[from], linkIdle: links[to].isIdle(now: now), now: now) == .refused {
                     send(.missing(to: from, from: to, chunk: chunk), at: now + s.latency)
                     continue
                 }

@@ -13,6 +13,16 @@ struct SuperSeedingTests {
         #expect(books.admit("c1", to: peer(2), now: 9 * second) == .resent(lastTo: peer(1)))
     }
 
+    /// At the end of a release every chunk went out less than `resendAfter` ago: a seed that
+    /// refused them all sat idle while its last chunks spread hop by hop.
+    @Test func aSeedWithNothingElseToSendServesAResend() {
+        var books = SuperSeeding<String>(refuses: true, resendAfter: 5 * second)
+        #expect(books.admit("c1", to: peer(1), now: 0) == .first)
+        #expect(books.admit("c1", to: peer(2), linkIdle: false, now: second) == .refused)
+        #expect(books.admit("c1", to: peer(2), linkIdle: true, now: second) == .resent(lastTo: peer(1)))
+        #expect(books.admit("c1", to: peer(3), now: 2 * second) == .refused, "the window runs from the resend")
+    }
+
     @Test func aDownloadingNodeServesEveryChunkAndCountsResends() {
         var books = SuperSeeding<String>(refuses: false)
         #expect(books.admit("c1", to: peer(1), now: 0) == .first)

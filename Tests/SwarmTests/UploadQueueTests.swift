@@ -38,6 +38,18 @@ struct UploadQueueTests {
         #expect(q.book(now: 50 * ms).map(\.item) == ["a3"])
     }
 
+    /// What a seed asks before it serves a resend (``SuperSeeding``): a booked chunk still
+    /// being sent keeps the link busy.
+    @Test func idleOnlyWhenNothingWaitsOrIsBeingSent() {
+        var q = Self.link(lookahead: 150 * ms)
+        #expect(q.isIdle(now: 0))
+        q.enqueue("a1", bytes: 100, from: peer(1), now: 0)
+        #expect(!q.isIdle(now: 0), "waiting")
+        #expect(q.book(now: 0).map(\.item) == ["a1"])
+        #expect(!q.isIdle(now: 50 * ms), "booked and being sent")
+        #expect(q.isIdle(now: 100 * ms))
+    }
+
     @Test func aCancelledRequestCostsNoLinkTime() {
         var q = Self.link()
         q.enqueue("a1", bytes: 100, from: peer(1), now: 0)

@@ -37,14 +37,14 @@ extension TransferNode {
     /// takes the requesters in turn, one chunk each (``UploadQueue``), so every peer
     /// asking gets the same share and a chunk is read from disk only when its turn comes:
     /// a queue of requests costs no memory. A seed (`superSeed`: a `--seed-only` node)
-    /// with a cap also super-seeds (``SuperSeeding``): a chunk queued for another peer less
-    /// than `resendAfter` ago is refused, so the scarce upload goes to chunks the fleet
-    /// does not have yet.
+    /// with a cap also super-seeds (``SuperSeeding``): while its link is busy, a chunk
+    /// queued for another peer less than `resendAfter` ago is refused, so the scarce upload
+    /// goes to chunks the fleet does not have yet.
     func queueUpload(_ upload: Upload, to peer: NodeID) -> Bool {
         let now = NIODeadline.now().uptimeNanoseconds
         let admission = state.withLock { s -> SuperSeeding<Digest256>.Admission? in
             guard s.uploads.link != nil else { return nil }
-            let admission = s.uploads.seeding.admit(upload.digest, to: peer, now: now)
+            let admission = s.uploads.seeding.admit(upload.digest, to: peer, linkIdle: s.uploads.link!.isIdle(now: now), now: now)
             guard admission != .refused else { return admission }
             s.uploads.link!.enqueue(upload, bytes: upload.size, from: queue(of: peer), now: now)
             if case .resent(let before) = admission {

@@ -4,7 +4,8 @@ import Gossip
 /// (BitTorrent's super-seeding).
 ///
 /// A seed with an upload cap (`refuses`) refuses a chunk it queued for another peer less than
-/// `resendAfter` ago, so its scarce upload goes to chunks the fleet does not have yet; the
+/// `resendAfter` ago while its link is busy, so its scarce upload goes to
+/// chunks the fleet does not have yet; the
 /// requester fetches that chunk from whoever got it (who announces it). After `resendAfter`
 /// the chunk is served again, so a peer that got it and vanished delays the others by that
 /// much at most. The window runs from the request, as the simulator has it too. A node that
@@ -37,10 +38,14 @@ public struct SuperSeeding<Chunk: Hashable & Sendable>: Sendable {
         self.capacity = max(4, capacity)
     }
 
-    /// Records `chunk` as queued for `peer` now, unless it is refused.
-    public mutating func admit(_ chunk: Chunk, to peer: NodeID, now: UInt64) -> Admission {
+    /// Records `chunk` as queued for `peer` now, unless it is refused. `linkIdle`: nothing
+    /// waits for the link or is being sent, so serving this one holds no fresh chunk back: it is
+    /// served even if it is a resend (at the end of a release every chunk went out less than
+    /// `resendAfter` ago, and a seed that refused them all sat idle while its last chunks
+    /// spread hop by hop).
+    public mutating func admit(_ chunk: Chunk, to peer: NodeID, linkIdle: Bool = false, now: UInt64) -> Admission {
         let last = byChunk[chunk]
-        if refuses, let last, last.peer != peer, now < last.at + resendAfter { return .refused }
+        if refuses, !linkIdle, let last, last.peer != peer, now < last.at + resendAfter { return .refused }
         if byChunk.updateValue((peer, now), forKey: chunk) == nil { order.append(chunk) }
         if order.count > capacity {
             let dropped = capacity / 4

@@ -52,6 +52,9 @@ public struct UploadQueue<Item: Sendable>: Sendable {
     /// Requests waiting for their turn.
     public var waiting: Int { order.reduce(0) { $0 + queues[$1]!.count } }
 
+    /// Nothing waits and nothing booked is still being sent at `now`.
+    public func isIdle(now: UInt64) -> Bool { order.isEmpty && busyUntil <= now }
+
     /// Queues a request of `bytes` from `requester`; ``book(now:)`` gives it its turn.
     public mutating func enqueue(_ item: Item, bytes: Int, from requester: NodeID, now: UInt64) {
         // An idle link starts afresh: time it was not asked for is not owed.
