@@ -123,7 +123,8 @@ struct FaultAndEndgameTests {
     }
 
     /// Where requests are answered in 10 ms, one that waited 30 ms (the smoothed time plus
-    /// four deviations) is late, long before `endgameAfter`.
+    /// four deviations) is late, long before `endgameAfter`: it is raced, not moved (the
+    /// late peer may be sending it), and the first copy cancels the other.
     @Test func aRequestIsLateOnceItWaitedFarLongerThanTheDownloadsRequestsTake() throws {
         let a = peer(1), b = peer(2)
         var p = planner(chunks: 2) {
@@ -137,7 +138,9 @@ struct FaultAndEndgameTests {
         #expect(p.received(chunk: 1 - atA, from: b, valid: true, now: 10 * ms).isEmpty, "A's request is 10 ms old: not late")
         #expect(p.nextDeadline == 30 * ms)
         #expect(p.tick(now: 30 * ms - 1).isEmpty)
-        #expect(p.tick(now: 30 * ms) == [.cancel(peer: a, chunk: atA), .request(peer: b, chunk: atA)])
+        #expect(p.tick(now: 30 * ms) == [.request(peer: b, chunk: atA)])
+        #expect(p.inFlight(to: a) == [atA] && p.stats.endgame == 1)
+        #expect(p.received(chunk: atA, from: b, valid: true, now: 35 * ms) == [.cancel(peer: a, chunk: atA), .complete])
     }
 
     @Test func requestTimeSmoothsAsTCPDoesAndIsNeverLateAtOnce() {

@@ -8,6 +8,9 @@ extension SwarmPlanner {
         let peer: NodeID
         /// False for an endgame duplicate (it does not count toward random-first).
         let fresh: Bool
+        /// An endgame pick that moves the request (the late peer gets a cancel) rather than
+        /// racing it.
+        var moves = false
     }
 
     /// Issues requests until no peer has a free slot for a missing chunk, the
@@ -22,7 +25,7 @@ extension SwarmPlanner {
         while !isComplete, bytesInFlight == 0 || bytesInFlight < settings.maxBytesInFlight || (open.isEmpty && settings.endgameMoves),
               let pick = nextPick(only: only, now: now) {
             let size = UInt64(sizes[pick.chunk])
-            let moves = !pick.fresh && settings.endgameMoves && !requestedFrom[pick.chunk].isEmpty
+            let moves = !pick.fresh && pick.moves && !requestedFrom[pick.chunk].isEmpty
             if !moves, bytesInFlight > 0, bytesInFlight + size > settings.maxBytesInFlight { break }
             if bucket != nil, !bucket!.take(size, now: now) {
                 rateWakeup = Self.adding(now, bucket!.delay(for: size, now: now))
@@ -126,10 +129,11 @@ extension SwarmPlanner {
         return open.isEmpty ? endgamePick(among: free, now: now) : nil
     }
 
-    /// Every missing chunk is in flight: move (or, with `endgameMoves` off, duplicate) the
-    /// least-duplicated one whose first request is late (``lateAfter``) to a free peer that
-    /// has it, and note when the next younger one comes of age. `endgameDuplicates` of 1
-    /// turns endgame off.
+    /// Every missing chunk is in flight: ask a free peer that has it for the least-duplicated
+    /// one whose first request is late (``lateAfter``), and note when the next younger one
+    /// comes of age. Late, it is raced (the first copy to arrive cancels the other); once
+    /// `endgameAfter` old, it is moved (with `endgameMoves`; the late peer gets a cancel).
+    /// `endgameDuplicates` of 1 turns endgame off.
     private mutating func endgamePick(among free: [FreePeer], now: UInt64) -> Pick? {
         let limit = max(1, settings.endgameDuplicates)
         let lateAfter = lateAfter
@@ -138,6 +142,7 @@ extension SwarmPlanner {
         wanted.forEach { chunk in
             guard requestedFrom[chunk].count < limit, duplicateBytes + UInt64(sizes[chunk]) <= duplicateBudget,
                   !arriving.contains(chunk) else { return }
+            var moves = false
             if let first = requestedFrom[chunk].first, let issued = table[first]?.inFlight[chunk] {
                 // A request made in this very pass is not late, whatever `lateAfter` says: a
                 // chunk moves at most once per pass.
@@ -148,11 +153,12 @@ extension SwarmPlanner {
                     if due < (wakeup ?? .max), bestPeer(for: chunk, among: free) != nil { wakeup = due }
                     return
                 }
+                moves = settings.endgameMoves && now >= Self.adding(issued, settings.endgameAfter)
             }
             let rank = (requestedFrom[chunk].count, tieKey[chunk])
             if let best, !(rank < best.rank) { return }
             guard let peer = bestPeer(for: chunk, among: free) else { return }
-            best = (Pick(chunk: chunk, peer: peer, fresh: false), rank)
+            best = (Pick(chunk: chunk, peer: peer, fresh: false, moves: moves), rank)
         }
         if let wakeup { endgameWakeup = min(endgameWakeup ?? .max, wakeup) }
         return best?.pick
@@ -160,7 +166,10 @@ extension SwarmPlanner {
 
     /// How old an endgame request is when it is late: the download's smoothed answer time
     /// plus four deviations (``RequestTime``), at most `endgameAfter`, which is all there is
-    /// until a request was answered.
+    /// until a request was answered. A request that late is waiting in a queue far longer
+    /// than this download's others; racing it costs nothing when the racer's copy comes
+    /// first (the cancel takes it out of the late peer's queue), and at most a copy, within
+    /// `endgameBudget`, when the late peer was already sending it.
     var lateAfter: UInt64 { min(settings.endgameAfter, requestTime?.late ?? .max) }
 
     /// The preferred free peer that has `chunk` and is not already asked for

@@ -28,11 +28,10 @@ import Gossip
 ///   is always allowed when nothing is in flight), and, with a download rate,
 ///   each request spends its size from a ``TokenBucket``;
 /// - endgame (every missing chunk is in flight): a late request (older than the download's
-///   smoothed answer time plus four deviations, as TCP's time-out, and at most `endgameAfter`)
-///   is moved to a peer with a free slot (the late peer gets a cancel), or with
-///   `endgameMoves` off also asked of up to `endgameDuplicates` peers, the
-///   first valid copy cancelling the others; either way within the
-///   `endgameBudget`;
+///   smoothed answer time plus four deviations, as TCP's time-out) is also asked of a peer
+///   with a free slot, up to `endgameDuplicates` peers, the first valid copy cancelling the
+///   others; one `endgameAfter` old is moved instead (with `endgameMoves`: the late peer
+///   gets a cancel); either way within the `endgameBudget`;
 /// - `strikesToBan` bad chunks ban a peer for the life of the planner.
 public struct SwarmPlanner: Sendable {
     /// What the shell should do next.

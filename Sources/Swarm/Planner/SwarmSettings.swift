@@ -22,8 +22,8 @@ public struct SwarmSettings: Sendable {
     /// In endgame, the most peers asked for the same chunk at once (with `endgameMoves`,
     /// any value above 1 allows moves); 1 turns endgame off.
     public var endgameDuplicates = 2
-    /// In endgame, a late request is moved rather than raced: the late peer gets a cancel
-    /// and another peer the request. A request that late is almost always still waiting in
+    /// In endgame, a request `endgameAfter` old (and not raced already, see `endgameAfter`)
+    /// is moved rather than raced: the late peer gets a cancel and another peer the request. A request that late is almost always still waiting in
     /// the late peer's upload queue, where a cancel removes it before any byte is sent; a
     /// race paid for the chunk twice. In a delta release (all endgame) the first node to get
     /// a new chunk from the seed is asked for it by the whole fleet at once, so raced
@@ -32,11 +32,11 @@ public struct SwarmSettings: Sendable {
     public var endgameMoves = true
     /// Nanoseconds; in endgame a chunk is asked of a second peer only once its first
     /// request is late: older than this download's requests usually take to be answered
-    /// (their smoothed time plus four deviations, as TCP's time-out), and at the latest once
-    /// it is this old. Asking at once doubled what a small delta release moved (every
-    /// chunk of it is in endgame); waiting this long at 10,000 simulated nodes left the last
-    /// few hundred waiting out requests stuck in the queues of the first to finish, while
-    /// their other peers held the chunk.
+    /// (their smoothed time plus four deviations, as TCP's time-out), and then raced; once
+    /// the request is this old it is moved (``endgameMoves``). Asking at once doubled what a
+    /// small delta release moved (every chunk of it is in endgame); waiting this long at
+    /// 10,000 simulated nodes left the last few hundred waiting out requests stuck in the
+    /// queues of the first to finish, while their other peers held the chunk.
     public var endgameAfter: UInt64 = 500_000_000
     /// Endgame duplicates may come to at most this share of the bytes the download
     /// started without (and at least the largest chunk it lacks): a bound on what a
