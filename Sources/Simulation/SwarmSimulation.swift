@@ -40,6 +40,8 @@ public enum SwarmSimulation {
         public var tickEvery: UInt64 = 50_000_000
         /// Uploads served in turns per requester (the shell's default); false: in arrival order.
         public var uploadsInTurns = true
+        /// What caps each uploader's link at `uploadBytesPerSecond`.
+        public var links = Links.paced
         /// The seed's super-seeding window: the node's own default.
         public var resendAfter: UInt64 = SuperSeeding<Int>(refuses: true).resendAfter
         /// CPU each received chunk costs (receive, hash, store, its share of sending and
@@ -52,6 +54,23 @@ public enum SwarmSimulation {
         /// Simulated time after which the run stops even if nodes are missing chunks.
         public var limit: UInt64 = 3_600_000_000_000
         public init() {}
+    }
+
+    /// What caps an uploader's link; downloads are never capped, and the network between
+    /// the hosts has no queues of its own (the one-way `latency` only).
+    public enum Links: String, Sendable, CaseIterable {
+        /// The node itself (`--max-upload-rate`, the loopback benchmark and `PROGRAM_CAPS=1`
+        /// in namespaces): requests wait in its ``UploadQueue`` and are served in turns at
+        /// the rate in chunk bytes, booked 50 ms ahead (a cancel removes a request not
+        /// booked yet); the seed super-seeds.
+        case paced
+        /// The kernel only (tbf on each host's link, `LINKS=netns` of bench-swarm.sh): the node
+        /// does not know its rate, so it neither paces nor super-seeds and writes what it is
+        /// asked for at once, up to 16 MiB (``TransferNode``'s bulk budget) ahead of the link,
+        /// where no cancel reaches it; TCP shares the link between the requesters (turns, at
+        /// chunk granularity here); the rate counts whole 1514-byte frames, 1448 bytes of
+        /// them chunk bytes.
+        case kernel
     }
 
     public struct Result: Sendable {
@@ -131,12 +150,15 @@ public enum SwarmSimulation {
         var held = Array(repeating: Array(repeating: false, count: count), count: n + 1)
         held[0] = Array(repeating: true, count: count)
         // Each uploader's link: requests queue per requester and are served in turns, as the shell does.
-        var links = Array(repeating: UploadQueue<(from: Int, chunk: Int)>(bytesPerSecond: s.uploadBytesPerSecond), count: n + 1)
+        let kernel = s.links == .kernel
+        let payloadRate = kernel ? s.uploadBytesPerSecond * 1448 / 1514 : s.uploadBytesPerSecond
+        let committed = kernel ? UInt64(16 << 20) * 1_000_000_000 / max(1, payloadRate) : 50_000_000
+        var links = Array(repeating: UploadQueue<(from: Int, chunk: Int)>(bytesPerSecond: payloadRate, lookahead: committed), count: n + 1)
         var pumpAt = Array(repeating: UInt64.max, count: n + 1)
         // The queue a requester's requests wait in: its own, or in arrival order the one shared queue.
         func queue(of requester: Int) -> NodeID { s.uploadsInTurns ? ids[requester] : ids[0] }
         // Each uploader's books of which requester each chunk went to: the seed refuses as a node's does.
-        var seeding = (0...n).map { SuperSeeding<Int>(refuses: $0 == 0, resendAfter: s.resendAfter) }
+        var seeding = (0...n).map { SuperSeeding<Int>(refuses: $0 == 0 && !kernel, resendAfter: s.resendAfter) }
         var doneAt: [UInt64] = []
         var hasQueue = Array(repeating: [Int](), count: n + 1)
         var seedBytes: UInt64 = 0

@@ -36,6 +36,32 @@ import Testing
         #expect(SwarmSimulation.run(s).completed == 0)
     }
 
+    /// On links only the kernel caps the node does not know its rate: it neither paces nor
+    /// super-seeds, so the seed sends chunks again that it already sent.
+    @Test func onKernelCappedLinksTheSeedSendsMoreThanACopy() throws {
+        var paced = Self.small(seed: 2)
+        paced.nodes = 12
+        var kernel = paced
+        kernel.links = .kernel
+        let p = SwarmSimulation.run(paced), k = SwarmSimulation.run(kernel)
+        #expect(p.completed == 12 && k.completed == 12)
+        #expect(p.seedCopies < 1.1, "super-seeding: about one copy")
+        #expect(k.seedCopies > p.seedCopies + 0.2, "no super-seeding: \(k.seedCopies) copies")
+    }
+
+    /// Every byte of capacity is accounted for: what was sent, plus what was idle, is what the
+    /// uploaders could have sent until the last node finished.
+    @Test func theLedgerAccountsForTheWholeRun() throws {
+        // (Duplicates are capacity sent too; idle is what was not.)
+        let r = SwarmSimulation.run(Self.small(seed: 6))
+        let end = try #require(r.reached100)
+        let sent = r.ledger.intervals.reduce(0.0) { $0 + Double($1.seedSent + $1.nodesSent) } / r.ledger.capacityPerSecond
+        let lost = r.ledger.secondsLost
+        let idle = lost.total - lost.duplicates
+        #expect(abs(sent + idle - end) < 0.05 * end, "sent \(sent) s + idle \(idle) s of capacity vs \(end) s")
+        #expect(r.ledger.seedCopyDone != nil)
+    }
+
     @Test func lossOnlySlowsItDown() {
         var lossy = Self.small(seed: 4)
         lossy.loss = 0.02

@@ -14,11 +14,13 @@ extension SimulateCommand {
                 nodes hold the bundle and the ratio to the lower bound \
                 max(F/u, N·F/(u + N·u)). The same seed gives the same output. To compare with \
                 a run of real nodes on one machine, give the CPU a chunk costs there and the \
-                machine's cores (scripts/bench-swarm.sh prints both).
+                machine's cores (scripts/bench-swarm.sh prints both). Downloads are not capped;                 the network adds --latency and nothing else. It prints too where the upload                 capacity went (--ledger: per 100 ms): each second above the bound N·F/(u + N·u)                 is (N + 1)·u bytes of capacity left idle, sorted by why.
 
                 Examples:
                   bundlecast simulate swarm --nodes 20 --bundle-mb 64 --upload-mbps 20 --latency 1 --seed 1
                   bundlecast simulate swarm --nodes 20 --bundle-mb 64 --upload-mbps 20 --seed 1 --shared-cores 2 --cpu-per-chunk-us 450
+                  bundlecast simulate swarm --nodes 20 --links kernel --shared-cores 2 --cpu-per-chunk-us 650
+                  bundlecast simulate swarm --nodes 10000 --ledger
                 """
         )
 
@@ -45,6 +47,9 @@ extension SimulateCommand {
 
         @Option(help: "Cores every node shares, as on one test machine (0: a core per node).")
         var sharedCores = 0
+
+        @Option(help: "What caps each upload: paced (the node's own --max-upload-rate: turns, super-seeding, as on loopback) or kernel (tbf alone, as LINKS=netns of bench-swarm.sh: no pacing, no super-seeding, 1448 of 1514 bytes per frame are chunk bytes).")
+        var links: SwarmSimulation.Links = .paced
 
         @Flag(help: "Print, per 100 ms, how much of the seed's and the nodes' upload capacity was used, and why the rest was idle.")
         var ledger = false
@@ -75,10 +80,11 @@ extension SimulateCommand {
             settings.cpuPerChunk = UInt64(cpuPerChunkUs * 1000)
             settings.sharedCores = sharedCores
             settings.uploadsInTurns = !uploadsInArrivalOrder
+            settings.links = links
             let started = Date()
             let r = SwarmSimulation.run(settings)
             func t(_ v: Double?) -> String { v.map { String(format: "%.2f s", $0) } ?? "not reached" }
-            print("nodes \(nodes), bundle \(bundleMb) MiB, upload \(uploadMbps) MiB/s each, latency \(latency) ms, loss \(loss), seed \(seed)")
+            print("nodes \(nodes), bundle \(bundleMb) MiB, upload \(uploadMbps) MiB/s each (\(links.rawValue)), latency \(latency) ms, loss \(loss), seed \(seed)")
             print("complete on 50% in \(t(r.reached50)), 99% in \(t(r.reached99)), 100% in \(t(r.reached100)) (\(r.completed) of \(nodes))")
             print(String(format: "lower bound %.2f s; 100%% / bound = %@; the seed uploaded %.2f copies", r.lowerBound,
                          r.reached100.map { String(format: "%.2f", $0 / r.lowerBound) } ?? "-", r.seedCopies))
@@ -88,3 +94,5 @@ extension SimulateCommand {
         }
     }
 }
+
+extension SwarmSimulation.Links: ExpressibleByArgument {}
