@@ -346,10 +346,11 @@ if [ "$NETNS" = 1 ]; then
   done
   LINK_FIELDS=" links=$LINKS"
   [ "$PROGRAM_CAPS" = 0 ] || LINK_FIELDS+=" program_caps=1"
-  SIM_NOTE=" (which models the programs' caps, not tbf)"
+  # The simulator's model of these links: tbf alone (--links kernel), or the programs' caps.
+  if [ "$PROGRAM_CAPS" = 0 ]; then SIM_NOTE=" --links kernel"; else SIM_NOTE=" (which models the programs' caps, not tbf's frame bytes)"; fi
   if [ "$MIXED" = 1 ]; then
     LINK_FIELDS+=" slow_rate=$SLOW_RATE slow_nodes=$N_SLOW"
-    SIM_NOTE=" (which models the programs' caps, not tbf, and one rate for every node)"
+    SIM_NOTE+=" (one rate for every node: the simulator has no mixed links)"
   fi
 else
   for h in hub "${HOSTS[@]}"; do NS_OF[$h]=""; IP_OF[$h]=127.0.0.1; done
