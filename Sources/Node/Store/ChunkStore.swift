@@ -236,6 +236,18 @@ public final class ChunkStore: Sendable {
         return size
     }
 
+    /// A descriptor of its own on the file that holds a verified chunk, and where the chunk's
+    /// bytes lie in it, so the kernel can send them (`sendfile`) with no read into memory; nil
+    /// when the chunk is not held or not verified (read it instead: ``read(_:into:)`` checks
+    /// it). The caller closes the descriptor. It is a duplicate, so the pack may be deleted
+    /// meanwhile: its bytes stay readable until the descriptor closes.
+    public func openForSending(_ digest: Digest256) -> (fd: Int32, offset: UInt64, size: Int)? {
+        guard let (pack, location) = lookup(digest), location.verified else { return nil }
+        let fd = fcntl(pack.fd, F_DUPFD_CLOEXEC, 0)
+        guard fd >= 0 else { return nil }
+        return (fd, location.offset + UInt64(ChunkPack.headerSize), Int(location.size))
+    }
+
     /// Appends a verified chunk to `file` at its current offset, in the kernel. Returns
     /// false when the chunk is not present or not verified (read and check it instead);
     /// throws ``InstallError/corruptChunk(_:)`` (after dropping it) when it was cut short.
