@@ -65,9 +65,10 @@ public enum SwarmSimulation {
         /// booked yet); the seed super-seeds.
         case paced
         /// The kernel only (tbf on each host's link, `LINKS=netns` of bench-swarm.sh): the node
-        /// does not know its rate, so it neither paces nor super-seeds and writes what it is
-        /// asked for at once, up to 16 MiB (``TransferNode``'s bulk budget) ahead of the link,
-        /// where no cancel reaches it; TCP shares the link between the requesters (turns, at
+        /// does not know its rate, so it does not pace and writes what it is asked for at once,
+        /// up to 16 MiB (``TransferNode``'s bulk budget) ahead of the link, where no cancel
+        /// reaches it; the seed super-seeds, its link busy until what it wrote has gone out
+        /// (``TransferNode/superSeedsOnBackPressure``); TCP shares the link between the requesters (turns, at
         /// chunk granularity here); the rate counts whole 1514-byte frames, 1448 bytes of
         /// them chunk bytes.
         case kernel
@@ -158,7 +159,7 @@ public enum SwarmSimulation {
         // The queue a requester's requests wait in: its own, or in arrival order the one shared queue.
         func queue(of requester: Int) -> NodeID { s.uploadsInTurns ? ids[requester] : ids[0] }
         // Each uploader's books of which requester each chunk went to: the seed refuses as a node's does.
-        var seeding = (0...n).map { SuperSeeding<Int>(refuses: $0 == 0 && !kernel, resendAfter: s.resendAfter) }
+        var seeding = (0...n).map { SuperSeeding<Int>(refuses: $0 == 0, resendAfter: s.resendAfter) }
         var doneAt: [UInt64] = []
         var hasQueue = Array(repeating: [Int](), count: n + 1)
         var seedBytes: UInt64 = 0

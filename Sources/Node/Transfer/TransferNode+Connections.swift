@@ -9,6 +9,11 @@ import TransferWire
 extension TransferNode {
     func setUp(_ channel: any Channel, expect: NodeID?) throws {
         let connection = TransferConnection(expect: expect, eventLoop: channel.eventLoop)
+        if superSeedsOnBackPressure {
+            // The kernel takes little more than the link is sending, so a write that completes
+            // means the link is free (``queueUpload(_:to:)``).
+            try channel.syncOptions?.setOption(Self.notSentLowWater, value: Self.maxNotSent)
+        }
         // A peer that does not read what it asked for stops being read: its requests wait in
         // its own socket buffer, not in this node's memory.
         try channel.pipeline.syncOperations.addHandler(BackPressureHandler())

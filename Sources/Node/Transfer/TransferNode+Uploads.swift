@@ -37,28 +37,49 @@ extension TransferNode {
     /// takes the requesters in turn, one chunk each (``UploadQueue``), so every peer
     /// asking gets the same share and a chunk is read from disk only when its turn comes:
     /// a queue of requests costs no memory. A seed (`superSeed`: a `--seed-only` node)
-    /// with a cap also super-seeds (``SuperSeeding``): while its link is busy, a chunk
-    /// queued for another peer less than `resendAfter` ago is refused, so the scarce upload
-    /// goes to chunks the fleet does not have yet.
+    /// super-seeds (``SuperSeeding``): while its link is busy, a chunk queued for another
+    /// peer less than `resendAfter` ago is refused, so the scarce upload goes to chunks the
+    /// fleet does not have yet. Without a rate the seed does not know its link, and the
+    /// kernel tells it instead (``superSeedsOnBackPressure``): the link is busy while a
+    /// chunk written waits for room in a socket.
     func queueUpload(_ upload: Upload, to peer: NodeID) -> Bool {
+        enum Next { case refuse, send, pump }
         let now = NIODeadline.now().uptimeNanoseconds
-        let admission = state.withLock { s -> SuperSeeding<Digest256>.Admission? in
-            guard s.uploads.link != nil else { return nil }
-            let admission = s.uploads.seeding.admit(upload.digest, to: peer, linkIdle: s.uploads.link!.isIdle(now: now), now: now)
-            guard admission != .refused else { return admission }
-            s.uploads.link!.enqueue(upload, bytes: upload.size, from: queue(of: peer), now: now)
+        let next = state.withLock { s -> Next in
+            guard s.uploads.link != nil || settings.superSeed else { return .send }
+            let idle = s.uploads.link?.isIdle(now: now) ?? (s.bulk.unsent == 0)
+            let admission = s.uploads.seeding.admit(upload.digest, to: peer, linkIdle: idle, now: now)
+            guard admission != .refused else { return .refuse }
             if case .resent(let before) = admission {
                 if before == peer { s.counters.resentToSame? += 1 } else { s.counters.resentToOthers? += 1 }
             }
-            return admission
+            guard s.uploads.link != nil else { return .send }
+            s.uploads.link!.enqueue(upload, bytes: upload.size, from: queue(of: peer), now: now)
+            return .pump
         }
-        switch admission {
-        case .refused: return false
-        case nil: send(upload)
-        case .first, .resent: pumpUploads()
+        switch next {
+        case .refuse: return false
+        case .send: send(upload)
+        case .pump: pumpUploads()
         }
         return true
     }
+
+    /// A seed without `--max-upload-rate` super-seeds on the kernel's back-pressure: each of
+    /// its sockets takes at most ``maxNotSent`` bytes not yet sent (`TCP_NOTSENT_LOWAT`), so
+    /// a chunk it writes waits in this node, where ``queueUpload(_:to:)`` sees it, rather than
+    /// in a socket buffer of megabytes, where the link looked idle while seconds of chunks
+    /// were still to go out.
+    var superSeedsOnBackPressure: Bool { settings.superSeed && settings.maxUploadRate == nil }
+
+    static let maxNotSent = 128 << 10
+    static let notSentLowWater = ChannelOptions.Types.SocketOption(level: .tcp, name: NIOBSDSocket.Option(rawValue: tcpNotSentLowAt))
+    /// `TCP_NOTSENT_LOWAT` of `<netinet/tcp.h>`, which the Glibc module does not import.
+    #if os(Linux)
+    private static let tcpNotSentLowAt: CInt = 25
+    #else
+    private static let tcpNotSentLowAt: CInt = 0x201
+    #endif
 
     /// Gives the link's next turns and sends each chunk when its slot starts; schedules
     /// itself for the turns after.
@@ -137,10 +158,12 @@ extension TransferNode {
             switch item {
             case .chunk(let upload):
                 if connection.takeCancelled(upload.digest) {
+                    // Never sent: it holds no other requester off (super-seeding).
+                    state.withLock { $0.uploads.seeding.unsent(upload.digest, to: upload.peer) }
                     bulkDone(upload.size, connection, channel)
                     continue
                 }
-                io.async { [self] in writeChunk(upload) }
+                if !sendFromFile(upload) { io.async { [self] in writeChunk(upload) } }
             case .manifest(let digest, let size):
                 io.async { [self] in writeManifest(digest, size: size, on: channel, connection: connection) }
             }
@@ -164,7 +187,7 @@ extension TransferNode {
 
     /// A bulk write completed or was dropped: its room goes back, and the connections that
     /// waited for room try again.
-    private func bulkDone(_ size: Int, _ connection: TransferConnection, _ channel: any Channel) {
+    func bulkDone(_ size: Int, _ connection: TransferConnection, _ channel: any Channel) {
         connection.written(size, now: NIODeadline.now().uptimeNanoseconds)
         let retry = state.withLock { s -> [(connection: TransferConnection, channel: any Channel)] in
             s.bulk.unsent -= size

@@ -31,8 +31,9 @@ public final class TransferNode: Sendable {
         public var maxConnections = 256
         /// Connections with one peer (one each way is normal).
         public var maxConnectionsPerPeer = 2
-        /// With an upload cap, refuse a chunk sent to another peer less than `resendAfter`
-        /// ago (BitTorrent's super-seeding, for seeds; see ``SuperSeeding``).
+        /// While the link is busy, refuse a chunk sent to another peer less than `resendAfter`
+        /// ago (BitTorrent's super-seeding, for seeds; see ``SuperSeeding``). The link is the
+        /// upload cap's when there is one, else the kernel's (``superSeedsOnBackPressure``).
         public var superSeed = false
         /// Upload requests served in turns per requester (``UploadQueue``); false: in arrival
         /// order (for benchmarks that compare the two).

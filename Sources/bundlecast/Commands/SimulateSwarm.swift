@@ -48,7 +48,7 @@ extension SimulateCommand {
         @Option(help: "Cores every node shares, as on one test machine (0: a core per node).")
         var sharedCores = 0
 
-        @Option(help: "What caps each upload: paced (the node's own --max-upload-rate: turns, super-seeding, as on loopback) or kernel (tbf alone, as LINKS=netns of bench-swarm.sh: no pacing, no super-seeding, 1448 of 1514 bytes per frame are chunk bytes).")
+        @Option(help: "What caps each upload: paced (the node's own --max-upload-rate: turns, super-seeding, as on loopback) or kernel (tbf alone, as LINKS=netns of bench-swarm.sh: no pacing, the seed super-seeds on back-pressure, 1448 of 1514 bytes per frame are chunk bytes).")
         var links: SwarmSimulation.Links = .paced
 
         @Flag(help: "Print, per 100 ms, how much of the seed's and the nodes' upload capacity was used, and why the rest was idle.")

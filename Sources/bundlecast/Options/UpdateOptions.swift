@@ -26,7 +26,7 @@ struct UpdateOptions: ParsableArguments {
             transform: Span.parser(Span.positive))
     var onInstallTimeout = UpdateOptions.defaultOnInstallTimeout
 
-    @Flag(help: "Hold and serve releases, never install them. With --max-upload-rate it super-seeds: a chunk it sent to one peer is refused to others for 5 s, so its upload goes to chunks the fleet lacks.")
+    @Flag(help: "Hold and serve releases, never install them. It super-seeds: while its link is busy (its --max-upload-rate, or without one the kernel's socket back-pressure), a chunk it sent to one peer is refused to others for 5 s, so its upload goes to chunks the fleet lacks.")
     var seedOnly = false
 
     /// The updater's settings; the download cap is one of them.
