@@ -85,6 +85,35 @@ import TestSupport
         }
     }
 
+    @Test func onlyAVerifiedChunkWholeOnDiskIsOpenedForSending() throws {
+        /// Whether the store hands out a descriptor for the chunk (closed again at once).
+        func opens(_ store: ChunkStore, _ digest: Digest256) -> Bool {
+            guard let open = store.openForSending(digest) else { return false }
+            close(open.fd)
+            return true
+        }
+        try withTemporaryDirectory { dir in
+            let (manifest, store) = try Self.fixture(dir)
+            let digest = manifest.entries[0].chunks[0].digest
+            let open = try #require(store.openForSending(digest))
+            var bytes = [UInt8](repeating: 0, count: open.size)
+            #expect(pread(open.fd, &bytes, open.size, off_t(open.offset)) == open.size)
+            close(open.fd)
+            #expect(Blake2b.digest256(bytes) == digest, "the region is the chunk's bytes, not its record header")
+            // Found at start, not checked yet: read (and checked) first, then sent from the file.
+            let reopened = try ChunkStore(root: dir + "/chunks")
+            #expect(!opens(reopened, digest))
+            _ = try reopened.read(digest)
+            #expect(opens(reopened, digest))
+            // A pack cut short under the running node: the chunk is dropped, not sent short.
+            let victim = manifest.entries[2].chunks[0].digest
+            let (path, offset) = try #require(store.placement(of: victim))
+            #expect(truncate(path, off_t(offset) + 10) == 0)
+            #expect(!opens(store, victim))
+            #expect(!store.contains(victim))
+        }
+    }
+
     @Test func chunksCheckedThisRunAreCopiedAndAChunkCutShortIsCaught() throws {
         try withTemporaryDirectory { dir in
             let (manifest, store) = try Self.fixture(dir)

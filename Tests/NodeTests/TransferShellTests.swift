@@ -63,6 +63,35 @@ import TransferWire
         }
     }
 
+    @Test(.timeLimit(.minutes(1))) func aSeedWithoutARateSuperSeedsAndStillServesFetchersWithNoOtherSource() async throws {
+        try await withTemporaryDirectory { dir in
+            var settings = TransferNode.Settings()
+            settings.superSeed = true
+            let (seed, manifest) = try await Self.seed(dir, settings: settings)
+            #expect(seed.node.superSeedsOnBackPressure)
+            // Two fetchers that know only the seed: a chunk refused to one while the seed's link
+            // is busy comes once the link is idle (nobody else holds it).
+            let fetchers = [try await Peer.start(dir + "/a"), try await Peer.start(dir + "/b")]
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for fetcher in fetchers {
+                    group.addTask {
+                        try await fetcher.downloads.chunks(of: manifest, digest: manifest.digest, settings: FetchSettings(),
+                                                           candidates: { [seed.candidate] }) { _, _ in }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let distinct = manifest.distinctChunks
+            for fetcher in fetchers {
+                for chunk in distinct { #expect(try fetcher.node.chunks.read(chunk.digest).map(Blake2b.digest256) == chunk.digest) }
+            }
+            // Every chunk went to both, so each is on the books as sent again at least once.
+            #expect(seed.node.counters.chunksOut == 2 * distinct.count)
+            #expect(seed.node.counters.resentToOthers == distinct.count)
+            for peer in fetchers + [seed] { await peer.node.shutdown() }
+        }
+    }
+
     @Test(.timeLimit(.minutes(1))) func aPeerThatSendsBadChunksIsBannedAndTheDelegateHearsOfIt() async throws {
         try await withTemporaryDirectory { dir in
             var lying = TransferNode.Settings()

@@ -240,12 +240,18 @@ public final class ChunkStore: Sendable {
     /// bytes lie in it, so the kernel can send them (`sendfile`) with no read into memory; nil
     /// when the chunk is not held or not verified (read it instead: ``read(_:into:)`` checks
     /// it). The caller closes the descriptor. It is a duplicate, so the pack may be deleted
-    /// meanwhile: its bytes stay readable until the descriptor closes.
+    /// meanwhile: its bytes stay readable until the descriptor closes. A pack cut short under
+    /// the running node drops the chunk (the kernel would send less than the frame promised).
     public func openForSending(_ digest: Digest256) -> (fd: Int32, offset: UInt64, size: Int)? {
         guard let (pack, location) = lookup(digest), location.verified else { return nil }
+        let offset = location.offset + UInt64(ChunkPack.headerSize)
+        guard pack.size >= offset + UInt64(location.size) else {
+            remove(digest)
+            return nil
+        }
         let fd = fcntl(pack.fd, F_DUPFD_CLOEXEC, 0)
         guard fd >= 0 else { return nil }
-        return (fd, location.offset + UInt64(ChunkPack.headerSize), Int(location.size))
+        return (fd, offset, Int(location.size))
     }
 
     /// Appends a verified chunk to `file` at its current offset, in the kernel. Returns

@@ -60,6 +60,7 @@ extension TransferNode {
             .connectTimeout(.seconds(5))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.writeBufferWaterMark, value: Self.waterMark)
+            .channelOption(.recvAllocator, value: Self.reads)
             .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try node.setUp(channel, expect: peer) } }
             .connect(host: address.host, port: Int(address.port))
             .flatMap { channel -> EventLoopFuture<any Channel> in

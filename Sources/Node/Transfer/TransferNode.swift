@@ -111,6 +111,7 @@ public final class TransferNode: Sendable {
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelOption(.writeBufferWaterMark, value: Self.waterMark)
+                .childChannelOption(.recvAllocator, value: Self.reads)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture { try node.setUp(channel, expect: nil) }
                 }
@@ -219,6 +220,10 @@ public final class TransferNode: Sendable {
     /// written. Above the bulk answers' own limit (``TransferConnection/maxUnsentBytes`` plus
     /// a chunk), so chunks on their way out never stop the chunks coming in on the same
     /// connection; only small answers piling up (a peer that asks and does not read) do.
+    /// Reads of up to 256 KiB: a chunk frame (64 KiB and its header) no longer takes two
+    /// reads, the second copying the first into the decoder's buffer; NIO's default stops at 64 KiB.
+    static let reads = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 256 << 10)
+
     static let waterMark = ChannelOptions.Types.WriteBufferWaterMark(low: TransferConnection.maxUnsentBytes,
                                                                      high: TransferConnection.maxUnsentBytes + (512 << 10))
 }
