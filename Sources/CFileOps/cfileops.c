@@ -96,3 +96,16 @@ void cfileops_start_writeback(int fd, long offset, long length) {
     (void)length;
 #endif
 }
+
+void cfileops_read_ahead(int fd, long offset, long length) {
+#if defined(__linux__)
+    readahead(fd, (off_t)offset, (size_t)length);
+#elif defined(__APPLE__)
+    struct radvisory advice = {.ra_offset = (off_t)offset, .ra_count = (int)length};
+    fcntl(fd, F_RDADVISE, &advice);
+#else
+    (void)fd;
+    (void)offset;
+    (void)length;
+#endif
+}

@@ -58,6 +58,18 @@ import TransferWire
             #expect(fetcher.node.counters.chunksIn == distinct.count)
             #expect(seed.node.counters.chunksOut == distinct.count)
             #expect(seed.node.counters.connectionsIn == 1 && fetcher.node.counters.connectionsOut == 1)
+            // The seed's chunks were found on disk at its start: each was read and checked before
+            // it went out. Now checked, the large one goes out as a region of its pack file to the
+            // next fetcher; the two small ones still from a buffer.
+            #expect(seed.node.counters.chunksOutFromFile == 0)
+            let second = try await Peer.start(dir + "/second")
+            try await second.downloads.chunks(of: manifest, digest: manifest.digest, settings: FetchSettings(),
+                                              candidates: { [seed.candidate] }) { _, _ in }
+            for chunk in distinct { #expect(try second.node.chunks.read(chunk.digest).map(Blake2b.digest256) == chunk.digest) }
+            let large = distinct.filter { $0.size >= TransferNode.minRegionBytes }.count
+            #expect(large == 1)
+            #expect(seed.node.counters.chunksOutFromFile == large)
+            await second.node.shutdown()
             await fetcher.node.shutdown()
             await seed.node.shutdown()
         }
@@ -70,7 +82,7 @@ import TransferWire
             let (seed, manifest) = try await Self.seed(dir, settings: settings)
             #expect(seed.node.superSeedsOnBackPressure)
             // Two fetchers that know only the seed: a chunk refused to one while the seed's link
-            // is busy comes once the link is idle (nobody else holds it).
+            // is busy with the other's answers comes once the link is idle (nobody else holds it).
             let fetchers = [try await Peer.start(dir + "/a"), try await Peer.start(dir + "/b")]
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for fetcher in fetchers {

@@ -22,4 +22,9 @@ int cfileops_copy_at(int in, long in_offset, int out, long out_offset, long leng
 /// nothing elsewhere.
 void cfileops_start_writeback(int fd, long offset, long length);
 
+/// Asks the kernel to read the range into the page cache now (readahead, Linux), so that a
+/// later `sendfile` of it on an event loop finds it there rather than waiting for the disk.
+/// Best effort: an advisory read-ahead on macOS, nothing elsewhere.
+void cfileops_read_ahead(int fd, long offset, long length);
+
 #endif

@@ -205,6 +205,9 @@ final class TransferConnection: Sendable {
         }
     }
 
+    /// Bytes of this connection's answers written and not yet taken by the kernel.
+    var unsentBytes: Int { state.withLock { $0.unsent } }
+
     /// A bulk write completed (or failed): its bytes leave the buffer.
     func written(_ bytes: Int, now: UInt64) {
         state.withLock { s in

@@ -10,6 +10,11 @@ public struct TransferCounters: Sendable, Equatable, Codable {
     /// it, as far as this node can tell), and to the same peer again (a retry).
     public var resentToOthers: Int? = 0
     public var resentToSame: Int? = 0
+    /// Requests a seed refused while its link was busy, because it had sent the chunk to
+    /// another peer moments before (super-seeding).
+    public var refusedResends: Int? = 0
+    /// Chunks sent by the kernel from their pack file (`sendfile`) rather than read first.
+    public var chunksOutFromFile: Int? = 0
     /// Chunks that did not match their digest (each a strike against the sender).
     public var badChunks = 0
     /// Chunk bytes stored from the admin API (`bundlecast seed`), not from peers.

@@ -11,8 +11,13 @@ extension TransferNode {
         let connection = TransferConnection(expect: expect, eventLoop: channel.eventLoop)
         if superSeedsOnBackPressure {
             // The kernel takes little more than the link is sending, so a write that completes
-            // means the link is free (``queueUpload(_:to:)``).
-            try channel.syncOptions?.setOption(Self.notSentLowWater, value: Self.maxNotSent)
+            // means the link is free (``queueUpload(_:to:)``). A kernel without the option
+            // leaves the seed judging by its own queue alone: still super-seeding, less sharply.
+            do {
+                try channel.syncOptions?.setOption(Self.notSentLowWater, value: Self.maxNotSent)
+            } catch {
+                logger.debug("cannot limit unsent bytes on a transfer socket: \(error)")
+            }
         }
         // A peer that does not read what it asked for stops being read: its requests wait in
         // its own socket buffer, not in this node's memory.
@@ -92,7 +97,10 @@ extension TransferNode {
 
     func unregistered(_ channel: any Channel, peer: NodeID, connection: TransferConnection) {
         dropUploads(on: channel, to: peer)
-        for case .chunk(let upload) in connection.close() { _ = connection.finish(upload.digest) }
+        let dropped = connection.close().compactMap { item -> Upload? in if case .chunk(let upload) = item { upload } else { nil } }
+        for upload in dropped { _ = connection.finish(upload.digest) }
+        // Never sent: they hold no other requester off (super-seeding).
+        if !dropped.isEmpty { state.withLock { s in for upload in dropped { s.uploads.seeding.unsent(upload.digest, to: peer) } } }
         let wasLink = state.withLock { s -> Bool in
             s.connections -= 1
             s.connectionsByPeer[peer, default: 1] -= 1

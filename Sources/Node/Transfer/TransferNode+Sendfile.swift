@@ -1,31 +1,75 @@
 import BundlecastCore
-import Glibc
+import CFileOps
 import NIOCore
 import TransferWire
 
-/// Chunks sent by the kernel from their pack file (`sendfile`), with no read into memory.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Chunks sent by the kernel from their pack file (`sendfile`), with no copy into memory.
 extension TransferNode {
     /// Whether chunks may go out as file regions: not through the fleet cipher (it seals bytes
     /// it holds), and not when the test flag that alters every chunk sent is on.
     var sendsChunksFromFiles: Bool { settings.fleetKey == nil && !settings.corruptUploads }
 
-    /// Writes the chunk's frame as its header and a region of the pack file; false when the
-    /// chunk is not held as verified (``ChunkStore/openForSending(_:)``): read and check it instead.
+    /// Regions written and not yet sent, node-wide: each holds a descriptor of its own, and a
+    /// peer that stops reading must not make the node hold one per request it can queue.
+    /// Past this, chunks take the read path.
+    static let maxRegionsInFlight = 128
+
+    /// Chunks smaller than this take the read path: for them a read and a copy cost less than
+    /// a descriptor's duplicate, `fstat`, `close` and a second write.
+    static let minRegionBytes = 16 << 10
+
+    /// Sends the chunk as its frame header and a region of its pack file; false when it is to
+    /// be read and sent from a buffer instead (not held as verified, too small, or too many
+    /// regions in flight): the caller does that.
     ///
-    /// Reading a chunk into a buffer and writing that buffer cost a copy each way and a hop
-    /// through the I/O queue; the kernel sends a file region straight from the page cache,
-    /// where a chunk stored or sent a moment ago still is. The header and the region are
-    /// written in one turn of the channel's loop, so no other frame falls between them.
+    /// A read into a buffer and a socket write of it cost a copy each way; the kernel sends a
+    /// region straight from the page cache. The descriptor is opened, and the range read
+    /// ahead into the page cache, on the I/O queue, so the event loop does not wait for the
+    /// disk; header and region are then written in one turn of the channel's loop, so no
+    /// other frame falls between them (no handler here writes from a writability change).
+    ///
+    /// A pack must not be truncated under a running node: `sendfile` past the end of a file
+    /// sends nothing, and the connection would spin until its stall check closes it.
+    /// ``ChunkStore/openForSending(_:)`` drops a chunk whose pack is already short.
     func sendFromFile(_ upload: Upload) -> Bool {
-        guard sendsChunksFromFiles, let (fd, offset, size) = chunks.openForSending(upload.digest), size == upload.size else {
+        guard sendsChunksFromFiles, upload.size >= Self.minRegionBytes else { return false }
+        guard regionsInFlight.add(1, ordering: .relaxed).newValue <= Self.maxRegionsInFlight else {
+            regionsInFlight.subtract(1, ordering: .relaxed)
             return false
         }
-        let (digest, channel, connection) = (upload.digest, upload.channel, upload.connection)
-        let start = Int(offset)
+        io.async { [self] in
+            guard let (fd, offset, size) = chunks.openForSending(upload.digest) else {
+                regionsInFlight.subtract(1, ordering: .relaxed)
+                writeChunk(upload)
+                return
+            }
+            guard size == upload.size else {
+                close(fd)
+                regionsInFlight.subtract(1, ordering: .relaxed)
+                writeChunk(upload)
+                return
+            }
+            cfileops_read_ahead(fd, Int(offset), size)
+            writeRegion(upload, fd: fd, offset: Int(offset))
+        }
+        return true
+    }
+
+    private func writeRegion(_ upload: Upload, fd: Int32, offset start: Int) {
+        let (digest, size, channel, connection, peer) = (upload.digest, upload.size, upload.channel, upload.connection, upload.peer)
         count {
             $0.bytesOut += UInt64(size)
             $0.chunksOut += 1
+            $0.chunksOutFromFile? += 1
         }
+        // If the loop is already shut down the closure never runs: the node is stopping, and
+        // its descriptor goes with the process.
         channel.eventLoop.execute { [self] in
             let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
             let header = TransferFrame.chunkHeader(digest)
@@ -33,14 +77,15 @@ extension TransferNode {
             head.writeInteger(UInt32(header.count + size))
             head.writeBytes(header)
             let promise = channel.eventLoop.makePromise(of: Void.self)
-            promise.futureResult.whenComplete { [self] _ in
+            promise.futureResult.whenComplete { [self] result in
                 try? handle.close()
+                regionsInFlight.subtract(1, ordering: .relaxed)
+                if case .failure = result { state.withLock { $0.uploads.seeding.unsent(digest, to: peer) } }
                 _ = connection.finish(digest)
                 bulkDone(size, connection, channel)
             }
             channel.write(head, promise: nil)
             channel.writeAndFlush(FileRegion(fileHandle: handle, readerIndex: start, endIndex: start + size), promise: promise)
         }
-        return true
     }
 }

@@ -41,15 +41,22 @@ extension TransferNode {
     /// peer less than `resendAfter` ago is refused, so the scarce upload goes to chunks the
     /// fleet does not have yet. Without a rate the seed does not know its link, and the
     /// kernel tells it instead (``superSeedsOnBackPressure``): the link is busy while a
-    /// chunk written waits for room in a socket.
+    /// chunk written for another connection waits for room in a socket. The requester's own
+    /// answers do not count: a batch of requests from one peer to an otherwise idle seed is
+    /// served whole, not one chunk per have-query.
     func queueUpload(_ upload: Upload, to peer: NodeID) -> Bool {
         enum Next { case refuse, send, pump }
         let now = NIODeadline.now().uptimeNanoseconds
+        // Read before the node's lock: a connection's lock is never taken inside it.
+        let own = upload.connection.unsentBytes
         let next = state.withLock { s -> Next in
             guard s.uploads.link != nil || settings.superSeed else { return .send }
-            let idle = s.uploads.link?.isIdle(now: now) ?? (s.bulk.unsent == 0)
+            let idle = s.uploads.link?.isIdle(now: now) ?? (s.bulk.unsent <= own)
             let admission = s.uploads.seeding.admit(upload.digest, to: peer, linkIdle: idle, now: now)
-            guard admission != .refused else { return .refuse }
+            guard admission != .refused else {
+                s.counters.refusedResends? += 1
+                return .refuse
+            }
             if case .resent(let before) = admission {
                 if before == peer { s.counters.resentToSame? += 1 } else { s.counters.resentToOthers? += 1 }
             }
@@ -70,15 +77,15 @@ extension TransferNode {
     /// a chunk it writes waits in this node, where ``queueUpload(_:to:)`` sees it, rather than
     /// in a socket buffer of megabytes, where the link looked idle while seconds of chunks
     /// were still to go out.
-    var superSeedsOnBackPressure: Bool { settings.superSeed && settings.maxUploadRate == nil }
+    var superSeedsOnBackPressure: Bool { settings.superSeed && !(settings.maxUploadRate.map { $0 > 0 } ?? false) }
 
-    static let maxNotSent = 128 << 10
+    static let maxNotSent: SocketOptionValue = 128 << 10
     static let notSentLowWater = ChannelOptions.Types.SocketOption(level: .tcp, name: NIOBSDSocket.Option(rawValue: tcpNotSentLowAt))
     /// `TCP_NOTSENT_LOWAT` of `<netinet/tcp.h>`, which the Glibc module does not import.
-    #if os(Linux)
-    private static let tcpNotSentLowAt: CInt = 25
-    #else
+    #if canImport(Darwin)
     private static let tcpNotSentLowAt: CInt = 0x201
+    #else
+    private static let tcpNotSentLowAt: CInt = 25
     #endif
 
     /// Gives the link's next turns and sends each chunk when its slot starts; schedules
@@ -199,7 +206,7 @@ extension TransferNode {
     }
 
     /// Reads the chunk from disk straight into the frame's buffer and writes it.
-    private func writeChunk(_ upload: Upload) {
+    func writeChunk(_ upload: Upload) {
         let (digest, size, channel, connection) = (upload.digest, upload.size, upload.channel, upload.connection)
         let header = TransferFrame.chunkHeader(digest)
         var frame = channel.allocator.buffer(capacity: 4 + header.count + size)
@@ -207,6 +214,7 @@ extension TransferNode {
         frame.writeBytes(header)
         let read = frame.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { chunks.read(digest, into: $0) ?? 0 }
         guard read == size else {
+            state.withLock { $0.uploads.seeding.unsent(digest, to: upload.peer) }
             _ = connection.finish(digest)
             bulkDone(size, connection, channel)
             channel.writeAndFlush(TransferFrame.missing(digest).buffer(), promise: nil)
@@ -221,7 +229,9 @@ extension TransferNode {
             $0.chunksOut += 1
         }
         let promise = channel.eventLoop.makePromise(of: Void.self)
-        promise.futureResult.whenComplete { [self] _ in
+        promise.futureResult.whenComplete { [self] result in
+            // Never sent: it holds no other requester off (super-seeding).
+            if case .failure = result { state.withLock { $0.uploads.seeding.unsent(digest, to: upload.peer) } }
             _ = connection.finish(digest)
             bulkDone(size, connection, channel)
         }

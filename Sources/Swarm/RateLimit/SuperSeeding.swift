@@ -43,10 +43,14 @@ public struct SuperSeeding<Chunk: Hashable & Sendable>: Sendable {
     /// served even if it is a resend (at the end of a release every chunk went out less than
     /// `resendAfter` ago, and a seed that refused them all sat idle while its last chunks
     /// spread hop by hop).
+    ///
+    /// A resend to the same peer (its retry) keeps the time of the first: a peer that asks for
+    /// a chunk again every few seconds must not hold it from everyone else for good.
     public mutating func admit(_ chunk: Chunk, to peer: NodeID, linkIdle: Bool = false, now: UInt64) -> Admission {
         let last = byChunk[chunk]
         if refuses, !linkIdle, let last, last.peer != peer, now < last.at + resendAfter { return .refused }
-        if byChunk.updateValue((peer, now), forKey: chunk) == nil { order.append(chunk) }
+        let since = last.flatMap { $0.peer == peer ? $0.at : nil } ?? now
+        if byChunk.updateValue((peer, since), forKey: chunk) == nil { order.append(chunk) }
         if order.count > capacity {
             let dropped = capacity / 4
             for old in order.prefix(dropped) { byChunk[old] = nil }
