@@ -96,6 +96,7 @@ import TestSupport
             let (manifest, store) = try Self.fixture(dir)
             let digest = manifest.entries[0].chunks[0].digest
             let open = try #require(store.openForSending(digest))
+            #expect(open.recent, "written by this process a moment ago: taken to be in the page cache")
             var bytes = [UInt8](repeating: 0, count: open.size)
             #expect(pread(open.fd, &bytes, open.size, off_t(open.offset)) == open.size)
             close(open.fd)

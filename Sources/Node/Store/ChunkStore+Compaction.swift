@@ -51,7 +51,7 @@ extension ChunkStore {
                         if let d = s.finishWrite(in: pack.number) { done.append(d) }
                         return (nil, done)
                     }
-                    s.insert(digest, Location(pack: pack.number, offset: offset, size: UInt32(bytes.count), verified: verified))
+                    s.insert(digest, Location(pack: pack.number, offset: offset, size: UInt32(bytes.count), verified: verified, touched: clock()))
                     if let d = removed.emptied { done.append(d) }
                     if let d = s.finishWrite(in: pack.number) { done.append(d) }
                     return (removed.record, done)

@@ -10,6 +10,9 @@ extension ChunkStore {
         var size: UInt32
         /// Checked against its digest by this process (see the type's comment).
         var verified: Bool
+        /// When this process last wrote, checked or handed out the chunk's bytes (seconds of
+        /// ``ChunkStore/clock``; 0: never): recent bytes are taken to be in the page cache.
+        var touched: UInt32 = 0
     }
 
     struct Pack {

@@ -34,11 +34,14 @@ public final class ChunkStore: Sendable {
     public let limit: UInt64?
     let directory: String
     let state: Mutex<State>
+    /// When the store was opened (monotonic nanoseconds), the origin of ``clock()``.
+    let opened: UInt64
     /// The largest chunk format version 1 allows.
     public static let maxChunk = 256 << 10
 
     /// - Parameter packSize: a pack takes no more appends once it is this large (small in tests).
     public init(root: String, limit: UInt64? = nil, packSize: UInt64 = ChunkPack.targetSize) throws {
+        opened = DispatchTime.now().uptimeNanoseconds
         self.root = root
         self.limit = limit
         directory = root + "/packs"
@@ -183,7 +186,7 @@ public final class ChunkStore: Sendable {
         let (pack, offset) = try writeRecord(digest, bytes)
         let (duplicate, done) = state.withLock { s -> (Bool, ChunkPack?) in
             let duplicate = s.chunks[digest] != nil
-            if !duplicate { s.insert(digest, Location(pack: pack.number, offset: offset, size: UInt32(bytes.count), verified: verified)) }
+            if !duplicate { s.insert(digest, Location(pack: pack.number, offset: offset, size: UInt32(bytes.count), verified: verified, touched: clock())) }
             return (duplicate, s.finishWrite(in: pack.number))
         }
         // Another writer stored the same chunk meanwhile: this copy is dead weight.
@@ -230,7 +233,10 @@ public final class ChunkStore: Sendable {
                 return nil
             }
             state.withLock { s in
-                if s.chunks[digest]?.pack == location.pack, s.chunks[digest]?.offset == location.offset { s.chunks[digest]!.verified = true }
+                if s.chunks[digest]?.pack == location.pack, s.chunks[digest]?.offset == location.offset {
+                    s.chunks[digest]!.verified = true
+                    s.chunks[digest]!.touched = clock()
+                }
             }
         }
         return size
@@ -242,8 +248,18 @@ public final class ChunkStore: Sendable {
     /// it). The caller closes the descriptor. It is a duplicate, so the pack may be deleted
     /// meanwhile: its bytes stay readable until the descriptor closes. A pack cut short under
     /// the running node drops the chunk (the kernel would send less than the frame promised).
-    public func openForSending(_ digest: Digest256) -> (fd: Int32, offset: UInt64, size: Int)? {
-        guard let (pack, location) = lookup(digest), location.verified else { return nil }
+    ///
+    /// `recent`: this process wrote, checked or sent the chunk less than ``recentSeconds``
+    /// ago, so its bytes are taken to be in the page cache (sending it does not wait for the
+    /// disk); sending it now counts as a use.
+    public func openForSending(_ digest: Digest256) -> (fd: Int32, offset: UInt64, size: Int, recent: Bool)? {
+        let now = clock()
+        let found = state.withLock { s -> (ChunkPack, Location)? in
+            guard let l = s.chunks[digest], l.verified, let pack = s.packs[l.pack] else { return nil }
+            s.chunks[digest]!.touched = now
+            return (pack.file, l)
+        }
+        guard let (pack, location) = found else { return nil }
         let offset = location.offset + UInt64(ChunkPack.headerSize)
         guard pack.size >= offset + UInt64(location.size) else {
             remove(digest)
@@ -251,7 +267,16 @@ public final class ChunkStore: Sendable {
         }
         let fd = fcntl(pack.fd, F_DUPFD_CLOEXEC, 0)
         guard fd >= 0 else { return nil }
-        return (fd, offset, Int(location.size))
+        return (fd, offset, Int(location.size), location.touched != 0 && now - location.touched < Self.recentSeconds)
+    }
+
+    /// How long bytes this process wrote, checked or sent are taken to stay in the page cache.
+    public static let recentSeconds: UInt32 = 30
+
+    /// Seconds since this store was opened, from the monotonic clock; at least 1, so that 0
+    /// means never.
+    func clock() -> UInt32 {
+        UInt32(clamping: (DispatchTime.now().uptimeNanoseconds &- opened) / 1_000_000_000 + 1)
     }
 
     /// Appends a verified chunk to `file` at its current offset, in the kernel. Returns
