@@ -27,10 +27,10 @@ struct FlowControlTests {
     }
 
     @Test func aFarPeersWindowCoversTwoRoundTrips() {
-        // 64 KiB in 100 ms is 655 KB/s: 50 ms of it is half a chunk (the minimum window, 2),
+        // 64 KiB in 100 ms is 655 KB/s: 20 ms of it is a fifth of a chunk (the minimum window, 1),
         // but a peer 200 ms away needs two round trips of it in flight, 4 chunks.
         // A round trip grown by a busy moment (here 2 s) does not count: the least one does.
-        for (rtt, window) in [(ms, 2), (200 * ms, 4)] {
+        for (rtt, window) in [(ms, 1), (200 * ms, 4)] {
             var p = planner(chunks: 100, size: 65536)
             _ = p.addPeer(peer(1), sameZone: false, now: 0)
             p.peerRTT(peer(1), nanoseconds: rtt)
@@ -38,6 +38,21 @@ struct FlowControlTests {
             let first = p.peerHasAll(peer(1), now: 0).requestedChunks
             _ = p.received(chunk: first[0], from: peer(1), valid: true, now: 100 * ms)
             #expect(p.window(of: peer(1)) == window, "round trip \(rtt / ms) ms")
+        }
+    }
+
+    /// A requester that gets a sixteenth of a 20 MiB/s uploader (64 KiB every 50 ms) keeps one
+    /// request queued there: with 50 ms and at least two, every request waited behind ~32
+    /// others at the uploader, and a fresh chunk that long at every hop. One that has the
+    /// whole link (64 KiB every 3.125 ms) keeps 20 ms of it, 7 chunks: still pipelined.
+    @Test func aSmallShareOfABusyUploaderKeepsOneRequestQueued() {
+        for (gap, window) in [(50 * ms, 1), (3_125_000 as UInt64, 7)] {
+            var p = planner(chunks: 100, size: 65536)
+            _ = p.addPeer(peer(1), sameZone: false, now: 0)
+            p.peerRTT(peer(1), nanoseconds: 2 * ms)
+            let first = p.peerHasAll(peer(1), now: 0).requestedChunks
+            _ = p.received(chunk: first[0], from: peer(1), valid: true, now: gap)
+            #expect(p.window(of: peer(1)) == window, "a chunk every \(gap) ns")
         }
     }
 

@@ -21,7 +21,7 @@ import Gossip
 ///   a seeded random key per peer (so the downloaders of a fleet do not all
 ///   prefer the lowest id); a peer whose request for the chunk timed out or came back
 ///   bad is asked again only when no one else has it;
-/// - each peer's window keeps 50 ms of its measured throughput in flight,
+/// - each peer's window keeps 20 ms of its measured throughput in flight,
 ///   and at least two of its round trips (`minWindow...maxWindow`); a pass
 ///   with time-outs halves it;
 /// - at most `maxBytesInFlight` bytes requested and not received (one request

@@ -5,8 +5,12 @@ public struct SwarmSettings: Sendable {
     public var initialWindow = 4
     /// The most requests in flight to one peer, however fast it is.
     public var maxWindow = 64
-    /// The fewest requests a peer's window shrinks to (at least 1).
-    public var minWindow = 2
+    /// The fewest requests a peer's window shrinks to (at least 1). One: a requester
+    /// that gets a small share of a busy uploader keeps one request queued there, not two,
+    /// so the uploader's queue (and every hop of a fresh chunk through it) is half as long;
+    /// the other requesters keep its link busy meanwhile (see
+    /// `SwarmPeer.targetInFlightNanoseconds`).
+    public var minWindow = 1
     /// Cap on the bytes requested and not yet received, over all peers of
     /// this download, so memory stays bounded. One request is always allowed
     /// when nothing is in flight, even if its chunk is larger.
