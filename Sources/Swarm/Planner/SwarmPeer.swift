@@ -11,12 +11,13 @@ struct SwarmPeer: Sendable {
     /// rarest first asks for at once) take that long longer at every hop. An uploader
     /// serving 16 requesters gives each a sixteenth of its link, so 50 ms of that share
     /// was one chunk, two with `minWindow` 2: every request waited behind ~32 others,
-    /// ~100 ms at 20 MiB/s, and a fresh chunk took ~0.4 s to reach half of 1,000 simulated
-    /// nodes. With 20 ms and `minWindow` 1 it waits behind ~16 (the link still has a
-    /// chunk of each requester's queued while the next request is on its way): simulated
-    /// 1,000 nodes 1.16× → 1.12× the lower bound, 3,000 1.19× → 1.13×, 20 nodes
-    /// 1.05–1.08× → 1.03×. A peer that is alone on its uploader's link measures the whole
-    /// link and gets a window of several chunks, so a lone transfer is still pipelined.
+    /// ~100 ms at 20 MiB/s, and the seed's last chunk took 0.39 s to reach half of 1,000
+    /// simulated nodes. With 20 ms and `minWindow` 1 a request waits behind ~16 (the link
+    /// still has a chunk of each other requester's queued while the next request is on
+    /// its way), and that chunk took 0.23 s: simulated 1,000 nodes 1.16× → 1.12× the
+    /// lower bound, 3,000 1.19× → 1.13×, 10,000 1.28× → 1.16×, 20 nodes 1.05–1.08× →
+    /// 1.03×. A peer alone on its uploader's link measures the whole link and keeps
+    /// several chunks in flight, so a lone transfer is still pipelined.
     static let targetInFlightNanoseconds = 20_000_000.0
     /// Weight of a new throughput sample in the moving average.
     static let throughputGain = 0.25
