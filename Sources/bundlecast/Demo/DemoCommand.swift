@@ -83,10 +83,11 @@ struct DemoCommand: AsyncParsableCommand {
             var before: [UInt64] = []
             for (version, note) in [("1.0.0", "the first release"), ("1.1.0", "a small change")] {
                 view.heading("Releasing \(version), \(note): signed, announced to the origin, seeded into node1")
+                // Counted before the release: the nodes may fetch it before `release` returns.
+                before = try await bytesIn(fleet)
                 try runVisible(binary, ["release", absolute(samples + "/" + version), "--app", "hello-fleet", "--version", version,
                                         "--key", absolute(key + ".key"), "--manifests", manifests,
                                         "--origin", fleet.originURL, "--node", "127.0.0.1:\(first.admin)"])
-                before = try await bytesIn(fleet)
                 try await view.wait(fleet, until: Date().addingTimeInterval(step), what: "\(version) installed on every node", live: version) { statuses in
                     statuses.allSatisfy { $0?.`self`.apps.first?.installed == version }
                 }
