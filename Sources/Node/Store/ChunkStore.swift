@@ -267,7 +267,9 @@ public final class ChunkStore: Sendable {
         }
         let fd = fcntl(pack.fd, F_DUPFD_CLOEXEC, 0)
         guard fd >= 0 else { return nil }
-        return (fd, offset, Int(location.size), location.touched != 0 && now - location.touched < Self.recentSeconds)
+        // Another thread may have touched it a second later than `now` was read.
+        let age = now > location.touched ? now - location.touched : 0
+        return (fd, offset, Int(location.size), location.touched != 0 && age < Self.recentSeconds)
     }
 
     /// How long bytes this process wrote, checked or sent are taken to stay in the page cache.
