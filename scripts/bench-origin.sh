@@ -30,31 +30,14 @@ port=$(sed -E 's/.*"http":([0-9]+).*/\1/' "$work/ready.json")
   --manifests "$work/Manifests" --origin "http://127.0.0.1:$port" > /dev/null
 
 # nginx serving the same bytes as a static file.
-mkdir -p "$work/www/v1/apps/hello-fleet/channels/stable" "$work/nginx"
+mkdir -p "$work/www/v1/apps/hello-fleet/channels/stable"
 chmod 755 "$work"   # nginx workers run as an unprivileged user
 cp "$work/Manifests/hello-fleet/1.0.0.manifest.minisig" "$work/www/v1/apps/hello-fleet/channels/stable/latest"
 chmod -R a+rX "$work/www"
-nport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat > "$work/nginx/nginx.conf" <<CONF
-worker_processes auto;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log;
-daemon off;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
-  uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
-  server { listen 127.0.0.1:$nport; root $work/www; etag on; }
-}
-CONF
-"$NGINX" -c "$work/nginx/nginx.conf" -p "$work/nginx" &
-pids+=($!)
-for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$nport/v1/apps/hello-fleet/channels/stable/latest" && break; sleep 0.05; done
+start_nginx 1024 "" "root $work/www; etag on;" /v1/apps/hello-fleet/channels/stable/latest
 cmp <(curl -sf "http://127.0.0.1:$port/v1/apps/hello-fleet/channels/stable/latest") \
     <(curl -sf "http://127.0.0.1:$nport/v1/apps/hello-fleet/channels/stable/latest")
 
-run_wrk() { wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$1"; }
 rps() { awk '/Requests\/sec/ {print $2}' "$1"; }
 for r in $(seq "$ROUNDS"); do
   run_wrk "http://127.0.0.1:$port/v1/apps/hello-fleet/channels/stable/latest" > "$work/origin.$r.wrk"

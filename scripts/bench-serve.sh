@@ -48,28 +48,9 @@ for _ in $(seq 600); do [ "$(readlink "$work/node/apps/hello-fleet/current" 2>/d
 tree="$work/node/apps/hello-fleet/1.0.0"
 
 # nginx on the same directory, under the same paths.
-mkdir -p "$work/nginx"
 chmod 755 "$work" "$work/node" "$work/node/apps" "$work/node/apps/hello-fleet"; chmod -R a+rX "$tree"
-nport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat > "$work/nginx/nginx.conf" <<CONF
-worker_processes auto;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log;
-daemon off;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  sendfile on;
-  include /etc/nginx/mime.types;
-  client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
-  uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
-  server { listen 127.0.0.1:$nport; location /apps/hello-fleet/1.0.0/ { alias $tree/; etag on; } }
-}
-CONF
-"$NGINX" -c "$work/nginx/nginx.conf" -p "$work/nginx" &
-pids+=($!)
 base=/apps/hello-fleet/1.0.0
-for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$nport$base/index.html" && break; sleep 0.05; done
+start_nginx 4096 "sendfile on; include /etc/nginx/mime.types;" "location $base/ { alias $tree/; etag on; }" "$base/index.html"
 small=(index.html style.css app.js img/logo.svg img/swarm.png share/motd.txt bin/hello)
 for f in "${small[@]}" large.bin; do
   cmp <(curl -sf "http://127.0.0.1:$port$base/$f") <(curl -sf "http://127.0.0.1:$nport$base/$f") || { echo "bench: $f differs between the servers" >&2; exit 1; }
@@ -82,7 +63,6 @@ done
   echo 'request = function() i = i % #paths + 1; return wrk.format("GET", paths[i]) end'
 } > "$work/small.lua"
 
-run_wrk() { wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@"; }
 field() { awk -v k="$1" '$1 == k {print $2}' "$2"; }
 bytes_per_s() { awk '/Transfer\/sec/ { v=$2; m=1; if (v ~ /KB$/) m=1024; if (v ~ /MB$/) m=1048576; if (v ~ /GB$/) m=1073741824; sub(/[KMG]?B$/,"",v); print v*m }' "$1"; }
 for r in $(seq "$ROUNDS"); do
