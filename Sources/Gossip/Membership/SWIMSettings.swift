@@ -21,9 +21,9 @@ public struct SWIMSettings: Sendable {
     public var freshRumourDelay: UInt64 = 20_000_000
     /// Release notices go out on rounds of their own, this often (each to `gossipFanout`
     /// members, as many times as a membership rumour). A fleet waits on a notice before it
-    /// can fetch anything, and notices are rare and a few hundred bytes: on 200 ms rounds the
-    /// last of 20 nodes heard of a delta release 0.3–0.5 s after the first, while the rest of
-    /// the release took about as long again. The same transmissions, four times sooner.
+    /// can fetch anything, and notices are rare and a few hundred bytes, so sending them on
+    /// the membership rounds delayed every release by rounds' worth of hops for nothing. The
+    /// same transmissions, four times sooner (docs/benchmarks.md, *Delta release*).
     public var noticeInterval: UInt64 = 50_000_000
     /// Each rumour is sent about `retransmitMultiplier * ceil(log10(n + 1))` times.
     public var retransmitMultiplier = 4

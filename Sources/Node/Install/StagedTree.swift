@@ -29,10 +29,9 @@ import Synchronization
 ///
 /// The lock guards the books only, never a write: a chunk is claimed under it,
 /// written outside it, and marked written under it again. The copy of what the
-/// store holds (63 MiB of a 64 MiB delta) and a chunk just downloaded are
-/// written side by side; when one lock covered every write, each downloaded
-/// chunk waited behind a copy on a loaded machine, 40–100 ms per chunk of a
-/// delta, and its download with it. Descriptors are closed by whoever finishes
+/// store holds (most of a delta release) and a chunk just downloaded are
+/// written side by side: under one lock for every write, each downloaded chunk
+/// waited behind the copy, and its download with it. Descriptors are closed by whoever finishes
 /// last (``abandon()`` while a write runs leaves the close to that write).
 public final class StagedTree: Sendable {
     public let manifest: Manifest
@@ -223,10 +222,10 @@ public final class StagedTree: Sendable {
     /// copied to each place in the kernel. The store checks a chunk this process has not
     /// checked yet as it reads it. Waits for a fill already running.
     ///
-    /// Why runs and not a kernel copy per chunk: chunks start anywhere in a page, and a copy
-    /// per chunk of a 64 MiB tree wrote most pages in two pieces, each zeroing the page first;
-    /// on the 2-core benchmark machine, 20 processes copying 64 MiB at once that way took
-    /// 1.1 CPU seconds, against 0.7 with whole-page writes from a buffer that stays in the cache.
+    /// Why runs and not a kernel copy per chunk: chunks start anywhere in a page, so a copy
+    /// per chunk writes most pages in two pieces, each zeroing the page first; whole-page
+    /// writes from a buffer that stays in the cache cost less CPU (docs/benchmarks.md,
+    /// *Delta release*).
     public func fill(from store: ChunkStore) {
         filling.withLock { _ in
             var buffer = [UInt8](repeating: 0, count: Self.runBytes)

@@ -32,9 +32,10 @@ extension TransferNode {
     /// region straight from the page cache. A chunk this process wrote, checked or sent in
     /// the last ``ChunkStore/recentSeconds`` is taken to be there and goes at once; any other
     /// is first read ahead into the page cache on the I/O queue, so the event loop does not
-    /// wait for the disk (a hop that cost about a tenth of the CPU per chunk when every chunk
-    /// took it). Header and region are written in one turn of the channel's loop, so no other
-    /// frame falls between them (no handler here writes from a writability change).
+    /// wait for the disk (a hop for every chunk cost CPU that showed in the benchmark:
+    /// docs/benchmarks.md, *CPU per chunk*). Header and region are written in one turn of
+    /// the channel's loop, so no other frame falls between them (no handler here writes from
+    /// a writability change).
     ///
     /// A pack must not be truncated under a running node: `sendfile` past the end of a file
     /// sends nothing, and the connection would spin until its stall check closes it.
@@ -66,7 +67,7 @@ extension TransferNode {
     }
 
     private func writeRegion(_ upload: Upload, fd: Int32, offset start: Int) {
-        let (digest, size, channel, connection, peer) = (upload.digest, upload.size, upload.channel, upload.connection, upload.peer)
+        let (digest, size, channel) = (upload.digest, upload.size, upload.channel)
         count {
             $0.bytesOut += UInt64(size)
             $0.chunksOut += 1
@@ -84,9 +85,7 @@ extension TransferNode {
             promise.futureResult.whenComplete { [self] result in
                 try? handle.close()
                 regionsInFlight.subtract(1, ordering: .relaxed)
-                if case .failure = result { state.withLock { $0.uploads.seeding.unsent(digest, to: peer) } }
-                _ = connection.finish(digest)
-                bulkDone(size, connection, channel)
+                if case .failure = result { uploadDone(upload, sent: false) } else { uploadDone(upload, sent: true) }
             }
             channel.write(head, promise: nil)
             channel.writeAndFlush(FileRegion(fileHandle: handle, readerIndex: start, endIndex: start + size), promise: promise)

@@ -207,16 +207,14 @@ extension TransferNode {
 
     /// Reads the chunk from disk straight into the frame's buffer and writes it.
     func writeChunk(_ upload: Upload) {
-        let (digest, size, channel, connection) = (upload.digest, upload.size, upload.channel, upload.connection)
+        let (digest, size, channel) = (upload.digest, upload.size, upload.channel)
         let header = TransferFrame.chunkHeader(digest)
         var frame = channel.allocator.buffer(capacity: 4 + header.count + size)
         frame.writeInteger(UInt32(header.count + size))
         frame.writeBytes(header)
         let read = frame.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { chunks.read(digest, into: $0) ?? 0 }
         guard read == size else {
-            state.withLock { $0.uploads.seeding.unsent(digest, to: upload.peer) }
-            _ = connection.finish(digest)
-            bulkDone(size, connection, channel)
+            uploadDone(upload, sent: false)
             channel.writeAndFlush(TransferFrame.missing(digest).buffer(), promise: nil)
             return
         }
@@ -230,12 +228,17 @@ extension TransferNode {
         }
         let promise = channel.eventLoop.makePromise(of: Void.self)
         promise.futureResult.whenComplete { [self] result in
-            // Never sent: it holds no other requester off (super-seeding).
-            if case .failure = result { state.withLock { $0.uploads.seeding.unsent(digest, to: upload.peer) } }
-            _ = connection.finish(digest)
-            bulkDone(size, connection, channel)
+            if case .failure = result { uploadDone(upload, sent: false) } else { uploadDone(upload, sent: true) }
         }
         channel.writeAndFlush(frame, promise: promise)
+    }
+
+    /// A chunk's upload is over, written or not: its request is finished and its room in the
+    /// bulk budget goes back; one never sent holds no other requester off (super-seeding).
+    func uploadDone(_ upload: Upload, sent: Bool) {
+        if !sent { state.withLock { $0.uploads.seeding.unsent(upload.digest, to: upload.peer) } }
+        _ = upload.connection.finish(upload.digest)
+        bulkDone(upload.size, upload.connection, upload.channel)
     }
 
     private func writeManifest(_ digest: Digest256, size: Int, on channel: any Channel, connection: TransferConnection) {

@@ -4,8 +4,8 @@ import Gossip
 /// each round given `patience` to answer before the next few are asked. Once every candidate
 /// has been asked it starts over; with no candidate yet (gossip of who holds the release can
 /// be a hop or two behind the notice) it looks again after `firstLook`, then twice as long
-/// each time up to `lookAgain`. In a delta release to 20 nodes, half of them had the notice
-/// before gossip said who holds the release, and a fixed 50 ms look cost them 60–70 ms.
+/// each time up to `lookAgain`: a notice often arrives just before the gossip that says who
+/// holds the release, so the first look again comes soon, and later ones back off.
 ///
 /// Pure: the shuffle is seeded and time is the caller's.
 public struct ManifestRounds: Sendable {

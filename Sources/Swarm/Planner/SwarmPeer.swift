@@ -9,15 +9,13 @@ struct SwarmPeer: Sendable {
     /// More than that only queues at the uploader: a chunk asked for waits behind the
     /// whole window, and the chunks a fleet lacks most (the ones just announced, which
     /// rarest first asks for at once) take that long longer at every hop. An uploader
-    /// serving 16 requesters gives each a sixteenth of its link, so 50 ms of that share
-    /// was one chunk, two with `minWindow` 2: every request waited behind ~32 others,
-    /// ~100 ms at 20 MiB/s, and the seed's last chunk took 0.39 s to reach half of 1,000
-    /// simulated nodes. With 20 ms and `minWindow` 1 a request waits behind ~16 (the link
-    /// still has a chunk of each other requester's queued while the next request is on
-    /// its way), and that chunk took 0.23 s: simulated 1,000 nodes 1.16× → 1.12× the
-    /// lower bound, 3,000 1.19× → 1.13×, 10,000 1.28× → 1.16×, 20 nodes 1.05–1.08× →
-    /// 1.03×. A peer alone on its uploader's link measures the whole link and keeps
-    /// several chunks in flight, so a lone transfer is still pipelined.
+    /// serving many requesters gives each a small share of its link, and a long target with
+    /// a floor of two requests kept about two of every requester's requests queued there;
+    /// with this target and `minWindow` 1 a request waits behind about one per requester
+    /// (the link still has one of each other requester's queued while the next request is on
+    /// its way). A peer alone on its uploader's link measures the whole link and keeps
+    /// several chunks in flight, so a lone transfer is still pipelined. The simulated
+    /// fleets before and after are in docs/benchmarks.md, *Swarm simulation*.
     static let targetInFlightNanoseconds = 20_000_000.0
     /// Weight of a new throughput sample in the moving average.
     static let throughputGain = 0.25
