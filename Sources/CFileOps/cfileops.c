@@ -109,3 +109,20 @@ void cfileops_read_ahead(int fd, long offset, long length) {
     (void)length;
 #endif
 }
+
+int cfileops_reserve(int fd, long length) {
+#if defined(__linux__)
+    for (;;) {
+        if (fallocate(fd, 0, 0, (off_t)length) == 0) return 0;
+        if (errno == EINTR) continue;
+        if (errno == ENOSPC || errno == EDQUOT) return -1;
+        errno = EOPNOTSUPP;
+        return -1;
+    }
+#else
+    (void)fd;
+    (void)length;
+    errno = EOPNOTSUPP;
+    return -1;
+#endif
+}
