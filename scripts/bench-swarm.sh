@@ -43,8 +43,10 @@
 #   SKIP_BUNDLECAST=1  run only (a) and (b): no bundlecast binary needed
 #   SKIP_TORRENT=1, SKIP_ORIGIN=1   leave out (a) or (b)
 #   KEEP=1     keep the temp dir (node logs, data dirs) for inspection
-#   PERF=FILE  `perf record -a -g` during the first release's transfer only, into FILE
+#   PERF=FILE  `perf record -a -g` during one release's transfer only, into FILE
 #              (PERF_FREQ samples per second, default 499); `perf report -i FILE`
+#   PERF_RELEASE  which release PERF records: v1 (default, the whole bundle) or
+#              v2 (the delta)
 #   LOG_LEVEL  the nodes' --log-level (default info: a few lines per node and
 #              release, from which the delta's breakdown is drawn: notice,
 #              manifest, first peer / request / chunk, last chunk, staging,
@@ -1033,8 +1035,9 @@ run_bundlecast() {
     settle
     local cpu0; cpu0=$(python3 "$H" cpu "seed:${PID_OF[seed]}" "${rss_spec[@]}")
     local perf_pid=""
-    if [ -n "${PERF:-}" ] && [ "$ver" = "$V1" ]; then
-      # A profile of the first release's transfer only (every process on the machine, call graphs).
+    local perf_ver=$V1; [ "${PERF_RELEASE:-v1}" != v2 ] || perf_ver=$V2
+    if [ -n "${PERF:-}" ] && [ "$ver" = "$perf_ver" ]; then
+      # A profile of one release's transfer only (every process on the machine, call graphs).
       perf record -F "${PERF_FREQ:-499}" -a -g -o "$PERF" >/dev/null 2>&1 &
       perf_pid=$!
       nap 0.5

@@ -59,6 +59,7 @@ extension GossipRuntime {
             return
         }
         state.withLock { _ = $0.notices.add(body) }
+        arm()
     }
 
     /// Sends signed bytes (a notice or a rotation statement) to one member at once, outside
