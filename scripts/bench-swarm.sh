@@ -83,6 +83,12 @@
 #   system=bundlecast-delta N= size_mb= rate= inserted_bytes=1048576 seconds=
 #       v2_bytes_in_per_node=... v2_bytes_in_max= goal_max_bytes=1572864
 #       goal=met|missed peak_rss_kib_max= seed_peak_rss_kib=   (VmHWM at the end)
+#       over_local_copy=    (seconds / the local-copy line's seconds)
+#   system=local-copy N= size_mb= seconds=
+#       the delta's local floor on this host, timed right after it: N copies of the
+#       v2 file written at once by dd, each made durable (conv=fsync), as each node
+#       writes and syncs its whole new tree at install. N nodes on one host share
+#       its disk and cores; on N hosts each would write only its own copy.
 # After each release, stderr has its breakdown: for each milestone (notice accepted,
 # manifest held, first peer, first request, first chunk, last chunk, held chunks
 # staged, installed, current seen) the seconds after the announce over the
@@ -1114,11 +1120,26 @@ run_bundlecast() {
   local rss2 seed_rss
   rss2=$(python3 "$H" rss "${rss_spec[@]}" | awk '$2 > m { m = $2 } END { print m + 0 }')
   seed_rss=$(python3 "$H" rss "seed:${PID_OF[seed]}" | awk '{print $2}')
+  # The local floor: every node writes and syncs a whole copy of the new tree; here all share one disk.
+  local floor_dir="$B/floor" floor_pids=() fp t_floor0 floor_secs
+  mkdir -p "$floor_dir"
+  sync
+  t_floor0=$(now)
+  for (( i = 1; i <= N; i++ )); do
+    dd if="$B/bundle2/payload.bin" of="$floor_dir/$i" bs=1M conv=fsync status=none &
+    track $!; floor_pids+=("$!")
+  done
+  for fp in "${floor_pids[@]}"; do wait "$fp" || { log "local copy: dd failed"; return 1; }; done
+  floor_secs=$(calc "$(now) - $t_floor0")
+  untrack "${floor_pids[@]}"
+  rm -rf "$floor_dir"
+  log "local floor of the delta: $N copies of the new file written and synced at once took ${floor_secs}s; the delta took ${secs2}s ($(ratio "$secs2" "$floor_secs")x)"
+  echo "system=local-copy N=$N size_mb=$SIZE_MB seconds=$floor_secs"
   local goal=met; [ "$max2" -le "$DELTA_GOAL" ] || goal=missed
   local cpu2; read -r cpu_a cpu_b < "$B/cpu-$V2.txt"; cpu2=$(calc "$cpu_b - $cpu_a")
   log "bundlecast v2 (delta): first node installed at ${first2}s, last at ${secs2}s; most received by one node $max2 B (goal <= $DELTA_GOAL B: $goal); the seed and nodes used ${cpu2} CPU seconds"
   breakdown "$V2"
-  echo "system=bundlecast-delta N=$N size_mb=$SIZE_MB rate=$RATE inserted_bytes=$INSERT_BYTES seconds=$secs2 v2_bytes_in_per_node=$list2 v2_bytes_in_max=$max2 goal_max_bytes=$DELTA_GOAL goal=$goal peak_rss_kib_max=$rss2 seed_peak_rss_kib=$seed_rss$LINK_FIELDS"
+  echo "system=bundlecast-delta N=$N size_mb=$SIZE_MB rate=$RATE inserted_bytes=$INSERT_BYTES seconds=$secs2 v2_bytes_in_per_node=$list2 v2_bytes_in_max=$max2 goal_max_bytes=$DELTA_GOAL goal=$goal peak_rss_kib_max=$rss2 seed_peak_rss_kib=$seed_rss over_local_copy=$(ratio "$secs2" "$floor_secs")$LINK_FIELDS"
 
   end_phase 100                  # SIGTERM the nodes, up to 10 s, then SIGKILL
   [ "$KEEP" = 1 ] || rm -rf "$B"

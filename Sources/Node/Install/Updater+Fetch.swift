@@ -29,23 +29,39 @@ extension Updater {
                     logger.info("staged what the store holds of \(app) \(notice.version)", metadata: ["fill_s": "\(String(format: "%.3f", Self.seconds(since: started)))"])
                 }
             }
-            // Stored (peers ask this node for it once it downloads) and room checked, which may
-            // collect garbage and move chunks between packs: off the concurrency pool.
-            try await blocking(app) { [self] in
-                if let unstored { try manifests.put(unstored, digest: target, parsed: manifest) }
-                try checkRoom(for: manifest, app: app, version: notice.version.description)
+            // Room checked before anything is fetched; it may collect garbage and move chunks
+            // between packs: off the concurrency pool.
+            try await blocking(app) { [self] in try checkRoom(for: manifest, app: app, version: notice.version.description) }
+            // The manifest is stored while the chunks download, not before: its fsyncs wait for
+            // whatever the disk has queued, and a delta's copy of the held chunks queues tens of
+            // MiB (docs/benchmarks.md, *Delta release*). Peers are told this node is downloading
+            // it, and so ask it for the manifest, once it is stored; install waits for it.
+            let prefix = String(target.hex.prefix(16))
+            let storing = Task { [self] in
+                try await blocking(app) { [self] in if let unstored { _ = try manifests.put(unstored, digest: target, parsed: manifest) } }
+                state.updateApp(app) { a in
+                    a.downloading = prefix
+                    a.progress = a.progress ?? 0
+                }
             }
             let mirrorNote = mirrors.map { " (and from \($0.mirrors.count) mirror(s) what no peer offers)" } ?? ""
             logger.info("downloading \(app) \(notice.version) from peers\(mirrorNote)", metadata: ["manifest": "\(target.short)", "bytes": "\(notice.size)"])
             let peers: @Sendable () -> [TransferCandidate] = { [self] in candidates(app: app, manifest: target) }
-            state.updateApp(app) { $0.downloading = String(target.hex.prefix(16)); $0.progress = 0 }
             let write = staged.map { tree in { @Sendable (digest: Digest256, bytes: [UInt8]) in tree.write(digest, bytes) } }
-            try await withSupersession(app: app, target: target) { [self] in
-                try await downloads.chunks(of: manifest, digest: target, settings: settings.fetch, candidates: peers, mirrors: mirrors,
-                                           stored: write) { held, total in
-                    self.reportProgress(app: app, held: held, total: total)
+            do {
+                try await withSupersession(app: app, target: target) { [self] in
+                    try await downloads.chunks(of: manifest, digest: target, settings: settings.fetch, candidates: peers, mirrors: mirrors,
+                                               stored: write) { held, total in
+                        self.reportProgress(app: app, held: held, total: total)
+                    }
                 }
+            } catch {
+                // The store's step ends first, so that it cannot advertise this download after
+                // the caller has cleared it.
+                _ = try? await storing.value
+                throw error
             }
+            try await storing.value
             state.updateApp(app) { $0.downloading = nil; $0.progress = nil }
             fetchSeconds = Self.seconds(since: started)
         } else if let unstored {
