@@ -1,5 +1,6 @@
 import Foundation
 import Gossip
+import Synchronization
 
 /// What a node tells the fleet about itself, inside its membership record
 /// (at most 512 bytes encoded; see docs/gossip.md).
@@ -69,5 +70,33 @@ public struct NodeMetadata: Codable, Equatable, Sendable {
 
     public static func decode(_ bytes: [UInt8]) -> NodeMetadata? {
         try? JSONDecoder().decode(NodeMetadata.self, from: Data(bytes))
+    }
+
+    /// Members' metadata decoded once per change: a download looks at every member's metadata
+    /// up to 20 times a second while a chunk has no source, and the JSON decode was most of
+    /// that look. Keyed by member; an entry is reused while the bytes are the same.
+    final class Decoded: Sendable {
+        private let entries = Mutex<[NodeID: (bytes: [UInt8], metadata: NodeMetadata?)]>([:])
+
+        /// Each member's metadata, decoded or nil when it does not decode. Members no longer
+        /// passed in are forgotten, so the cache holds at most one entry per member.
+        func metadata(of members: [Member]) -> [NodeMetadata?] {
+            let known = entries.withLock { e in members.map { m in e[m.id].flatMap { $0.bytes == m.metadata ? $0 : nil } } }
+            var fresh: [(NodeID, [UInt8], NodeMetadata?)] = []
+            let decoded = zip(members, known).map { m, entry -> NodeMetadata? in
+                if let entry { return entry.metadata }
+                let metadata = NodeMetadata.decode(m.metadata)
+                fresh.append((m.id, m.metadata, metadata))
+                return metadata
+            }
+            entries.withLock { e in
+                for (id, bytes, metadata) in fresh { e[id] = (bytes, metadata) }
+                if e.count > members.count {
+                    let ids = Set(members.map(\.id))
+                    e = e.filter { ids.contains($0.key) }
+                }
+            }
+            return decoded
+        }
     }
 }

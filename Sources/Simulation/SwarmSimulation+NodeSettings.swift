@@ -17,6 +17,7 @@ extension SwarmSimulation {
         "FetchSettings.maxPeers": .modelled("the random others each node dials when its download starts"),
         "FetchSettings.extraHolders": .modelled("finished nodes dialled beyond maxPeers at each refresh, the seed counted"),
         "FetchSettings.refresh": .modelled("the period of a download's refresh event"),
+        "FetchSettings.refreshLacking": .modelled("the period of a download's refresh event while its planner lacks a source"),
         "FetchSettings.requery": .modelled("a peer that refused a chunk is asked again after it; pushed has frames carry the rest"),
         "FetchSettings.mirrorAfter": .notModelled("no simulated node has a mirror (--mirror is off by default, and the fleet has a seed): MirrorPlannerTests and MirrorFleetTests cover it"),
         "FetchSettings.mirrorRequests": .notModelled("no simulated node has a mirror"),

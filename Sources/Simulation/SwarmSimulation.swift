@@ -179,6 +179,11 @@ public enum SwarmSimulation {
             heap.push(event, at: time)
         }
 
+        // As the node's ``FetchPolicy/refreshDue(now:lacksSource:)``.
+        func refreshInterval(_ node: Int) -> UInt64 {
+            planners[node]?.lacksSource == true ? min(s.fetch.refresh, s.fetch.refreshLacking) : s.fetch.refresh
+        }
+
         func apply(_ node: Int, _ directives: [SwarmPlanner.Directive], now: UInt64) {
             for d in directives {
                 switch d {
@@ -244,7 +249,7 @@ public enum SwarmSimulation {
                 planners[i] = planner
                 apply(i, out, now: now)
                 heap.push(.tick(i), at: now + s.tickEvery)
-                heap.push(.refresh(i), at: now + s.fetch.refresh)
+                heap.push(.refresh(i), at: now + refreshInterval(i))
             case .refresh(let i):
                 guard planners[i] != nil, !planners[i]!.isComplete else { continue }
                 var holders = dialled[i].count { complete[$0] }
@@ -266,7 +271,7 @@ public enum SwarmSimulation {
                     out += planners[i]!.peerHasAll(ids[j], now: now)
                 }
                 apply(i, out, now: now)
-                if holders < s.fetch.extraHolders { heap.push(.refresh(i), at: now + s.fetch.refresh) }
+                if holders < s.fetch.extraHolders { heap.push(.refresh(i), at: now + refreshInterval(i)) }
             case .request(let from, let to, let chunk):
                 if !held[to][chunk] || seeding[to].admit(chunk, to: ids[from], linkIdle: links[to].isIdle(now: now), now: now) == .refused {
                     send(.missing(to: from, from: to, chunk: chunk), at: now + s.latency)

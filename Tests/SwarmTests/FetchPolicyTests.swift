@@ -23,6 +23,14 @@ struct FetchPolicyTests {
         #expect(p.refreshDue(now: 550 * ms) == true)
     }
 
+    @Test func refreshesSoonerWhileAChunkHasNoSource() {
+        var p = Self.policy()
+        #expect(p.refreshDue(now: 300 * ms, lacksSource: true) == true)
+        #expect(p.refreshDue(now: 320 * ms, lacksSource: true) == false)
+        #expect(p.refreshDue(now: 350 * ms, lacksSource: false) == false, "every source known: the long interval")
+        #expect(p.refreshDue(now: 350 * ms, lacksSource: true) == true)
+    }
+
     @Test func dialsUpToTheLimitSameZoneFirst() {
         var p = Self.policy(maxPeers: 3)
         let far = (1...4).map { Self.candidate($0) }

@@ -146,8 +146,9 @@ extension Updater {
     /// Members that hold `manifest` complete or are downloading it, with their transfer address.
     func candidates(app: String, manifest: Digest256) -> [TransferCandidate] {
         let prefix = String(manifest.hex.prefix(16))
-        return gossip.members.compactMap { m in
-            guard m.status == .alive || m.status == .suspect, let meta = NodeMetadata.decode(m.metadata),
+        let members = gossip.members.filter { $0.status == .alive || $0.status == .suspect }
+        return zip(members, decodedMetadata.metadata(of: members)).compactMap { m, meta in
+            guard let meta,
                   let port = meta.transfer.flatMap({ UInt16(exactly: $0) }), port != 0, let a = meta.apps[app],
                   a.held?.contains(prefix) == true || a.downloading == prefix else { return nil }
             return TransferCandidate(id: m.id, address: PeerAddress(host: m.address.host, port: port),

@@ -59,6 +59,8 @@ public final class Updater: Service, Sendable {
     let logger: Logger
     /// Installs, rollbacks and their durations, for `GET /metrics`.
     let metrics: NodeMetrics
+    /// Members' metadata, decoded once per change (``candidates(app:manifest:)``).
+    let decodedMetadata = NodeMetadata.Decoded()
     /// What the content server serves and its pages hear of: told of every install record.
     let releases: InstalledReleases?
     private let wakes: [String: AsyncStream<Void>.Continuation]

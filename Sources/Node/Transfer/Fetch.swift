@@ -170,7 +170,7 @@ final class Fetch: Sendable {
 
     private func step() {
         let now = Self.now()
-        if state.withLock({ $0.policy.refreshDue(now: now) }) { refresh(now: now) }
+        if state.withLock({ $0.policy.refreshDue(now: now, lacksSource: $0.planner.lacksSource) }) { refresh(now: now) }
         apply { $0.planner.nextDeadline <= now ? $0.planner.tick(now: now) : [] }
         if mirrors != nil { pickMirrorRequests(now: now) }
     }

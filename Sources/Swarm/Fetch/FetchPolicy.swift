@@ -68,10 +68,12 @@ public struct FetchPolicy: Sendable {
     /// The peers of this download (dialled or connected), in id order.
     public var known: [NodeID] { peers.keys.sorted() }
 
-    /// True once per `refresh` interval: time to call ``refresh(_:now:)`` (looking at the
-    /// candidates costs the shell a walk over every member's metadata, so not at every tick).
-    public mutating func refreshDue(now: UInt64) -> Bool {
-        guard now >= lastRefresh + settings.refresh else { return false }
+    /// True once per `refresh` interval, or `refreshLacking` while the download `lacksSource`
+    /// (``SwarmPlanner/lacksSource``): time to call ``refresh(_:now:)``. Looking at the
+    /// candidates costs the shell a walk over every member's metadata, so not at every tick.
+    public mutating func refreshDue(now: UInt64, lacksSource: Bool = false) -> Bool {
+        let interval = lacksSource ? min(settings.refresh, settings.refreshLacking) : settings.refresh
+        guard now >= lastRefresh &+ interval else { return false }
         lastRefresh = now
         return true
     }
