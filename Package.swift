@@ -127,6 +127,8 @@ let package = Package(
         .testTarget(
             name: "NodeTests",
             dependencies: ["Node", "BundlecastCore", "BoundedHTTP", "Gossip", "Policy", "TransferWire", "FuzzChecks", "TestSupport",
+                           // Whether this file system can reserve blocks (StagedTreeTests).
+                           "CFileOps",
                            // The content server's routes.
                            .product(name: "NIOHTTP1", package: "swift-nio"),
                            // A fake origin in the test process.

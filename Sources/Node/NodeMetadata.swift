@@ -78,6 +78,9 @@ public struct NodeMetadata: Codable, Equatable, Sendable {
     final class Decoded: Sendable {
         private let entries = Mutex<[NodeID: (bytes: [UInt8], metadata: NodeMetadata?)]>([:])
 
+        /// Members held (for tests).
+        var count: Int { entries.withLock { $0.count } }
+
         /// Each member's metadata, decoded or nil when it does not decode. Members no longer
         /// passed in are forgotten, so the cache holds at most one entry per member.
         func metadata(of members: [Member]) -> [NodeMetadata?] {

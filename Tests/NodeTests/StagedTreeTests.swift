@@ -1,4 +1,5 @@
 import BundlecastCore
+import CFileOps
 import Foundation
 import Gossip
 @testable import Node
@@ -95,6 +96,29 @@ import TestSupport
             #expect(tree.problem == "1 of \(manifest.distinctChunks.count) chunks not written")
             tree.write(victim, bytes[victim]!)
             try Installer(appsRoot: dir + "/apps", chunks: store).verifyTree(manifest, at: try tree.commit())
+        }
+    }
+
+    @Test func eachFileIsLaidOutAtItsSizeWithItsBlocksReserved() throws {
+        try withTemporaryDirectory { dir in
+            let (manifest, _) = try Self.manifest()
+            let store = try ChunkStore(root: dir + "/chunks")
+            let tree = try StagedTree(manifest, installer: Installer(appsRoot: dir + "/apps", chunks: store))
+            defer { tree.abandon() }
+            guard case .file(_, let fileSize, _, _) = manifest.entries.first(where: { $0.path == "bin/big" })!.kind else {
+                Issue.record("bin/big is not a file")
+                return
+            }
+            let size = Int(fileSize)
+            var st = stat()
+            #expect(stat(tree.root + "/bin/big", &st) == 0 && st.st_size == off_t(size))
+            // Where the file system can reserve blocks (ext4, xfs, tmpfs), they are reserved
+            // before any byte is written: a full disk fails here, not mid-download.
+            let probe = open(dir + "/probe", O_WRONLY | O_CREAT, 0o644)
+            defer { close(probe) }
+            if cfileops_reserve(probe, 4096) == 0 {
+                #expect(Int(st.st_blocks) * 512 >= size, "\(st.st_blocks) blocks of 512 bytes for \(size) bytes")
+            }
         }
     }
 
