@@ -115,8 +115,7 @@ int cfileops_reserve(int fd, long length) {
     for (;;) {
         if (fallocate(fd, 0, 0, (off_t)length) == 0) return 0;
         if (errno == EINTR) continue;
-        if (errno == ENOSPC || errno == EDQUOT) return -1;
-        errno = EOPNOTSUPP;
+        if (errno == ENOSYS || errno == EINVAL) errno = EOPNOTSUPP;
         return -1;
     }
 #else

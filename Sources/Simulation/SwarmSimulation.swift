@@ -179,7 +179,9 @@ public enum SwarmSimulation {
             heap.push(event, at: time)
         }
 
-        // As the node's ``FetchPolicy/refreshDue(now:lacksSource:)``.
+        // As the node's ``FetchPolicy/refreshDue(now:lacksSource:)``, but decided when the next
+        // refresh is scheduled (a node asks its planner at every 50 ms step, so a download that
+        // comes to lack a source looks sooner there than here).
         func refreshInterval(_ node: Int) -> UInt64 {
             planners[node]?.lacksSource == true ? min(s.fetch.refresh, s.fetch.refreshLacking) : s.fetch.refresh
         }

@@ -154,6 +154,19 @@ import Testing
         #expect(q.round(now: 200, limit: 5) == [1, 2])
     }
 
+    @Test func aRoundPostponedForWantOfMembersKeepsEverySend() {
+        var q = RumourQueue<Int>(interval: 50, freshDelay: 20)
+        q.add(1)
+        // Alone at 0: the round passes unsent, and the next is an interval away (not due at once again).
+        q.postpone(now: 0)
+        #expect(q.nextDeadline == 50)
+        q.postpone(now: 50)
+        q.postpone(now: 100)
+        // The rumour still goes out `limit` times once someone is there.
+        for t in [150, 200] { #expect(q.round(now: UInt64(t), limit: 2) == [1]) }
+        #expect(q.isEmpty)
+    }
+
     @Test func pushPullIsAnsweredWithFullState() {
         var n = node(a, addrA)
         let out = sends(n.receive(.pushPull(from: b, isRequest: true, state: [.alive(id: b, incarnation: 1, address: addrB, metadata: [])]),

@@ -30,9 +30,10 @@ void cfileops_read_ahead(int fd, long offset, long length);
 /// Allocates the file's blocks for its first `length` bytes now (fallocate without
 /// FALLOC_FL_KEEP_SIZE, Linux), so the file is `length` long and its later writes find their
 /// blocks reserved: a full disk shows here, once, and each write skips the file system's
-/// per-block reservation. Returns 0; -1 with errno ENOSPC or EDQUOT when the room is not there;
-/// -1 with errno EOPNOTSUPP where the system or file system cannot (the caller sizes the
-/// file with ftruncate instead). Never writes zeros.
+/// per-block reservation. Returns 0; -1 with errno EOPNOTSUPP where the system or file
+/// system cannot (ENOSYS and EINVAL are reported so; the caller sizes the file with ftruncate
+/// instead); -1 with fallocate's errno otherwise (ENOSPC or EDQUOT: the room is not there).
+/// Never writes zeros.
 int cfileops_reserve(int fd, long length);
 
 #endif

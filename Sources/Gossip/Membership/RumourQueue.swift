@@ -35,6 +35,12 @@ public struct RumourQueue<Payload: Equatable & Sendable>: Sendable {
         return payloads
     }
 
+    /// Lets a due round pass without sending or counting it (no one to send it to): the
+    /// rumours keep every send they have left, and the next round is an interval away.
+    public mutating func postpone(now: UInt64) {
+        _ = rounds.take(now: now)
+    }
+
     /// When `round` next has work.
     public var nextDeadline: UInt64 { queue.isEmpty ? .max : rounds.deadline }
 }

@@ -91,7 +91,11 @@ extension GossipRuntime {
         let round = state.withLock { s -> (batch: [[UInt8]], targets: [PeerAddress], me: NodeID)? in
             guard s.notices.nextDeadline <= now else { return nil }
             var live = s.swim.members.filter { $0.status == .alive || $0.status == .suspect }.map(\.address)
-            guard !live.isEmpty else { return nil }
+            guard !live.isEmpty else {
+                // Alone: the notices wait a round (else the runtime would wake for them at once, again and again).
+                s.notices.postpone(now: now)
+                return nil
+            }
             live.shuffle()
             let targets = Array(live.prefix(s.swim.settings.gossipFanout))
             return (s.notices.round(now: now, limit: s.swim.retransmitLimit), targets, s.swim.me.id)

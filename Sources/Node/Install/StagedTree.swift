@@ -135,12 +135,16 @@ public final class StagedTree: Sendable {
                 files.append((fd, path))
                 // The mode asked for at creation is filtered by the umask; set it exactly.
                 fchmod(fd, executable ? 0o755 : 0o644)
-                // Blocks reserved at once: a full disk fails the layout, not a write mid-download, and
-                // each write skips the file system's reservation of its blocks (a fifth less CPU per
-                // byte written on ext4; docs/benchmarks.md, *Delta release*).
+                // Blocks reserved at once: a full disk fails the layout (``NoRoomForTree``), before
+                // anything is downloaded, and each write skips the file system's reservation of its
+                // blocks (a fifth less CPU per byte written on ext4; docs/benchmarks.md, *Delta release*).
                 if size > 0, cfileops_reserve(fd, Int(size)) != 0 {
-                    guard errno == EOPNOTSUPP else { throw FileError.errno("reserve room for", path) }
-                    guard ftruncate(fd, off_t(size)) == 0 else { throw FileError.errno("size", path) }
+                    let error = FileError.errno("reserve room for", path)
+                    switch errno {
+                    case EOPNOTSUPP: guard ftruncate(fd, off_t(size)) == 0 else { throw FileError.errno("size", path) }
+                    case ENOSPC, EDQUOT: throw NoRoomForTree(app: manifest.app, version: manifest.version.description, error: error)
+                    default: throw error
+                    }
                 }
                 var offset: UInt64 = 0
                 for ref in refs {
@@ -388,4 +392,13 @@ public final class StagedTree: Sendable {
         // After a commit nothing is left here (renamed, or the old tree already removed).
         try? FileManager.default.removeItem(atPath: root)
     }
+}
+
+/// The disk cannot hold a version's tree: reserving its files' blocks failed with ENOSPC or
+/// EDQUOT. The download is refused before it starts (install would fail the same way).
+public struct NoRoomForTree: Error, CustomStringConvertible {
+    public let app: String
+    public let version: String
+    public let error: FileError
+    public var description: String { "no room on the disk for the files of \(app) \(version): \(error)" }
 }

@@ -21,7 +21,7 @@ extension Updater {
             // The tree is written as the chunks arrive, and what the store already holds is copied
             // meanwhile, on the app's staging queue (install waits for that copy). The copy starts
             // first: in a delta release it is most of the work, and it needs only the manifest.
-            staged = settings.seedOnly ? nil : stage(manifest)
+            staged = settings.seedOnly ? nil : try stage(manifest)
             if let staged {
                 staging(app) { [installer, logger] in
                     let started = ContinuousClock.now
@@ -35,33 +35,41 @@ extension Updater {
             // The manifest is stored while the chunks download, not before: its fsyncs wait for
             // whatever the disk has queued, and a delta's copy of the held chunks queues tens of
             // MiB (docs/benchmarks.md, *Delta release*). Peers are told this node is downloading
-            // it, and so ask it for the manifest, once it is stored; install waits for it.
+            // it, and so ask it for the manifest, once it is stored. Until then garbage
+            // collection keeps its chunks by `fetching`. Either step failing cancels the other;
+            // both have ended before the download is cleared from the metadata, on every path.
             let prefix = String(target.hex.prefix(16))
-            let storing = Task { [self] in
-                try await blocking(app) { [self] in if let unstored { _ = try manifests.put(unstored, digest: target, parsed: manifest) } }
-                state.updateApp(app) { a in
-                    a.downloading = prefix
-                    a.progress = a.progress ?? 0
-                }
-            }
+            fetching.withLock { $0[target] = manifest }
+            defer { fetching.withLock { $0[target] = nil } }
             let mirrorNote = mirrors.map { " (and from \($0.mirrors.count) mirror(s) what no peer offers)" } ?? ""
             logger.info("downloading \(app) \(notice.version) from peers\(mirrorNote)", metadata: ["manifest": "\(target.short)", "bytes": "\(notice.size)"])
             let peers: @Sendable () -> [TransferCandidate] = { [self] in candidates(app: app, manifest: target) }
             let write = staged.map { tree in { @Sendable (digest: Digest256, bytes: [UInt8]) in tree.write(digest, bytes) } }
             do {
-                try await withSupersession(app: app, target: target) { [self] in
-                    try await downloads.chunks(of: manifest, digest: target, settings: settings.fetch, candidates: peers, mirrors: mirrors,
-                                               stored: write) { held, total in
-                        self.reportProgress(app: app, held: held, total: total)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { [self] in
+                        try await blocking(app) { [self] in if let unstored { _ = try manifests.put(unstored, digest: target, parsed: manifest) } }
+                        state.updateApp(app) { a in
+                            a.downloading = prefix
+                            a.progress = a.progress ?? 0
+                        }
                     }
+                    group.addTask { [self] in
+                        try await withSupersession(app: app, target: target) { [self] in
+                            try await downloads.chunks(of: manifest, digest: target, settings: settings.fetch, candidates: peers,
+                                                       mirrors: mirrors, stored: write) { held, total in
+                                self.reportProgress(app: app, held: held, total: total)
+                            }
+                        }
+                    }
+                    // `next()` rethrows the first failure at once; leaving the group then cancels
+                    // the other step and waits for it (`waitForAll` would wait for both first).
+                    while try await group.next() != nil {}
                 }
             } catch {
-                // The store's step ends first, so that it cannot advertise this download after
-                // the caller has cleared it.
-                _ = try? await storing.value
+                state.updateApp(app) { $0.downloading = nil; $0.progress = nil }
                 throw error
             }
-            try await storing.value
             state.updateApp(app) { $0.downloading = nil; $0.progress = nil }
             fetchSeconds = Self.seconds(since: started)
         } else if let unstored {
@@ -79,10 +87,13 @@ extension Updater {
     }
 
     /// The tree laid out for writing while it downloads, or nil (install then writes it from
-    /// the store) when it cannot be made.
-    private func stage(_ manifest: Manifest) -> StagedTree? {
+    /// the store) when it cannot be made. Throws ``NoRoomForTree``: install could not write
+    /// it either, so nothing is downloaded (the update is retried every 5 s, `status` says why).
+    private func stage(_ manifest: Manifest) throws -> StagedTree? {
         do {
             return try StagedTree(manifest, installer: installer)
+        } catch let full as NoRoomForTree {
+            throw full
         } catch {
             logger.warning("cannot stage \(manifest.app) \(manifest.version) while it downloads (it is written at install instead): \(error)")
             return nil

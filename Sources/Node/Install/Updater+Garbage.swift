@@ -56,6 +56,10 @@ extension Updater {
             }
             for c in manifests.manifest(d)?.distinctChunks ?? [] { keepChunks.insert(c.digest) }
         }
+        // A download whose manifest is still being stored (``fetch(_:key:cached:missing:)``).
+        for manifest in fetching.withLock({ Array($0.values) }) {
+            for c in manifest.distinctChunks { keepChunks.insert(c.digest) }
+        }
         let (count, bytes, problem) = installer.chunks.collect(keeping: keepChunks)
         if count > 0 { logger.info("collected \(count) chunks (\(bytes) bytes) no kept version needs") }
         if let problem { logger.warning("\(problem); the store keeps more on disk than it needs until the next collection") }

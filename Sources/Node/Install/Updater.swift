@@ -59,6 +59,9 @@ public final class Updater: Service, Sendable {
     let logger: Logger
     /// Installs, rollbacks and their durations, for `GET /metrics`.
     let metrics: NodeMetrics
+    /// Manifests being downloaded, by digest: kept from garbage collection with their chunks
+    /// while they are stored alongside the download.
+    let fetching = Mutex<[Digest256: Manifest]>([:])
     /// Members' metadata, decoded once per change (``candidates(app:manifest:)``).
     let decodedMetadata = NodeMetadata.Decoded()
     /// What the content server serves and its pages hear of: told of every install record.

@@ -170,7 +170,12 @@ final class Fetch: Sendable {
 
     private func step() {
         let now = Self.now()
-        if state.withLock({ $0.policy.refreshDue(now: now, lacksSource: $0.planner.lacksSource) }) { refresh(now: now) }
+        let due = state.withLock { s -> Bool in
+            // `lacksSource` scans the chunks still wanted: only when it can matter.
+            let lacks = now >= s.policy.earliestRefresh && s.planner.lacksSource
+            return s.policy.refreshDue(now: now, lacksSource: lacks)
+        }
+        if due { refresh(now: now) }
         apply { $0.planner.nextDeadline <= now ? $0.planner.tick(now: now) : [] }
         if mirrors != nil { pickMirrorRequests(now: now) }
     }
