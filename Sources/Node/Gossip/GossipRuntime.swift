@@ -175,9 +175,9 @@ public final class GossipRuntime: Sendable {
     }
 
     /// The runtime wakes only when something is due: the membership's next probe, timeout or
-    /// rumour round, the notices' next round, or the next push-pull. An idle node woke every
-    /// 20 ms before, and those wakes were a tenth of the CPU of a fleet of idle nodes sharing a
-    /// host. A change that brings a deadline forward goes through ``perform(_:)`` or
+    /// rumour round, the notices' next round, or the next push-pull. An idle node has no reason
+    /// to wake more often, and on a host of many nodes (or a laptop) a fixed 20 ms tick costs
+    /// CPU and power for nothing. A change that brings a deadline forward goes through ``perform(_:)`` or
     /// ``spread(notice:)``, which call this; at most ``maxWake`` apart all the same, so a
     /// deadline moved by some other path is late by no more than that.
     func arm() {

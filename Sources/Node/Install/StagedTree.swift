@@ -139,8 +139,9 @@ public final class StagedTree: Sendable {
                 // anything is downloaded, and each write skips the file system's reservation of its
                 // blocks (a fifth less CPU per byte written on ext4; docs/benchmarks.md, *Delta release*).
                 if size > 0, cfileops_reserve(fd, Int(size)) != 0 {
+                    let code = errno
                     let error = FileError.errno("reserve room for", path)
-                    switch errno {
+                    switch code {
                     case EOPNOTSUPP: guard ftruncate(fd, off_t(size)) == 0 else { throw FileError.errno("size", path) }
                     case ENOSPC, EDQUOT: throw NoRoomForTree(app: manifest.app, version: manifest.version.description, error: error)
                     default: throw error

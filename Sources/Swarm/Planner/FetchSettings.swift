@@ -15,9 +15,10 @@ public struct FetchSettings: Sendable {
     /// Nanoseconds between looks at the candidates (new peers are dialled).
     public var refresh: UInt64 = 250_000_000
     /// The same while the download lacks a chunk none of its peers offers. A seed gives each
-    /// new chunk to one requester (super-seeding) and refuses the others, who must find that
-    /// node: in a small delta release it held every new chunk within 50 ms, and the others'
-    /// next look at the candidates, up to `refresh` later, was most of their wait.
+    /// new chunk to one requester (super-seeding) and refuses the others, who get it only once
+    /// they have dialled a node that holds it: in a small release that wait is most of the
+    /// download, so it is shortened; at other times a look would only cost CPU
+    /// (docs/benchmarks.md, *Delta release*).
     public var refreshLacking: UInt64 = 50_000_000
     /// Nanoseconds before a peer is asked for its whole have-set again (a backstop: peers
     /// push each new chunk with a `has` frame).
