@@ -183,7 +183,7 @@ public enum SwarmSimulation {
         // refresh is scheduled (a node asks its planner at every 50 ms step, so a download that
         // comes to lack a source looks sooner there than here).
         func refreshInterval(_ node: Int) -> UInt64 {
-            planners[node]?.lacksSource == true ? min(s.fetch.refresh, s.fetch.refreshLacking) : s.fetch.refresh
+            s.fetch.refreshInterval(lacksSource: planners[node]?.lacksSource == true)
         }
 
         func apply(_ node: Int, _ directives: [SwarmPlanner.Directive], now: UInt64) {

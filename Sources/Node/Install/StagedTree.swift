@@ -137,7 +137,7 @@ public final class StagedTree: Sendable {
                 fchmod(fd, executable ? 0o755 : 0o644)
                 // Blocks reserved at once: a full disk fails the layout (``NoRoomForTree``), before
                 // anything is downloaded, and each write skips the file system's reservation of its
-                // blocks (a fifth less CPU per byte written on ext4; docs/benchmarks.md, *Delta release*).
+                // blocks (less CPU per byte written on ext4; docs/benchmarks.md, *Delta release*).
                 if size > 0, cfileops_reserve(fd, Int(size)) != 0 {
                     let code = errno
                     let error = FileError.errno("reserve room for", path)

@@ -46,12 +46,9 @@ extension TransferNode {
             regionsInFlight.subtract(1, ordering: .relaxed)
             return false
         }
-        guard let (fd, offset, size, recent) = chunks.openForSending(upload.digest) else {
-            regionsInFlight.subtract(1, ordering: .relaxed)
-            return false
-        }
-        guard size == upload.size else {
-            close(fd)
+        let opened = chunks.openForSending(upload.digest)
+        if let opened, opened.size != upload.size { close(opened.fd) }
+        guard let (fd, offset, size, recent) = opened, size == upload.size else {
             regionsInFlight.subtract(1, ordering: .relaxed)
             return false
         }
@@ -85,7 +82,7 @@ extension TransferNode {
             promise.futureResult.whenComplete { [self] result in
                 try? handle.close()
                 regionsInFlight.subtract(1, ordering: .relaxed)
-                if case .failure = result { uploadDone(upload, sent: false) } else { uploadDone(upload, sent: true) }
+                uploadDone(upload, sent: (try? result.get()) != nil)
             }
             channel.write(head, promise: nil)
             channel.writeAndFlush(FileRegion(fileHandle: handle, readerIndex: start, endIndex: start + size), promise: promise)

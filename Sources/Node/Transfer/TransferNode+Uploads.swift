@@ -228,7 +228,7 @@ extension TransferNode {
         }
         let promise = channel.eventLoop.makePromise(of: Void.self)
         promise.futureResult.whenComplete { [self] result in
-            if case .failure = result { uploadDone(upload, sent: false) } else { uploadDone(upload, sent: true) }
+            uploadDone(upload, sent: (try? result.get()) != nil)
         }
         channel.writeAndFlush(frame, promise: promise)
     }

@@ -219,15 +219,15 @@ public final class TransferNode: Sendable {
         return list
     }
 
-    /// A connection stops being read (``BackPressureHandler``) when this much waits to be
-    /// written. Above the bulk answers' own limit (``TransferConnection/maxUnsentBytes`` plus
-    /// a chunk), so chunks on their way out never stop the chunks coming in on the same
-    /// connection; only small answers piling up (a peer that asks and does not read) do.
     /// Reads of up to 128 KiB: a chunk frame (64 KiB on average, and its header) no longer
     /// takes two reads, the second copying the first into the decoder's buffer; NIO's default
     /// stops at 64 KiB. Not more: NIO keeps a few read buffers per connection for reuse.
     static let reads = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 128 << 10)
 
+    /// A connection stops being read (``BackPressureHandler``) when this much waits to be
+    /// written. Above the bulk answers' own limit (``TransferConnection/maxUnsentBytes`` plus
+    /// a chunk), so chunks on their way out never stop the chunks coming in on the same
+    /// connection; only small answers piling up (a peer that asks and does not read) do.
     static let waterMark = ChannelOptions.Types.WriteBufferWaterMark(low: TransferConnection.maxUnsentBytes,
                                                                      high: TransferConnection.maxUnsentBytes + (512 << 10))
 }

@@ -69,15 +69,13 @@ public struct FetchPolicy: Sendable {
     public var known: [NodeID] { peers.keys.sorted() }
 
     /// Before this, no refresh is due whatever the planner says (so the shell need not ask it).
-    public var earliestRefresh: UInt64 { lastRefresh &+ min(settings.refresh, settings.refreshLacking) }
+    public var earliestRefresh: UInt64 { lastRefresh &+ settings.refreshInterval(lacksSource: true) }
 
     /// True once per `refresh` interval, or `refreshLacking` while the download `lacksSource`
     /// (``SwarmPlanner/lacksSource``): time to call ``refresh(_:now:)``. Looking at the
     /// candidates costs the shell a walk over every member's metadata, so not at every tick.
     public mutating func refreshDue(now: UInt64, lacksSource: Bool = false) -> Bool {
-        guard now >= earliestRefresh else { return false }
-        let interval = lacksSource ? min(settings.refresh, settings.refreshLacking) : settings.refresh
-        guard now >= lastRefresh &+ interval else { return false }
+        guard now >= lastRefresh &+ settings.refreshInterval(lacksSource: lacksSource) else { return false }
         lastRefresh = now
         return true
     }

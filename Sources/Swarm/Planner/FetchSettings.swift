@@ -20,6 +20,9 @@ public struct FetchSettings: Sendable {
     /// download, so it is shortened; at other times a look would only cost CPU
     /// (docs/benchmarks.md, *Delta release*).
     public var refreshLacking: UInt64 = 50_000_000
+
+    /// The interval between looks at the candidates, given whether the download lacks a source.
+    public func refreshInterval(lacksSource: Bool) -> UInt64 { lacksSource ? min(refresh, refreshLacking) : refresh }
     /// Nanoseconds before a peer is asked for its whole have-set again (a backstop: peers
     /// push each new chunk with a `has` frame).
     public var requery: UInt64 = 2_000_000_000
