@@ -92,7 +92,8 @@ extension NodeService {
         let (intakeSignals, intakeSignalSink) = AsyncStream.makeStream(of: IntakeSignal.self, bufferingPolicy: .bufferingNewest(1024))
         let timestamps = OriginTimestamps(originKey: settings.origin.key, channel: channel, apps: keys.apps)
         let signedIntake = SignedIntake(inbox: inbox, keys: keys, timestamps: timestamps, state: state, channel: channel,
-                                        logger: logger, signals: intakeSignalSink, now: now)
+                                        logger: logger, signals: intakeSignalSink, now: now,
+                                        holdsComplete: { d in manifests.manifest(d).map { chunks.holdsEveryChunk(of: $0) } ?? false })
         let gossip: GossipRuntime
         do {
             gossip = try await GossipRuntime.start(

@@ -33,8 +33,8 @@ public enum SwarmSimulation {
         /// Peers each node and the seed take, as a node's `maxConnections` (the first to dial
         /// it; a dial to a node that has this many fails).
         public var maxConnections = 256
-        /// A node sends the `has` frames of the chunks it stored together, this long after
-        /// the first (the shell's batching, ``TransferNode``).
+        /// A node sends the `has` frames of the chunks it stored together, at most once per
+        /// this long, and at once after a quiet spell (the shell's ``NewsPacing``).
         public var hasDelay: UInt64 = 20_000_000
         /// How often a node's download looks at its deadlines (the shell's 50 ms timer).
         public var tickEvery: UInt64 = 50_000_000
@@ -162,6 +162,7 @@ public enum SwarmSimulation {
         var seeding = (0...n).map { SuperSeeding<Int>(refuses: $0 == 0, resendAfter: s.resendAfter) }
         var doneAt: [UInt64] = []
         var hasQueue = Array(repeating: [Int](), count: n + 1)
+        var hasPacing = Array(repeating: NewsPacing(delay: s.hasDelay), count: n + 1)
         var seedBytes: UInt64 = 0
         var ledger = SwarmUploadLedger(nodes: n, bytesPerSecond: max(1, s.uploadBytesPerSecond), width: s.ledgerInterval)
         // Which chunks the seed has sent at least once, and how many.
@@ -210,7 +211,7 @@ public enum SwarmSimulation {
             apply(to, planners[to]!.received(chunk: chunk, from: ids[from], valid: true, now: now), now: now)
             if fresh {
                 hasQueue[to].append(chunk)
-                if hasQueue[to].count == 1 { heap.push(.flushHas(to), at: now + s.hasDelay) }
+                if hasQueue[to].count == 1 { heap.push(.flushHas(to), at: now + hasPacing[to].wait(now: now)) }
             }
         }
         // The uploader's link gives its next turns: each chunk leaves when its slot ends.
@@ -314,6 +315,7 @@ public enum SwarmSimulation {
             case .flushHas(let i):
                 let chunks = hasQueue[i]
                 hasQueue[i].removeAll(keepingCapacity: true)
+                hasPacing[i].sent(now: now)
                 for j in neighbourList[i] where j != 0 { send(.hasBatch(to: j, from: i, chunks: chunks), at: now + s.latency) }
             case .hasBatch(let to, let from, let chunks):
                 guard planners[to] != nil else { continue }

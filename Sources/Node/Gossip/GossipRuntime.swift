@@ -155,6 +155,10 @@ public final class GossipRuntime: Sendable {
     public var me: Member { state.withLock { $0.swim.me } }
     public var members: [Member] { state.withLock { $0.swim.members } }
     public var counterValues: GossipCounters { state.withLock { $0.counters } }
+    /// Member changes seen so far (added, or a new status, address or metadata): a download
+    /// waiting for someone who holds a release looks again when it moves.
+    public var memberChanges: UInt64 { changeCount.load(ordering: .acquiring) }
+    private let changeCount = Atomic<UInt64>(0)
 
     public func join(_ seeds: [PeerAddress]) { perform(state.withLock { $0.swim.join(seeds) }) }
     public func setMetadata(_ metadata: [UInt8]) { perform(state.withLock { $0.swim.setMetadata(metadata) }) }
@@ -221,6 +225,7 @@ public final class GossipRuntime: Sendable {
             case .changed(let member):
                 logger.debug("member \(member.id.short) \(member.status)", metadata: ["address": "\(member.address)"])
                 onChange(member)
+                changeCount.add(1, ordering: .releasing)
             case .send(let message, let to):
                 if case .pushPull = message { pushPull(message, to: to) } else { sendDatagram(message, to: to) }
             }

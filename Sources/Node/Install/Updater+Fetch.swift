@@ -146,7 +146,9 @@ extension Updater {
             return (cached, nil)
         }
         let app = signed.notice.app
-        let bytes = try await downloads.manifest(target, mirrors: mirrors) { [self] in candidates(app: app, manifest: target) }
+        let bytes = try await downloads.manifest(target, mirrors: mirrors, changes: { [gossip] in gossip.memberChanges }) { [self] in
+            candidates(app: app, manifest: target)
+        }
         let manifest = try signed.verify(manifest: bytes, with: key)
         guard manifest.app == app, manifest.version == signed.notice.version else {
             throw UpdateError("manifest \(target.short) is for \(manifest.app) \(manifest.version), the notice says \(app) \(signed.notice.version)")

@@ -12,7 +12,7 @@ extension Updater {
         var held: [Digest256] = [record.current?.manifest, record.previous?.manifest].compactMap { $0 }
         held += seeded(app)
         if let latest = try? store.latest(app: app, channel: settings.channel)?.notice.manifest, !held.contains(latest),
-           let m = manifests.manifest(latest), !installer.chunks.presence(m.distinctChunks.map(\.digest)).contains(false) {
+           let m = manifests.manifest(latest), installer.chunks.holdsEveryChunk(of: m) {
             held.append(latest)
         }
         var prefixes: [String] = []

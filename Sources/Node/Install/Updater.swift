@@ -192,7 +192,7 @@ public final class Updater: Service, Sendable {
                 target = manifest
             }
             let cached = manifests.manifest(target)
-            let missing = cached.map { m in installer.chunks.presence(m.distinctChunks.map(\.digest)).contains(false) } ?? true
+            let missing = cached.map { !installer.chunks.holdsEveryChunk(of: $0) } ?? true
             let now = self.now()
             switch withPolicy(app, { $0.startFetch(target, chunksMissing: missing, now: now) }) {
             case .waitUntil(let until):

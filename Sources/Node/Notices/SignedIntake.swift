@@ -15,6 +15,8 @@ struct SignedIntake: Sendable {
     /// Wakes the updater on an app, or asks the origin for its rotations (``IntakeSignal``).
     let signals: AsyncStream<IntakeSignal>.Continuation
     let now: @Sendable () -> UInt64
+    /// Whether this node holds a manifest and every chunk of it.
+    let holdsComplete: @Sendable (Digest256) -> Bool
 
     func notice(_ body: [UInt8], _ source: String) -> Result<SignedNotice, NoticeIntake.Refusal> {
         let result: Result<SignedNotice, NoticeIntake.Refusal>
@@ -27,7 +29,16 @@ struct SignedIntake: Sendable {
             let n = signed.notice
             logger.info("accepted notice", metadata: ["app": "\(n.app)", "version": "\(n.version)", "sequence": "\(n.sequence)", "from": "\(source)"])
             if n.channel == channel {
-                state.updateApp(n.app) { $0.sequence = n.sequence; $0.version = n.version.description }
+                // A node that already holds the release (a seed given it through the admin API)
+                // says so in the same change: the fleet hears whom to ask with the version, not
+                // one gossip round later, once the updater has looked (docs/gossip.md).
+                let prefix = String(n.manifest.hex.prefix(16))
+                let held = holdsComplete(n.manifest)
+                state.updateApp(n.app) { a in
+                    a.sequence = n.sequence
+                    a.version = n.version.description
+                    if held, a.held?.contains(prefix) != true { a.held = (a.held ?? []) + [prefix] }
+                }
                 wake(n.app)
             }
         case .failure(.stale(_, _, let sequence, let held)) where sequence == held:

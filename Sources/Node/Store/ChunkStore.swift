@@ -143,6 +143,12 @@ public final class ChunkStore: Sendable {
         state.withLock { p in digests.map { p.chunks[$0] != nil } }
     }
 
+    /// Whether every chunk of `manifest` is present: the node holds that release complete.
+    public func holdsEveryChunk(of manifest: Manifest) -> Bool {
+        let digests = manifest.distinctChunks.map(\.digest)
+        return state.withLock { p in digests.allSatisfy { p.chunks[$0] != nil } }
+    }
+
     /// The chunk's pack and record, if it is held.
     private func lookup(_ digest: Digest256) -> (pack: ChunkPack, location: Location)? {
         state.withLock { s in s.chunks[digest].flatMap { l in s.packs[l.pack].map { ($0.file, l) } } }

@@ -34,12 +34,19 @@ public final class PeerDownloads: Sendable {
     /// hash to `digest`, or it appears in the node's own cache (or the task is cancelled). The caller checks them
     /// against the notice's signature before using them. With `mirrors`, once no peer has
     /// sent it for ``FetchSettings/mirrorAfter``, the mirrors are asked too, in turn.
-    func manifest(_ digest: Digest256, mirrors source: MirrorSource? = nil, candidates: @Sendable () -> [TransferCandidate]) async throws -> [UInt8] {
+    ///
+    /// `changes` is a count that moves whenever the candidates may have (gossip's member
+    /// changes): while there is no one to ask, the candidates are looked at again as soon as it
+    /// moves (at most every ``soonestLook``), not at the next look of ``ManifestRounds``'
+    /// back-off: a release's notice often arrives just before the metadata that says who holds it.
+    func manifest(_ digest: Digest256, mirrors source: MirrorSource? = nil, changes: (@Sendable () -> UInt64)? = nil,
+                  candidates: @Sendable () -> [TransferCandidate]) async throws -> [UInt8] {
         router.awaitManifest(digest)
         defer { router.stopAwaiting(digest) }
         var fromMirrors = source.map { ManifestFromMirrors(source: $0, digest: digest, now: Fetch.now()) }
         var rounds = ManifestRounds(seed: UInt64.random(in: 0...UInt64.max))
         while true {
+            let seen = changes?(), lookedAt = ContinuousClock.now
             let usable = candidates().filter { $0.id != node.id && !node.isBanned($0.id) }
             let round = rounds.next(usable.map(\.policyCandidate))
             for candidate in usable where round.ask.contains(candidate.id) {
@@ -51,12 +58,17 @@ public final class PeerDownloads: Sendable {
             while ContinuousClock.now < deadline {
                 if let bytes = router.arrivedManifest(digest) { return bytes }
                 if let bytes = await fromMirrors?.next(logger: node.logger) { return bytes }
+                // At most every 10 ms all the same: a look walks every member, and in a large
+                // fleet something changes all the time.
+                if round.ask.isEmpty, let seen, changes?() != seen, ContinuousClock.now - lookedAt >= Self.soonestLook { break }
                 try await Task.sleep(for: min(.milliseconds(5), deadline - ContinuousClock.now))
             }
             // Meanwhile the manifest may have been seeded through the admin API.
             if node.manifests.contains(digest), let bytes = node.manifests.bytes(digest) { return bytes }
         }
     }
+
+    static let soonestLook = Duration.milliseconds(10)
 
     /// Downloads every chunk of `manifest` not yet in the store; `stored` is called with each
     /// one stored (checked, still in memory).

@@ -1,6 +1,7 @@
 import BundlecastCore
 import Gossip
 import NIOCore
+import Swarm
 import Synchronization
 
 /// One connection's state, shared by its handler and the closures it schedules.
@@ -37,6 +38,7 @@ final class TransferConnection: Sendable {
         var interests: [Digest256] = []
         /// `has` frames waiting to be sent together (``TransferNode/announce(chunk:of:)``).
         var hasQueue: [Digest256] = []
+        var hasPacing = NewsPacing(delay: UInt64(TransferNode.hasDelay.nanoseconds))
         /// Answers waiting for room in the write buffer, oldest first.
         var waiting: [Outgoing] = []
         var waitingHead = 0
@@ -246,19 +248,21 @@ final class TransferConnection: Sendable {
 
     func isInterested(in manifest: Digest256) -> Bool { state.withLock { $0.interests.contains(manifest) } }
 
-    /// Queues a `has` frame; true when the queue was empty (the caller schedules the send).
-    func queueHas(_ chunk: Digest256) -> Bool {
+    /// Queues a `has` frame. When the queue was empty, the nanoseconds until the caller should
+    /// send it (``NewsPacing``: at once after a quiet spell); nil when a send is already due.
+    func queueHas(_ chunk: Digest256, now: UInt64) -> UInt64? {
         state.withLock { s in
             s.hasQueue.append(chunk)
-            return s.hasQueue.count == 1
+            return s.hasQueue.count == 1 ? s.hasPacing.wait(now: now) : nil
         }
     }
 
-    /// The queued `has` frames, emptying the queue.
-    func takeHas() -> [Digest256] {
+    /// The queued `has` frames, emptying the queue (they are sent at `now`).
+    func takeHas(now: UInt64) -> [Digest256] {
         state.withLock { s in
             var taken: [Digest256] = []
             swap(&taken, &s.hasQueue)
+            s.hasPacing.sent(now: now)
             return taken
         }
     }

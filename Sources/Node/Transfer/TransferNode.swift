@@ -146,16 +146,25 @@ public final class TransferNode: Sendable {
     /// A node stores a chunk every few milliseconds and tells each of a dozen or more peers:
     /// sent one by one, that is a system call here and a wake-up there per chunk and peer. So
     /// each connection queues its `has` frames and sends them together, in one write, at most
-    /// ``hasDelay`` after the first; a few milliseconds later news does not change a pick.
+    /// once per ``hasDelay``; a few milliseconds later news does not change a pick. The first
+    /// news after a quiet spell goes at once (``NewsPacing``): a small release's chunks travel
+    /// on it.
     func announce(chunk: Digest256, of manifest: Digest256) {
         // A peer that stops reading misses news (its have-query refresh catches up), rather
         // than this node buffering it.
+        let now = NIODeadline.now().uptimeNanoseconds
         for open in state.withLock({ Array($0.open.values) }) where open.connection.isInterested(in: manifest) && open.channel.isWritable {
-            guard open.connection.queueHas(chunk) else { continue }
+            guard let wait = open.connection.queueHas(chunk, now: now) else { continue }
             let (channel, connection) = (open.channel, open.connection)
-            channel.eventLoop.scheduleTask(in: Self.hasDelay) {
-                let chunks = connection.takeHas()
+            let send: @Sendable () -> Void = {
+                let chunks = connection.takeHas(now: NIODeadline.now().uptimeNanoseconds)
+                guard !chunks.isEmpty else { return }
                 channel.writeAndFlush(TransferFrame.buffer(chunks.map { .has($0) }), promise: nil)
+            }
+            if wait == 0 {
+                channel.eventLoop.execute(send)
+            } else {
+                channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(clamping: wait)), send)
             }
         }
     }
