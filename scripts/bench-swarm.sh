@@ -80,6 +80,10 @@
 #   system=bundlecast  N= size_mb= rate= seconds= lower_bound= ratio=
 #       v1_bytes_in_per_node=B1,...,BN v1_bytes_in_min= v1_bytes_in_max=
 #       peak_rss_kib_max=            (max VmHWM over the N nodes after v1)
+#       cpu_us_per_chunk=            (the nodes' and the seed's CPU per 64 KiB received)
+#       host_us_per_chunk= predicted= predicted_over_measured=
+#           (the cores' whole busy time per 64 KiB received, and the seconds
+#           `bundlecast simulate swarm` predicts given it; not for mixed links)
 #   system=bundlecast-delta N= size_mb= rate= inserted_bytes=1048576 seconds=
 #       v2_bytes_in_per_node=... v2_bytes_in_max= goal_max_bytes=1572864
 #       goal=met|missed peak_rss_kib_max= seed_peak_rss_kib=   (VmHWM at the end)
@@ -355,15 +359,18 @@ if [ "$NETNS" = 1 ]; then
   LINK_FIELDS=" links=$LINKS"
   [ "$PROGRAM_CAPS" = 0 ] || LINK_FIELDS+=" program_caps=1"
   # The simulator's model of these links: tbf alone (--links kernel), or the programs' caps.
-  if [ "$PROGRAM_CAPS" = 0 ]; then SIM_NOTE=" --links kernel"; else SIM_NOTE=" (which models the programs' caps, not tbf's frame bytes)"; fi
+  if [ "$PROGRAM_CAPS" = 0 ]; then SIM_NOTE=" --links kernel"; SIM_ARGS=(--links kernel); else SIM_NOTE=" (which models the programs' caps, not tbf's frame bytes)"; SIM_ARGS=(); fi
   if [ "$MIXED" = 1 ]; then
     LINK_FIELDS+=" slow_rate=$SLOW_RATE slow_nodes=$N_SLOW"
     SIM_NOTE+=" (one rate for every node: the simulator has no mixed links)"
+    SIM_ARGS=()
   fi
 else
   for h in hub "${HOSTS[@]}"; do NS_OF[$h]=""; IP_OF[$h]=127.0.0.1; done
-  LINK_FIELDS="" SIM_NOTE=""
+  LINK_FIELDS="" SIM_NOTE="" SIM_ARGS=()
 fi
+# Whether the simulator models these links (not mixed ones), so the script predicts the run.
+SIM_PREDICTS=1; [ "$MIXED" = 0 ] || SIM_PREDICTS=0
 # The programs' own upload cap per host (aria2's syntax): on loopback always, in
 # namespaces only with PROGRAM_CAPS=1; "" for none.
 declare -A CAP_OF=()
@@ -1058,6 +1065,7 @@ run_bundlecast() {
     [ $prc = 0 ] || return 1
     local host1; host1=$(host_cpu)
     echo "$cpu0 $(python3 "$H" cpu "seed:${PID_OF[seed]}" "${rss_spec[@]}")" > "$B/cpu-$ver.txt"
+    echo "${host0%% *} ${host1%% *}" > "$B/host-$ver.txt"
     host_cpu_log "bundlecast $ver" "$host0" "$host1" "$(read -r a b < "$B/cpu-$ver.txt"; calc "$b - $a")" "the nodes and the seed"
     awk -v t0="$t0" '{ d = $2 - t0; if (d > m) m = d; if (f == "" || d < f) f = d }
       END { printf "%.3f %.3f\n", m, f }' "$out" > "$B/secs-$ver.txt"
@@ -1101,10 +1109,26 @@ run_bundlecast() {
   local cpu_chunk_us; cpu_chunk_us=$(awk -v c="$cpu1" -v n="$N" -v f="$F" 'BEGIN { printf "%.0f", c * 1e6 / (n * f / 65536) }')
   log "bundlecast v1: the nodes used ${cpu1} CPU seconds (${cpu_chunk_us} us per 64 KiB received); compare:" \
     "bundlecast simulate swarm --nodes $N --bundle-mb $SIZE_MB --upload-mbps $(calc "$RATE_B / 1048576") --latency 1 --seed 1 --shared-cores $(nproc) --cpu-per-chunk-us $cpu_chunk_us$SIM_NOTE"
+  # The cores' whole busy time per chunk: the nodes' CPU and whatever else ran on the
+  # cores they shared (kernel threads doing their softirq and write-back, this script).
+  local hb0 hb1 host_chunk_us; read -r hb0 hb1 < "$B/host-$V1.txt"
+  host_chunk_us=$(awk -v t=$(( hb1 - hb0 )) -v hz="$(getconf CLK_TCK)" -v n="$N" -v f="$F" 'BEGIN { printf "%.0f", t / hz * 1e6 / (n * f / 65536) }')
+  local predicted="" predict_fields=""
+  if [ "$SIM_PREDICTS" = 1 ]; then
+    predicted=$("$BIN" simulate swarm --nodes "$N" --bundle-mb "$SIZE_MB" --upload-mbps "$(calc "$RATE_B / 1048576")" --latency 1 --seed 1 \
+      --shared-cores "$(nproc)" --cpu-per-chunk-us "$host_chunk_us" "${SIM_ARGS[@]}" | sed -n 's/.* 100% in \([0-9.]*\) s.*/\1/p' || true)
+    if [ -n "$predicted" ]; then
+      log "bundlecast v1: the cores were busy ${host_chunk_us} us per chunk in all; given that, the simulator predicts ${predicted}s" \
+        "($(calc "$predicted / $secs1")x the measured ${secs1}s)"
+      predict_fields=" host_us_per_chunk=$host_chunk_us predicted=$predicted predicted_over_measured=$(calc "$predicted / $secs1")"
+    else
+      log "bundlecast v1: the simulator gave no prediction"
+    fi
+  fi
   log "bundlecast v1: first node installed at ${first1}s, last at ${secs1}s; seed uploaded $(calc "$seed_out1 / $F") copies" \
     "(chunks sent again: $(awk '{print $4}' <<<"$seed_line") to another peer, $(awk '{print $5}' <<<"$seed_line") to the same peer)"
   breakdown "$V1"
-  echo "system=bundlecast N=$N size_mb=$SIZE_MB rate=$RATE seconds=$secs1 lower_bound=$LB_SWARM ratio=$(ratio "$secs1" "$LB_SWARM") v1_bytes_in_per_node=$list1 v1_bytes_in_min=$min1 v1_bytes_in_max=$max1 peak_rss_kib_max=$rss1 cpu_us_per_chunk=$cpu_chunk_us$LINK_FIELDS"
+  echo "system=bundlecast N=$N size_mb=$SIZE_MB rate=$RATE seconds=$secs1 lower_bound=$LB_SWARM ratio=$(ratio "$secs1" "$LB_SWARM") v1_bytes_in_per_node=$list1 v1_bytes_in_min=$min1 v1_bytes_in_max=$max1 peak_rss_kib_max=$rss1 cpu_us_per_chunk=$cpu_chunk_us$predict_fields$LINK_FIELDS"
   BC_SECS=$secs1
 
   # v2: 1 MiB of new random bytes inserted in the middle of the v1 file
