@@ -1060,10 +1060,11 @@ run_bundlecast() {
     in_ns seed "$BIN" announce "$notice" --node "127.0.0.1:$seed_admin" </dev/null >>"$L/cli.log" 2>&1 \
       || { log "bundlecast announce $ver failed:"; tail -5 "$L/cli.log" >&2; return 1; }
     local prc=0; wait "$poller" || prc=$?
+    # Read before perf writes its profile, which would count as the fleet's CPU.
+    local host1; host1=$(host_cpu)
     untrack "$poller"
     if [ -n "$perf_pid" ]; then kill -INT "$perf_pid" 2>/dev/null; wait "$perf_pid" 2>/dev/null || true; log "perf profile of the $ver transfer: $PERF"; fi
     [ $prc = 0 ] || return 1
-    local host1; host1=$(host_cpu)
     echo "$cpu0 $(python3 "$H" cpu "seed:${PID_OF[seed]}" "${rss_spec[@]}")" > "$B/cpu-$ver.txt"
     echo "${host0%% *} ${host1%% *}" > "$B/host-$ver.txt"
     host_cpu_log "bundlecast $ver" "$host0" "$host1" "$(read -r a b < "$B/cpu-$ver.txt"; calc "$b - $a")" "the nodes and the seed"

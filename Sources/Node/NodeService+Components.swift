@@ -98,6 +98,7 @@ extension NodeService {
         do {
             gossip = try await GossipRuntime.start(
                 id: id, settings: settings.gossip, metadata: state.metadata.encoded(), fleetKey: settings.fleetKey, logger: logger,
+                group: NodeService.gossipLoop,
                 onNotice: { body, sender in signedIntake.fromPeer(body, sender) })
         } catch {
             await transfer.shutdown()

@@ -3,6 +3,7 @@ import Foundation
 import Gossip
 import Logging
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 
 /// A peer node: membership and notices by gossip, bundles from peers over
@@ -103,11 +104,17 @@ public struct NodeReadyFile: Codable, Sendable {
 }
 
 extension NodeService {
-    /// How many event loop threads the node's shared group gets (gossip, transfers, admin
-    /// API); call before the node starts. One loop keeps a transfer's frames and the download
-    /// planner on one thread, so the planner's lock is never contended and no hop between
-    /// loops wakes a thread (measurements: docs/benchmarks.md).
+    /// How many event loop threads the node's shared group gets (transfers, admin API); call
+    /// before the node starts. One loop keeps a transfer's frames and the download planner on
+    /// one thread, so the planner's lock is never contended and no hop between loops wakes a
+    /// thread (measurements: docs/benchmarks.md).
     public static func useEventLoops(_ count: Int) {
         NIOSingletons.groupLoopCountSuggestion = max(1, count)
     }
+
+    /// Gossip's own event loop, one for the process like NIO's shared group. A transfer loop
+    /// waits for the page cache while it stores a received chunk, which on a disk slower than
+    /// the link can be hundreds of milliseconds; probes and their acks must not wait with it,
+    /// or a busy node would be suspected by the fleet.
+    static let gossipLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 }

@@ -30,8 +30,8 @@ struct SignedIntake: Sendable {
             logger.info("accepted notice", metadata: ["app": "\(n.app)", "version": "\(n.version)", "sequence": "\(n.sequence)", "from": "\(source)"])
             if n.channel == channel {
                 // A node that already holds the release (a seed given it through the admin API)
-                // says so in the same change: the fleet hears whom to ask with the version, not
-                // one gossip round later, once the updater has looked (docs/gossip.md).
+                // says so in the same change, so the fleet hears whom to ask with the version
+                // (docs/gossip.md).
                 let prefix = String(n.manifest.hex.prefix(16))
                 let held = holdsComplete(n.manifest)
                 state.updateApp(n.app) { a in

@@ -28,9 +28,10 @@ import Synchronization
 /// packs that are mostly dead, so the disk holds about what the index says.
 /// Every read and write is an explicit `pread`/`pwrite` (or
 /// `copy_file_range`), never a memory map. Reads, which may wait for the disk,
-/// run off the event loops; ``putVerified(_:_:)`` of a chunk just received
-/// runs on the loop that read it, since it is a write into the page cache
-/// with no fsync, and a hop to another thread per chunk cost more than it.
+/// run off the event loops. ``putVerified(_:_:)`` of a chunk just received runs
+/// on the transfer loop that read it: a write into the page cache with no fsync
+/// (and, once per pack, a file created), so the loop waits for the disk only as
+/// long as the kernel holds back a writer, and gossip has its own loop.
 public final class ChunkStore: Sendable {
     public let root: String
     /// The most bytes of chunks the store may hold (`--max-store`), if limited.

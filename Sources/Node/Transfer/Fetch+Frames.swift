@@ -45,11 +45,10 @@ extension Fetch {
         case .chunk(let d, let bytes):
             guard let i = index[d] else { return false }
             state.withLock { $0.planner.arriving(chunk: i, from: peer) }
-            // Checked and stored on the event loop that read it (`sync` on an idle serial
-            // queue runs the block on the calling thread): a hop to the queue's thread and
-            // back to the loop for the next request cost two thread wake-ups per chunk and
-            // about 5% of the CPU per chunk (docs/benchmarks.md, *CPU per chunk*). The
-            // queue still orders it with a mirror's chunks and the download's final drain.
+            // Checked and stored on the event loop that read it, with no hop to another
+            // thread and back for the next request (docs/benchmarks.md, *CPU per chunk*); the
+            // loop waits while a mirror's chunk is being stored, which the queue orders with
+            // this one and with the download's final drain.
             writes.sync { store(i, d, bytes, from: peer) }
             return true
         default:

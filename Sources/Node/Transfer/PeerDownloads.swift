@@ -36,15 +36,18 @@ public final class PeerDownloads: Sendable {
     /// sent it for ``FetchSettings/mirrorAfter``, the mirrors are asked too, in turn.
     ///
     /// `changes` is a count that moves whenever the candidates may have (gossip's member
-    /// changes): while there is no one to ask, the candidates are looked at again as soon as it
-    /// moves (at most every ``soonestLook``), not at the next look of ``ManifestRounds``'
-    /// back-off: a release's notice often arrives just before the metadata that says who holds it.
+    /// changes): while there is no one to ask, in the first ``earlyLooks`` of the fetch, the
+    /// candidates are looked at again as soon as it moves (at most every ``soonestLook``), not
+    /// at the next look of ``ManifestRounds``' back-off: a release's notice often arrives just
+    /// before the metadata that says who holds it. Later the back-off alone sets the pace, since
+    /// in a large fleet the count moves all the time and each look walks every member.
     func manifest(_ digest: Digest256, mirrors source: MirrorSource? = nil, changes: (@Sendable () -> UInt64)? = nil,
                   candidates: @Sendable () -> [TransferCandidate]) async throws -> [UInt8] {
         router.awaitManifest(digest)
         defer { router.stopAwaiting(digest) }
         var fromMirrors = source.map { ManifestFromMirrors(source: $0, digest: digest, now: Fetch.now()) }
         var rounds = ManifestRounds(seed: UInt64.random(in: 0...UInt64.max))
+        let started = ContinuousClock.now
         while true {
             let seen = changes?(), lookedAt = ContinuousClock.now
             let usable = candidates().filter { $0.id != node.id && !node.isBanned($0.id) }
@@ -58,9 +61,8 @@ public final class PeerDownloads: Sendable {
             while ContinuousClock.now < deadline {
                 if let bytes = router.arrivedManifest(digest) { return bytes }
                 if let bytes = await fromMirrors?.next(logger: node.logger) { return bytes }
-                // At most every 10 ms all the same: a look walks every member, and in a large
-                // fleet something changes all the time.
-                if round.ask.isEmpty, let seen, changes?() != seen, ContinuousClock.now - lookedAt >= Self.soonestLook { break }
+                if let seen, Self.looksEarly(askedNone: round.ask.isEmpty, changed: changes?() != seen,
+                                             fetching: ContinuousClock.now - started, sinceLook: ContinuousClock.now - lookedAt) { break }
                 try await Task.sleep(for: min(.milliseconds(5), deadline - ContinuousClock.now))
             }
             // Meanwhile the manifest may have been seeded through the admin API.
@@ -69,6 +71,13 @@ public final class PeerDownloads: Sendable {
     }
 
     static let soonestLook = Duration.milliseconds(10)
+    static let earlyLooks = Duration.seconds(1)
+
+    /// Whether a manifest fetch that is waiting looks at its candidates again before its
+    /// back-off says so (see ``manifest(_:mirrors:changes:candidates:)``).
+    static func looksEarly(askedNone: Bool, changed: Bool, fetching: Duration, sinceLook: Duration) -> Bool {
+        askedNone && changed && fetching < earlyLooks && sinceLook >= soonestLook
+    }
 
     /// Downloads every chunk of `manifest` not yet in the store; `stored` is called with each
     /// one stored (checked, still in memory).

@@ -136,7 +136,9 @@ extension TransferNode {
         }
         guard let link = banned else { return }
         logger.warning("banned peer \(peer): \(reason)")
-        delegate.transfer(banned: peer, reason: reason)
+        // Kept in `node.sqlite` (a write and an fsync) off the caller's thread: a ban for bad
+        // chunks is decided on the event loop that read them.
+        io.async { [delegate] in delegate.transfer(banned: peer, reason: reason) }
         link?.close(promise: nil)
     }
 

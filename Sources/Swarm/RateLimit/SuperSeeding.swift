@@ -28,9 +28,9 @@ public struct SuperSeeding<Chunk: Hashable & Sendable>: Sendable {
     public let refuses: Bool
     public let resendAfter: UInt64
     public let capacity: Int
-    private var byChunk: [Chunk: (peer: NodeID, at: UInt64)] = [:]
+    @usableFromInline var byChunk: [Chunk: (peer: NodeID, at: UInt64)] = [:]
     /// Chunks in the order they were first recorded (the oldest are forgotten first).
-    private var order: [Chunk] = []
+    @usableFromInline var order: [Chunk] = []
 
     public init(refuses: Bool, resendAfter: UInt64 = 5_000_000_000, capacity: Int = 65_536) {
         self.refuses = refuses
@@ -46,7 +46,7 @@ public struct SuperSeeding<Chunk: Hashable & Sendable>: Sendable {
     ///
     /// A resend to the same peer (its retry) keeps the time of the first: a peer that asks for
     /// a chunk again every few seconds must not hold it from everyone else for good.
-    public mutating func admit(_ chunk: Chunk, to peer: NodeID, linkIdle: Bool = false, now: UInt64) -> Admission {
+    @inlinable public mutating func admit(_ chunk: Chunk, to peer: NodeID, linkIdle: Bool = false, now: UInt64) -> Admission {
         let last = byChunk[chunk]
         if refuses, !linkIdle, let last, last.peer != peer, now < last.at + resendAfter { return .refused }
         let since = last.flatMap { $0.peer == peer ? $0.at : nil } ?? now
@@ -61,10 +61,10 @@ public struct SuperSeeding<Chunk: Hashable & Sendable>: Sendable {
 
     /// A request for `chunk` from `peer` left the queue unsent (cancelled, or its connection
     /// closed): a chunk never sent holds no one off.
-    public mutating func unsent(_ chunk: Chunk, to peer: NodeID) {
+    @inlinable public mutating func unsent(_ chunk: Chunk, to peer: NodeID) {
         if byChunk[chunk]?.peer == peer { byChunk[chunk] = nil }
     }
 
     /// Chunks on the books.
-    public var count: Int { byChunk.count }
+    @inlinable public var count: Int { byChunk.count }
 }

@@ -21,22 +21,33 @@ public struct UploadQueue<Item: Sendable>: Sendable {
         public let item: Item
         public let requester: NodeID
         public let start: UInt64
+
+        @usableFromInline init(item: Item, requester: NodeID, start: UInt64) {
+            self.item = item
+            self.requester = requester
+            self.start = start
+        }
     }
 
-    private struct Waiting: Sendable {
-        let item: Item
-        let bytes: Int
+    @usableFromInline struct Waiting: Sendable {
+        @usableFromInline let item: Item
+        @usableFromInline let bytes: Int
+
+        @usableFromInline init(item: Item, bytes: Int) {
+            self.item = item
+            self.bytes = bytes
+        }
     }
 
     public let bytesPerSecond: UInt64
     public let lookahead: UInt64
-    private var queues: [NodeID: [Waiting]] = [:]
+    @usableFromInline var queues: [NodeID: [Waiting]] = [:]
     /// Requesters with something queued, in the order their turns come.
-    private var order: [NodeID] = []
+    @usableFromInline var order: [NodeID] = []
     /// Whose turn is next (an index into `order`).
-    private var turn = 0
+    @usableFromInline var turn = 0
     /// When the link is free again.
-    private var busyUntil: UInt64 = 0
+    @usableFromInline var busyUntil: UInt64 = 0
 
     /// How far a late ``book(now:)`` may start turns in the past: a process waiting for a
     /// core calls late, and without this the link would lose that time for good; with it
@@ -50,13 +61,13 @@ public struct UploadQueue<Item: Sendable>: Sendable {
     }
 
     /// Requests waiting for their turn.
-    public var waiting: Int { order.reduce(0) { $0 + queues[$1]!.count } }
+    @inlinable public var waiting: Int { order.reduce(0) { $0 + queues[$1]!.count } }
 
     /// Nothing waits and nothing booked is still being sent at `now`.
-    public func isIdle(now: UInt64) -> Bool { order.isEmpty && busyUntil <= now }
+    @inlinable public func isIdle(now: UInt64) -> Bool { order.isEmpty && busyUntil <= now }
 
     /// Queues a request of `bytes` from `requester`; ``book(now:)`` gives it its turn.
-    public mutating func enqueue(_ item: Item, bytes: Int, from requester: NodeID, now: UInt64) {
+    @inlinable public mutating func enqueue(_ item: Item, bytes: Int, from requester: NodeID, now: UInt64) {
         // An idle link starts afresh: time it was not asked for is not owed.
         if order.isEmpty, busyUntil < now { busyUntil = now }
         if queues[requester] == nil {
@@ -67,7 +78,7 @@ public struct UploadQueue<Item: Sendable>: Sendable {
     }
 
     /// Drops the requester's waiting requests that `matches` says (a cancel); returns them.
-    @discardableResult
+    @inlinable @discardableResult
     public mutating func remove(from requester: NodeID, where matches: (Item) -> Bool) -> [Item] {
         guard let queue = queues[requester] else { return [] }
         var kept: [Waiting] = [], removed: [Item] = []
@@ -81,7 +92,7 @@ public struct UploadQueue<Item: Sendable>: Sendable {
     /// Gives turns until the link is booked past `now + lookahead`, and returns them in
     /// order, each with the time its chunk starts: when the one before ends, or up to
     /// `catchUp` in the past when this call comes late (send those at once).
-    public mutating func book(now: UInt64) -> [Booking] {
+    @inlinable public mutating func book(now: UInt64) -> [Booking] {
         var out: [Booking] = []
         while !order.isEmpty, busyUntil <= now + lookahead {
             if turn >= order.count { turn = 0 }
@@ -100,11 +111,11 @@ public struct UploadQueue<Item: Sendable>: Sendable {
     }
 
     /// When ``book(now:)`` will give the next turn, or nil when nothing waits.
-    public var nextBooking: UInt64? {
+    @inlinable public var nextBooking: UInt64? {
         order.isEmpty ? nil : (busyUntil > lookahead ? busyUntil - lookahead : 0)
     }
 
-    private mutating func forget(_ requester: NodeID) {
+    @usableFromInline mutating func forget(_ requester: NodeID) {
         queues[requester] = nil
         guard let i = order.firstIndex(of: requester) else { return }
         order.remove(at: i)

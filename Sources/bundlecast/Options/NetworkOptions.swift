@@ -22,7 +22,7 @@ struct NetworkOptions: ParsableArguments {
             transform: HostPortList.parse)
     var join: HostPortList?
 
-    @Option(help: ArgumentHelp("Network threads (SwiftNIO event loops) for gossip, transfers and the admin API. One keeps a transfer's frames, `has` news and download planning on one thread, with no locks contended between threads; hashing and disk I/O run on other threads either way. More may help a node that serves many peers at high rates on a machine with cores to spare; that case was not measured.", valueName: "n"))
+    @Option(help: ArgumentHelp("Network threads (SwiftNIO event loops) for transfers and the admin API (gossip has a thread of its own). One keeps a transfer's frames, `has` news, download planning and the hashing and storing of received chunks on one thread, with no locks contended between threads; reads for uploads run on other threads. More may help a node that serves many peers at high rates on a machine with cores to spare; that case was not measured.", valueName: "n"))
     var eventLoops = 1
 
     /// Gossip's bind address and the one it advertises (resolved now, once).
