@@ -61,9 +61,11 @@ public final class PeerDownloads: Sendable {
             while ContinuousClock.now < deadline {
                 if let bytes = router.arrivedManifest(digest) { return bytes }
                 if let bytes = await fromMirrors?.next(logger: node.logger) { return bytes }
+                let fetching = ContinuousClock.now - started
                 if let seen, Self.looksEarly(askedNone: round.ask.isEmpty, changed: changes?() != seen,
-                                             fetching: ContinuousClock.now - started, sinceLook: ContinuousClock.now - lookedAt) { break }
-                try await Task.sleep(for: min(.milliseconds(5), deadline - ContinuousClock.now))
+                                             fetching: fetching, sinceLook: ContinuousClock.now - lookedAt) { break }
+                let step = Self.pollStep(askedNone: round.ask.isEmpty, earlyLooks: seen != nil && fetching < Self.earlyLooks)
+                try await Task.sleep(for: min(step, deadline - ContinuousClock.now))
             }
             // Meanwhile the manifest may have been seeded through the admin API.
             if node.manifests.contains(digest), let bytes = node.manifests.bytes(digest) { return bytes }
@@ -77,6 +79,16 @@ public final class PeerDownloads: Sendable {
     /// back-off says so (see ``manifest(_:mirrors:changes:candidates:)``).
     static func looksEarly(askedNone: Bool, changed: Bool, fetching: Duration, sinceLook: Duration) -> Bool {
         askedNone && changed && fetching < earlyLooks && sinceLook >= soonestLook
+    }
+
+    /// How long a waiting manifest fetch sleeps between looks at what arrived. While someone
+    /// was asked (or members may turn up early in the fetch), every 5 ms: an answer is
+    /// milliseconds away. With no one to ask, nothing is awaited before the round's next look
+    /// (at most ``ManifestRounds/lookAgain``), so it sleeps until then: a fleet holding a
+    /// notice whose manifest no one has yet would otherwise wake 200 times a second, each
+    /// node, for as long as that lasts.
+    static func pollStep(askedNone: Bool, earlyLooks: Bool) -> Duration {
+        askedNone && !earlyLooks ? .seconds(1) : .milliseconds(5)
     }
 
     /// Downloads every chunk of `manifest` not yet in the store; `stored` is called with each
