@@ -36,11 +36,13 @@ public final class PeerDownloads: Sendable {
     /// sent it for ``FetchSettings/mirrorAfter``, the mirrors are asked too, in turn.
     ///
     /// `changes` is a count that moves whenever the candidates may have (gossip's member
-    /// changes): while there is no one to ask, in the first ``earlyLooks`` of the fetch, the
-    /// candidates are looked at again as soon as it moves (at most every ``soonestLook``), not
-    /// at the next look of ``ManifestRounds``' back-off: a release's notice often arrives just
-    /// before the metadata that says who holds it. Later the back-off alone sets the pace, since
-    /// in a large fleet the count moves all the time and each look walks every member.
+    /// changes): while there is no one to ask, the candidates are looked at again as soon as
+    /// it moves, at most every ``soonestLook`` in the first ``earlyLooks`` of the fetch (a
+    /// release's notice often arrives just before the metadata that says who holds it) and
+    /// every ``lateSoonest`` after. After that first second a fetch with no one to ask looks
+    /// by itself only every ``lateLook``: no one holds the release yet (the publisher has not
+    /// seeded it, or its seed is down), each look walks every member, and in a large fleet the
+    /// members change all the time.
     func manifest(_ digest: Digest256, mirrors source: MirrorSource? = nil, changes: (@Sendable () -> UInt64)? = nil,
                   candidates: @Sendable () -> [TransferCandidate]) async throws -> [UInt8] {
         router.awaitManifest(digest)
@@ -57,14 +59,16 @@ public final class PeerDownloads: Sendable {
                     node.send(.getManifest(digest), to: candidate.id)
                 }
             }
-            let deadline = ContinuousClock.now + .nanoseconds(Int64(round.wait))
+            var wait = Duration.nanoseconds(Int64(clamping: round.wait))
+            if round.ask.isEmpty, lookedAt - started >= Self.earlyLooks { wait = max(wait, Self.lateLook) }
+            let deadline = lookedAt + wait
             while ContinuousClock.now < deadline {
                 if let bytes = router.arrivedManifest(digest) { return bytes }
                 if let bytes = await fromMirrors?.next(logger: node.logger) { return bytes }
                 let fetching = ContinuousClock.now - started
-                if let seen, Self.looksEarly(askedNone: round.ask.isEmpty, changed: changes?() != seen,
+                if let seen, Self.looksAgain(askedNone: round.ask.isEmpty, changed: changes?() != seen,
                                              fetching: fetching, sinceLook: ContinuousClock.now - lookedAt) { break }
-                let step = Self.pollStep(askedNone: round.ask.isEmpty, earlyLooks: seen != nil && fetching < Self.earlyLooks)
+                let step = Self.pollStep(askedNone: round.ask.isEmpty, fetching: fetching)
                 try await Task.sleep(for: min(step, deadline - ContinuousClock.now))
             }
             // Meanwhile the manifest may have been seeded through the admin API.
@@ -74,21 +78,23 @@ public final class PeerDownloads: Sendable {
 
     static let soonestLook = Duration.milliseconds(10)
     static let earlyLooks = Duration.seconds(1)
+    static let lateSoonest = Duration.milliseconds(250)
+    static let lateLook = Duration.seconds(1)
 
     /// Whether a manifest fetch that is waiting looks at its candidates again before its
-    /// back-off says so (see ``manifest(_:mirrors:changes:candidates:)``).
-    static func looksEarly(askedNone: Bool, changed: Bool, fetching: Duration, sinceLook: Duration) -> Bool {
-        askedNone && changed && fetching < earlyLooks && sinceLook >= soonestLook
+    /// round says so (see ``manifest(_:mirrors:changes:candidates:)``).
+    static func looksAgain(askedNone: Bool, changed: Bool, fetching: Duration, sinceLook: Duration) -> Bool {
+        askedNone && changed && sinceLook >= (fetching < earlyLooks ? soonestLook : lateSoonest)
     }
 
-    /// How long a waiting manifest fetch sleeps between looks at what arrived. While someone
-    /// was asked (or members may turn up early in the fetch), every 5 ms: an answer is
-    /// milliseconds away. With no one to ask, nothing is awaited before the round's next look
-    /// (at most ``ManifestRounds/lookAgain``), so it sleeps until then: a fleet holding a
-    /// notice whose manifest no one has yet would otherwise wake 200 times a second, each
-    /// node, for as long as that lasts.
-    static func pollStep(askedNone: Bool, earlyLooks: Bool) -> Duration {
-        askedNone && !earlyLooks ? .seconds(1) : .milliseconds(5)
+    /// How long a waiting manifest fetch sleeps between looks at what arrived and at the
+    /// member count. While someone was asked, and in the fetch's first second, every 5 ms: an
+    /// answer or a holder is milliseconds away. Later, with no one to ask, only a member change
+    /// can end the wait early, and no sooner than ``lateSoonest``: a fleet holding a notice
+    /// whose manifest no one has yet would otherwise wake 200 times a second, each node, for
+    /// as long as that lasts.
+    static func pollStep(askedNone: Bool, fetching: Duration) -> Duration {
+        askedNone && fetching >= earlyLooks ? lateSoonest : .milliseconds(5)
     }
 
     /// Downloads every chunk of `manifest` not yet in the store; `stored` is called with each
