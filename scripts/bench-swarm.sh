@@ -363,14 +363,11 @@ if [ "$NETNS" = 1 ]; then
   if [ "$MIXED" = 1 ]; then
     LINK_FIELDS+=" slow_rate=$SLOW_RATE slow_nodes=$N_SLOW"
     SIM_NOTE+=" (one rate for every node: the simulator has no mixed links)"
-    SIM_ARGS=()
   fi
 else
   for h in hub "${HOSTS[@]}"; do NS_OF[$h]=""; IP_OF[$h]=127.0.0.1; done
   LINK_FIELDS="" SIM_NOTE="" SIM_ARGS=()
 fi
-# Whether the simulator models these links (not mixed ones), so the script predicts the run.
-SIM_PREDICTS=1; [ "$MIXED" = 0 ] || SIM_PREDICTS=0
 # The programs' own upload cap per host (aria2's syntax): on loopback always, in
 # namespaces only with PROGRAM_CAPS=1; "" for none.
 declare -A CAP_OF=()
@@ -1115,7 +1112,7 @@ run_bundlecast() {
   local hb0 hb1 host_chunk_us; read -r hb0 hb1 < "$B/host-$V1.txt"
   host_chunk_us=$(awk -v t=$(( hb1 - hb0 )) -v hz="$(getconf CLK_TCK)" -v n="$N" -v f="$F" 'BEGIN { printf "%.0f", t / hz * 1e6 / (n * f / 65536) }')
   local predicted="" predict_fields=""
-  if [ "$SIM_PREDICTS" = 1 ]; then
+  if [ "$MIXED" = 0 ]; then  # the simulator has no mixed links to predict
     predicted=$("$BIN" simulate swarm --nodes "$N" --bundle-mb "$SIZE_MB" --upload-mbps "$(calc "$RATE_B / 1048576")" --latency 1 --seed 1 \
       --shared-cores "$(nproc)" --cpu-per-chunk-us "$host_chunk_us" "${SIM_ARGS[@]}" | sed -n 's/.* 100% in \([0-9.]*\) s.*/\1/p' || true)
     if [ -n "$predicted" ]; then
