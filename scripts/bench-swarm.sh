@@ -47,6 +47,13 @@
 #              (PERF_FREQ samples per second, default 499); `perf report -i FILE`
 #   PERF_RELEASE  which release PERF records: v1 (default, the whole bundle) or
 #              v2 (the delta)
+#   COUNTS=1   count every system call, context switch and page fault of the nodes
+#              and the seed during v1's transfer, and of aria2c and the tracker
+#              during BitTorrent's (`perf record` of each event, which
+#              slows the run: read its counts, not its times); adds syscalls_per_chunk,
+#              switches_per_chunk, faults_per_chunk. Counts of work, unlike CPU time,
+#              compare across machines and days (valgrind 3.19, this Debian's, cannot
+#              run the node for callgrind's instruction counts)
 #   LOG_LEVEL  the nodes' --log-level (default info: a few lines per node and
 #              release, from which the delta's breakdown is drawn: notice,
 #              manifest, first peer / request / chunk, last chunk, staging,
@@ -76,11 +83,14 @@
 # Output: one line per system on stdout, printed as soon as that system has
 # been timed (progress and diagnostics go to stderr, prefixed "#"):
 #   system=bittorrent  N= size_mb= rate= seconds= lower_bound= ratio=
+#       cpu_us_per_chunk=            (aria2c's and the tracker's CPU per 64 KiB received)
+#       syscalls_per_chunk= switches_per_chunk= faults_per_chunk=   (with COUNTS=1)
 #   system=http-origin N= size_mb= rate= seconds= lower_bound= ratio=
 #   system=bundlecast  N= size_mb= rate= seconds= lower_bound= ratio=
 #       v1_bytes_in_per_node=B1,...,BN v1_bytes_in_min= v1_bytes_in_max=
 #       peak_rss_kib_max=            (max VmHWM over the N nodes after v1)
 #       cpu_us_per_chunk=            (the nodes' and the seed's CPU per 64 KiB received)
+#       syscalls_per_chunk= switches_per_chunk= faults_per_chunk=   (with COUNTS=1)
 #       host_us_per_chunk= predicted= predicted_over_measured=
 #           (the cores' whole busy time per 64 KiB received, and the seconds
 #           `bundlecast simulate swarm` predicts given it; not for mixed links)
@@ -649,8 +659,16 @@ EOF
   log "bittorrent: tracker + seeder up; leechers start now"
 
   settle
+  local count_pid="" count_fields="" sc sw pf top
+  if [ -n "${COUNTS:-}" ]; then  # as for bundlecast's v1, over the tracker and every aria2c
+    write_helper "$T/helper.py"
+    perf record -a -c 1 -e raw_syscalls:sys_enter -e sched:sched_switch -e page-faults -o "$T/counts.data" >/dev/null 2>&1 &
+    count_pid=$!
+    nap 0.5
+  fi
   local cpu0 own0; cpu0=$(host_cpu); own0=$(pids_cpu "${PIDS[@]}")
   local t0; t0=$(now)
+  [ -z "$count_pid" ] || track "$count_pid"
   for (( i = 1; i <= N; i++ )); do
     exec_in "n$i" aria2c "${common[@]}" --max-overall-upload-limit="${CAP_OF[n$i]:-0}" --interface="${IP_OF[n$i]}" --dir="$T/n$i" --listen-port="${ports[$(( i + 1 ))]}" \
       --on-bt-download-complete="$T/hook.sh" \
@@ -670,8 +688,20 @@ EOF
     nap 0.05
   done
   local cpu1 own; cpu1=$(host_cpu); own=$(pids_cpu "${PIDS[@]}")
+  if [ -n "$count_pid" ]; then
+    kill -INT "$count_pid" 2>/dev/null; wait "$count_pid" 2>/dev/null || true; untrack "$count_pid"
+    local -a count_spec=(); for p in "${PIDS[@]}"; do count_spec+=("p:$p"); done
+    if [ -s "$T/counts.data" ] && read -r sc sw pf top < <(python3 "$T/helper.py" counts "$T/counts.data" "$(( N * F / 65536 ))" "${count_spec[@]}"); then
+      log "bittorrent: per 64 KiB received, aria2c and the tracker made $sc system calls ($top), $sw context switches, $pf page faults"
+      count_fields=" syscalls_per_chunk=$sc switches_per_chunk=$sw faults_per_chunk=$pf"
+    else
+      log "bittorrent: COUNTS: no counts (perf record wrote nothing to read)"
+    fi
+  fi
   end_phase 50
   host_cpu_log bittorrent "$cpu0" "$cpu1" "$(calc "$(( own - own0 )) / $(getconf CLK_TCK)")" "aria2c (seeder, leechers) and the tracker"
+  # The same measure as bundlecast's cpu_us_per_chunk: aria2c's and the tracker's CPU per 64 KiB received.
+  local bt_chunk_us; bt_chunk_us=$(awk -v t=$(( own - own0 )) -v hz="$(getconf CLK_TCK)" -v n="$N" -v f="$F" 'BEGIN { printf "%.0f", t / hz * 1e6 / (n * f / 65536) }')
   link_stats bittorrent
 
   local bad=0 t1 t2 h path n_files
@@ -688,7 +718,7 @@ EOF
   log "bittorrent: first leecher complete at ${first}s, last at ${last_complete}s, last sha256 done at ${secs}s"
   rm -rf "$T"
   BT_SECS=$secs
-  echo "system=bittorrent N=$N size_mb=$SIZE_MB rate=$RATE seconds=$secs lower_bound=$LB_SWARM ratio=$(ratio "$secs" "$LB_SWARM")$LINK_FIELDS"
+  echo "system=bittorrent N=$N size_mb=$SIZE_MB rate=$RATE seconds=$secs lower_bound=$LB_SWARM ratio=$(ratio "$secs" "$LB_SWARM") cpu_us_per_chunk=$bt_chunk_us$count_fields$LINK_FIELDS"
 }
 
 # ===================================================================================
@@ -889,6 +919,39 @@ def cmd_counters(binary, *spec):  # "name:admin:namespace" ... (namespace "" on 
         except Exception as e:
             fail("node %s: no .self.transfer.bytesIn/bytesOut in `status --json`: %s" % (n, e))
 
+# x86-64 numbers of the calls a node makes most (others print as "nr N").
+SYSCALL_NAMES = {0: "read", 1: "write", 3: "close", 9: "mmap", 11: "munmap", 16: "ioctl", 17: "pread64", 7: "poll", 8: "lseek", 12: "brk", 32: "dup", 41: "socket", 49: "bind", 72: "fcntl", 271: "ppoll", 286: "timerfd_settime", 292: "dup3", 284: "eventfd", 290: "eventfd2",
+                 18: "pwrite64", 19: "readv", 20: "writev", 28: "madvise", 40: "sendfile", 44: "sendto",
+                 45: "recvfrom", 46: "sendmsg", 47: "recvmsg", 74: "fsync", 75: "fdatasync",
+                 202: "futex", 230: "clock_nanosleep", 232: "epoll_wait", 233: "epoll_ctl",
+                 257: "openat", 262: "newfstatat", 277: "sync_file_range", 281: "epoll_pwait",
+                 288: "accept4", 295: "preadv", 296: "pwritev", 318: "getrandom"}
+
+def cmd_counts(data, chunks, *spec):  # perf.data chunks_received "name:pid" ...
+    """Print "syscalls switches faults top" per chunk received, counted over these processes
+    (every thread, including ones started and ended during the record) from a `perf record`
+    of raw_syscalls:sys_enter, sched:sched_switch and page-faults, each event recorded."""
+    pids = {a.split(":")[1] for a in spec}
+    chunks = float(chunks)
+    calls, switches, faults = {}, 0, 0
+    out = subprocess.run(["perf", "script", "-i", data, "-F", "pid,event,trace"], capture_output=True, text=True)
+    if out.returncode != 0:
+        fail("perf script -i %s: %s" % (data, out.stderr.strip()[-300:]))
+    for line in out.stdout.splitlines():
+        f = line.split()
+        if len(f) < 2 or f[0] not in pids:
+            continue
+        if f[1] == "raw_syscalls:sys_enter:" and len(f) >= 4 and f[2] == "NR":
+            calls[f[3]] = calls.get(f[3], 0) + 1
+        elif f[1] == "sched:sched_switch:":
+            switches += 1
+        elif f[1].startswith("page-faults"):
+            faults += 1
+    total = sum(calls.values())
+    top = sorted(calls.items(), key=lambda kv: -kv[1])[:14]
+    names = ",".join("%s:%.2f" % (SYSCALL_NAMES.get(int(nr), "nr" + nr), n / chunks) for nr, n in top)
+    print("%.2f %.2f %.2f %s" % (total / chunks, switches / chunks, faults / chunks, names))
+
 def cmd_cpu(*spec):  # "name:pid" ...
     """Print the CPU seconds (user + system) all these processes have used so far."""
     total = 0
@@ -1052,6 +1115,15 @@ run_bundlecast() {
       perf_pid=$!
       nap 0.5
     fi
+    local count_pid=""
+    if [ -n "${COUNTS:-}" ] && [ "$ver" = "$V1" ]; then
+      # Every system call, context switch and page fault on the machine during v1's transfer;
+      # `counts` keeps the nodes' and the seed's.
+      perf record -a -c 1 -e raw_syscalls:sys_enter -e sched:sched_switch -e page-faults -o "$B/counts.data" >/dev/null 2>&1 &
+      count_pid=$!
+      track "$count_pid"
+      nap 0.5
+    fi
     local host0; host0=$(host_cpu)
     t0=$(now)
     in_ns seed "$BIN" announce "$notice" --node "127.0.0.1:$seed_admin" </dev/null >>"$L/cli.log" 2>&1 \
@@ -1061,6 +1133,7 @@ run_bundlecast() {
     local host1; host1=$(host_cpu)
     untrack "$poller"
     if [ -n "$perf_pid" ]; then kill -INT "$perf_pid" 2>/dev/null; wait "$perf_pid" 2>/dev/null || true; log "perf profile of the $ver transfer: $PERF"; fi
+    if [ -n "$count_pid" ]; then kill -INT "$count_pid" 2>/dev/null; wait "$count_pid" 2>/dev/null || true; untrack "$count_pid"; fi
     [ $prc = 0 ] || return 1
     echo "$cpu0 $(python3 "$H" cpu "seed:${PID_OF[seed]}" "${rss_spec[@]}")" > "$B/cpu-$ver.txt"
     echo "${host0%% *} ${host1%% *}" > "$B/host-$ver.txt"
@@ -1125,8 +1198,18 @@ run_bundlecast() {
   fi
   log "bundlecast v1: first node installed at ${first1}s, last at ${secs1}s; seed uploaded $(calc "$seed_out1 / $F") copies" \
     "(chunks sent again: $(awk '{print $4}' <<<"$seed_line") to another peer, $(awk '{print $5}' <<<"$seed_line") to the same peer)"
+  local count_fields=""
+  if [ -n "${COUNTS:-}" ]; then
+    local sc sw pf top
+    if [ -s "$B/counts.data" ] && read -r sc sw pf top < <(python3 "$H" counts "$B/counts.data" "$(( N * F / 65536 ))" "seed:${PID_OF[seed]}" "${rss_spec[@]}"); then
+      log "bundlecast v1: per 64 KiB received, the nodes and the seed made $sc system calls ($top), $sw context switches, $pf page faults"
+      count_fields=" syscalls_per_chunk=$sc switches_per_chunk=$sw faults_per_chunk=$pf"
+    else
+      log "bundlecast v1: COUNTS: no counts (perf record wrote nothing to read)"
+    fi
+  fi
   breakdown "$V1"
-  echo "system=bundlecast N=$N size_mb=$SIZE_MB rate=$RATE seconds=$secs1 lower_bound=$LB_SWARM ratio=$(ratio "$secs1" "$LB_SWARM") v1_bytes_in_per_node=$list1 v1_bytes_in_min=$min1 v1_bytes_in_max=$max1 peak_rss_kib_max=$rss1 cpu_us_per_chunk=$cpu_chunk_us$predict_fields$LINK_FIELDS"
+  echo "system=bundlecast N=$N size_mb=$SIZE_MB rate=$RATE seconds=$secs1 lower_bound=$LB_SWARM ratio=$(ratio "$secs1" "$LB_SWARM") v1_bytes_in_per_node=$list1 v1_bytes_in_min=$min1 v1_bytes_in_max=$max1 peak_rss_kib_max=$rss1 cpu_us_per_chunk=$cpu_chunk_us$predict_fields$count_fields$LINK_FIELDS"
   BC_SECS=$secs1
 
   # v2: 1 MiB of new random bytes inserted in the middle of the v1 file
