@@ -66,6 +66,25 @@ import TestSupport
         }
     }
 
+    /// Pipelined requests from a client that never reads: once its answers fill the write
+    /// buffer the node stops reading, so they wait in the client's socket, not in the node.
+    @Test func aClientThatPipelinesAndNeverReadsCannotGrowTheNode() async throws {
+        try await withTemporaryDirectory { dir in
+            let (node, port) = try await servingNode(in: dir)
+            defer { node.kill9() }
+            let before = try #require(HostilePeerTests().peakRSS(node))
+            let request = Array("GET /apps/hello-fleet/none HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)
+            let flood = [[UInt8]](repeating: request, count: (24 << 20) / request.count).flatMap { $0 }
+            let socket = try #require(RawConnection(port: port, timeout: 5, receiveBuffer: 4096, sendTimeout: 2))
+            let sent = socket.sendSome(flood)
+            let after = try #require(HostilePeerTests().peakRSS(node))
+            print("pipelined flood: \(sent >> 10) KiB of \(flood.count >> 10) KiB taken, peak RSS \(before >> 20) -> \(after >> 20) MiB")
+            #expect(after < before + (48 << 20), "peak RSS grew from \(before >> 20) to \(after >> 20) MiB")
+            #expect(node.process.isRunning)
+            #expect(try curl(["-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/apps/hello-fleet/current/share/motd.txt", "-L"]).stdout == "200")
+        }
+    }
+
     @Test func aStreamHearsTheVersionAtConnectThenEachInstallAndRollback() async throws {
         try await withTemporaryDirectory { dir in
             let (node, port) = try await servingNode(in: dir)

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import NIOExtras
 import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
@@ -52,6 +53,10 @@ public final class ContentServer: Service, Sendable {
                     channel.closeFuture.whenComplete { _ in open.subtract(1, ordering: .relaxed) }
                     return channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
+                        // A client that sends requests and never reads the answers stops being
+                        // read once its answers fill the write buffer: pipelined requests wait
+                        // in its socket, not as answers in this process's memory.
+                        try channel.pipeline.syncOperations.addHandler(BackPressureHandler())
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                         try channel.pipeline.syncOperations.addHandler(ContentHTTPHandler(router: router))
                     }
