@@ -21,6 +21,9 @@ struct OriginWatcher: Service {
     /// Most bytes read of a `latest` answer: a notice is a `.minisig` of about 500 bytes, and
     /// the origin itself takes none over 64 KiB.
     static let noticeLimit = 64 << 10
+    /// A long-poll asks the origin to wait 30 s for news; an empty answer sooner than this
+    /// is not taken as that wait's end.
+    static let earliestEmptyAnswer: Duration = .seconds(15)
     /// Most bytes read of a timestamp: two lines of about 300 bytes (the admin API takes 4 KiB too).
     static let timestampLimit = 4096
 
@@ -100,6 +103,7 @@ struct OriginWatcher: Service {
             components.queryItems = [URLQueryItem(name: "after", value: String(after)), URLQueryItem(name: "wait", value: "30")]
             var request = URLRequest(url: components.url!)
             request.timeoutInterval = 45
+            let asked = ContinuousClock.now
             do {
                 let (data, response) = try await HTTPFetch.data(for: request, limit: Self.noticeLimit)
                 switch response.statusCode {
@@ -127,8 +131,15 @@ struct OriginWatcher: Service {
                     }
                     refused = 0
                 case 204:
-                    reachable()
-                    continue
+                    // Nothing new within the wait asked for. An answer of nothing long before the
+                    // wait is up (a proxy, or a server that does not long-poll) is waited out as
+                    // a failure is, or the node would ask again and again as fast as it can.
+                    if ContinuousClock.now - asked >= Self.earliestEmptyAnswer {
+                        reachable()
+                        continue
+                    }
+                    reachable(resetBackoff: false)
+                    refused = 0
                 case 404:
                     // Nothing published for this app and channel yet: ask again later and later.
                     reachable(resetBackoff: false)

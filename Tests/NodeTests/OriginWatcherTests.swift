@@ -142,4 +142,21 @@ import Testing
         }
         #expect(delivered.withLock { $0 } == [stamp], "asked \(asked.load(ordering: .relaxed)) times")
     }
+
+    /// An empty answer long before the wait asked for (a proxy that does not hold the
+    /// request) is waited out as a failure is: not asked again as fast as the node can.
+    @Test func anEmptyAnswerAtOnceIsNotAskedAgainAtOnce() async throws {
+        let asked = Atomic(0)
+        _ = try await withFakeOrigin({ router in
+            router.get("/v1/apps/acme/channels/stable/latest") { _, _ in
+                asked.add(1, ordering: .relaxed)
+                return Response(status: .noContent)
+            }
+        }) { origin in
+            let start = ContinuousClock.now
+            return try await Self.watch(origin) { _ in ContinuousClock.now - start > .seconds(4) }
+        }
+        // Backing off from 1 s, doubling, with jitter: at most a handful in 4 s.
+        #expect((1...8).contains(asked.load(ordering: .relaxed)), "asked \(asked.load(ordering: .relaxed)) times in 4 s")
+    }
 }
