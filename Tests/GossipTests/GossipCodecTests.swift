@@ -49,6 +49,19 @@ import Testing
         #expect(Array(many.prefix(decoded.updates.count)) == decoded.updates)
     }
 
+    /// A table grown by made-up members (long hosts, full metadata) still goes out as a
+    /// push-pull frame every peer takes: as many updates as fit, the first ones first.
+    @Test func aPushPullOfAHugeTableStopsAtTheFrameLimit() throws {
+        let host = String(repeating: "h", count: 255)
+        let many = (0..<8_000).map { Update.alive(id: NodeID(high: 1, low: UInt64($0)), incarnation: 1, address: PeerAddress(host: host, port: 1),
+                                                  metadata: [UInt8](repeating: 7, count: 512)) }
+        let bytes = GossipCodec.encodeStream(.pushPull(from: a, isRequest: false, state: many))
+        #expect(bytes.count <= GossipCodec.maxStream)
+        let decoded = try GossipCodec.decodeStream(bytes)
+        #expect(decoded.updates.count > 1_000 && decoded.updates.count < many.count)
+        #expect(Array(many.prefix(decoded.updates.count)) == decoded.updates)
+    }
+
     @Test func randomBytesNeverCrashTheDecoder() {
         var rng = SplitMix64(seed: 2026)
         let valid = GossipCodec.encodeDatagram(.ping(seq: 1, from: a, updates: updates))

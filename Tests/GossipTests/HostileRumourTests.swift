@@ -60,3 +60,48 @@ extension HostileRumourTests {
         #expect(n.member(known)?.metadata == [7])
     }
 }
+
+extension HostileRumourTests {
+    /// Each made-up member is a rumour; the queue keeps at most ``SWIMMembership/maxRumours``,
+    /// and this node's own refutation still goes out.
+    @Test func aFloodOfMadeUpMembersLeavesTheRumourQueueBounded() {
+        var n = node()
+        let count = SWIMMembership.maxRumours * 3
+        let updates = (0..<count).map { i in Update.alive(id: NodeID(high: 0xF00D, low: UInt64(i)), incarnation: 1, address: addrB, metadata: []) }
+        _ = n.receive(.pushPull(from: b, isRequest: false, state: updates), from: addrB, now: 1)
+        #expect(n.members.count == count + 1)
+        #expect(n.pendingRumours <= SWIMMembership.maxRumours)
+        // A suspicion of this node, refuted: the refutation is among the next rumours sent.
+        _ = n.receive(.gossip(from: b, updates: [.suspect(id: a, incarnation: 5, by: b)]), from: addrB, now: 2)
+        #expect(n.pendingRumours <= SWIMMembership.maxRumours)
+        let sent = n.receive(.ping(seq: 9, from: b, updates: []), from: addrB, now: 3)
+        let piggybacked = sent.flatMap { directive -> [Update] in
+            if case .send(let message, _) = directive { return message.updates } else { return [] }
+        }
+        #expect(piggybacked.contains { if case .alive(let id, let incarnation, _, _) = $0 { id == a && incarnation == 6 } else { false } })
+    }
+
+    /// Made-up members declared dead are remembered for reconnects only up to a bound.
+    @Test func deadMadeUpMembersAreRememberedForReconnectsUpToABound() {
+        var n = node()
+        let count = SWIMMembership.maxReconnectTargets + 500
+        let ids = (0..<count).map { NodeID(high: 0xDEAD, low: UInt64($0)) }
+        _ = n.receive(.pushPull(from: b, isRequest: false, state: ids.map { .alive(id: $0, incarnation: 1, address: addrB, metadata: []) }),
+                      from: addrB, now: 1)
+        _ = n.receive(.pushPull(from: b, isRequest: false, state: ids.map { .dead(id: $0, incarnation: 1, by: b) }), from: addrB, now: 2)
+        #expect(n.reconnectTargets <= SWIMMembership.maxReconnectTargets)
+    }
+}
+
+extension HostileRumourTests {
+    /// Ping-reqs forwarded for others are bounded: past the bound one goes unanswered.
+    @Test func pingRequestsForwardedForOthersAreBounded() {
+        var n = node()
+        var forwarded = 0
+        for seq in 0..<(SWIMMembership.maxForwards + 50) {
+            let out = n.receive(.pingReq(seq: UInt32(seq), from: b, target: PeerAddress(host: "10.9.9.9", port: 1), updates: []), from: addrB, now: 1)
+            forwarded += out.filter { if case .send(.ping, _) = $0 { true } else { false } }.count
+        }
+        #expect(forwarded == SWIMMembership.maxForwards)
+    }
+}

@@ -38,3 +38,26 @@ import Testing
         #expect(t.ids.map(\.low) == [1, 5, 8] && t.slots == 3 && t.count == 3)
     }
 }
+
+extension MemberTableTests {
+    /// Additions and removals in any order keep every id once, in a slot and in `ids`, ascending.
+    @Test func additionsAndRemovalsInAnyOrderKeepEachIdOnce() {
+        var t = MemberTable()
+        var rng = SplitMix64(seed: 7)
+        var held = Set<UInt64>()
+        for _ in 0..<2_000 {
+            let n = rng.next() % 300
+            if rng.next() % 3 == 0 {
+                t.remove(NodeID(high: 0, low: n))
+                held.remove(n)
+            } else {
+                t.set(member(n))
+                held.insert(n)
+            }
+        }
+        #expect(t.count == held.count && t.slots == held.count)
+        #expect(t.ids.map(\.low) == held.sorted())
+        let inSlots = (0..<t.slots).compactMap { t.id(atSlot: $0)?.low }
+        #expect(inSlots.count == held.count && Set(inSlots) == held)
+    }
+}

@@ -1,9 +1,11 @@
 import BundlecastCore
+import Foundation
 import Gossip
 import Logging
 @testable import Node
 import Synchronization
 import Testing
+import TestSupport
 import TransferWire
 
 /// The gossip shell in process on loopback: two runtimes that join, hear each other's
@@ -58,5 +60,32 @@ import TransferWire
         #expect(b.counterValues.datagramsIn > 0 && a.counterValues.droppedMalformed == 0)
         await b.shutdown()
         await a.shutdown()
+    }
+
+    /// Every notice costs a signature check off the event loop: past
+    /// ``GossipRuntime/maxNoticeChecks`` waiting, the rest are dropped and counted, not queued.
+    @Test(.timeLimit(.minutes(1))) func noticesBeyondTheChecksQueuedAreDroppedNotQueued() async throws {
+        let open = Mutex(false)
+        let heard = Mutex(0)
+        let runtime = try await GossipRuntime.start(id: NodeIdentity(seed: Sodium.randomBytes(32)).id, settings: .init(), metadata: [],
+                                                    fleetKey: nil, logger: Logger(label: "test"),
+                                                    onNotice: { _, _ in
+                                                        while !open.withLock({ $0 }) { usleep(1_000) }
+                                                        heard.withLock { $0 += 1 }
+                                                        return .refused
+                                                    })
+        let sender = NodeID(high: 9, low: 9)
+        let total = GossipRuntime.maxNoticeChecks * 3
+        for i in 0..<total {
+            let body = Array("bundlecast=1 kind=release app=demo n=\(i)".utf8)
+            sendDatagram(GossipCodec.encodeDatagram(.notice(from: sender, body: body)), toPort: Int(runtime.me.address.port))
+            if i % 100 == 99 { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        #expect(try await Self.eventually(10) { (runtime.counterValues.droppedBusy ?? 0) > 0 })
+        open.withLock { $0 = true }
+        let dropped = runtime.counterValues.droppedBusy ?? 0
+        #expect(try await Self.eventually(10) { heard.withLock { $0 } + dropped >= total - total / 10 })
+        #expect(heard.withLock { $0 } <= total - dropped)
+        await runtime.shutdown()
     }
 }

@@ -9,8 +9,11 @@ struct MemberTable: Sendable {
     private var base: SharedMembers
     /// Base members as this node now knows them, and members the base does not have.
     private var overrides: [NodeID: Member] = [:]
-    /// Ids of members not in the base, ascending.
+    /// Ids of members not in the base, in the order they came (a removal moves the last into
+    /// its place), and where each sits: adding or removing one is O(1), so a flood of
+    /// made-up members costs the lock no walk of the table per member.
     private var added: [NodeID] = []
+    private var addedAt: [NodeID: Int] = [:]
     /// Base members this node forgot (or is).
     private var removed: Set<NodeID> = []
     private(set) var count: Int
@@ -31,7 +34,8 @@ struct MemberTable: Sendable {
         if base.members[id] != nil {
             if removed.remove(id) != nil { count += 1 }
         } else if overrides[id] == nil {
-            added.insert(id, at: Self.insertionPoint(of: id, in: added))
+            addedAt[id] = added.count
+            added.append(id)
             count += 1
         }
         overrides[id] = member
@@ -42,22 +46,27 @@ struct MemberTable: Sendable {
             guard removed.insert(id).inserted else { return }
             overrides[id] = nil
             count -= 1
-        } else if overrides.removeValue(forKey: id) != nil {
-            added.remove(at: Self.insertionPoint(of: id, in: added))
+        } else if overrides.removeValue(forKey: id) != nil, let at = addedAt.removeValue(forKey: id) {
+            let last = added.removeLast()
+            if at < added.count {
+                added[at] = last
+                addedAt[last] = at
+            }
             count -= 1
         }
     }
 
-    /// Every member id, ascending (walks the whole table).
+    /// Every member id, ascending (walks and sorts the additions).
     var ids: [NodeID] {
+        let sorted = added.sorted()
         var out: [NodeID] = []
         out.reserveCapacity(count)
         var j = 0
         for id in base.ids where !removed.contains(id) {
-            while j < added.count, added[j] < id { out.append(added[j]); j += 1 }
+            while j < sorted.count, sorted[j] < id { out.append(sorted[j]); j += 1 }
             out.append(id)
         }
-        out.append(contentsOf: added[j...])
+        out.append(contentsOf: sorted[j...])
         return out
     }
 
@@ -72,14 +81,6 @@ struct MemberTable: Sendable {
         return added[k - base.ids.count]
     }
 
-    private static func insertionPoint(of id: NodeID, in sorted: [NodeID]) -> Int {
-        var low = 0, high = sorted.count
-        while low < high {
-            let mid = (low + high) / 2
-            if sorted[mid] < id { low = mid + 1 } else { high = mid }
-        }
-        return low
-    }
 }
 
 /// Members several simulated nodes start from, held once (see ``MemberTable``).

@@ -33,8 +33,8 @@ public struct SWIMMembership: Sendable {
     /// Every iteration that can change the outcome goes through its ascending ids or its
     /// slots, never through a dictionary's order.
     private var table = MemberTable()
-    private var suspectedAt: [NodeID: UInt64] = [:]
-    private var goneAt: [NodeID: UInt64] = [:]
+    private var suspectedAt = ExpiryQueue()
+    private var goneAt = ExpiryQueue()
     /// Members declared dead, with their address and when, retried by ``reconnectTarget(now:)``.
     private var failed: [NodeID: (address: PeerAddress, since: UInt64)] = [:]
     private var rumours: [Rumour] = []
@@ -98,12 +98,14 @@ public struct SWIMMembership: Sendable {
         var t = min(nextProbeAt, rounds.deadline)
         if let probe, !probe.acked, !probe.indirect { t = min(t, probe.timeoutAt) }
         for f in forwards.values { t = min(t, f.deadline) }
-        for s in suspectedAt.values { t = min(t, s + suspicionTimeout) }
+        if let earliest = suspectedAt.earliest { t = min(t, earliest + suspicionTimeout) }
         return t
     }
 
     /// Rumours still to be sent (for tests and metrics).
     public var pendingRumours: Int { rumours.count }
+    /// Members declared dead that reconnects still try.
+    public var reconnectTargets: Int { failed.count }
 
     // MARK: - Commands
 
@@ -209,6 +211,8 @@ public struct SWIMMembership: Sendable {
                 out.append(.send(.ack(seq: forward.seq, from: me.id, updates: piggyback()), to: forward.requester))
             }
         case .pingReq(let seq, _, let target, _):
+            // Bounded: each is a deadline to keep, and anyone can ask.
+            guard forwards.count < Self.maxForwards else { break }
             let mine = nextSequence()
             forwards[mine] = Forward(requester: sender, seq: seq, deadline: now + scaled(settings.probeTimeout))
             out.append(.send(.ping(seq: mine, from: me.id, updates: piggyback()), to: target))
@@ -217,6 +221,9 @@ public struct SWIMMembership: Sendable {
         case .pushPull(_, let isRequest, _):
             if isRequest { out.append(.send(.pushPull(from: me.id, isRequest: false, state: fullState()), to: sender)) }
         }
+        // The next deadline is asked for after every message: ended suspicions leave the front.
+        suspectedAt.prune()
+        goneAt.prune()
         return out
     }
 
@@ -253,14 +260,18 @@ public struct SWIMMembership: Sendable {
                 out.append(.send(.ping(seq: seq, from: me.id, updates: piggyback()), to: table[target]!.address))
             }
         }
-        // Only the few suspected or gone members are visited (sorted: deterministic), not the table.
-        for id in suspectedAt.keys.sorted() {
-            guard let since = suspectedAt[id], now >= since + suspicionTimeout, let m = table[id] else { continue }
-            out += apply(.dead(id: id, incarnation: m.incarnation, by: me.id), now: now)
+        // Only the suspicions and departures due are visited, earliest first, not the table.
+        if now >= suspicionTimeout {
+            for id in suspectedAt.due(atOrBefore: now - suspicionTimeout) {
+                guard let m = table[id] else { continue }
+                out += apply(.dead(id: id, incarnation: m.incarnation, by: me.id), now: now)
+            }
         }
-        for id in goneAt.keys.sorted() {
-            if let since = goneAt[id], now >= since + settings.deadRetention { forget(id) }
+        if now >= settings.deadRetention {
+            for id in goneAt.due(atOrBefore: now - settings.deadRetention) { forget(id) }
         }
+        suspectedAt.prune()
+        goneAt.prune()
         if rounds.take(now: now) {
             if !rumours.isEmpty {
                 for target in randomMembers(settings.gossipFanout, excluding: []) {
@@ -284,8 +295,8 @@ public struct SWIMMembership: Sendable {
             if known == nil, table.count >= settings.maxMembers { return [] }
             let member = Member(id: id, address: address, incarnation: incarnation, status: .alive, metadata: metadata)
             table.set(member)
-            suspectedAt[id] = nil
-            goneAt[id] = nil
+            suspectedAt.remove(id)
+            goneAt.remove(id)
             failed[id] = nil
             enqueue(update)
             return [.changed(member)]
@@ -293,7 +304,7 @@ public struct SWIMMembership: Sendable {
             guard var m = known, incarnation >= m.incarnation else { return [] }
             switch m.status {
             case .alive:
-                suspectedAt[id] = now
+                suspectedAt.set(id, at: now)
             case .suspect where incarnation > m.incarnation:
                 break
             default:
@@ -311,12 +322,15 @@ public struct SWIMMembership: Sendable {
                 failed[id] = nil
             } else {
                 m.status = .dead
-                failed[id] = (m.address, now)
+                // Bounded: made-up members declared dead would otherwise outlive the table's
+                // own bound (they are kept for reconnects long after they are forgotten). One
+                // push-pull that reaches the other side heals a partition.
+                if failed[id] != nil || failed.count < Self.maxReconnectTargets { failed[id] = (m.address, now) }
             }
             m.incarnation = incarnation
             table.set(m)
-            suspectedAt[id] = nil
-            goneAt[id] = now
+            suspectedAt.remove(id)
+            goneAt.set(id, at: now)
             enqueue(update)
             return [.changed(m)]
         }
@@ -344,17 +358,35 @@ public struct SWIMMembership: Sendable {
 
     // MARK: - Rumours
 
+    /// Rumours waiting to be sent at most: anyone can make up members, and each new one is a
+    /// rumour; past this the one sent most so far goes (anti-entropy's push-pulls still carry
+    /// every member), so no flood makes each message's pick or each update's dedupe long.
+    public static let maxRumours = 1024
+
     private mutating func enqueue(_ update: Update) {
         rumours.removeAll { $0.update.id == update.id }
+        if rumours.count >= Self.maxRumours, let most = rumours.indices.max(by: { rumours[$0].transmits < rumours[$1].transmits }) {
+            rumours.remove(at: most)
+        }
         rumours.append(Rumour(update: update, transmits: 0))
         rounds.markFresh()
     }
 
-    /// The rumours sent least so far, oldest first among equals.
+    /// Ping-reqs being forwarded for others at most (past this, a ping-req goes unanswered:
+    /// its asker takes the silence as the probe's failure, as it would a lost packet).
+    public static let maxForwards = 256
+
+    /// Dead members remembered for reconnects (``SWIMSettings/reconnectFor``) at most.
+    public static let maxReconnectTargets = 1024
+
+    /// The rumours sent least so far, oldest first among equals; this node's own first of all
+    /// (a refutation must not wait behind a flood of other members' news).
     private mutating func piggyback() -> [Update] {
         guard !rumours.isEmpty else { return [] }
         let limit = retransmitLimit
-        let chosen = rumours.indices.sorted { (rumours[$0].transmits, $0) < (rumours[$1].transmits, $1) }.prefix(settings.maxPiggyback)
+        let me = me.id
+        func key(_ i: Int) -> (Int, Int, Int) { (rumours[i].update.id == me ? 0 : 1, rumours[i].transmits, i) }
+        let chosen = rumours.indices.sorted { key($0) < key($1) }.prefix(settings.maxPiggyback)
         var updates: [Update] = []
         for i in chosen {
             updates.append(rumours[i].update)
@@ -440,8 +472,8 @@ public struct SWIMMembership: Sendable {
 
     private mutating func forget(_ id: NodeID) {
         table.remove(id)
-        goneAt[id] = nil
-        suspectedAt[id] = nil
+        goneAt.remove(id)
+        suspectedAt.remove(id)
     }
 
     private func aliveUpdate(_ m: Member) -> Update {

@@ -48,12 +48,22 @@ public enum GossipCodec {
         return out
     }
 
-    /// Encodes a push-pull message for a TCP frame (the caller adds the length).
+    /// Encodes a push-pull message for a TCP frame (the caller adds the length): as many
+    /// updates as fit in ``maxStream`` (the first ones first: a node puts its own first), so
+    /// that a table grown by made-up members never makes a frame every peer refuses.
     public static func encodeStream(_ message: Message) -> [UInt8] {
         var out = header(message)
-        let updates = message.updates.prefix(Int(UInt16.max))
-        out += be(UInt16(updates.count))
-        for update in updates { out += encode(update) }
+        let countIndex = out.count
+        out += [0, 0]
+        var count = 0
+        for update in message.updates where count < Int(UInt16.max) {
+            let bytes = encode(update)
+            guard out.count + bytes.count <= maxStream else { break }
+            out += bytes
+            count += 1
+        }
+        out[countIndex] = UInt8(count >> 8)
+        out[countIndex + 1] = UInt8(count & 0xFF)
         return out
     }
 

@@ -10,6 +10,9 @@ public struct GossipCounters: Sendable, Equatable, Codable {
     public var droppedOversized = 0
     /// Anything else the codec refused.
     public var droppedMalformed = 0
+    /// Notices and rotations dropped unchecked because ``GossipRuntime/maxNoticeChecks``
+    /// were already waiting for their signature check (optional: older status answers lack it).
+    public var droppedBusy: Int? = 0
     public var pushPulls = 0
 
     public init() {}

@@ -73,17 +73,39 @@ extension GossipRuntime {
     /// event loop, and spread on when accepted.
     private func receiveNotice(_ body: [UInt8], from sender: PeerAddress) {
         guard let digest = NoticeFilter.digest(of: body) else {
-            noticeWork.async { if self.onNotice(body, sender) == .accepted { self.spread(notice: body) } }
+            guard admitNoticeCheck() else { return }
+            noticeWork.async {
+                defer { self.noticeChecks.subtract(1, ordering: .relaxed) }
+                if self.onNotice(body, sender) == .accepted { self.spread(notice: body) }
+            }
             return
         }
         guard state.withLock({ $0.seen.admit(digest) }) else { return }
+        guard admitNoticeCheck() else {
+            state.withLock { $0.seen.forget(digest) }
+            return
+        }
         noticeWork.async {
+            defer { self.noticeChecks.subtract(1, ordering: .relaxed) }
             switch self.onNotice(body, sender) {
             case .accepted: self.spread(notice: body)
             case .known: break
             case .refused: self.state.withLock { $0.seen.forget(digest) }
             }
         }
+    }
+
+    /// Takes a place in the queue of signature checks; false (counted) when it is full. Each
+    /// check is an Ed25519 verification, and datagrams come faster than that from anyone who
+    /// can reach the port: past the bound they are dropped, not queued without end. Honest
+    /// notices come again (rounds, catch-up, the origin), so a drop delays, never loses.
+    private func admitNoticeCheck() -> Bool {
+        guard noticeChecks.add(1, ordering: .relaxed).newValue <= Self.maxNoticeChecks else {
+            noticeChecks.subtract(1, ordering: .relaxed)
+            state.withLock { $0.counters.droppedBusy? += 1 }
+            return false
+        }
+        return true
     }
 
     /// One round of the notices being spread, to `gossipFanout` random live members.

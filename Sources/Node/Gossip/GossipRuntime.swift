@@ -63,6 +63,9 @@ public final class GossipRuntime: Sendable {
     /// Checking and storing a notice verifies a signature and writes SQLite:
     /// never on an event loop.
     let noticeWork = DispatchQueue(label: "bundlecast.node.notices")
+    /// Notices and rotations queued on ``noticeWork`` or being checked.
+    let noticeChecks = Atomic<Int>(0)
+    static let maxNoticeChecks = 1024
 
     public static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
 
