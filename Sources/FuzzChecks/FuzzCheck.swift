@@ -48,7 +48,7 @@ public enum FuzzCheck: String, CaseIterable, Sendable {
         case .transferFrame:
             guard let frame = try? TransferFrame(decoding: input) else { return Outcome(decoded: false) }
             if frame.encoded() != input { return Outcome(decoded: true, failure: "frame does not re-encode to its bytes: \(frame)") }
-            if input.count > TransferFrame.maxLength(type: input[0], beforeHello: false) {
+            if input.count > TransferFrame.maxLength(type: input[0], stage: .proven) {
                 return Outcome(decoded: true, failure: "a frame of \(input.count) bytes, over the limit, decoded")
             }
             return Outcome(decoded: true)

@@ -24,7 +24,7 @@ extension NodeAdminAPI {
         metrics.sync("bundlecast_node_connections_refused_total", to: Int64(clamping: t.connectionsRefused))
         metrics.gauge("bundlecast_node_transfer_connections", Int64(clamping: t.connectionsIn), labels: [("direction", "in")])
         metrics.gauge("bundlecast_node_transfer_connections", Int64(clamping: t.connectionsOut), labels: [("direction", "out")])
-        metrics.gauge("bundlecast_node_banned_peers", Int64(clamping: t.banned.count))
+        metrics.gauge("bundlecast_node_banned_peers", Int64(clamping: t.bannedCount ?? t.banned.count))
 
         let g = gossip.counterValues
         for (direction, datagrams, bytes) in [("in", g.datagramsIn, g.bytesIn), ("out", g.datagramsOut, g.bytesOut)] {

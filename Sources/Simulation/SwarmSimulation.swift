@@ -30,9 +30,10 @@ public enum SwarmSimulation {
         public var seed: UInt64 = 1
         /// The node's download settings, its defaults unless a run changes them.
         public var fetch = FetchSettings()
-        /// Peers each node and the seed take, as a node's `maxConnections` (the first to dial
-        /// it; a dial to a node that has this many fails).
-        public var maxConnections = 256
+        /// Peers each node and the seed take, as a node's inbound share of `maxConnections`
+        /// (256, less the quarter it keeps for its own dials): the first to dial it; a dial to
+        /// a node that has this many fails.
+        public var maxConnections = 192
         /// A node sends the `has` frames of the chunks it stored together, at most once per
         /// this long, and at once after a quiet spell (the shell's ``NewsPacing``).
         public var hasDelay: UInt64 = 20_000_000

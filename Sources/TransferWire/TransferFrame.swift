@@ -34,15 +34,33 @@ public enum TransferFrame: Equatable, Sendable {
     public static let maxChunkFrame = ChunkingParameters.v1.maxSize + 64
     public static let maxFrame = 16 << 20
 
+    /// Where a connection's handshake is, as its frame decoder counts frames: the peer's
+    /// first frame is its hello, its second its proof, and only then is it a proven peer.
+    public enum Stage: Sendable {
+        case hello, proof, proven
+
+        /// The stage of the peer's frame number `index` (from 0).
+        public init(frameIndex index: Int) {
+            self = index == 0 ? .hello : index == 1 ? .proof : .proven
+        }
+    }
+
     /// The longest frame (type byte and payload) a peer may send with this type byte:
-    /// before its hello only a hello fits; a manifest may be large, when one was asked for;
-    /// anything else holds at most a chunk.
-    public static func maxLength(type: UInt8, beforeHello: Bool, manifestAsked: Bool = true) -> Int {
-        beforeHello ? helloLength : type == Tag.manifest.rawValue && manifestAsked ? maxFrame : maxChunkFrame
+    /// until its id is proven only a hello, then a proof, fits (a peer anyone can be
+    /// holds no more of this node's memory than that); a manifest may be large, when one
+    /// was asked for; anything else holds at most a chunk.
+    public static func maxLength(type: UInt8, stage: Stage, manifestAsked: Bool = true) -> Int {
+        switch stage {
+        case .hello: helloLength
+        case .proof: proofLength
+        case .proven: type == Tag.manifest.rawValue && manifestAsked ? maxFrame : maxChunkFrame
+        }
     }
 
     /// A hello's type byte and payload: version, id (16), key (32), nonce (32).
     public static let helloLength = 82
+    /// A proof's type byte and Ed25519 signature (64).
+    public static let proofLength = 65
 
     enum Tag: UInt8, Sendable {
         case hello = 1, getManifest, manifest, haveQuery, have, request, chunk, missing, cancel, has, proof
@@ -110,7 +128,7 @@ public enum TransferFrame: Equatable, Sendable {
             for i in 10..<18 { low = low << 8 | UInt64(bytes[i]) }
             self = .hello(version: bytes[1], node: NodeID(high: high, low: low), key: rest(from: 18).prefix(32).map { $0 }, nonce: rest(from: 50))
         case .proof:
-            try exactly(65)
+            try exactly(Self.proofLength)
             self = .proof(rest(from: 1))
         case .getManifest: try exactly(33); self = .getManifest(try digest(at: 1))
         case .manifest:

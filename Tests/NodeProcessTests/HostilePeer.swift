@@ -1,6 +1,7 @@
 import BundlecastCore
 import Foundation
 import Gossip
+import TestSupport
 import TransferWire
 
 /// A peer that speaks the transfer and gossip protocols like a node and misbehaves: it

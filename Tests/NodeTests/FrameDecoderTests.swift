@@ -106,7 +106,7 @@ import TransferWire
 
     @Test func transferFramesComeOutWholeAndDecode() throws {
         try Self.transfer { channel, _ in
-            let frames: [TransferFrame] = [Self.hello, .request(Self.digest), .chunk(Self.digest, [1, 2, 3]), .has(Self.digest)]
+            let frames: [TransferFrame] = [Self.hello, Self.proof, .request(Self.digest), .chunk(Self.digest, [1, 2, 3]), .has(Self.digest)]
             var all = TransferFrame.buffer(frames)
             var out: [[UInt8]] = []
             while all.readableBytes > 0 { out += try Self.read(channel, all.readSlice(length: min(7, all.readableBytes))!).get() }
@@ -114,10 +114,10 @@ import TransferWire
         }
     }
 
-    /// The limit of a frame's length, by what comes first and what was asked for.
+    /// The limit of a frame's length, by the handshake's stage and what was asked for.
     struct Limit: Sendable, CustomTestStringConvertible {
         let name: String
-        let afterHello: Bool
+        let stage: TransferFrame.Stage
         let manifestAsked: Bool
         let type: UInt8
         let length: Int
@@ -126,28 +126,39 @@ import TransferWire
     }
 
     static let helloType = hello.encoded()[0]
+    static let proof = TransferFrame.proof([UInt8](repeating: 3, count: 64))
+    static let proofType = proof.encoded()[0]
     static let manifest = TransferFrame.manifest(digest, []).encoded()[0]
     static let chunk = TransferFrame.chunk(digest, []).encoded()[0]
     static let limits: [Limit] = [
-        Limit(name: "a hello-sized first frame", afterHello: false, manifestAsked: false, type: helloType, length: TransferFrame.helloLength, taken: true),
-        Limit(name: "a first frame over a hello", afterHello: false, manifestAsked: false, type: helloType, length: TransferFrame.helloLength + 1,
+        Limit(name: "a hello-sized first frame", stage: .hello, manifestAsked: false, type: helloType, length: TransferFrame.helloLength, taken: true),
+        Limit(name: "a first frame over a hello", stage: .hello, manifestAsked: false, type: helloType, length: TransferFrame.helloLength + 1,
               taken: false),
-        Limit(name: "a chunk-sized first frame", afterHello: false, manifestAsked: true, type: chunk, length: TransferFrame.maxChunkFrame, taken: false),
-        Limit(name: "a whole chunk", afterHello: true, manifestAsked: false, type: chunk, length: TransferFrame.maxChunkFrame, taken: true),
-        Limit(name: "over a chunk", afterHello: true, manifestAsked: false, type: chunk, length: TransferFrame.maxChunkFrame + 1, taken: false),
-        Limit(name: "a manifest nobody asked for", afterHello: true, manifestAsked: false, type: manifest, length: TransferFrame.maxChunkFrame + 1,
+        Limit(name: "a chunk-sized first frame", stage: .hello, manifestAsked: true, type: chunk, length: TransferFrame.maxChunkFrame, taken: false),
+        Limit(name: "a proof-sized second frame", stage: .proof, manifestAsked: false, type: proofType, length: TransferFrame.proofLength, taken: true),
+        Limit(name: "a second frame over a proof", stage: .proof, manifestAsked: false, type: proofType, length: TransferFrame.proofLength + 1,
               taken: false),
-        Limit(name: "a manifest asked for", afterHello: true, manifestAsked: true, type: manifest, length: TransferFrame.maxFrame, taken: true),
-        Limit(name: "over a manifest asked for", afterHello: true, manifestAsked: true, type: manifest, length: TransferFrame.maxFrame + 1, taken: false),
+        Limit(name: "a chunk-sized second frame", stage: .proof, manifestAsked: true, type: chunk, length: TransferFrame.maxChunkFrame, taken: false),
+        Limit(name: "a whole chunk", stage: .proven, manifestAsked: false, type: chunk, length: TransferFrame.maxChunkFrame, taken: true),
+        Limit(name: "over a chunk", stage: .proven, manifestAsked: false, type: chunk, length: TransferFrame.maxChunkFrame + 1, taken: false),
+        Limit(name: "a manifest nobody asked for", stage: .proven, manifestAsked: false, type: manifest, length: TransferFrame.maxChunkFrame + 1,
+              taken: false),
+        Limit(name: "a manifest asked for", stage: .proven, manifestAsked: true, type: manifest, length: TransferFrame.maxFrame, taken: true),
+        Limit(name: "over a manifest asked for", stage: .proven, manifestAsked: true, type: manifest, length: TransferFrame.maxFrame + 1, taken: false),
     ]
 
     /// Only the length and the type byte are sent: a refused frame is refused before its body comes.
     @Test(arguments: limits) func aTransferFrameOverItsLimitIsRefusedAtItsHeader(_ limit: Limit) throws {
         try Self.transfer { channel, connection in
             if limit.manifestAsked { connection.askedForManifest(Self.digest) }
-            if limit.afterHello {
-                let hello = try Self.read(channel, Self.hello.buffer()).get()
-                #expect(hello.count == 1)
+            let before: [TransferFrame] = switch limit.stage {
+            case .hello: []
+            case .proof: [Self.hello]
+            case .proven: [Self.hello, Self.proof]
+            }
+            for frame in before {
+                let out = try Self.read(channel, frame.buffer()).get()
+                #expect(out.count == 1)
             }
             var header = ByteBuffer()
             header.writeInteger(UInt32(limit.length))

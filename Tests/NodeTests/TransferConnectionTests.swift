@@ -74,3 +74,35 @@ import Testing
 extension TransferConnection {
     convenience init() { self.init(expect: nil, eventLoop: MultiThreadedEventLoopGroup.singleton.next()) }
 }
+
+extension TransferConnectionTests {
+    @Test func aSilentPeerWithNothingOfItsWaitingIsIdleAfterTheTimeOut() {
+        let quiet = TransferConnection(expect: nil, eventLoop: MultiThreadedEventLoopGroup.singleton.next(), now: 1_000)
+        defer { quiet.hello.fail(ChannelError.ioOnClosedChannel) }
+        let timeout = TransferConnection.idleTimeout
+        #expect(!quiet.isIdle(now: 1_000 + timeout - 1))
+        #expect(quiet.isIdle(now: 1_000 + timeout))
+        quiet.heard(now: 2_000)
+        #expect(!quiet.isIdle(now: 1_000 + timeout) && quiet.isIdle(now: 2_000 + timeout))
+        // A request of the peer's still pending: not idle, however long it has been quiet.
+        #expect(quiet.admit(Self.digest(1)))
+        #expect(!quiet.isIdle(now: 10 * timeout))
+        _ = quiet.finish(Self.digest(1))
+        #expect(quiet.isIdle(now: 10 * timeout))
+    }
+
+    @Test func aCancelCountsOnlyForARequestPending() {
+        #expect(!connection.cancel(Self.digest(1)))
+        #expect(connection.admit(Self.digest(1)))
+        #expect(connection.cancel(Self.digest(1)))
+        #expect(connection.finish(Self.digest(1)), "finished as cancelled")
+    }
+
+    @Test func anUnprovenSlotIsGivenBackOnce() {
+        let accepted = TransferConnection(expect: nil, unprovenAddress: "10.0.0.1", eventLoop: MultiThreadedEventLoopGroup.singleton.next())
+        defer { accepted.hello.fail(ChannelError.ioOnClosedChannel) }
+        #expect(accepted.returnUnprovenSlot() == "10.0.0.1")
+        #expect(accepted.returnUnprovenSlot() == nil)
+        #expect(connection.returnUnprovenSlot() == nil, "a dialled connection holds none")
+    }
+}

@@ -35,6 +35,24 @@ struct FaultAndEndgameTests {
         #expect(p.received(chunk: 3, from: a, valid: false, now: 5 * ms).isEmpty)  // no second ban
     }
 
+    /// Identities cost nothing: bad bytes a peer was never asked for (or whose request was
+    /// cancelled) are dropped without a strike, so throwaway peers cannot fill the ban list.
+    @Test func badBytesNobodyAskedForAreNoStrike() {
+        let a = peer(1)
+        var p = planner(chunks: 2) { $0.strikesToBan = 1 }
+        _ = p.addPeer(a, sameZone: false, now: 0)
+        for t in 1...5 { #expect(!p.received(chunk: 0, from: a, valid: false, now: UInt64(t) * ms).contains(.ban(peer: a))) }
+        #expect(!p.isBanned(a))
+        let unasked = p.arriving(chunk: 0, from: a)
+        #expect(!unasked)
+        // Asked of it, then bad: a strike, a ban at the first here.
+        #expect(p.peerHasAll(a, now: 10 * ms).chunks(to: a).contains(0))
+        let asked = p.arriving(chunk: 0, from: a)
+        #expect(asked)
+        #expect(p.received(chunk: 0, from: a, valid: false, now: 11 * ms).contains(.ban(peer: a)))
+        #expect(p.isBanned(a))
+    }
+
     @Test func aStrikeAloneDoesNotBan() {
         var p = planner(chunks: 1) { $0.strikesToBan = 2 }
         _ = p.addPeer(peer(1), sameZone: false, now: 0)

@@ -44,7 +44,10 @@ extension Fetch {
             return true
         case .chunk(let d, let bytes):
             guard let i = index[d] else { return false }
-            state.withLock { $0.planner.arriving(chunk: i, from: peer) }
+            let asked = state.withLock { $0.planner.arriving(chunk: i, from: peer) }
+            // Not asked of this peer (or asked and since cancelled) and already held: dropped
+            // unchecked, so a replay costs a lookup, not a hash, a write and news to every peer.
+            if !asked, node.chunks.contains(d) { return true }
             // Checked and stored on the event loop that read it, with no hop to another
             // thread and back for the next request (docs/benchmarks.md, *CPU per chunk*); the
             // loop waits while a mirror's chunk is being stored, which the queue orders with

@@ -12,10 +12,14 @@ import Synchronization
 /// therefore costs a bounded buffer, not the node's memory.
 final class TransferConnection: Sendable {
     let expect: NodeID?
+    /// For an accepted connection, the address whose ``UnprovenConnections`` slot it holds
+    /// until its peer is proven or it closes, whichever comes first.
+    let unprovenAddress: String?
+    private let slotReturned = Atomic<Bool>(false)
     let hello: EventLoopPromise<NodeID>
     /// This side's fresh nonce, for the peer to sign.
     let nonce = Sodium.randomBytes(32)
-    private let state = Mutex<State>(State())
+    private let state: Mutex<State>
 
     /// A peer's hello, waiting for its proof.
     struct PeerHello: Sendable {
@@ -54,6 +58,8 @@ final class TransferConnection: Sendable {
         var manifestsAsked: [Digest256] = []
         /// When a write last completed (uptime nanoseconds): a peer that stops reading is dropped.
         var lastProgress: UInt64 = 0
+        /// When the peer's last read came in (uptime nanoseconds; the connection's start before).
+        var lastHeard: UInt64
     }
 
     /// A bulk answer waiting for its turn.
@@ -79,10 +85,36 @@ final class TransferConnection: Sendable {
     static let maxUnsentBytes = 1 << 20
     /// A connection with bytes waiting to be written and no progress this long is closed.
     static let stallTimeout: UInt64 = 30_000_000_000
+    /// A connection that has heard nothing from its peer this long, with nothing of the
+    /// peer's waiting here, is closed: a download keeps its connections busy (a have-query a
+    /// second), and a slot held by a silent peer is one an active peer cannot have. Either
+    /// side dials again when it next needs the other.
+    static let idleTimeout: UInt64 = 120_000_000_000
 
-    init(expect: NodeID?, eventLoop: any EventLoop) {
+    init(expect: NodeID?, unprovenAddress: String? = nil, eventLoop: any EventLoop, now: UInt64 = NIODeadline.now().uptimeNanoseconds) {
         self.expect = expect
+        self.unprovenAddress = unprovenAddress
         hello = eventLoop.makePromise()
+        state = Mutex(State(lastHeard: now))
+    }
+
+    /// The address of the unproven slot to give back, the first time only (nil after, and
+    /// for a dialled connection, which holds none).
+    func returnUnprovenSlot() -> String? {
+        guard let unprovenAddress, !slotReturned.exchange(true, ordering: .relaxed) else { return nil }
+        return unprovenAddress
+    }
+
+    /// A read from the peer came in.
+    func heard(now: UInt64) { state.withLock { $0.lastHeard = max($0.lastHeard, now) } }
+
+    /// True when the peer has sent nothing for ``idleTimeout`` and nothing it asked for is
+    /// queued, being answered or in the write buffer.
+    func isIdle(now: UInt64) -> Bool {
+        state.withLock { s in
+            now >= s.lastHeard && now - s.lastHeard >= Self.idleTimeout && s.pending.isEmpty && s.unsent == 0
+                && s.waitingHead == s.waiting.count && s.manifestRequests == 0 && s.haveQueries == 0
+        }
     }
 
     /// The peer, once it proved its id.
@@ -101,8 +133,16 @@ final class TransferConnection: Sendable {
         }
     }
     func setPeerHello(_ hello: PeerHello) { state.withLock { $0.handshake = .awaitingProof(hello) } }
-    /// A cancel counts only for a request still pending (so the set stays bounded).
-    func cancel(_ d: Digest256) { state.withLock { s in if s.pending.contains(d) { s.cancelled.insert(d) } } }
+    /// A cancel counts only for a request still pending (so the set stays bounded); false
+    /// when none was, and there is nothing to take out of the upload queue.
+    @discardableResult
+    func cancel(_ d: Digest256) -> Bool {
+        state.withLock { s in
+            guard s.pending.contains(d) else { return false }
+            s.cancelled.insert(d)
+            return true
+        }
+    }
 
     /// Admits a request; false when too many are pending or the same chunk is already queued.
     func admit(_ d: Digest256) -> Bool {

@@ -30,8 +30,14 @@ public struct TransferCounters: Sendable, Equatable, Codable {
     public var connectionsRefused = 0
     /// Have-queries dropped because the peer already had ``TransferConnection/maxHaveQueries`` being answered.
     public var haveQueriesDropped: Int? = 0
-    /// Peers banned for sending bad chunks, by node id.
+    /// Connections closed because the peer had sent nothing for ``TransferConnection/idleTimeout``.
+    public var idleClosed: Int? = 0
+    /// Peers banned for sending bad chunks, in all (bans restored at start included).
+    public var bannedCount: Int? = 0
+    /// The latest ``bannedListed`` of them, by node id, oldest first: identities cost nothing
+    /// to make, so the list shown is bounded while the count is not.
     public var banned: [String] = []
+    public static let bannedListed = 64
 
     public init() {}
 }

@@ -29,10 +29,7 @@ final class TransferHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if let remote = connection.remote {
-            node.unregistered(context.channel, peer: remote, connection: connection)
-            node.closed(context.channel)
-        }
+        if let remote = connection.remote { node.unregistered(context.channel, peer: remote, connection: connection) }
         connection.hello.fail(ChannelError.ioOnClosedChannel)
         context.fireChannelInactive()
     }
@@ -83,9 +80,9 @@ final class TransferHandler: ChannelInboundHandler {
         case .request(let d):
             serve(d, on: context.channel)
         case .cancel(let d):
-            connection.cancel(d)
-            // Still waiting for its turn: it leaves the queue and its pending record goes.
-            if node.unqueueUpload(d, on: connection, from: remote) { _ = connection.finish(d) }
+            // Still waiting for its turn: it leaves the queue and its pending record goes. A
+            // cancel of nothing pending costs no walk of the queue.
+            if connection.cancel(d), node.unqueueUpload(d, on: connection, from: remote) { _ = connection.finish(d) }
         case .manifest(let d, let bytes):
             // Only a manifest asked for on this connection is hashed and handed on.
             if connection.answered(d) { node.deliverManifest(d, bytes, from: remote) }
@@ -121,16 +118,17 @@ final class TransferHandler: ChannelInboundHandler {
         guard NodeIdentity.verify(signature, peerKey: peer.key, peer: peer.id, peerNonce: peer.nonce, ownNonce: connection.nonce, own: node.id) else {
             return refuse(context, "peer \(peer.id.short) did not prove its id (a wrong or replayed proof)")
         }
-        guard node.registered(context.channel, peer: peer.id, outbound: connection.expect != nil) else {
+        node.returnUnprovenSlot(of: connection)
+        guard node.registered(context.channel, peer: peer.id, connection: connection, outbound: connection.expect != nil) else {
             context.close(promise: nil)
             return
         }
         connection.setRemote(peer.id)
-        node.opened(context.channel, connection)
         connection.hello.succeed(peer.id)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        connection.heard(now: NIODeadline.now().uptimeNanoseconds)
         if let remote = connection.remote { passOnNews(from: remote) }
         context.fireChannelReadComplete()
     }

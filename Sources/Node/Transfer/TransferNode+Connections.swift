@@ -8,7 +8,19 @@ import TransferWire
 /// Connections: dialling, the handshake's admission, the links our requests go over, bans.
 extension TransferNode {
     func setUp(_ channel: any Channel, expect: NodeID?) throws {
-        let connection = TransferConnection(expect: expect, eventLoop: channel.eventLoop)
+        // Anyone can open a connection: until its peer is proven it holds one of a bounded
+        // number of slots (``UnprovenConnections``), given back on proof or close.
+        var address: String?
+        if expect == nil {
+            let from = channel.remoteAddress?.ipAddress ?? "unknown"
+            guard state.withLock({ $0.unproven.admit(from) }) else {
+                count { $0.connectionsRefused += 1 }
+                throw TransferError("too many transfer connections waiting to prove their id")
+            }
+            address = from
+        }
+        let connection = TransferConnection(expect: expect, unprovenAddress: address, eventLoop: channel.eventLoop)
+        channel.closeFuture.whenComplete { [self] _ in returnUnprovenSlot(of: connection) }
         if superSeedsOnBackPressure {
             // The kernel takes little more than the link is sending, so a write that completes
             // means the link is free (``queueUpload(_:to:)``). A kernel without the option
@@ -32,14 +44,21 @@ extension TransferNode {
         // A connect that fails never becomes active: the hello promise must not be left unfulfilled.
         channel.closeFuture.whenComplete { _ in connection.hello.fail(ChannelError.ioOnClosedChannel) }
         try channel.pipeline.syncOperations.addHandler(TransferHandler(node: self, connection: connection))
-        // A peer that never says hello is dropped, and so is one that stops reading what it asked for.
-        channel.eventLoop.scheduleTask(in: .seconds(10)) {
+        // A peer that does not prove its id in time is dropped; so is one that stops reading
+        // what it asked for, and one that has gone silent.
+        channel.eventLoop.scheduleTask(in: UnprovenConnections.deadline) {
             if connection.remote == nil { channel.close(promise: nil) }
         }
         let stallCheck = channel.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(5), delay: .seconds(5)) { [self] _ in
-            guard connection.isStalled(now: NIODeadline.now().uptimeNanoseconds) else { return }
-            logger.info("closing transfer connection with \(connection.remote?.short ?? "?"): it has not read for \(TransferConnection.stallTimeout / 1_000_000_000) s")
-            channel.close(promise: nil)
+            let now = NIODeadline.now().uptimeNanoseconds
+            if connection.isStalled(now: now) {
+                logger.info("closing transfer connection with \(connection.remote?.short ?? "?"): it has not read for \(TransferConnection.stallTimeout / 1_000_000_000) s")
+                channel.close(promise: nil)
+            } else if connection.remote != nil, connection.isIdle(now: now) {
+                logger.debug("closing transfer connection with \(connection.remote?.short ?? "?"): idle for \(TransferConnection.idleTimeout / 1_000_000_000) s")
+                count { $0.idleClosed? += 1 }
+                channel.close(promise: nil)
+            }
         }
         channel.closeFuture.whenComplete { _ in stallCheck.cancel() }
     }
@@ -79,18 +98,34 @@ extension TransferNode {
         return future
     }
 
-    /// Called by a connection once the peer said hello; false: refuse it (limits, banned).
-    func registered(_ channel: any Channel, peer: NodeID, outbound: Bool) -> Bool {
+    /// An accepted connection's unproven slot goes back (its peer proved its id, or it closed).
+    func returnUnprovenSlot(of connection: TransferConnection) {
+        guard let address = connection.returnUnprovenSlot() else { return }
+        state.withLock { $0.unproven.release(address) }
+    }
+
+    /// Connections this node keeps for its own dials: peers that dial in (anyone can make
+    /// up identities) may take the rest, so a node whose inbound slots are full still
+    /// reaches the sources its downloads need, and serves them over the same connections.
+    var inboundLimit: Int { settings.maxConnections - settings.maxConnections / 4 }
+
+    /// Called by a connection once the peer proved its id; false: refuse it (limits, banned).
+    /// A registered connection is open (``State/open``) until ``unregistered(_:peer:connection:)``,
+    /// and every peer with an open connection has a link.
+    func registered(_ channel: any Channel, peer: NodeID, connection: TransferConnection, outbound: Bool) -> Bool {
         state.withLock { s in
             guard !s.banned.contains(peer) else { return false }
-            guard s.connections < settings.maxConnections, s.connectionsByPeer[peer, default: 0] < settings.maxConnectionsPerPeer else {
+            let room = s.connections < settings.maxConnections && (outbound || s.inbound < inboundLimit)
+            guard room, s.connectionsByPeer[peer, default: 0] < settings.maxConnectionsPerPeer else {
                 s.counters.connectionsRefused += 1
                 return false
             }
             s.connections += 1
+            if !outbound { s.inbound += 1 }
             s.connectionsByPeer[peer, default: 0] += 1
             if outbound { s.counters.connectionsOut += 1 } else { s.counters.connectionsIn += 1 }
             if s.links[peer]?.isActive != true || outbound { s.links[peer] = channel }
+            s.open[ObjectIdentifier(channel)] = OpenConnection(channel: channel, connection: connection, peer: peer, outbound: outbound)
             return true
         }
     }
@@ -101,45 +136,49 @@ extension TransferNode {
         for upload in dropped { _ = connection.finish(upload.digest) }
         // Never sent: they hold no other requester off (super-seeding).
         if !dropped.isEmpty { state.withLock { s in for upload in dropped { s.uploads.seeding.unsent(upload.digest, to: peer) } } }
-        let wasLink = state.withLock { s -> Bool in
+        let lostLink = state.withLock { s -> Bool in
+            guard let open = s.open.removeValue(forKey: ObjectIdentifier(channel)) else { return false }
             s.connections -= 1
+            if !open.outbound { s.inbound -= 1 }
             s.connectionsByPeer[peer, default: 1] -= 1
             if s.connectionsByPeer[peer] == 0 { s.connectionsByPeer[peer] = nil }
             guard s.links[peer] === channel else { return false }
+            // The peer's other connection, if it has one, carries our requests from now on:
+            // the downloads keep it as a source only while it has a link.
+            if let other = s.open.values.first(where: { $0.peer == peer && $0.channel.isActive }) {
+                s.links[peer] = other.channel
+                return false
+            }
             s.links[peer] = nil
             return true
         }
-        if wasLink { delegate.transfer(lostLinkTo: peer) }
-    }
-
-    func opened(_ channel: any Channel, _ connection: TransferConnection) {
-        state.withLock { $0.open[ObjectIdentifier(channel)] = OpenConnection(channel: channel, connection: connection) }
-    }
-
-    func closed(_ channel: any Channel) {
-        _ = state.withLock { $0.open.removeValue(forKey: ObjectIdentifier(channel)) }
+        if lostLink { delegate.transfer(lostLinkTo: peer) }
     }
 
     /// Test only: closes the open connections with these peers (a partition was just cut).
     func closeConnections(to peers: Set<NodeID>) {
-        for open in state.withLock({ Array($0.open.values) }) where open.connection.remote.map(peers.contains) == true {
+        for open in state.withLock({ Array($0.open.values) }) where peers.contains(open.peer) {
             open.channel.close(promise: nil)
         }
     }
 
-    /// Bans a peer for sending bad data: its connections close and it is never asked or served again.
+    /// Bans a peer for sending bad data: every connection with it closes and it is never
+    /// asked or served again.
     public func ban(_ peer: NodeID, reason: String) {
-        let banned = state.withLock { s -> (any Channel)?? in
+        let banned = state.withLock { s -> [any Channel]? in
             guard s.banned.insert(peer).inserted else { return nil }
+            s.counters.bannedCount? += 1
             s.counters.banned.append(peer.description)
-            return .some(s.links[peer])
+            if s.counters.banned.count > TransferCounters.bannedListed { s.counters.banned.removeFirst() }
+            let channels = s.open.values.filter { $0.peer == peer }.map(\.channel)
+            return channels + (s.links[peer].map { [$0] } ?? [])
         }
-        guard let link = banned else { return }
+        guard let channels = banned else { return }
         logger.warning("banned peer \(peer): \(reason)")
         // Kept in `node.sqlite` (a write and an fsync) off the caller's thread: a ban for bad
         // chunks is decided on the event loop that read them.
         io.async { [delegate] in delegate.transfer(banned: peer, reason: reason) }
-        link?.close(promise: nil)
+        for channel in channels { channel.close(promise: nil) }
     }
 
     public func isBanned(_ peer: NodeID) -> Bool { state.withLock { $0.banned.contains(peer) } }
@@ -148,7 +187,8 @@ extension TransferNode {
     func restoreBans(_ peers: [NodeID]) {
         state.withLock { s in
             s.banned.formUnion(peers)
-            s.counters.banned.append(contentsOf: peers.map(\.description))
+            s.counters.bannedCount = s.banned.count
+            s.counters.banned = peers.suffix(TransferCounters.bannedListed).map(\.description)
         }
     }
 }

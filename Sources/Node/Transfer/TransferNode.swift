@@ -56,24 +56,32 @@ public final class TransferNode: Sendable {
         /// The connection our requests to a peer go over.
         var links: [NodeID: any Channel] = [:]
         var dialing: [NodeID: EventLoopFuture<any Channel>] = [:]
+        /// Registered (proven) connections, and those of them the peer dialled.
         var connections = 0
+        var inbound = 0
         var connectionsByPeer: [NodeID: Int] = [:]
+        /// Accepted connections whose peer has not proven its id yet.
+        var unproven = UnprovenConnections()
         /// The upload pacer (see ``queueUpload(_:to:)``).
         var uploads: UploadState
         /// Room for bulk answers in write buffers (see ``pumpOutgoing(_:on:)``).
         var bulk = BulkBudget()
         var counters = TransferCounters()
         var banned: Set<NodeID> = []
-        /// Every open connection (both directions), for pushing `has` frames.
+        /// Every registered connection (both directions), for pushing `has` frames.
         var open: [ObjectIdentifier: OpenConnection] = [:]
-        /// The distinct chunk lists of manifests peers asked about (have-queries come every second).
-        var haveIndex: [Digest256: [Digest256]] = [:]
+        /// The distinct chunk lists of manifests peers asked about (have-queries come every
+        /// second), oldest first out.
+        var haveIndex = HaveIndex()
     }
 
     /// (A struct, not a tuple: a generic over a tuple looks its metadata up on every call.)
     struct OpenConnection {
         let channel: any Channel
         let connection: TransferConnection
+        let peer: NodeID
+        /// Dialled by this node.
+        let outbound: Bool
     }
 
     public var id: NodeID { identity.id }
@@ -218,13 +226,10 @@ public final class TransferNode: Sendable {
 
     /// The distinct chunk digests of a manifest we hold (cached: have-queries come every second).
     func distinctChunks(of digest: Digest256) -> [Digest256]? {
-        if let cached = state.withLock({ $0.haveIndex[digest] }) { return cached }
+        if let cached = state.withLock({ $0.haveIndex.list(of: digest) }) { return cached }
         guard let manifest = manifests.manifest(digest) else { return nil }
         let list = manifest.distinctChunks.map(\.digest)
-        state.withLock { s in
-            if s.haveIndex.count >= 8 { s.haveIndex.removeAll() }
-            s.haveIndex[digest] = list
-        }
+        state.withLock { $0.haveIndex.insert(list, for: digest) }
         return list
     }
 

@@ -72,24 +72,30 @@ extension SwarmPlanner {
     /// A requested chunk's bytes arrived from the peer; ``received(chunk:from:valid:now:)``
     /// follows once they are checked. Until then endgame does not take the request for late:
     /// on a loaded node the check can wait, and moving a chunk that already arrived paid
-    /// for it twice.
-    public mutating func arriving(chunk: Int, from peer: NodeID) {
-        guard sizes.indices.contains(chunk), table[peer]?.inFlight[chunk] != nil else { return }
+    /// for it twice. Returns whether the chunk is in flight from that peer (asked of it and
+    /// not yet answered, cancelled or timed out).
+    @discardableResult
+    public mutating func arriving(chunk: Int, from peer: NodeID) -> Bool {
+        guard sizes.indices.contains(chunk), table[peer]?.inFlight[chunk] != nil else { return false }
         arriving.insert(chunk)
+        return true
     }
 
     /// A chunk arrived from a peer and was checked against its digest.
     ///
-    /// `valid == false` is a strike (a ban at `strikesToBan`) and the chunk is
-    /// requested again, elsewhere if anyone else has it. A valid chunk is taken
-    /// from anyone (it was verified), and cancels other peers' requests for it;
-    /// one already held changes nothing.
+    /// `valid == false` for a chunk in flight from that peer is a strike (a ban at
+    /// `strikesToBan`) and the chunk is requested again, elsewhere if anyone else has it.
+    /// Bad bytes nobody asked the peer for are dropped without a strike: identities cost
+    /// nothing to make, and strikes unasked would let anyone fill the ban list (a row in
+    /// `node.sqlite` each) with throwaway ones; a request cancelled on its way is the
+    /// only honest source of those. A valid chunk is taken from anyone (it was verified),
+    /// and cancels other peers' requests for it; one already held changes nothing.
     public mutating func received(chunk: Int, from peer: NodeID, valid: Bool, now: UInt64) -> [Directive] {
         var out: [Directive] = []
         if sizes.indices.contains(chunk) {
             if valid {
                 accept(chunk, from: peer, now: now, into: &out)
-            } else {
+            } else if table[peer]?.inFlight[chunk] != nil {
                 strike(peer, chunk: chunk, into: &out)
             }
         }
