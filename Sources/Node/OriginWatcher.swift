@@ -139,7 +139,6 @@ struct OriginWatcher: Service {
                         continue
                     }
                     reachable(resetBackoff: false)
-                    refused = 0
                 case 404:
                     // Nothing published for this app and channel yet: ask again later and later.
                     reachable(resetBackoff: false)

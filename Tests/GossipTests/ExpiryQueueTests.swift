@@ -47,4 +47,23 @@ import Testing
             #expect(Set(q.due(atOrBefore: cutoff)) == Set(plain.filter { $0.value <= cutoff }.keys))
         }
     }
+
+    /// A member that keeps leaving and re-entering behind one that waits: the queue keeps
+    /// about as many entries as members, not one per change.
+    @Test func churnBehindAWaitingEntryDoesNotGrowTheQueue() {
+        var q = ExpiryQueue()
+        q.set(a, at: 1)
+        for now in UInt64(2)...100_000 {
+            q.set(b, at: now)
+            q.remove(b)
+            q.prune()
+        }
+        #expect(q.earliest == 1 && q.count == 1 && q.entries <= 2 * q.count + 64 + 1)
+        // Entered twice at the same time: listed as due, and gone once removed.
+        q.set(c, at: 5)
+        q.set(c, at: 5)
+        #expect(q.due(atOrBefore: 5).contains(c))
+        q.remove(c)
+        #expect(!q.due(atOrBefore: 5).contains(c))
+    }
 }

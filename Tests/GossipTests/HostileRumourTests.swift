@@ -79,6 +79,15 @@ extension HostileRumourTests {
             if case .send(let message, _) = directive { return message.updates } else { return [] }
         }
         #expect(piggybacked.contains { if case .alive(let id, let incarnation, _, _) = $0 { id == a && incarnation == 6 } else { false } })
+        // Sent once, it has been sent more than any other; a second flood still leaves it queued.
+        let more = (0..<(2 * SWIMMembership.maxRumours)).map { i in
+            Update.alive(id: NodeID(high: 0xBEEF, low: UInt64(i)), incarnation: 1, address: addrB, metadata: [])
+        }
+        _ = n.receive(.pushPull(from: b, isRequest: false, state: more), from: addrB, now: 4)
+        let again = n.receive(.ping(seq: 10, from: b, updates: []), from: addrB, now: 5).flatMap { directive -> [Update] in
+            if case .send(let message, _) = directive { return message.updates } else { return [] }
+        }
+        #expect(again.contains { if case .alive(let id, let incarnation, _, _) = $0 { id == a && incarnation == 6 } else { false } })
     }
 
     /// Made-up members declared dead are remembered for reconnects only up to a bound.

@@ -19,6 +19,8 @@ struct ExpiryQueue: Sendable {
     subscript(id: NodeID) -> UInt64? { since[id] }
 
     var count: Int { since.count }
+    /// Entries kept, those that no longer count included.
+    var entries: Int { order.count - head }
 
     mutating func set(_ id: NodeID, at time: UInt64) {
         since[id] = time
@@ -56,9 +58,15 @@ struct ExpiryQueue: Sendable {
     }
 
     /// Drops the entries at the front that no longer count, and the dead space behind the
-    /// front once it is half the queue (amortized O(1) per entry).
+    /// front once it is half the queue; and, once entries that no longer count outnumber
+    /// the members here (a member that keeps leaving and re-entering the state behind one
+    /// that waits), keeps only the current ones (amortized O(1) per entry).
     mutating func prune() {
         while head < order.count, !isCurrent(order[head]) { head += 1 }
+        if order.count - head > 2 * since.count + 64 {
+            order = order[head...].filter(isCurrent)
+            head = 0
+        }
         if head == order.count {
             order.removeAll(keepingCapacity: true)
             head = 0

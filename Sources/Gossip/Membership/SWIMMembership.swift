@@ -359,13 +359,16 @@ public struct SWIMMembership: Sendable {
     // MARK: - Rumours
 
     /// Rumours waiting to be sent at most: anyone can make up members, and each new one is a
-    /// rumour; past this the one sent most so far goes (anti-entropy's push-pulls still carry
-    /// every member), so no flood makes each message's pick or each update's dedupe long.
+    /// rumour; past this the one about another member sent most so far goes (anti-entropy's
+    /// push-pulls still carry every member; this node's own, a refutation, always stays), so
+    /// no flood makes each message's pick or each update's dedupe long.
     public static let maxRumours = 1024
 
     private mutating func enqueue(_ update: Update) {
         rumours.removeAll { $0.update.id == update.id }
-        if rumours.count >= Self.maxRumours, let most = rumours.indices.max(by: { rumours[$0].transmits < rumours[$1].transmits }) {
+        let me = me.id
+        if rumours.count >= Self.maxRumours,
+           let most = rumours.indices.filter({ rumours[$0].update.id != me }).max(by: { rumours[$0].transmits < rumours[$1].transmits }) {
             rumours.remove(at: most)
         }
         rumours.append(Rumour(update: update, transmits: 0))

@@ -46,8 +46,12 @@ extension Fetch {
             guard let i = index[d] else { return false }
             let asked = state.withLock { $0.planner.arriving(chunk: i, from: peer) }
             // Not asked of this peer (or asked and since cancelled) and already held: dropped
-            // unchecked, so a replay costs a lookup, not a hash, a write and news to every peer.
-            if !asked, node.chunks.contains(d) { return true }
+            // unchecked, so a replay costs a lookup, not a hash, a write and news to every peer
+            // (this download learns it is held, as when another download stored it).
+            if !asked, node.chunks.contains(d) {
+                apply { $0.planner.storedElsewhere(chunk: i, now: Self.now()) }
+                return true
+            }
             // Checked and stored on the event loop that read it, with no hop to another
             // thread and back for the next request (docs/benchmarks.md, *CPU per chunk*); the
             // loop waits while a mirror's chunk is being stored, which the queue orders with

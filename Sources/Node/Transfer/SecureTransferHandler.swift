@@ -78,7 +78,8 @@ final class SecureTransferHandler: ChannelDuplexHandler, RemovableChannelHandler
             receiveKey = nil
         }
         while let length = inbound.getInteger(at: inbound.readerIndex, as: UInt32.self) {
-            let limit = (opened == 0 ? Self.firstMessageLimit
+            // Until the peer proved its id, no message may be larger than the first.
+            let limit = (opened == 0 || connection.remote == nil ? Self.firstMessageLimit
                          : connection.awaitsManifest ? Self.messageLimit : Self.messageLimitWithoutManifest) + TransferCipher.overhead
             guard Int(length) <= limit else { throw TransferCipherError("an encrypted message of \(length) bytes, over \(limit)") }
             guard inbound.readableBytes >= 4 + Int(length) else { break }

@@ -23,6 +23,11 @@ final class TransferHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
+        // A peer that does not prove its id in time is dropped (from the connect, not the dial).
+        let (channel, connection) = (context.channel, connection)
+        context.eventLoop.scheduleTask(in: UnprovenConnections.deadline) {
+            if connection.remote == nil { channel.close(promise: nil) }
+        }
         let hello = TransferFrame.hello(version: TransferFrame.protocolVersion, node: node.id, key: node.identity.publicKey, nonce: connection.nonce)
         context.writeAndFlush(wrapOutboundOut(hello.buffer()), promise: nil)
         context.fireChannelActive()
@@ -119,7 +124,9 @@ final class TransferHandler: ChannelInboundHandler {
             return refuse(context, "peer \(peer.id.short) did not prove its id (a wrong or replayed proof)")
         }
         node.returnUnprovenSlot(of: connection)
-        guard node.registered(context.channel, peer: peer.id, connection: connection, outbound: connection.expect != nil) else {
+        // A proof still in the decoder's buffer reaches here after the channel closed (a write
+        // failed within this read): registered then, it would never be unregistered.
+        guard context.channel.isActive, node.registered(context.channel, peer: peer.id, connection: connection, outbound: connection.expect != nil) else {
             context.close(promise: nil)
             return
         }

@@ -44,11 +44,8 @@ extension TransferNode {
         // A connect that fails never becomes active: the hello promise must not be left unfulfilled.
         channel.closeFuture.whenComplete { _ in connection.hello.fail(ChannelError.ioOnClosedChannel) }
         try channel.pipeline.syncOperations.addHandler(TransferHandler(node: self, connection: connection))
-        // A peer that does not prove its id in time is dropped; so is one that stops reading
-        // what it asked for, and one that has gone silent.
-        channel.eventLoop.scheduleTask(in: UnprovenConnections.deadline) {
-            if connection.remote == nil { channel.close(promise: nil) }
-        }
+        // A peer that stops reading what it asked for is dropped, and so is one that has gone
+        // silent (the handshake's deadline starts at the connect: ``TransferHandler``).
         let stallCheck = channel.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(5), delay: .seconds(5)) { [self] _ in
             let now = NIODeadline.now().uptimeNanoseconds
             if connection.isStalled(now: now) {
@@ -143,13 +140,11 @@ extension TransferNode {
             s.connectionsByPeer[peer, default: 1] -= 1
             if s.connectionsByPeer[peer] == 0 { s.connectionsByPeer[peer] = nil }
             guard s.links[peer] === channel else { return false }
-            // The peer's other connection, if it has one, carries our requests from now on:
-            // the downloads keep it as a source only while it has a link.
-            if let other = s.open.values.first(where: { $0.peer == peer && $0.channel.isActive }) {
-                s.links[peer] = other.channel
-                return false
-            }
-            s.links[peer] = nil
+            // The peer's other connection, if it has one, carries our requests from now on, so
+            // a peer in a download always has a link. The downloads still hear of the loss:
+            // what was asked over the closed one is asked again, and the peer rejoins when it
+            // next asks or is asked.
+            s.links[peer] = s.open.values.first(where: { $0.peer == peer && $0.channel.isActive })?.channel
             return true
         }
         if lostLink { delegate.transfer(lostLinkTo: peer) }
