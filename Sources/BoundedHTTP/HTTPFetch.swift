@@ -28,14 +28,18 @@ public enum HTTPFetch {
         case sameOrigin
     }
 
-    /// The body (at most `limit` bytes) and the response.
+    /// The body (at most `limit` bytes) and the response, within twice the request's
+    /// `timeoutInterval` in all: that one only bounds a wait between two bytes, and a server
+    /// that sends a byte just within it each time would otherwise hold the caller for ever.
     public static func data(for request: URLRequest, limit: Int, redirects: Redirects = .follow) async throws -> (Data, HTTPURLResponse) {
         let pending = PendingTask()
+        let seconds = min(max(request.timeoutInterval, 1), 3600) * 2
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 let task = FetchDelegate.session.dataTask(with: request)
                 FetchDelegate.shared.register(task, limit: limit, redirects: redirects, continuation: continuation)
                 pending.start(task)
+                DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { FetchDelegate.shared.expire(task, after: seconds) }
             }
         } onCancel: {
             DispatchQueue.global().async { pending.cancel() }
@@ -49,11 +53,14 @@ public enum HTTPFetchError: Error, CustomStringConvertible, Equatable, Sendable 
     case tooLarge(url: String, limit: Int)
     /// The answer was not HTTP.
     case notHTTP(url: String)
+    /// The whole answer took longer than the fetch allows.
+    case tooSlow(url: String, seconds: Int)
 
     public var description: String {
         switch self {
         case .tooLarge(let url, let limit): return "the answer from \(url) is larger than \(limit) bytes: refused"
         case .notHTTP(let url): return "the answer from \(url) is not an HTTP response"
+        case .tooSlow(let url, let seconds): return "the answer from \(url) took longer than \(seconds) s: given up"
         }
     }
 }
@@ -123,6 +130,17 @@ private final class FetchDelegate: NSObject, URLSessionDataDelegate, @unchecked 
             return p.failure != nil
         }
         if tooLarge { dataTask.cancel() }
+    }
+
+    /// The fetch's time is up: if it is still running, it fails as too slow.
+    func expire(_ task: URLSessionDataTask, after seconds: Double) {
+        let running = lock.withLock { () -> Bool in
+            guard var p = tasks[task.taskIdentifier], p.failure == nil else { return false }
+            p.failure = .tooSlow(url: p.url, seconds: Int(seconds))
+            tasks[task.taskIdentifier] = p
+            return true
+        }
+        if running { task.cancel() }
     }
 
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {

@@ -116,6 +116,28 @@ import Testing
         }
     }
 
+    /// A server that sends a byte now and then, each within the idle time-out, is given up on
+    /// at twice that in all.
+    @Test(.timeLimit(.minutes(1))) func aDrippingAnswerIsGivenUpOnAtTwiceTheTimeOut() async throws {
+        try await withFakeOrigin({ router in
+            router.get("/drip") { _, _ in
+                Response(status: .ok, body: .init { writer in
+                    while true {
+                        try await writer.write(ByteBuffer(repeating: 0x41, count: 1))
+                        try await Task.sleep(for: .milliseconds(300))
+                    }
+                })
+            }
+        }) { origin in
+            let url = origin.appendingPathComponent("/drip")
+            var request = URLRequest(url: url)
+            request.timeoutInterval = 1
+            await #expect(throws: HTTPFetchError.tooSlow(url: url.absoluteString, seconds: 2)) {
+                try await HTTPFetch.data(for: request, limit: 1 << 20)
+            }
+        }
+    }
+
     @Test func oneAnswerThatTheOriginSignsNoTimestampsDoesNotTurnThemOff() async throws {
         let stamp = try SignedTimestamp.sign(app: "acme", channel: "stable", sequence: 0, created: UInt64(Date().timeIntervalSince1970),
                                              expires: UInt64(Date().timeIntervalSince1970) + 3600, key: Self.originKey).bytes
