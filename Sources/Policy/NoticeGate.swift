@@ -15,7 +15,7 @@ public struct NoticeGate: Sendable {
     private let retirement: @Sendable (String, KeyID) -> UInt64?
 
     /// The highest sequence a notice may carry: the stores keep sequences as SQLite's signed integers.
-    public static let maxSequence = UInt64(Int64.max)
+    public static let maxSequence = Notice.maxSequence
 
     /// Fixed keys: `retired` lists, per app, keys a rotation retired and the epoch it reached.
     public init(trusted: [String: PublicKey], retired: [String: [KeyID: UInt64]] = [:]) {

@@ -54,6 +54,14 @@ import Testing
             explicit.sequence = 10
             #expect(try releaser.release(explicit, key: testKey).notice.notice.sequence == 10)
             #expect(try releaser.release(try request(dir, "2.0.1"), key: testKey).notice.notice.sequence == 11)
+            // Nodes and origins take at most 2^63-1: above it nothing is signed, and at it the
+            // sequence is exhausted rather than stepping past what anyone accepts.
+            var top = try request(dir, "3.0.0")
+            top.sequence = Notice.maxSequence + 1
+            #expect(throws: ReleaseError.self) { try releaser.release(top, key: testKey) }
+            top.sequence = Notice.maxSequence
+            #expect(try releaser.release(top, key: testKey).notice.notice.sequence == Notice.maxSequence)
+            #expect(throws: ReleaseError.self) { try releaser.release(try request(dir, "3.0.1"), key: testKey) }
         }
     }
 

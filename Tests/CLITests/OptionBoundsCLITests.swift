@@ -22,6 +22,7 @@ import Testing
             try expectRefused(["simulate", "swarm", "--upload-mbps", "inf"], naming: "--upload-mbps")
             try expectRefused(["simulate", "swarm", "--upload-mbps", "1e-9"], naming: "--upload-mbps")
             try expectRefused(["simulate", "swarm", "--shared-cores", "1000000000000"], naming: "--shared-cores")
+            try expectRefused(["simulate", "swarm", "--nodes", "20000", "--bundle-mb", "4096"], naming: "--nodes × --bundle-mb")
             try expectRefused(["simulate", "faults", "--crash-every", "1e300"], naming: "--crash-every")
             try expectRefused(["simulate", "faults", "--faults-until", "inf"], naming: "--faults-until")
             try expectRefused(["simulate", "faults", "--converge", "1e30"], naming: "--converge")

@@ -202,6 +202,23 @@ import TestSupport
         }
     }
 
+    /// The newer copy torn by the cut (its bytes never synced): the older, whole one stays.
+    @Test func aTornNewerCopyGivesWayToTheWholeOlderOne() throws {
+        try withTemporaryDirectory { dir in
+            let bytes = Array(repeating: UInt8(9), count: 500), digest = Blake2b.digest256(bytes)
+            let store = try ChunkStore(root: dir + "/chunks")
+            #expect(try store.put(digest, bytes))
+            let (path, _) = try #require(store.placement(of: digest))
+            var copy = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+            copy[copy.count - 1] ^= 0xFF
+            try Data(copy).write(to: URL(fileURLWithPath: dir + "/chunks/packs/pack-00000002"))
+            let reopened = try ChunkStore(root: dir + "/chunks")
+            #expect(reopened.count == 1)
+            #expect(reopened.placement(of: digest)?.path == path)
+            #expect(try reopened.read(digest) == bytes)
+        }
+    }
+
     @Test func chunksOfAFilePerChunkStoreAreImported() throws {
         try withTemporaryDirectory { dir in
             let bytes = Array("an old chunk".utf8)

@@ -42,4 +42,23 @@ import TestSupport
             #expect(try store.accept(try notice(sequence: 4), source: "test", now: 1_800_000_000) == .stale(held: 4))
         }
     }
+
+    /// A value of the wrong type in node.sqlite (text where a number belongs, a number past
+    /// Int64): reading that row is an error the caller reports, never a trap.
+    @Test func aValueOfTheWrongTypeInTheDatabaseIsAnErrorNotATrap() throws {
+        try withTemporaryDirectory { (dir: String) throws -> Void in
+            let path = dir + "/node.sqlite"
+            do {
+                let store = try NodeStore(path: path)
+                #expect(try store.accept(try notice(sequence: 3), source: "test", now: 1_800_000_000) == .accepted)
+            }
+            let edit = try runProgram("/usr/bin/sqlite3", [path, "UPDATE notice SET receivedAt = 'x'"])
+            #expect(edit.code == 0, "\(edit.stderr)")
+            let store = try NodeStore(path: path)
+            #expect(throws: (any Error).self) { try store.latestRecord(app: "acme", channel: "stable") }
+            let big = try runProgram("/usr/bin/sqlite3", [path, "UPDATE notice SET receivedAt = 1e19"])
+            #expect(big.code == 0, "\(big.stderr)")
+            #expect(throws: (any Error).self) { try store.latestRecord(app: "acme", channel: "stable") }
+        }
+    }
 }

@@ -22,6 +22,11 @@ public struct Manifest: Hashable, Sendable {
     /// real bundle, and low enough that sizes add up without overflow wherever they are summed.
     public static let maxSize: UInt64 = 1 << 50
 
+    /// The most bytes a manifest's encoding may take: what a node accepts from a peer, a
+    /// mirror or the admin API (a 16 MiB transfer frame, less its header). A release whose
+    /// manifest is larger could be signed but never delivered.
+    public static let maxEncodedBytes = (16 << 20) - 64
+
     /// Total bytes of all files (at most ``maxSize``, checked when the manifest was made).
     public var totalSize: UInt64 { entries.reduce(0) { $0 + $1.size } }
 

@@ -47,11 +47,9 @@ public enum ManifestCoder {
     /// Parses canonical manifest bytes; throws ``ManifestError`` or
     /// ``PathError`` naming the line or path at fault.
     public static func decode(_ bytes: [UInt8]) throws -> Manifest {
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw ManifestError("not UTF-8") }
+        guard String(validating: bytes, as: UTF8.self) != nil else { throw ManifestError("not UTF-8") }
         guard bytes.last == 0x0A else { throw ManifestError("does not end with a newline") }
-        var reader = LineReader(lines: text.utf8.dropLast().split(separator: 0x0A, omittingEmptySubsequences: false).map {
-            String(decoding: $0, as: UTF8.self)
-        })
+        var reader = LineReader(bytes: bytes)
         guard try reader.next() == magic else {
             throw ManifestError(line: 1, "expected \"\(magic)\": not a Bundlecast manifest, or a newer format")
         }
@@ -106,18 +104,30 @@ private extension String {
 }
 
 /// Walks manifest lines, keeping the line number for error messages.
+///
+/// Each line is cut out as it is read, so input that is not a manifest is refused at its
+/// first line, not after every line of it was made a string (16 MiB of newlines would
+/// have been 16 million of them).
 private struct LineReader {
-    let lines: [String]
+    /// The manifest's bytes, ending with a newline.
+    let bytes: [UInt8]
+    private var position = 0
     private(set) var number = 0
 
-    init(lines: [String]) { self.lines = lines }
+    init(bytes: [UInt8]) { self.bytes = bytes }
 
-    var atEnd: Bool { number >= lines.count }
+    var atEnd: Bool { position >= bytes.count }
+
+    /// Bytes not read yet, the final newline included.
+    var bytesLeft: Int { bytes.count - position }
 
     mutating func next() throws(ManifestError) -> String {
-        guard number < lines.count else { throw ManifestError(line: number + 1, "unexpected end of manifest") }
+        guard position < bytes.count else { throw ManifestError(line: number + 1, "unexpected end of manifest") }
+        let end = bytes[position...].firstIndex(of: 0x0A) ?? bytes.count
+        let line = String(decoding: bytes[position..<end], as: UTF8.self)
+        position = end + 1
         number += 1
-        return lines[number - 1]
+        return line
     }
 
     mutating func field(_ key: String) throws(ManifestError) -> String {
@@ -138,7 +148,8 @@ private struct LineReader {
         // Every chunk but the last holds at least the minimum, and each has its own line: both
         // bound the count before anything is sized by it.
         let minimum = UInt64(ChunkingParameters.v1.minSize)
-        guard count <= size / minimum + 1, count <= UInt64(lines.count - number) else {
+        // A chunk line is at least two spaces, 64 hex digits, a space, a digit and a newline.
+        guard count <= size / minimum + 1, count <= UInt64(bytesLeft / 69) else {
             throw ManifestError(line: here, "chunk count \(count) is more than a file of \(size) bytes can have, or than the lines that follow")
         }
         var chunks: [ChunkRef] = []

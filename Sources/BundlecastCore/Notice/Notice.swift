@@ -23,6 +23,9 @@ public struct Notice: Hashable, Sendable, CustomStringConvertible {
     public var version: SemanticVersion
     /// One counter per app, strictly increasing over every notice the publisher issues.
     public var sequence: UInt64
+    /// The highest sequence a node or an origin takes: it must fit a signed 64-bit integer,
+    /// as SQLite stores it.
+    public static let maxSequence = UInt64(Int64.max)
     public var channel: String
     /// BLAKE2b-256 of the manifest's canonical bytes.
     public var manifest: Digest256

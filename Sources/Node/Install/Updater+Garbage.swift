@@ -54,7 +54,13 @@ extension Updater {
                 manifests.remove(d)
                 continue
             }
-            for c in manifests.manifest(d)?.distinctChunks ?? [] { keepChunks.insert(c.digest) }
+            // A kept manifest that no longer reads (damaged on disk) still needs its chunks, and
+            // which they are cannot be known: nothing is collected until a good copy is back.
+            guard let manifest = manifests.manifest(d) else {
+                logger.warning("manifest \(d.short) on disk does not match its digest: no chunks collected until it is fetched or seeded again")
+                return
+            }
+            for c in manifest.distinctChunks { keepChunks.insert(c.digest) }
         }
         // A download whose manifest is still being stored (``fetch(_:key:cached:missing:)``).
         for manifest in fetching.withLock({ Array($0.values) }) {

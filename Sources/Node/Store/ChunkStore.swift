@@ -59,10 +59,16 @@ public final class ChunkStore: Sendable {
             s.packs[number] = Pack(file: file, end: end)
             for record in records {
                 // A chunk in two packs (a compaction cut short): the newer copy wins, so a drop
-                // recorded there is not undone by the older one.
+                // recorded there is not undone by the older one; but only if its bytes check
+                // out, since the cut may have left it torn while the older one is whole and
+                // synced (it may be the fleet's only copy).
                 if let older = s.chunks[record.digest] {
                     // Twice in one pack (a crash between a duplicate write and its tombstone): one is enough.
                     if older.pack == number {
+                        file.bury(recordAt: record.offset)
+                        continue
+                    }
+                    guard Self.holdsIntact(file, record) else {
                         file.bury(recordAt: record.offset)
                         continue
                     }
@@ -84,6 +90,13 @@ public final class ChunkStore: Sendable {
         }
         state = Mutex(s)
         try importLegacyFiles()
+    }
+
+    /// Whether a record's bytes are there in full and hash to its digest.
+    private static func holdsIntact(_ file: ChunkPack, _ record: ChunkPack.Record) -> Bool {
+        var bytes = [UInt8](repeating: 0, count: Int(record.size))
+        let read = bytes.withUnsafeMutableBytes { file.read(into: $0, count: Int(record.size), at: record.offset + UInt64(ChunkPack.headerSize)) }
+        return read && Blake2b.digest256(bytes) == record.digest
     }
 
     /// Stores of earlier versions kept a file per chunk (`chunks/XX/HEX`, and `chunks/tmp`):

@@ -12,7 +12,7 @@ public final class ManifestCache: Sendable {
     public let root: String
     /// Canonical manifests of very large bundles stay well under this (a
     /// 1 GiB bundle's is about 1.3 MiB); it fits one transfer frame.
-    public static let maxBytes = (16 << 20) - 64
+    public static let maxBytes = Manifest.maxEncodedBytes
 
     /// The last few manifests parsed, newest last: a manifest is read, hashed and parsed
     /// once, not on every have-query or status (a 1 GiB bundle's takes milliseconds).
@@ -40,6 +40,10 @@ public final class ManifestCache: Sendable {
             let written = Result { try AtomicWrite.createNew(path(of: digest), bytes: bytes) }
             // Two deliveries of the same manifest may race; the second finds the first's file.
             if case .failure(let error) = written, !contains(digest) { throw error }
+        } else if self.bytes(digest) == nil {
+            // A file there that no longer hashes to its name (damaged on disk): the good copy
+            // replaces it.
+            try AtomicWrite.replace(path(of: digest), bytes: bytes)
         }
         remember(digest, manifest)
         return manifest

@@ -8,18 +8,20 @@ extension NodeStore {
         try pool.read { db in
             var record = InstallRecord()
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM app WHERE app = ?", arguments: [app]) else { return record }
-            func installed(_ prefix: String) -> InstallRecord.Installed? {
-                guard let version = row[prefix + "Version"] as String?, let hex = row[prefix + "Manifest"] as String?,
-                      let digest = Digest256(hex: hex), let sequence = row[prefix + "Sequence"] as Int64? else { return nil }
+            // Every column decoded with a check: a damaged or hand-edited row is an error, not a trap.
+            func installed(_ prefix: String) throws -> InstallRecord.Installed? {
+                guard let version = try row.decode(String?.self, forColumn: prefix + "Version"),
+                      let hex = try row.decode(String?.self, forColumn: prefix + "Manifest"), let digest = Digest256(hex: hex),
+                      let sequence = try row.decode(Int64?.self, forColumn: prefix + "Sequence") else { return nil }
                 return .init(version: version, manifest: digest, sequence: UInt64(max(0, sequence)))
             }
-            record.current = installed("current")
-            record.previous = installed("previous")
-            record.failedVersion = row["failedVersion"]
-            record.failedManifest = (row["failedManifest"] as String?).flatMap { Digest256(hex: $0) }
-            record.failedSequence = (row["failedSequence"] as Int64?).map { UInt64(max(0, $0)) }
-            record.failedReason = row["failedReason"]
-            record.holdSequence = (row["holdSequence"] as Int64?).map { UInt64(max(0, $0)) }
+            record.current = try installed("current")
+            record.previous = try installed("previous")
+            record.failedVersion = try row.decode(String?.self, forColumn: "failedVersion")
+            record.failedManifest = (try row.decode(String?.self, forColumn: "failedManifest")).flatMap { Digest256(hex: $0) }
+            record.failedSequence = (try row.decode(Int64?.self, forColumn: "failedSequence")).map { UInt64(max(0, $0)) }
+            record.failedReason = try row.decode(String?.self, forColumn: "failedReason")
+            record.holdSequence = (try row.decode(Int64?.self, forColumn: "holdSequence")).map { UInt64(max(0, $0)) }
             return record
         }
     }

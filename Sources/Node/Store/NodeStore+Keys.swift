@@ -19,12 +19,14 @@ extension NodeStore {
 
     static func keyRecord(_ db: Database, _ app: String) throws -> KeyRecord? {
         guard let row = try Row.fetchOne(db, sql: "SELECT publicKey, epoch FROM publisherKey WHERE app = ?", arguments: [app]) else { return nil }
-        var record = KeyRecord(pinned: PinnedKey(key: try PublicKey(base64: row["publicKey"] as String), epoch: UInt64(max(0, row["epoch"] as Int64))),
-                               chain: [:], retired: [:])
+        // Every column decoded with a check: a damaged or hand-edited row is an error, not a trap.
+        let pinned = PinnedKey(key: try PublicKey(base64: try row.decode(String.self, forColumn: "publicKey")),
+                               epoch: UInt64(max(0, try row.decode(Int64.self, forColumn: "epoch"))))
+        var record = KeyRecord(pinned: pinned, chain: [:], retired: [:])
         for r in try Row.fetchAll(db, sql: "SELECT epoch, oldKey, body FROM rotation WHERE app = ? ORDER BY epoch", arguments: [app]) {
-            let epoch = UInt64(max(0, r["epoch"] as Int64))
-            record.chain[epoch] = [UInt8](r["body"] as Data)
-            if let old = KeyID(text: r["oldKey"] as String) { record.retired[old] = epoch }
+            let epoch = UInt64(max(0, try r.decode(Int64.self, forColumn: "epoch")))
+            record.chain[epoch] = [UInt8](try r.decode(Data.self, forColumn: "body"))
+            if let old = KeyID(text: try r.decode(String.self, forColumn: "oldKey")) { record.retired[old] = epoch }
         }
         return record
     }

@@ -160,7 +160,9 @@ public final class NodeStore: Sendable {
         try pool.read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT body, receivedAt FROM notice WHERE app = ? AND channel = ?",
                                              arguments: [app, channel]) else { return nil }
-            return (try SignedNotice(bytes: [UInt8](row["body"] as Data)), UInt64(max(0, row["receivedAt"] as Int64)))
+            // Decoded with a check: a damaged or hand-edited row is an error, not a trap.
+            return (try SignedNotice(bytes: [UInt8](try row.decode(Data.self, forColumn: "body"))),
+                    UInt64(max(0, try row.decode(Int64.self, forColumn: "receivedAt"))))
         }
     }
 

@@ -15,7 +15,8 @@ extension OriginStore {
 
     static func pinnedKey(_ db: Database, _ app: String) throws -> PinnedKey? {
         guard let row = try Row.fetchOne(db, sql: "SELECT publicKey, epoch FROM app WHERE name = ?", arguments: [app]) else { return nil }
-        return PinnedKey(key: try PublicKey(base64: row["publicKey"] as String), epoch: UInt64(max(0, row["epoch"] as Int64)))
+        return PinnedKey(key: try PublicKey(base64: try row.decode(String.self, forColumn: "publicKey")),
+                         epoch: UInt64(max(0, try row.decode(Int64.self, forColumn: "epoch"))))
     }
 
     /// Applies a rotation statement to `app` in one transaction: on `rotated` the app's
@@ -52,8 +53,10 @@ extension OriginStore {
     public func rotations(app: String) throws -> [StoredRotation] {
         try pool.read { db in
             try Row.fetchAll(db, sql: "SELECT epoch, oldKey, newKey, body FROM rotation WHERE app = ? ORDER BY epoch", arguments: [app]).compactMap {
-                guard let old = KeyID(text: $0["oldKey"] as String), let new = KeyID(text: $0["newKey"] as String) else { return nil }
-                return StoredRotation(epoch: UInt64(max(0, $0["epoch"] as Int64)), oldKey: old, newKey: new, body: [UInt8]($0["body"] as Data))
+                guard let old = KeyID(text: try $0.decode(String.self, forColumn: "oldKey")),
+                      let new = KeyID(text: try $0.decode(String.self, forColumn: "newKey")) else { return nil }
+                return StoredRotation(epoch: UInt64(max(0, try $0.decode(Int64.self, forColumn: "epoch"))), oldKey: old, newKey: new,
+                                      body: [UInt8](try $0.decode(Data.self, forColumn: "body")))
             }
         }
     }

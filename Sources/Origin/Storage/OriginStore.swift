@@ -118,7 +118,10 @@ public final class OriginStore: Sendable {
         guard let pinned = try pinnedKey(db, name) else { return nil }
         let rows = try Row.fetchAll(db, sql: "SELECT channel, max(sequence) AS s FROM notice WHERE app = ? GROUP BY channel ORDER BY channel", arguments: [name])
         return AppRecord(name: name, key: pinned.key, epoch: pinned.epoch,
-                         channels: rows.map { (channel: $0["channel"], sequence: UInt64(bitPattern: $0["s"] as Int64)) })
+                         channels: try rows.map {
+                             (channel: try $0.decode(String.self, forColumn: "channel"),
+                              sequence: UInt64(bitPattern: try $0.decode(Int64.self, forColumn: "s")))
+                         })
     }
 
     /// What became of a submitted notice.
@@ -170,9 +173,7 @@ public final class OriginStore: Sendable {
                 JOIN (SELECT app, channel, max(sequence) AS s FROM notice GROUP BY app, channel) m
                   ON n.app = m.app AND n.channel = m.channel AND n.sequence = m.s
                 ORDER BY n.app, n.channel
-                """).map {
-                StoredNotice(app: $0["app"], channel: $0["channel"], sequence: UInt64(clamping: $0["sequence"] as Int64), body: [UInt8]($0["body"] as Data))
-            }
+                """).map { try StoredNotice(row: $0, app: $0.decode(String.self, forColumn: "app")) }
         }
     }
 
@@ -180,9 +181,17 @@ public final class OriginStore: Sendable {
     public func notices(app: String, after sequence: UInt64, limit: Int) throws -> [StoredNotice] {
         try pool.read { db in
             try Row.fetchAll(db, sql: "SELECT channel, sequence, body FROM notice WHERE app = ? AND sequence > ? ORDER BY sequence LIMIT ?",
-                             arguments: [app, Int64(clamping: sequence), limit]).map {
-                StoredNotice(app: app, channel: $0["channel"], sequence: UInt64(clamping: $0["sequence"] as Int64), body: [UInt8]($0["body"] as Data))
-            }
+                             arguments: [app, Int64(clamping: sequence), limit]).map { try StoredNotice(row: $0, app: app) }
         }
+    }
+}
+
+extension StoredNotice {
+    /// A notice row, every column decoded with a check: a row of the wrong type (a
+    /// database edited by hand, or damaged) is an error, never a trap.
+    init(row: Row, app: String) throws {
+        self.init(app: app, channel: try row.decode(String.self, forColumn: "channel"),
+                  sequence: UInt64(clamping: try row.decode(Int64.self, forColumn: "sequence")),
+                  body: [UInt8](try row.decode(Data.self, forColumn: "body")))
     }
 }

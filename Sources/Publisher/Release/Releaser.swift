@@ -73,15 +73,21 @@ public struct Releaser: Sendable {
             guard sequence > highest else {
                 throw ReleaseError("--sequence \(sequence) is not higher than \(highest), the highest already issued for \(request.app)")
             }
+            guard sequence <= Notice.maxSequence else {
+                throw ReleaseError("--sequence \(sequence) is above \(Notice.maxSequence), the highest a node or an origin accepts")
+            }
             return sequence
         }
         return try Self.sequence(after: highest, minimum: 1, app: request.app)
     }
 
     /// The sequence of a new notice: above `highest` (read from notice files, so up to
-    /// 2^64-1) and at least `minimum`; throws when none is left rather than overflow.
+    /// 2^64-1) and at least `minimum`; throws when none is left that nodes accept
+    /// (``Notice/maxSequence``), rather than sign a notice no node would take.
     static func sequence(after highest: UInt64, minimum: UInt64, app: String) throws(ReleaseError) -> UInt64 {
-        guard highest < UInt64.max else { throw ReleaseError("the sequence of \(app) is exhausted (a notice has sequence \(highest))") }
+        guard highest < Notice.maxSequence, minimum <= Notice.maxSequence else {
+            throw ReleaseError("the sequence of \(app) is exhausted: a notice has sequence \(max(highest, minimum)), and nodes accept at most \(Notice.maxSequence)")
+        }
         return max(highest + 1, minimum)
     }
 
@@ -107,6 +113,9 @@ public struct Releaser: Sendable {
             for: items, root: request.bundle, cache: &cache, trustBefore: trustBefore, progress: progress)
         let manifest = try Manifest(app: request.app, version: request.version, entries: entries)
         let bytes = manifest.encoded()
+        guard bytes.count <= Manifest.maxEncodedBytes else {
+            throw ReleaseError("the manifest of \(request.bundle) would take \(bytes.count) bytes, over the \(Manifest.maxEncodedBytes) a node accepts (\(items.count) files): release it as several apps, or pack small files together")
+        }
         let (expires, overflow) = request.created.addingReportingOverflow(request.lifetime)
         guard !overflow else { throw ReleaseError("--expires is too far in the future") }
         let notice = try Notice(

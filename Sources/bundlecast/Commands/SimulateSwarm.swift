@@ -57,11 +57,19 @@ extension SimulateCommand {
         @Flag(help: "Serve upload requests in arrival order, as nodes started with the benchmark-only flag do (default: in turns per requester).")
         var uploadsInArrivalOrder = false
 
+        /// Nodes × 64 KiB chunks at most (10,000 nodes of 256 MiB).
+        static let maxNodeChunks = 10_000 * 4096
+
         func validate() throws {
             guard cpuPerChunkUs >= 0, cpuPerChunkUs <= 1_000_000 else { throw ValidationError("--cpu-per-chunk-us must be 0...1000000") }
             guard (0...4096).contains(sharedCores) else { throw ValidationError("--shared-cores must be 0...4096") }
             guard (1...20_000).contains(nodes) else { throw ValidationError("--nodes must be 1...20000") }
             guard (1...4096).contains(bundleMb) else { throw ValidationError("--bundle-mb must be 1...4096") }
+            // Every node keeps a planner with a slot per chunk (64 KiB each): memory grows with
+            // nodes × chunks. 10,000 nodes of a 64 MiB bundle take about 1.2 GiB.
+            guard nodes * (bundleMb * 16) <= Self.maxNodeChunks else {
+                throw ValidationError("--nodes × --bundle-mb must be at most \(Self.maxNodeChunks / 16) (\(nodes) × \(bundleMb) would need more memory than a machine has): fewer nodes, or a smaller bundle")
+            }
             // Bounded so that the rate in bytes per second is a whole number from 1 KiB/s to 1 TiB/s
             // (a larger or infinite value traps in UInt64(_:), a tiny one rounds to 0).
             guard uploadMbps >= 1.0 / 1024, uploadMbps <= 1_048_576 else { throw ValidationError("--upload-mbps must be 0.001...1048576") }
