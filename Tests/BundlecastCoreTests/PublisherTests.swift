@@ -26,6 +26,19 @@ import Testing
         }
     }
 
+    /// The file opened must be the one scanned (its device and inode): a directory above it
+    /// swapped for a symlink between scan and read would put another tree's file in.
+    @Test func aFileThatIsNotTheOneScannedIsRefused() throws {
+        try withTemporaryDirectory { dir in
+            try write(dir + "/f", "12345")
+            try write(dir + "/g", "12345")
+            let scanned = try #require(FileStamp.of(dir + "/f")).identity
+            #expect(try ChunkHasher().chunks(ofFile: dir + "/f", expectedSize: 5, identity: scanned).count == 1)
+            #expect(throws: FileError.self) { try ChunkHasher().chunks(ofFile: dir + "/g", expectedSize: 5, identity: scanned) }
+            #expect(throws: FileError.self) { try ChunkHasher().chunks(ofSmallFile: dir + "/g", expectedSize: 5, identity: scanned) }
+        }
+    }
+
     func request(_ dir: String, _ version: String) throws -> ReleaseRequest {
         ReleaseRequest(bundle: dir + "/bundle", app: "demo", version: try SemanticVersion(version), created: 1_800_000_000)
     }

@@ -84,14 +84,15 @@ import Testing
 
 /// Sequences and epochs read from files or an origin may be 2^64-1: the next one is refused, not overflowed.
 @Suite struct ExhaustedCounterTests {
-    @Test func aRolloutOrWithdrawalAfterSequence2To64Minus1IsRefused() throws {
+    /// Past the highest sequence nodes and origins accept (2^63-1) nothing more is signed.
+    @Test func aRolloutOrWithdrawalAfterTheHighestSequenceIsRefused() throws {
         try withTemporaryDirectory { dir in
             let releaser = Releaser(store: ManifestStore(root: dir + "/Manifests"))
             try write(dir + "/bundle/a.txt", "one")
             _ = try releaser.release(ReleaseRequest(bundle: dir + "/bundle", app: "demo", version: try SemanticVersion("1.0.0"), created: 1_800_000_000), key: testKey)
             try write(dir + "/bundle/a.txt", "two")
             var request = ReleaseRequest(bundle: dir + "/bundle", app: "demo", version: try SemanticVersion("1.1.0"), created: 1_800_000_000)
-            request.sequence = UInt64.max
+            request.sequence = Notice.maxSequence
             _ = try releaser.release(request, key: testKey)
             #expect(throws: ReleaseError.self) {
                 try releaser.rollout(app: "demo", version: SemanticVersion("1.1.0"), percent: 50, key: testKey, created: 1_800_000_100, lifetime: 60)

@@ -116,7 +116,7 @@ public struct BundleHasher: Sendable {
             return Hashed(chunks: chunks, fromCache: true)
         }
         let full = root + "/" + item.path
-        let chunks = try hasher.chunks(ofFile: full, expectedSize: size, progress: progress)
+        let chunks = try hasher.chunks(ofFile: full, expectedSize: size, identity: item.stamp?.identity, progress: progress)
         return Hashed(chunks: chunks, recordable: Self.unchanged(item, at: full, trustBefore: trustBefore))
     }
 
@@ -134,7 +134,7 @@ public struct BundleHasher: Sendable {
             }
             slots.set(i, Result {
                 let full = root + "/" + item.path
-                let chunks = try hasher.chunks(ofSmallFile: full, expectedSize: size)
+                let chunks = try hasher.chunks(ofSmallFile: full, expectedSize: size, identity: item.stamp?.identity)
                 return Hashed(chunks: chunks, recordable: Self.unchanged(item, at: full, trustBefore: trustBefore))
             })
         }

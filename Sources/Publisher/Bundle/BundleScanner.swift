@@ -37,10 +37,13 @@ public enum BundleScanner {
             throw FileError(path: root, operation: "read bundle directory", reason: "not a directory")
         }
         var items: [ScannedItem] = []
-        var pending: [[UInt8]] = [[]]
-        while let relative = pending.popLast() {
+        // Each directory to list, with the device and inode `lstat` saw for it: the one opened
+        // must be that one, or a directory swapped for a symlink meanwhile would take the
+        // walk (and the release) into another tree.
+        var pending: [([UInt8], FileIdentity)] = [([], FileIdentity(st))]
+        while let (relative, identity) = pending.popLast() {
             let dirPath = relative.isEmpty ? root : root + "/" + String(decoding: relative, as: UTF8.self)
-            for name in try names(in: dirPath) {
+            for name in try names(in: dirPath, identity: identity) {
                 let relBytes = relative.isEmpty ? name : relative + [UInt8(ascii: "/")] + name
                 let path = try BundlePath.validate(bytes: relBytes)
                 let full = root + "/" + path
@@ -48,7 +51,7 @@ public enum BundleScanner {
                 guard lstat(full, &est) == 0 else { throw FileError.errno("read", full) }
                 switch est.st_mode & S_IFMT {
                 case S_IFDIR:
-                    pending.append(relBytes)
+                    pending.append((relBytes, FileIdentity(est)))
                 case S_IFREG:
                     let executable = (est.st_mode & S_IXUSR) != 0
                     items.append(ScannedItem(path: path, kind: .file(size: UInt64(est.st_size), executable: executable), stamp: FileStamp(est)))
@@ -67,9 +70,15 @@ public enum BundleScanner {
     }
 
     /// Entry names of one directory, raw bytes, without "." and "..".
-    private static func names(in path: String) throws -> [[UInt8]] {
+    private static func names(in path: String, identity: FileIdentity) throws -> [[UInt8]] {
         guard let dir = opendir(path) else { throw FileError.errno("list directory", path) }
         defer { closedir(dir) }
+        var st = stat()
+        guard fstat(dirfd(dir), &st) == 0 else { throw FileError.errno("list directory", path) }
+        guard FileIdentity(st) == identity else {
+            throw FileError(path: path, operation: "list directory",
+                            reason: "not the directory scanned there (replaced meanwhile?); release again once the bundle is stable")
+        }
         var names: [[UInt8]] = []
         while true {
             errno = 0

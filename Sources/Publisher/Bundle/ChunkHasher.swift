@@ -33,8 +33,13 @@ public struct ChunkHasher: Sendable {
     }
 
     /// Chunks of a whole file read into memory: for small files.
-    public func chunks(ofSmallFile path: String, expectedSize: UInt64) throws -> [ChunkRef] {
+    ///
+    /// - Parameter identity: the device and inode the file was scanned with: the file opened
+    ///   must be that one (a directory above it swapped for a symlink meanwhile would
+    ///   otherwise put another tree's file in the release).
+    public func chunks(ofSmallFile path: String, expectedSize: UInt64, identity: FileIdentity? = nil) throws -> [ChunkRef] {
         let file = try PosixFile.openForReading(path)
+        try Self.check(file, is: identity)
         var buffer = [UInt8](repeating: 0, count: Int(expectedSize) + 1)
         let n = try buffer.withUnsafeMutableBytes { try file.readFully(into: $0) }
         guard n == Int(expectedSize) else { throw Self.changed(path) }
@@ -44,8 +49,10 @@ public struct ChunkHasher: Sendable {
     /// Chunks of a file of any size, streamed through two buffers.
     ///
     /// - Parameter progress: called on this thread with the bytes read so far.
-    public func chunks(ofFile path: String, expectedSize: UInt64, progress: (UInt64) -> Void = { _ in }) throws -> [ChunkRef] {
+    public func chunks(ofFile path: String, expectedSize: UInt64, identity: FileIdentity? = nil,
+                       progress: (UInt64) -> Void = { _ in }) throws -> [ChunkRef] {
         let file = try PosixFile.openForReading(path)
+        try Self.check(file, is: identity)
         let maxSize = chunker.parameters.maxSize
         let buffers = (
             UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 64),
@@ -109,6 +116,14 @@ public struct ChunkHasher: Sendable {
     }
 
     static let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    static func check(_ file: PosixFile, is identity: FileIdentity?) throws {
+        guard let identity else { return }
+        let st = try file.status()
+        guard FileIdentity(st) == identity else {
+            throw FileError(path: file.path, operation: "read", reason: "not the file scanned there (a directory above it was replaced?); release again once the bundle is stable")
+        }
+    }
 
     static func changed(_ path: String) -> FileError {
         FileError(path: path, operation: "read", reason: "the file changed size while being read; release again once it is stable")

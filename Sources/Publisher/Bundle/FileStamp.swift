@@ -78,3 +78,22 @@ public struct FileStamp: Hashable, Sendable {
     /// The later of the two times: when the file last changed in any way.
     public var lastChange: Timestamp { max(modified, changed) }
 }
+
+/// Which file a path led to: its device and inode.
+public struct FileIdentity: Hashable, Sendable {
+    public var device: UInt64
+    public var inode: UInt64
+
+    public init(device: UInt64, inode: UInt64) {
+        self.device = device
+        self.inode = inode
+    }
+
+    init(_ st: stat) {
+        self.init(device: UInt64(truncatingIfNeeded: st.st_dev), inode: UInt64(truncatingIfNeeded: st.st_ino))
+    }
+}
+
+extension FileStamp {
+    public var identity: FileIdentity { FileIdentity(device: device, inode: inode) }
+}
