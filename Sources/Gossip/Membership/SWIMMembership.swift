@@ -33,6 +33,7 @@ public struct SWIMMembership: Sendable {
     /// Every iteration that can change the outcome goes through its ascending ids or its
     /// slots, never through a dictionary's order.
     private var table = MemberTable()
+    /// When members were suspected, and declared dead or gone, visited in that order.
     private var suspectedAt = ExpiryQueue()
     private var goneAt = ExpiryQueue()
     /// Members declared dead, with their address and when, retried by ``reconnectTarget(now:)``.
