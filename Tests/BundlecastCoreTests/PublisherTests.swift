@@ -39,6 +39,15 @@ import Testing
         }
     }
 
+    /// A FIFO where a file belongs (a manifest, a key, a notice) is refused at once, not
+    /// waited on until someone writes to it.
+    @Test(.timeLimit(.minutes(1))) func aFIFOWhereAFileBelongsIsRefusedWithoutWaiting() throws {
+        try withTemporaryDirectory { dir in
+            #expect(mkfifo(dir + "/pipe", 0o600) == 0)
+            #expect(throws: FileError.self) { try PosixFile.readAll(dir + "/pipe", limit: 1 << 20) }
+        }
+    }
+
     func request(_ dir: String, _ version: String) throws -> ReleaseRequest {
         ReleaseRequest(bundle: dir + "/bundle", app: "demo", version: try SemanticVersion(version), created: 1_800_000_000)
     }

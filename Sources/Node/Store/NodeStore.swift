@@ -20,8 +20,16 @@ public final class NodeStore: Sendable {
             configuration.busyMode = .timeout(10)
             pool = try DatabasePool(path: path, configuration: configuration)
             try Self.migrator.migrate(pool)
-            // It holds the node's identity key: no one else on the machine may read it.
-            for file in [path, path + "-wal", path + "-shm"] { chmod(file, 0o600) }
+            // It holds the node's identity key: no one else on the machine may read it. Changed
+            // through a descriptor opened without following a symlink, so a link planted in
+            // the data directory does not carry the change to another file.
+            for file in [path, path + "-wal", path + "-shm"] {
+                let fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+                if fd >= 0 {
+                    fchmod(fd, 0o600)
+                    close(fd)
+                }
+            }
         } catch let error as DatabaseError {
             throw NodeStoreError("cannot open node database \(path): \(error.message ?? "\(error.resultCode)"); move it away to start afresh (the node re-learns notices from its peers)")
         }

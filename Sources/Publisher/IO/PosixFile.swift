@@ -11,9 +11,12 @@ public final class PosixFile {
     public let path: String
 
     /// Opens for reading without following a final symlink, so a file swapped
-    /// for a link after the directory walk is refused, not followed.
+    /// for a link after the directory walk is refused, not followed; and without waiting,
+    /// so a FIFO where a file belongs is refused by the caller's check of its type, rather
+    /// than blocking the open until someone writes to it (on a regular file the flag
+    /// changes nothing).
     public static func openForReading(_ path: String) throws(FileError) -> PosixFile {
-        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw FileError.errno("read", path) }
         return PosixFile(fd: fd, path: path)
     }
