@@ -202,6 +202,25 @@ import TestSupport
         }
     }
 
+    /// An app directory that is a symlink (planted in the data directory) is not pruned:
+    /// the removals would land in its target.
+    @Test func pruningLeavesASymlinkedAppDirectoryAlone() throws {
+        try withTemporaryDirectory { dir in
+            let elsewhere = dir + "/elsewhere"
+            try FileManager.default.createDirectory(atPath: elsewhere + "/precious", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: dir + "/apps", withIntermediateDirectories: true)
+            #expect(symlink(elsewhere, dir + "/apps/acme") == 0)
+            let installer = Installer(appsRoot: dir + "/apps", chunks: try ChunkStore(root: dir + "/chunks"))
+            installer.prune(app: "acme", keep: ["1.0.0"])
+            #expect(FileManager.default.fileExists(atPath: elsewhere + "/precious"))
+            // A real app directory is pruned as before.
+            try FileManager.default.createDirectory(atPath: dir + "/apps/real/0.9.0", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: dir + "/apps/real/1.0.0", withIntermediateDirectories: true)
+            installer.prune(app: "real", keep: ["1.0.0"])
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/apps/real") == ["1.0.0"])
+        }
+    }
+
     /// The newer copy torn by the cut (its bytes never synced): the older, whole one stays.
     @Test func aTornNewerCopyGivesWayToTheWholeOlderOne() throws {
         try withTemporaryDirectory { dir in

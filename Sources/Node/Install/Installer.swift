@@ -135,9 +135,13 @@ public struct Installer: Sendable {
         AtomicWrite.syncDirectory(of: directory(app: app) + "/current")
     }
 
-    /// Removes every version directory of `app` except `keep`.
+    /// Removes every version directory of `app` except `keep`; nothing when the app's
+    /// directory is not a directory of its own (a symlink planted there would carry the
+    /// removals to its target).
     public func prune(app: String, keep: Set<String>) {
         let dir = directory(app: app)
+        var st = stat()
+        guard lstat(dir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { return }
         for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
         where !name.hasPrefix(".") && name != "current" && !keep.contains(name) {
             try? FileManager.default.removeItem(atPath: dir + "/" + name)

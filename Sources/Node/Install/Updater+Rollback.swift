@@ -33,8 +33,13 @@ extension Updater {
         }
         let (current, previous) = (plan.from, plan.to)
         guard let manifest = manifests.manifest(previous.manifest) else { throw UpdateError("the manifest of \(app) \(previous.version) is gone") }
+        // `current` points at the signed manifest's version, never at a name read from the
+        // database alone (a damaged row must not point it anywhere else).
+        guard manifest.app == app, manifest.version.description == previous.version else {
+            throw UpdateError("the database's record of \(app) \(previous.version) names a manifest of \(manifest.app) \(manifest.version): not rolled back")
+        }
         try installer.materialize(manifest)
-        try installer.switchCurrent(app: app, to: previous.version)
+        try installer.switchCurrent(app: app, to: manifest.version.description)
         let record = plan.record(holdingAt: try store.latest(app: app, channel: settings.channel)?.notice.sequence)
         let held = record.holdSequence ?? current.sequence
         try store.saveInstallRecord(app: app, record, event: ("rollback", previous.version, previous.manifest, "from \(current.version), held until a notice after #\(held)"))
