@@ -1,6 +1,7 @@
 import BundlecastCore
 import Foundation
 import Publisher
+import Synchronization
 import Testing
 
 @Suite struct PublisherTests {
@@ -41,10 +42,19 @@ import Testing
 
     /// A FIFO where a file belongs (a manifest, a key, a notice) is refused at once, not
     /// waited on until someone writes to it.
-    @Test(.timeLimit(.minutes(1))) func aFIFOWhereAFileBelongsIsRefusedWithoutWaiting() throws {
+    @Test func aFIFOWhereAFileBelongsIsRefusedWithoutWaiting() throws {
         try withTemporaryDirectory { dir in
             #expect(mkfifo(dir + "/pipe", 0o600) == 0)
-            #expect(throws: FileError.self) { try PosixFile.readAll(dir + "/pipe", limit: 1 << 20) }
+            // On another thread: an open that waits for a writer must fail the test, not hang it.
+            let done = DispatchSemaphore(value: 0)
+            let refused = Mutex(false)
+            let path = dir + "/pipe"
+            DispatchQueue.global().async {
+                do { _ = try PosixFile.readAll(path, limit: 1 << 20) } catch is FileError { refused.withLock { $0 = true } } catch {}
+                done.signal()
+            }
+            #expect(done.wait(timeout: .now() + 10) == .success, "the read waited for a writer")
+            #expect(refused.withLock { $0 })
         }
     }
 

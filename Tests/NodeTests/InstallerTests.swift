@@ -211,12 +211,16 @@ import TestSupport
             try FileManager.default.createDirectory(atPath: dir + "/apps", withIntermediateDirectories: true)
             #expect(symlink(elsewhere, dir + "/apps/acme") == 0)
             let installer = Installer(appsRoot: dir + "/apps", chunks: try ChunkStore(root: dir + "/chunks"))
-            installer.prune(app: "acme", keep: ["1.0.0"])
+            #expect(!installer.prune(app: "acme", keep: ["1.0.0"]))
             #expect(FileManager.default.fileExists(atPath: elsewhere + "/precious"))
+            // Whatever record a name comes from, `current` points only at a version's directory.
+            for name in ["../../etc", "1.0.0/../../x", "", "01.0.0"] {
+                #expect(throws: (any Error).self, "\(name)") { try installer.switchCurrent(app: "real", to: name) }
+            }
             // A real app directory is pruned as before.
             try FileManager.default.createDirectory(atPath: dir + "/apps/real/0.9.0", withIntermediateDirectories: true)
             try FileManager.default.createDirectory(atPath: dir + "/apps/real/1.0.0", withIntermediateDirectories: true)
-            installer.prune(app: "real", keep: ["1.0.0"])
+            #expect(installer.prune(app: "real", keep: ["1.0.0"]))
             #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/apps/real") == ["1.0.0"])
         }
     }

@@ -117,7 +117,12 @@ public struct Installer: Sendable {
     }
 
     /// Points `current` at `version` atomically (a new symlink renamed over the old one).
+    /// The name must be a version's (the directory an install made), whatever record it
+    /// came from: a damaged database must not point `current` anywhere else.
     public func switchCurrent(app: String, to version: String) throws {
+        guard (try? SemanticVersion(version))?.description == version else {
+            throw FileError(path: directory(app: app) + "/current", operation: "swap current", reason: "\"\(version)\" is not a version name")
+        }
         let dir = directory(app: app)
         let temp = dir + "/.current-\(UInt32.random(in: 0...UInt32.max))"
         guard symlink(version, temp) == 0 else { throw FileError.errno("create symlink", temp) }
@@ -137,15 +142,17 @@ public struct Installer: Sendable {
 
     /// Removes every version directory of `app` except `keep`; nothing when the app's
     /// directory is not a directory of its own (a symlink planted there would carry the
-    /// removals to its target).
-    public func prune(app: String, keep: Set<String>) {
+    /// removals to its target). False when it did not prune for that reason.
+    @discardableResult
+    public func prune(app: String, keep: Set<String>) -> Bool {
         let dir = directory(app: app)
         var st = stat()
-        guard lstat(dir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { return }
+        guard lstat(dir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { return false }
         for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
         where !name.hasPrefix(".") && name != "current" && !keep.contains(name) {
             try? FileManager.default.removeItem(atPath: dir + "/" + name)
         }
+        return true
     }
 
     /// A fresh staging directory's path for the manifest's version, beside its final place

@@ -109,7 +109,7 @@ extension Updater {
             let distinct = manifest.distinctChunks
             return zip(distinct, chunks.presence(distinct.map(\.digest))).reduce(0) { $0 + ($1.1 ? 0 : UInt64($1.0.size)) }
         }
-        if needed() > chunks.freeBytes ?? .max { collectGarbage() }
+        if needed() > chunks.freeBytes ?? .max { collectGarbage(forRoom: true) }
         let need = needed(), free = chunks.freeBytes ?? .max
         guard need <= free else {
             throw UpdateError("not enough room for \(app) \(version): it needs \(ByteCount(need)) more, and --max-store \(ByteCount(limit)) leaves \(ByteCount(free)) free (\(ByteCount(chunks.usedBytes)) held for kept versions)")

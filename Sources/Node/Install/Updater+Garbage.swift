@@ -38,11 +38,20 @@ extension Updater {
     }
 
     /// Drops chunks and manifests no kept version, newest notice or seed holding needs.
-    func collectGarbage() {
+    ///
+    /// When what must be kept cannot be known (an install record that does not read, a kept
+    /// manifest damaged on disk) nothing is dropped, unless `forRoom`: a download that needs
+    /// the room goes ahead, and the unreadable version loses its chunks (its tree stays
+    /// installed; only serving it to peers and going back to it suffer).
+    func collectGarbage(forRoom: Bool = false) {
         var keepManifests = Set<Digest256>()
         for app in keys.apps {
-            if let r = try? store.installRecord(app: app) {
+            do {
+                let r = try store.installRecord(app: app)
                 for d in [r.current?.manifest, r.previous?.manifest].compactMap({ $0 }) { keepManifests.insert(d) }
+            } catch {
+                logger.warning("the install record of \(app) does not read (\(error)): \(forRoom ? "collecting anyway, for room" : "no chunks collected")")
+                guard forRoom else { return }
             }
             for d in seeded(app) { keepManifests.insert(d) }
         }
@@ -57,8 +66,9 @@ extension Updater {
             // A kept manifest that no longer reads (damaged on disk) still needs its chunks, and
             // which they are cannot be known: nothing is collected until a good copy is back.
             guard let manifest = manifests.manifest(d) else {
-                logger.warning("manifest \(d.short) on disk does not match its digest: no chunks collected until it is fetched or seeded again")
-                return
+                logger.warning("manifest \(d.short) on disk does not match its digest: \(forRoom ? "collecting anyway, for room" : "no chunks collected until it is fetched or seeded again")")
+                guard forRoom else { return }
+                continue
             }
             for c in manifest.distinctChunks { keepChunks.insert(c.digest) }
         }

@@ -67,7 +67,9 @@ extension Updater {
             metrics.install("installed")
             // Told first, so the content server has moved on before the pruned version's files go.
             publish(app: app)
-            installer.prune(app: app, keep: Set([kept.current?.version, kept.previous?.version].compactMap { $0 }))
+            if !installer.prune(app: app, keep: Set([kept.current?.version, kept.previous?.version].compactMap { $0 })) {
+                logger.warning("\(installer.directory(app: app)) is not a directory of its own (a symlink?): old versions of \(app) are not removed; point --data at the disk instead")
+            }
             collectGarbage()
         }
     }

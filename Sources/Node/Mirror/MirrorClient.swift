@@ -73,6 +73,8 @@ struct MirrorClient: Sendable {
             }
         } catch HTTPFetchError.tooLarge(_, let limit) {
             return .failure(.refused("sent more than the \(limit) bytes asked for \(target.path): it does not honour Range"))
+        } catch let error as HTTPFetchError {
+            return .failure(.unavailable("\(error)"))
         } catch {
             return .failure(.unavailable("cannot be reached for \(target.path): \(error.localizedDescription)"))
         }

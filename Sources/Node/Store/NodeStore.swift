@@ -28,6 +28,8 @@ public final class NodeStore: Sendable {
                 if fd >= 0 {
                     fchmod(fd, 0o600)
                     close(fd)
+                } else if errno == ELOOP {
+                    throw NodeStoreError("\(file) is a symlink: the node keeps its identity key there and does not make a file elsewhere private; put the file itself in the data directory")
                 }
             }
         } catch let error as DatabaseError {
