@@ -581,6 +581,33 @@ log "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (
 # ===================================================================================
 # (a) BitTorrent: opentracker + aria2c
 # ===================================================================================
+# COUNTS=1: every system call, context switch and page fault on the machine, recorded into
+# FILE from counts_start to counts_stop; counts_fields keeps one system's processes.
+COUNT_PID=""
+counts_start() { # file
+  [ -n "${COUNTS:-}" ] || return 0
+  perf record -a -c 1 -e raw_syscalls:sys_enter -e sched:sched_switch -e page-faults -o "$1" >/dev/null 2>&1 &
+  COUNT_PID=$!
+  track "$COUNT_PID"
+  nap 0.5
+}
+counts_stop() {
+  [ -n "$COUNT_PID" ] || return 0
+  kill -INT "$COUNT_PID" 2>/dev/null; wait "$COUNT_PID" 2>/dev/null || true
+  untrack "$COUNT_PID"
+  COUNT_PID=""
+}
+counts_fields() { # label whose helper.py file "name:pid"... -> " syscalls_per_chunk=... ..." (nothing without COUNTS)
+  [ -n "${COUNTS:-}" ] || return 0
+  local label=$1 whose=$2 helper=$3 file=$4 sc sw pf top; shift 4
+  if [ -s "$file" ] && read -r sc sw pf top < <(python3 "$helper" counts "$file" "$(( N * F / 65536 ))" "$@"); then
+    log "$label: per 64 KiB received, $whose made $sc system calls ($top), $sw context switches, $pf page faults"
+    echo " syscalls_per_chunk=$sc switches_per_chunk=$sw faults_per_chunk=$pf"
+  else
+    log "$label: COUNTS: no counts (perf record wrote nothing to read)"
+  fi
+}
+
 run_torrent() {
   local T="$TMP/bt" i
   mkdir -p "$T/seed" "$T/tracker" "$T/logs"
@@ -659,16 +686,12 @@ EOF
   log "bittorrent: tracker + seeder up; leechers start now"
 
   settle
-  local count_pid="" count_fields="" sc sw pf top
-  if [ -n "${COUNTS:-}" ]; then  # as for bundlecast's v1, over the tracker and every aria2c
-    write_helper "$T/helper.py"
-    perf record -a -c 1 -e raw_syscalls:sys_enter -e sched:sched_switch -e page-faults -o "$T/counts.data" >/dev/null 2>&1 &
-    count_pid=$!
-    nap 0.5
-  fi
   local cpu0 own0; cpu0=$(host_cpu); own0=$(pids_cpu "${PIDS[@]}")
+  # Counted over the tracker and every aria2c; perf is in PIDS only until counts_stop, so
+  # its CPU is not theirs.
+  [ -z "${COUNTS:-}" ] || write_helper "$T/helper.py"
+  counts_start "$T/counts.data"
   local t0; t0=$(now)
-  [ -z "$count_pid" ] || track "$count_pid"
   for (( i = 1; i <= N; i++ )); do
     exec_in "n$i" aria2c "${common[@]}" --max-overall-upload-limit="${CAP_OF[n$i]:-0}" --interface="${IP_OF[n$i]}" --dir="$T/n$i" --listen-port="${ports[$(( i + 1 ))]}" \
       --on-bt-download-complete="$T/hook.sh" \
@@ -687,17 +710,10 @@ EOF
     for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null || { log "bittorrent: pid $p exited early"; return 1; }; done
     nap 0.05
   done
+  counts_stop
   local cpu1 own; cpu1=$(host_cpu); own=$(pids_cpu "${PIDS[@]}")
-  if [ -n "$count_pid" ]; then
-    kill -INT "$count_pid" 2>/dev/null; wait "$count_pid" 2>/dev/null || true; untrack "$count_pid"
-    local -a count_spec=(); for p in "${PIDS[@]}"; do count_spec+=("p:$p"); done
-    if [ -s "$T/counts.data" ] && read -r sc sw pf top < <(python3 "$T/helper.py" counts "$T/counts.data" "$(( N * F / 65536 ))" "${count_spec[@]}"); then
-      log "bittorrent: per 64 KiB received, aria2c and the tracker made $sc system calls ($top), $sw context switches, $pf page faults"
-      count_fields=" syscalls_per_chunk=$sc switches_per_chunk=$sw faults_per_chunk=$pf"
-    else
-      log "bittorrent: COUNTS: no counts (perf record wrote nothing to read)"
-    fi
-  fi
+  local -a count_spec=(); for p in "${PIDS[@]}"; do count_spec+=("p:$p"); done
+  local count_fields; count_fields=$(counts_fields bittorrent "aria2c and the tracker" "$T/helper.py" "$T/counts.data" "${count_spec[@]}")
   end_phase 50
   host_cpu_log bittorrent "$cpu0" "$cpu1" "$(calc "$(( own - own0 )) / $(getconf CLK_TCK)")" "aria2c (seeder, leechers) and the tracker"
   # The same measure as bundlecast's cpu_us_per_chunk: aria2c's and the tracker's CPU per 64 KiB received.
@@ -1115,15 +1131,7 @@ run_bundlecast() {
       perf_pid=$!
       nap 0.5
     fi
-    local count_pid=""
-    if [ -n "${COUNTS:-}" ] && [ "$ver" = "$V1" ]; then
-      # Every system call, context switch and page fault on the machine during v1's transfer;
-      # `counts` keeps the nodes' and the seed's.
-      perf record -a -c 1 -e raw_syscalls:sys_enter -e sched:sched_switch -e page-faults -o "$B/counts.data" >/dev/null 2>&1 &
-      count_pid=$!
-      track "$count_pid"
-      nap 0.5
-    fi
+    [ "$ver" != "$V1" ] || counts_start "$B/counts.data"  # v1's transfer only
     local host0; host0=$(host_cpu)
     t0=$(now)
     in_ns seed "$BIN" announce "$notice" --node "127.0.0.1:$seed_admin" </dev/null >>"$L/cli.log" 2>&1 \
@@ -1133,7 +1141,7 @@ run_bundlecast() {
     local host1; host1=$(host_cpu)
     untrack "$poller"
     if [ -n "$perf_pid" ]; then kill -INT "$perf_pid" 2>/dev/null; wait "$perf_pid" 2>/dev/null || true; log "perf profile of the $ver transfer: $PERF"; fi
-    if [ -n "$count_pid" ]; then kill -INT "$count_pid" 2>/dev/null; wait "$count_pid" 2>/dev/null || true; untrack "$count_pid"; fi
+    counts_stop
     [ $prc = 0 ] || return 1
     echo "$cpu0 $(python3 "$H" cpu "seed:${PID_OF[seed]}" "${rss_spec[@]}")" > "$B/cpu-$ver.txt"
     echo "${host0%% *} ${host1%% *}" > "$B/host-$ver.txt"
@@ -1198,16 +1206,7 @@ run_bundlecast() {
   fi
   log "bundlecast v1: first node installed at ${first1}s, last at ${secs1}s; seed uploaded $(calc "$seed_out1 / $F") copies" \
     "(chunks sent again: $(awk '{print $4}' <<<"$seed_line") to another peer, $(awk '{print $5}' <<<"$seed_line") to the same peer)"
-  local count_fields=""
-  if [ -n "${COUNTS:-}" ]; then
-    local sc sw pf top
-    if [ -s "$B/counts.data" ] && read -r sc sw pf top < <(python3 "$H" counts "$B/counts.data" "$(( N * F / 65536 ))" "seed:${PID_OF[seed]}" "${rss_spec[@]}"); then
-      log "bundlecast v1: per 64 KiB received, the nodes and the seed made $sc system calls ($top), $sw context switches, $pf page faults"
-      count_fields=" syscalls_per_chunk=$sc switches_per_chunk=$sw faults_per_chunk=$pf"
-    else
-      log "bundlecast v1: COUNTS: no counts (perf record wrote nothing to read)"
-    fi
-  fi
+  local count_fields; count_fields=$(counts_fields "bundlecast v1" "the nodes and the seed" "$H" "$B/counts.data" "seed:${PID_OF[seed]}" "${rss_spec[@]}")
   breakdown "$V1"
   echo "system=bundlecast N=$N size_mb=$SIZE_MB rate=$RATE seconds=$secs1 lower_bound=$LB_SWARM ratio=$(ratio "$secs1" "$LB_SWARM") v1_bytes_in_per_node=$list1 v1_bytes_in_min=$min1 v1_bytes_in_max=$max1 peak_rss_kib_max=$rss1 cpu_us_per_chunk=$cpu_chunk_us$predict_fields$count_fields$LINK_FIELDS"
   BC_SECS=$secs1

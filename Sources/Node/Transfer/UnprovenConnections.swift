@@ -32,7 +32,4 @@ struct UnprovenConnections {
         total -= 1
         byAddress[address] = held > 1 ? held - 1 : nil
     }
-
-    /// Addresses holding a slot now.
-    var addresses: Int { byAddress.count }
 }
