@@ -97,6 +97,29 @@ import Testing
         }
     }
 
+    /// A manifest over the 16 MiB a node accepts could be signed but never delivered:
+    /// refused before signing, with nothing written. Long paths (4,000 bytes each) reach
+    /// the limit with a few thousand empty files instead of a hundred thousand.
+    @Test func aManifestOverWhatANodeAcceptsIsRefusedBeforeSigning() throws {
+        try withTemporaryDirectory { dir in
+            let deep = (0..<15).map { String(repeating: "d", count: 249) + String($0, radix: 16) }.joined(separator: "/")
+            try FileManager.default.createDirectory(atPath: dir + "/bundle/" + deep, withIntermediateDirectories: true)
+            let files = Manifest.maxEncodedBytes / 4_000 + 64
+            for i in 0..<files {
+                let name = String(i).padding(toLength: 250, withPad: "f", startingAt: 0)
+                #expect(FileManager.default.createFile(atPath: dir + "/bundle/" + deep + "/" + name, contents: nil))
+            }
+            let releaser = Releaser(store: ManifestStore(root: dir + "/Manifests"))
+            #expect {
+                try releaser.release(try request(dir, "1.0.0"), key: testKey)
+            } throws: { error in
+                "\(error)".contains("over the \(Manifest.maxEncodedBytes) a node accepts (\(files) files)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: dir + "/Manifests/demo/1.0.0.manifest"))
+            #expect(try ManifestStore(root: dir + "/Manifests").notices(app: "demo").isEmpty)
+        }
+    }
+
     @Test func aRefusedReleaseWritesNothing() throws {
         try withTemporaryDirectory { dir in
             try write(dir + "/bundle/ok", "x")

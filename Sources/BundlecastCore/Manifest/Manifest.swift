@@ -43,17 +43,18 @@ public struct Manifest: Hashable, Sendable {
     /// while the installer writes bytes), and the tree refuses names that fold together.
     static func validate(_ entries: [ManifestEntry]) throws {
         var tree = BundleTree()
-        var previous: String.UTF8View?
+        var previous: String?
         var total: UInt64 = 0
         for entry in entries {
             try BundlePath.validate(entry.path)
             if let previous {
-                if previous.elementsEqual(entry.path.utf8) { throw PathError(path: entry.path, reason: .duplicate) }
-                guard previous.lexicographicallyPrecedes(entry.path.utf8) else {
+                let order = BundlePath.order(previous, entry.path)
+                if order == 0 { throw PathError(path: entry.path, reason: .duplicate) }
+                guard order < 0 else {
                     throw ManifestError("entries are not in byte order of their paths at \"\(entry.path)\"")
                 }
             }
-            previous = entry.path.utf8
+            previous = entry.path
             if case .file(_, let size, let digest, let chunks) = entry.kind {
                 try ChunkingParameters.v1.validate(chunks, path: entry.path)
                 // Chunks are at most 256 KiB: overflowing this sum would take 2^46 of them.
