@@ -100,10 +100,11 @@ extension OriginAPITests {
                 let answer = try await client.send(.get, latest)
                 #expect(answer.code == 200)
                 #expect(answer.bytes == three)
-                #expect(answer.header(.eTag) == "\"3\"")
+                let tag = try #require(answer.header(.eTag))
+                #expect(tag.hasPrefix("\"3-") && tag.count == 20, "\(tag)")
                 #expect(answer.header(.cacheControl)?.contains("max-age") == true)
-                #expect(try await client.send(.get, latest, headers: [.ifNoneMatch: "\"3\""]).code == 304)
-                #expect(try await client.send(.get, latest, headers: [.ifNoneMatch: "\"2\""]).code == 200)
+                #expect(try await client.send(.get, latest, headers: [.ifNoneMatch: tag]).code == 304)
+                #expect(try await client.send(.get, latest, headers: [.ifNoneMatch: "\"3\""]).code == 200)
                 #expect(try await client.send(.get, "/v1/apps/hello-fleet/channels/beta/latest").bytes == two)
                 let list = try await client.send(.get, "/v1/apps/hello-fleet/notices?after=1")
                 let items = list.json?["notices"] as? [[String: Any]]
@@ -127,7 +128,7 @@ extension OriginAPITests {
                 #expect(try await client.send(.post, Self.notices, body: try notice(sequence: 1)).code == 201)
                 let woke = try await waited
                 #expect(woke.code == 200)
-                #expect(woke.header(.eTag) == "\"1\"")
+                #expect(woke.header(.eTag)?.hasPrefix("\"1-") == true)
                 #expect(woke.header(.cacheControl) == "no-store")
                 // Already newer: answers at once.
                 #expect(try await client.send(.get, poll).code == 200)

@@ -20,7 +20,7 @@ import Testing
             #expect(out.contains("(sequence 6,"))
             #expect(out.contains("announced sequence 6"))
             let latest = try await http("GET", origin.base + "/v1/apps/hello-fleet/channels/stable/latest")
-            #expect(latest.header("ETag") == "\"6\"")
+            #expect(latest.header("ETag")?.hasPrefix("\"6-") == true)
             // Announcing the same notice again is harmless.
             let again = try bundlecast(["announce", "Manifests/hello-fleet/1.0.0.manifest.minisig", "--origin", origin.base], in: dir)
             #expect(again.0 == 0)

@@ -13,7 +13,8 @@ import NIOHTTPTypes
 /// halved throughput in `make bench`. The answers are the same as the
 /// router's (status, ETag, Cache-Control, 304 on If-None-Match); anything
 /// else — a query, an unknown app, no notice yet, `Connection: close` — is
-/// passed on to the router unchanged. Responses stay in request order: while
+/// passed on to the router unchanged, as is every request that arrives while the
+/// socket cannot take more writes. Responses stay in request order: while
 /// the router is still answering an earlier request on this connection,
 /// later ones are passed on too.
 final class LatestFastPath: ChannelDuplexHandler, RemovableChannelHandler {
@@ -35,7 +36,7 @@ final class LatestFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     private var pendingBody: ByteBuffer?
     private var answering = false
     private var date = HTTPDate()
-    /// The header fields of the last notice answered, without `Date`.
+    /// The header fields of the last notice answered, without `Date` (its tag names its body).
     private var cached: (etag: String, ok: HTTPFields, notModified: HTTPFields)?
 
     init(board: NoticeBoard, metrics: OriginMetrics, cacheControl: String) {
@@ -49,7 +50,9 @@ final class LatestFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         let part = unwrapInboundIn(data)
         switch part {
         case .head(let request):
-            if forwarded == 0, let notice = eligible(request) {
+            // While the socket cannot take more, requests go to the router, whose writer waits
+            // and stops reading: a client that pipelines and never reads cannot queue answers here.
+            if forwarded == 0, context.channel.isWritable, let notice = eligible(request) {
                 answering = true
                 answer(request, notice)
             } else {
@@ -103,7 +106,7 @@ final class LatestFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     private func answer(_ request: HTTPRequest, _ notice: StoredNotice) {
         var (ok, notModified) = fields(for: notice)
         if let match = request.headerFields[.ifNoneMatch],
-           match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == notice.etag || $0 == "*" }) {
+           match.split(separator: ",").contains(where: { [notice.etag, "*"].contains($0.trimmingCharacters(in: .whitespaces)) }) {
             notModified[.date] = date.now()
             pending = .head(HTTPResponse(status: .notModified, headerFields: notModified))
             self.notModified.increment()

@@ -12,7 +12,7 @@ import ServiceLifecycle
 /// | route | answers |
 /// |---|---|
 /// | `POST /v1/apps/{app}/notices` | 201 new, 200 same signed bytes again, 409 stale/expired, 401 bad signature, 403 another key or app, 404 unknown app, 400 malformed, 413 over the limit |
-/// | `GET /v1/apps/{app}/channels/{channel}/latest` | the `.minisig` text, `ETag` = sequence, 304 on `If-None-Match`; `?after=SEQ&wait=S` long-polls: 200, or 204 when nothing newer came, 503 when the origin shuts down |
+/// | `GET /v1/apps/{app}/channels/{channel}/latest` | the `.minisig` text, `ETag` = sequence and body hash, 304 on `If-None-Match`; `?after=SEQ&wait=S` long-polls: 200, or 204 when nothing newer came, 503 when the origin shuts down |
 /// | `GET /v1/apps/{app}/channels/{channel}/timestamp` | the origin's signed timestamp of the newest sequence (with `--key`), `Cache-Control: max-age=60`; 404 without a key |
 /// | `GET /v1/apps/{app}/notices?after=SEQ` | later notices, oldest first |
 /// | `GET /v1/apps`, `GET /v1/apps/{app}` | registered apps, key ids and epochs, latest sequences |
@@ -199,7 +199,7 @@ struct OriginAPI: Sendable {
             throw APIFailure(.notFound, "no notice yet for \(app) on channel \(channel)")
         }
         let etag = n.etag
-        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag || $0 == "*" }) {
+        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { [etag, "*"].contains($0.trimmingCharacters(in: .whitespaces)) }) {
             return Response(status: .notModified, headers: [.eTag: etag, .cacheControl: cacheControl])
         }
         return noticeResponse(n, cacheControl: cacheControl)

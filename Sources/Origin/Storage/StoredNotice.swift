@@ -10,7 +10,9 @@ public struct StoredNotice: Sendable, Equatable {
     public let body: [UInt8]
     /// The same bytes, ready to send without a copy.
     public let buffer: ByteBuffer
-    /// `"SEQUENCE"`, the HTTP entity tag.
+    /// `"SEQUENCE-HASH"`, the HTTP entity tag: the sequence for people reading it, and
+    /// 64 bits of the body's BLAKE2b so that two bodies never share a tag (the same
+    /// sequence in two apps, or re-used after a rotation drops a thief's notices).
     public let etag: String
 
     public init(app: String, channel: String, sequence: UInt64, body: [UInt8]) {
@@ -19,7 +21,7 @@ public struct StoredNotice: Sendable, Equatable {
         self.sequence = sequence
         self.body = body
         buffer = ByteBuffer(bytes: body)
-        etag = "\"\(sequence)\""
+        etag = "\"\(sequence)-\(Blake2b.digest256(body).hex.prefix(16))\""
     }
 
     public static func == (a: StoredNotice, b: StoredNotice) -> Bool {
