@@ -85,10 +85,18 @@ extension ChunkStore {
                 if let done = release(number) { unlink(done.path) }
             }
             let file = try ChunkPack.open(nextNumber, in: directory, create: true)
-            nextNumber += 1
+            nextNumber = number(after: file.number)
             packs[file.number] = Pack(file: file, writers: 1, end: UInt64(ChunkPack.headerSize + size))
             active = file.number
             return (file, 0)
+        }
+
+        /// The number for the pack after pack `n`: the next one up, or, once the numbers run
+        /// out (a store holding `pack-4294967295`, copied or planted), the lowest one free.
+        func number(after n: UInt32) -> UInt32 {
+            let (next, overflow) = n.addingReportingOverflow(1)
+            guard overflow else { return next }
+            return (1..<UInt32.max).first { packs[$0] == nil } ?? 1
         }
 
         /// A write into the pack failed: what follows it could not be found by a scan, so

@@ -79,7 +79,7 @@ public final class ChunkStore: Sendable {
                 }
                 s.insert(record.digest, Location(pack: number, offset: record.offset, size: record.size, verified: false))
             }
-            s.nextNumber = number + 1
+            s.nextNumber = s.number(after: number)
             if s.packs[number]!.live == 0 {
                 unlink(file.path)
                 s.packs[number] = nil
