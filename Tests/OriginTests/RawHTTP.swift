@@ -20,6 +20,9 @@ final class RawHTTPConnection {
 
     deinit { close(fd) }
 
+    /// Hangs up as a client that leaves does: a FIN, with nothing more read or sent.
+    func hangUp() { shutdown(fd, Int32(SHUT_RDWR)) }
+
     func send(_ text: String) {
         let bytes = Array(text.utf8)
         var done = 0

@@ -6,7 +6,7 @@ import NIOCore
 
 /// Key rotation: statements in, the chain out (so a node can catch up).
 extension OriginAPI {
-    func addRotationRoutes(to router: Router<BasicRequestContext>) {
+    func addRotationRoutes(to router: Router<OriginRequestContext>) {
         router.post("/v1/apps/:app/rotations") { request, context in try await answerAsync { try await submitRotation(request, context) } }
         router.get("/v1/apps/:app/rotations") { _, context in try answer { try rotations(context) } }
     }
@@ -18,7 +18,7 @@ extension OriginAPI {
         let status: String
     }
 
-    private func submitRotation(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    private func submitRotation(_ request: Request, _ context: OriginRequestContext) async throws -> Response {
         let app = try appName(context)
         let body: ByteBuffer
         do {
@@ -76,7 +76,7 @@ extension OriginAPI {
         let rotations: [Item]
     }
 
-    private func rotations(_ context: BasicRequestContext) throws -> Response {
+    private func rotations(_ context: OriginRequestContext) throws -> Response {
         let app = try appName(context)
         let record = try registered(app)
         let items = try store.rotations(app: app).map {

@@ -44,7 +44,7 @@ struct OriginAPI: Sendable {
         cacheControl = "public, max-age=\(settings.cacheMaxAge)"
     }
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<OriginRequestContext>) {
         router.get("/healthz") { _, _ in "ok\n" }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
@@ -61,7 +61,7 @@ struct OriginAPI: Sendable {
         addRotationRoutes(to: router)
     }
 
-    private func timestamp(_ context: BasicRequestContext) throws -> Response {
+    private func timestamp(_ context: OriginRequestContext) throws -> Response {
         let app = try appName(context)
         let channel = try channelName(context)
         guard let timestamps else {
@@ -90,13 +90,13 @@ struct OriginAPI: Sendable {
 
     // MARK: - Parameters
 
-    func appName(_ context: BasicRequestContext) throws -> String {
+    func appName(_ context: OriginRequestContext) throws -> String {
         let app = context.parameters.get("app") ?? ""
         if let problem = Identifier.problem(app) { throw APIFailure(.badRequest, "app name \(problem)") }
         return app
     }
 
-    private func channelName(_ context: BasicRequestContext) throws -> String {
+    private func channelName(_ context: OriginRequestContext) throws -> String {
         let channel = context.parameters.get("channel") ?? ""
         if let problem = Identifier.problem(channel) { throw APIFailure(.badRequest, "channel \(problem)") }
         return channel
@@ -115,7 +115,7 @@ struct OriginAPI: Sendable {
 
     // MARK: - Notices in
 
-    private func submit(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    private func submit(_ request: Request, _ context: OriginRequestContext) async throws -> Response {
         let app = try appName(context)
         let body: ByteBuffer
         do {
@@ -177,15 +177,19 @@ struct OriginAPI: Sendable {
 
     // MARK: - Notices out
 
-    private func latest(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    private func latest(_ request: Request, _ context: OriginRequestContext) async throws -> Response {
         let app = try appName(context)
         let channel = try channelName(context)
         if let after = try number(request, "after") {
             let wait = Int(min(try number(request, "wait") ?? 0, UInt64(settings.maxWaitSeconds)))
             if board.latest(app: app, channel: channel) == nil { _ = try registered(app) }
-            // On SIGTERM the wait is cancelled, so shutdown never waits for long-polls.
+            // On SIGTERM the wait is cancelled, so shutdown never waits for long-polls; nor
+            // does a client that left hold one (its connection closes, and the wait with it).
+            let board = board
             let result = await metrics.longPoll {
-                await cancelWhenGracefulShutdown { await board.wait(app: app, channel: channel, after: after, seconds: wait) }
+                await cancelWhenGracefulShutdown {
+                    await Self.untilClosed(context.channel) { await board.wait(app: app, channel: channel, after: after, seconds: wait) }
+                }
             }
             switch result {
             case .notice(let n): return noticeResponse(n, cacheControl: "no-store")
@@ -203,6 +207,22 @@ struct OriginAPI: Sendable {
             return Response(status: .notModified, headers: [.eTag: etag, .cacheControl: cacheControl])
         }
         return noticeResponse(n, cacheControl: cacheControl)
+    }
+
+    /// `wait`, ended early (as cancelled) when `channel` closes.
+    static func untilClosed(_ channel: (any Channel)?, _ wait: @escaping @Sendable () async -> NoticeBoard.WaitResult) async -> NoticeBoard.WaitResult {
+        guard let channel else { return await wait() }
+        let (closed, closing) = AsyncStream<Void>.makeStream()
+        channel.closeFuture.whenComplete { _ in closing.finish() }
+        return await withTaskGroup(of: NoticeBoard.WaitResult?.self) { group in
+            group.addTask { await wait() }
+            group.addTask {
+                for await _ in closed {}
+                return Task.isCancelled ? nil : .cancelled
+            }
+            defer { group.cancelAll() }
+            return await group.next().flatMap { $0 } ?? .cancelled
+        }
     }
 
     private func noticeResponse(_ n: StoredNotice, cacheControl: String) -> Response {
@@ -224,7 +244,7 @@ struct OriginAPI: Sendable {
         let more: Bool
     }
 
-    private func notices(_ request: Request, _ context: BasicRequestContext) throws -> Response {
+    private func notices(_ request: Request, _ context: OriginRequestContext) throws -> Response {
         let app = try appName(context)
         _ = try registered(app)
         let after = try number(request, "after") ?? 0
@@ -263,7 +283,7 @@ struct OriginAPI: Sendable {
         APIResponse.json(.ok, AppList(apps: try store.apps().map(AppSummary.init)), headers: [.cacheControl: "no-store"])
     }
 
-    private func app(_ context: BasicRequestContext) throws -> Response {
+    private func app(_ context: OriginRequestContext) throws -> Response {
         APIResponse.json(.ok, AppSummary(try registered(try appName(context))), headers: [.cacheControl: "no-store"])
     }
 }

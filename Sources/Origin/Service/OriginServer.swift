@@ -27,8 +27,10 @@ public enum OriginServer {
         return Application(
             router: router,
             // At debug level every request goes through the router, so every one is logged.
+            // The guard first, so that it sees the fast path's answers as well as the router's.
             server: .http1(configuration: .init(
-                additionalChannelHandlers: logRequests ? [] : [LatestFastPath(board: board, metrics: metrics, cacheControl: cacheControl)])),
+                additionalChannelHandlers: [ConnectionGuard(idleTimeout: .seconds(Int64(clamping: settings.idleTimeoutSeconds)))]
+                    + (logRequests ? [] : [LatestFastPath(board: board, metrics: metrics, cacheControl: cacheControl)]))),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? settings.port
@@ -45,10 +47,10 @@ public enum OriginServer {
 
     /// Every route of `api` behind the metrics middleware: what the server runs behind the
     /// ``LatestFastPath``, and what tests drive without a socket (HummingbirdTesting's `.router`).
-    static func router(_ api: OriginAPI, logRequests: Bool = false) -> Router<BasicRequestContext> {
+    static func router(_ api: OriginAPI, logRequests: Bool = false) -> Router<OriginRequestContext> {
         // HEAD answers every GET route with the same status and headers and no body: HTTP
         // caches and CDNs in front of the origin send HEAD to revalidate.
-        let router = Router(options: .autoGenerateHeadEndpoints)
+        let router = Router(context: OriginRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: MetricsMiddleware(metrics: api.metrics))
         if logRequests { router.add(middleware: LogRequestsMiddleware(.debug)) }
         api.addRoutes(to: router)

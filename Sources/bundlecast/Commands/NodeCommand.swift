@@ -179,12 +179,3 @@ private func limitMallocArenas() {
     if ProcessInfo.processInfo.environment["MALLOC_ARENA_MAX"] == nil { _ = cmalloc_limit_arenas(2) }
 }
 
-/// Each peer, transfer and open page (an event stream is a connection held open) takes a
-/// descriptor, and the usual soft limit of 1024 is far below what the node's own caps allow:
-/// the soft limit goes up to the hard one, as servers commonly do.
-private func raiseOpenFileLimit() {
-    var limit = rlimit()
-    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
-    limit.rlim_cur = limit.rlim_max
-    _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-}

@@ -49,6 +49,7 @@ struct OriginCommand: AsyncParsableCommand {
 
         static let defaultListen = HostPort(host: "127.0.0.1", port: 7300)
         static let defaultTimestampValidity = Span(seconds: 3600)
+        static let defaultIdleTimeout = Span(seconds: OriginSettings(databasePath: "").idleTimeoutSeconds)
 
         @Option(help: .withDefault("Address to listen on, HOST:PORT.", valueName: "host:port", Serve.defaultListen), transform: HostPort.parse)
         var listen = Serve.defaultListen
@@ -75,12 +76,17 @@ struct OriginCommand: AsyncParsableCommand {
                 transform: Span.parser(Span(seconds: 60)...Span(seconds: OriginSettings.maxTimestampValidity)))
         var timestampValidity = Serve.defaultTimestampValidity
 
+        @Option(help: .withDefault("Close a connection with nothing being answered and nothing read for this long (idle keep-alives, half-sent requests): 30s, 75s, 5m.", valueName: "duration", Serve.defaultIdleTimeout),
+                transform: Span.parser(Span(seconds: 1)...Span(seconds: 86_400)))
+        var idleTimeout = Serve.defaultIdleTimeout
+
         @Option(help: "Log level.")
         var logLevel = Logger.Level.info
 
         func run() async throws {
             try await reportingAsync {
                 bootstrapLogging(logLevel)
+                raiseOpenFileLimit()
                 let logger = Logger(label: "bundlecast.origin")
                 let address = listen
                 let trusted = trust
@@ -110,6 +116,7 @@ struct OriginCommand: AsyncParsableCommand {
                 settings.readyFile = readyFile
                 settings.signingKey = try key.map { try loadSecretKey($0, passphrase: PassphraseSource(file: passphraseFile)) }
                 settings.timestampValidity = timestampValidity.seconds
+                settings.idleTimeoutSeconds = idleTimeout.seconds
                 if let signingKey = settings.signingKey {
                     if try store.apps().contains(where: { $0.key.keyID == signingKey.keyID }) {
                         throw Failure("--key \(key!) is a publisher's key (\(signingKey.keyID)): give the origin a key of its own (bundlecast keygen --out Keys/origin --unencrypted)")
