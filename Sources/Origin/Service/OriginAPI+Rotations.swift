@@ -8,7 +8,7 @@ import NIOCore
 extension OriginAPI {
     func addRotationRoutes(to router: Router<OriginRequestContext>) {
         router.post("/v1/apps/:app/rotations") { request, context in try await answerAsync { try await submitRotation(request, context) } }
-        router.get("/v1/apps/:app/rotations") { _, context in try answer { try rotations(context) } }
+        router.get("/v1/apps/:app/rotations") { _, context in try await answer { try rotations(context) } }
     }
 
     struct RotationResult: Encodable {
@@ -28,7 +28,8 @@ extension OriginAPI {
             return APIResponse.error(.contentTooLarge, "body larger than \(settings.maxBodyBytes) bytes: a rotation statement is about 500 bytes")
         }
         do {
-            let (status, result) = try acceptRotation(app: app, bytes: Array(buffer: body))
+            let bytes = Array(buffer: body)
+            let (status, result) = try await Self.blocking { try acceptRotation(app: app, bytes: bytes) }
             metrics.rotation(result.status)
             return APIResponse.json(status, result)
         } catch let failure as APIFailure {
@@ -44,13 +45,21 @@ extension OriginAPI {
         do { rotation = try SignedRotation(bytes: bytes) } catch {
             throw APIFailure(.badRequest, "\(error)", reason: "malformed")
         }
-        guard let verdict = try store.submitRotation(rotation, app: app, now: clock()) else {
-            throw APIFailure(.notFound, "unknown app \(app)")
+        // The board follows the database under the same lock as notices do; on `known` too,
+        // so that a board left behind by a failed read after a rotation's commit catches up
+        // when the publisher posts the statement again.
+        let verdict = try boardWrites.withLock {
+            let verdict = try store.submitRotation(rotation, app: app, now: clock())
+            switch verdict {
+            case .rotated, .known: board.replace(app: app, with: try store.latest(app: app))
+            case .refused, nil: break
+            }
+            return verdict
         }
+        guard let verdict else { throw APIFailure(.notFound, "unknown app \(app)") }
         let s = rotation.statement
         switch verdict {
         case .rotated(let next):
-            board.replace(app: app, with: try store.allLatest())
             logger.notice("rotated publisher key", metadata: ["app": "\(app)", "epoch": "\(next.epoch)", "old": "\(s.oldKeyID)", "new": "\(next.key.keyID)",
                                                               "floor": "\(s.floor)"])
             return (.created, RotationResult(app: app, epoch: next.epoch, keyId: next.key.keyID.description, status: "rotated"))

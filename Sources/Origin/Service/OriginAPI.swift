@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import NIOPosix
 import Policy
 import ServiceLifecycle
 
@@ -27,6 +28,10 @@ struct OriginAPI: Sendable {
     let logger: Logger
     let clock: @Sendable () -> UInt64
     let timestamps: TimestampSigner?
+    /// Held around each write to the store and the board update that follows it, so the
+    /// board changes in the order the database did: a notice committed just before a
+    /// rotation cannot be put back on the board after the rotation dropped it.
+    let boardWrites = NSLock()
 
     static let pageSize = 500
     /// Precomputed: `latest` is the hot path.
@@ -50,14 +55,14 @@ struct OriginAPI: Sendable {
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(bytes: metrics.text())))
         }
-        router.get("/v1/apps") { _, _ in try answer { try apps() } }
-        router.get("/v1/apps/:app") { _, context in try answer { try app(context) } }
+        router.get("/v1/apps") { _, _ in try await answer { try apps() } }
+        router.get("/v1/apps/:app") { _, context in try await answer { try app(context) } }
         router.post("/v1/apps/:app/notices") { request, context in try await answerAsync { try await submit(request, context) } }
-        router.get("/v1/apps/:app/notices") { request, context in try answer { try notices(request, context) } }
+        router.get("/v1/apps/:app/notices") { request, context in try await answer { try notices(request, context) } }
         router.get("/v1/apps/:app/channels/:channel/latest") { request, context in
             try await answerAsync { try await latest(request, context) }
         }
-        router.get("/v1/apps/:app/channels/:channel/timestamp") { _, context in try answer { try timestamp(context) } }
+        router.get("/v1/apps/:app/channels/:channel/timestamp") { _, context in try await answer { try timestamp(context) } }
         addRotationRoutes(to: router)
     }
 
@@ -80,8 +85,15 @@ struct OriginAPI: Sendable {
                         body: .init(byteBuffer: ByteBuffer(bytes: signed.bytes)))
     }
 
-    func answer(_ body: () throws -> Response) throws -> Response {
-        do { return try body() } catch let failure as APIFailure { return failure.response }
+    /// Runs a handler's blocking work (SQLite reads and writes, signature checks) on the
+    /// thread pool, not on one of the few cooperative threads: a flood of such requests must
+    /// not stall long-poll answers and every other request with them.
+    func answer(_ body: @escaping @Sendable () throws -> Response) async throws -> Response {
+        do { return try await Self.blocking(body) } catch let failure as APIFailure { return failure.response }
+    }
+
+    static func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await NIOThreadPool.singleton.runIfActive(body)
     }
 
     func answerAsync(_ body: () async throws -> Response) async throws -> Response {
@@ -126,7 +138,7 @@ struct OriginAPI: Sendable {
         }
         let bytes = Array(buffer: body)
         do {
-            let (status, result) = try accept(app: app, bytes: bytes)
+            let (status, result) = try await Self.blocking { try accept(app: app, bytes: bytes) }
             metrics.notice(result.status)
             return APIResponse.json(status, result)
         } catch let failure as APIFailure {
@@ -161,9 +173,13 @@ struct OriginAPI: Sendable {
         let result = { (status: String) in
             SubmitResult(app: app, channel: n.channel, sequence: n.sequence, version: n.version.description, status: status)
         }
-        switch try store.submit(signed, body: bytes, now: clock()) {
+        let submission = try boardWrites.withLock {
+            let submission = try store.submit(signed, body: bytes, now: clock())
+            if case .created = submission { board.publish(StoredNotice(app: app, channel: n.channel, sequence: n.sequence, body: bytes)) }
+            return submission
+        }
+        switch submission {
         case .created:
-            board.publish(StoredNotice(app: app, channel: n.channel, sequence: n.sequence, body: bytes))
             logger.info("accepted notice", metadata: ["app": "\(app)", "sequence": "\(n.sequence)", "channel": "\(n.channel)", "version": "\(n.version)"])
             return (.created, result("created"))
         case .duplicate:
@@ -182,7 +198,7 @@ struct OriginAPI: Sendable {
         let channel = try channelName(context)
         if let after = try number(request, "after") {
             let wait = Int(min(try number(request, "wait") ?? 0, UInt64(settings.maxWaitSeconds)))
-            if board.latest(app: app, channel: channel) == nil { _ = try registered(app) }
+            if board.latest(app: app, channel: channel) == nil { _ = try await Self.blocking { try registered(app) } }
             // On SIGTERM the wait is cancelled, so shutdown never waits for long-polls; nor
             // does a client that left hold one (its connection closes, and the wait with it).
             let board = board
@@ -199,7 +215,7 @@ struct OriginAPI: Sendable {
             }
         }
         guard let n = board.latest(app: app, channel: channel) else {
-            _ = try registered(app)
+            _ = try await Self.blocking { try registered(app) }
             throw APIFailure(.notFound, "no notice yet for \(app) on channel \(channel)")
         }
         let etag = n.etag

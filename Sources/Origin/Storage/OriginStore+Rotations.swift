@@ -26,10 +26,15 @@ extension OriginStore {
     ///
     /// `known` means the statement brought the registered key and is not contradicted by
     /// the chain's statement for its epoch; another statement for an epoch held is a replay.
+    ///
+    /// The signatures are checked before the write transaction, so statements with junk
+    /// signatures do not hold the database's one writer; the key is read again inside it.
     public func submitRotation(_ rotation: SignedRotation, app: String, now: UInt64) throws -> RotationVerdict? {
-        try pool.write { db in
+        guard let seen = try pool.read({ try Self.pinnedKey($0, app) }) else { return nil }
+        let checked = seen.evaluate(rotation, app: app)
+        return try pool.write { db in
             guard let pinned = try Self.pinnedKey(db, app) else { return nil }
-            let verdict = pinned.evaluate(rotation, app: app)
+            let verdict = pinned == seen ? checked : pinned.evaluate(rotation, app: app)
             let s = rotation.statement
             switch verdict {
             case .known:

@@ -177,6 +177,18 @@ public final class OriginStore: Sendable {
         }
     }
 
+    /// The newest notice of each channel of `app`.
+    public func latest(app: String) throws -> [StoredNotice] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT n.channel, n.sequence, n.body FROM notice n
+                JOIN (SELECT channel, max(sequence) AS s FROM notice WHERE app = ? GROUP BY channel) m
+                  ON n.app = ? AND n.channel = m.channel AND n.sequence = m.s
+                ORDER BY n.channel
+                """, arguments: [app, app]).map { try StoredNotice(row: $0, app: app) }
+        }
+    }
+
     /// Notices of an app after `sequence`, oldest first, at most `limit`.
     public func notices(app: String, after sequence: UInt64, limit: Int) throws -> [StoredNotice] {
         try pool.read { db in
