@@ -157,6 +157,28 @@ extension OriginAPITests {
         }
     }
 
+    /// The unsigned comment of a notice is anyone's to change: a relayed copy with another
+    /// comment is stored in the form `release` writes, and the publisher's own post of
+    /// the notice is then a duplicate (200), not a conflict, and is what is served.
+    @Test func aNoticeWithAnotherUnsignedCommentIsTheSameNotice() async throws {
+        try await withTemporaryDirectory { dir in
+            let origin = try RoutedOrigin(directory: dir)
+            try await origin.test { client in
+                let original = try notice(sequence: 1)
+                var lines = String(decoding: original, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+                lines[0] = "untrusted comment: download the fix from evil.example"
+                let relayed = Array(lines.joined(separator: "\n").utf8)
+                #expect(relayed != original)
+                #expect(try await client.send(.post, Self.notices, body: relayed).code == 201)
+                let posted = try await client.send(.post, Self.notices, body: original)
+                #expect(posted.code == 200 && posted.json?["status"] as? String == "duplicate")
+                #expect(try await client.send(.get, Self.latest).bytes == original)
+                let page = try await client.send(.get, "/v1/apps/hello-fleet/notices?after=0")
+                #expect(String(data: try JSONSerialization.data(withJSONObject: page.json ?? [:]), encoding: .utf8)?.contains("evil.example") == false)
+            }
+        }
+    }
+
     @Test func headAnswersEveryGetRouteWithItsHeadersAndNoBody() async throws {
         try await withTemporaryDirectory { dir in
             let origin = try RoutedOrigin(directory: dir, signingKey: otherKey)

@@ -13,10 +13,28 @@ public struct SignedNotice: Hashable, Sendable {
 
     /// Signs `notice` over the manifest bytes.
     public init(notice: Notice, manifestBytes: [UInt8], key: SecretKey) throws {
-        let untrusted = "bundlecast notice \(notice.app) \(notice.version) #\(notice.sequence) (see trusted comment)"
         signature = try MinisignSignature.sign(
-            manifestBytes, trustedComment: notice.description, untrustedComment: untrusted, with: key)
+            manifestBytes, trustedComment: notice.description, untrustedComment: Self.untrustedComment(notice), with: key)
         self.notice = notice
+    }
+
+    private init(signature: MinisignSignature, notice: Notice) {
+        self.signature = signature
+        self.notice = notice
+    }
+
+    static func untrustedComment(_ notice: Notice) -> String {
+        "bundlecast notice \(notice.app) \(notice.version) #\(notice.sequence) (see trusted comment)"
+    }
+
+    /// The same signed notice with the untrusted comment `release` writes. That comment is
+    /// not signed, so anyone who relays a notice may change it: whoever stores, compares
+    /// or serves notices by their bytes (the origin) takes this form, and one signed
+    /// notice has one byte form there.
+    public var canonical: SignedNotice {
+        var signature = signature
+        signature.untrustedComment = Self.untrustedComment(notice)
+        return SignedNotice(signature: signature, notice: notice)
     }
 
     public var bytes: [UInt8] { signature.bytes }

@@ -12,7 +12,7 @@ import ServiceLifecycle
 ///
 /// | route | answers |
 /// |---|---|
-/// | `POST /v1/apps/{app}/notices` | 201 new, 200 same signed bytes again, 409 stale/expired, 401 bad signature, 403 another key or app, 404 unknown app, 400 malformed, 413 over the limit |
+/// | `POST /v1/apps/{app}/notices` | 201 new, 200 the same signed notice again (whatever its unsigned comment), 409 stale/expired, 401 bad signature, 403 another key or app, 404 unknown app, 400 malformed, 413 over the limit |
 /// | `GET /v1/apps/{app}/channels/{channel}/latest` | the `.minisig` text, `ETag` = sequence and body hash, 304 on `If-None-Match`; `?after=SEQ&wait=S` long-polls: 200, or 204 when nothing newer came, 503 when the origin shuts down |
 /// | `GET /v1/apps/{app}/channels/{channel}/timestamp` | the origin's signed timestamp of the newest sequence (with `--key`), `Cache-Control: max-age=60`; 404 without a key |
 /// | `GET /v1/apps/{app}/notices?after=SEQ` | later notices, oldest first |
@@ -173,9 +173,13 @@ struct OriginAPI: Sendable {
         let result = { (status: String) in
             SubmitResult(app: app, channel: n.channel, sequence: n.sequence, version: n.version.description, status: status)
         }
+        // Stored and compared in its one byte form: anyone may change the unsigned comment
+        // of a notice they relay, and must not make the publisher's own post a conflict.
+        let canonical = signed.canonical
+        let body = canonical.bytes
         let submission = try boardWrites.withLock {
-            let submission = try store.submit(signed, body: bytes, now: clock())
-            if case .created = submission { board.publish(StoredNotice(app: app, channel: n.channel, sequence: n.sequence, body: bytes)) }
+            let submission = try store.submit(canonical, body: body, now: clock())
+            if case .created = submission { board.publish(StoredNotice(app: app, channel: n.channel, sequence: n.sequence, body: body)) }
             return submission
         }
         switch submission {
