@@ -36,4 +36,25 @@ import TestSupport
             for bytes in chunks { #expect(try reopened.read(Blake2b.digest256(bytes)) == bytes) }
         }
     }
+
+    /// Live packs on both sides of the numbering's wrap ({2, 3, 4294967295}, pack 1 free):
+    /// new packs take 1, then skip the numbers held, and every chunk reads back.
+    @Test func numberingPastTheTopSkipsThePacksHeld() throws {
+        try withTemporaryDirectory { (dir: String) throws -> Void in
+            let chunks = (0..<12).map { [UInt8](repeating: UInt8($0), count: 600) }
+            do {
+                let store = try ChunkStore(root: dir, packSize: 1024)
+                for bytes in chunks.prefix(6) { #expect(try store.put(Blake2b.digest256(bytes), bytes)) }
+            }
+            let packs = try FileManager.default.contentsOfDirectory(atPath: dir + "/packs").sorted()
+            #expect(packs == [1, 2, 3].map { ChunkPack.name($0) })
+            try FileManager.default.moveItem(atPath: dir + "/packs/" + ChunkPack.name(1), toPath: dir + "/packs/" + ChunkPack.name(.max))
+            do {
+                let store = try ChunkStore(root: dir, packSize: 1024)
+                for bytes in chunks.suffix(6) { #expect(try store.put(Blake2b.digest256(bytes), bytes)) }
+            }
+            let reopened = try ChunkStore(root: dir, packSize: 1024)
+            for bytes in chunks { #expect(try reopened.read(Blake2b.digest256(bytes)) == bytes) }
+        }
+    }
 }

@@ -91,12 +91,15 @@ extension ChunkStore {
             return (file, 0)
         }
 
-        /// The number for the pack after pack `n`: the next one up, or, once the numbers run
-        /// out (a store holding `pack-4294967295`, copied or planted), the lowest one free.
+        /// The number for the pack after pack `n`: the next one up that no pack holds,
+        /// starting again at 1 past the top (a store holding `pack-4294967295`, copied or
+        /// planted). After such a wrap a higher number is no longer a newer pack; that order
+        /// only picks between two copies of a chunk after a cut compaction, and a copy is
+        /// taken only if it hashes.
         func number(after n: UInt32) -> UInt32 {
-            let (next, overflow) = n.addingReportingOverflow(1)
-            guard overflow else { return next }
-            return (1..<UInt32.max).first { packs[$0] == nil } ?? 1
+            var next = n
+            repeat { next &+= 1 } while next == 0 || packs[next] != nil
+            return next
         }
 
         /// A write into the pack failed: what follows it could not be found by a scan, so

@@ -71,7 +71,7 @@ public struct OriginClient: Sendable {
     /// What the origin said to an announced notice.
     public enum Announcement: Equatable, Sendable {
         case created
-        /// The origin already had these exact bytes.
+        /// The origin already had this signed notice (its unsigned comment aside).
         case alreadyKnown
     }
 

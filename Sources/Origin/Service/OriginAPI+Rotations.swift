@@ -48,8 +48,9 @@ extension OriginAPI {
         // The board follows the database under the same lock as notices do; on `known` too,
         // so that a board left behind by a failed read after a rotation's commit catches up
         // when the publisher posts the statement again.
+        guard let checked = try store.checkRotation(rotation, app: app) else { throw APIFailure(.notFound, "unknown app \(app)") }
         let verdict = try boardWrites.withLock {
-            let verdict = try store.submitRotation(rotation, app: app, now: clock())
+            let verdict = try store.submitRotation(rotation, app: app, now: clock(), checked: checked)
             switch verdict {
             case .rotated, .known: board.replace(app: app, with: try store.latest(app: app))
             case .refused, nil: break

@@ -204,11 +204,11 @@ struct OriginAPI: Sendable {
             let wait = Int(min(try number(request, "wait") ?? 0, UInt64(settings.maxWaitSeconds)))
             if board.latest(app: app, channel: channel) == nil { _ = try await Self.blocking { try registered(app) } }
             // On SIGTERM the wait is cancelled, so shutdown never waits for long-polls; nor
-            // does a client that left hold one (its connection closes, and the wait with it).
+            // does a client that left hold one (``ConnectionGuard`` tells it, and the wait ends).
             let board = board
             let result = await metrics.longPoll {
                 await cancelWhenGracefulShutdown {
-                    await Self.untilClosed(context.channel) { await board.wait(app: app, channel: channel, after: after, seconds: wait) }
+                    await Self.untilLeft(context.channel) { await board.wait(app: app, channel: channel, after: after, seconds: wait) }
                 }
             }
             switch result {
@@ -229,16 +229,15 @@ struct OriginAPI: Sendable {
         return noticeResponse(n, cacheControl: cacheControl)
     }
 
-    /// `wait`, ended early (as cancelled) when `channel` closes.
-    static func untilClosed(_ channel: (any Channel)?, _ wait: @escaping @Sendable () async -> NoticeBoard.WaitResult) async -> NoticeBoard.WaitResult {
-        guard let channel else { return await wait() }
-        let (closed, closing) = AsyncStream<Void>.makeStream()
-        channel.closeFuture.whenComplete { _ in closing.finish() }
+    /// `wait`, ended early when the connection's client leaves (answered as nothing new:
+    /// nobody reads it, and it is no failure of the origin's).
+    static func untilLeft(_ channel: (any Channel)?, _ wait: @escaping @Sendable () async -> NoticeBoard.WaitResult) async -> NoticeBoard.WaitResult {
+        guard let channel, let presence = ClientPresence.of(channel) else { return await wait() }
         return await withTaskGroup(of: NoticeBoard.WaitResult?.self) { group in
             group.addTask { await wait() }
             group.addTask {
-                for await _ in closed {}
-                return Task.isCancelled ? nil : .cancelled
+                await presence.untilLeft()
+                return Task.isCancelled ? nil : .timedOut
             }
             defer { group.cancelAll() }
             return await group.next().flatMap { $0 } ?? .cancelled

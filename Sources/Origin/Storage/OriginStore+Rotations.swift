@@ -27,14 +27,15 @@ extension OriginStore {
     /// `known` means the statement brought the registered key and is not contradicted by
     /// the chain's statement for its epoch; another statement for an epoch held is a replay.
     ///
-    /// The signatures are checked before the write transaction, so statements with junk
-    /// signatures do not hold the database's one writer; the key is read again inside it.
-    public func submitRotation(_ rotation: SignedRotation, app: String, now: UInt64) throws -> RotationVerdict? {
-        guard let seen = try pool.read({ try Self.pinnedKey($0, app) }) else { return nil }
-        let checked = seen.evaluate(rotation, app: app)
+    /// `checked` is the statement's verdict against a key read before (``checkRotation(_:app:)``):
+    /// the signatures are checked outside the write transaction and the caller's locks, so
+    /// statements with junk signatures hold neither. It stands if the key is still that one.
+    public func submitRotation(_ rotation: SignedRotation, app: String, now: UInt64,
+                               checked: (key: PinnedKey, verdict: RotationVerdict)? = nil) throws -> RotationVerdict? {
+        guard let checked = try checked ?? checkRotation(rotation, app: app) else { return nil }
         return try pool.write { db in
             guard let pinned = try Self.pinnedKey(db, app) else { return nil }
-            let verdict = pinned == seen ? checked : pinned.evaluate(rotation, app: app)
+            let verdict = pinned == checked.key ? checked.verdict : pinned.evaluate(rotation, app: app)
             let s = rotation.statement
             switch verdict {
             case .known:
@@ -52,6 +53,13 @@ extension OriginStore {
                 return verdict
             }
         }
+    }
+
+    /// The statement's verdict against `app`'s key as pinned now (the signature checks);
+    /// nil when the app is not registered.
+    public func checkRotation(_ rotation: SignedRotation, app: String) throws -> (key: PinnedKey, verdict: RotationVerdict)? {
+        guard let key = try pool.read({ try Self.pinnedKey($0, app) }) else { return nil }
+        return (key, key.evaluate(rotation, app: app))
     }
 
     /// The chain of `app`, oldest first.

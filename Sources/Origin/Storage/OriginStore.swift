@@ -148,8 +148,11 @@ public final class OriginStore: Sendable {
             if let current = try Self.pinnedKey(db, n.app)?.key.keyID, current != notice.signature.keyID {
                 return .keyChanged(current: current)
             }
+            // The same notice whatever its unsigned comment (rows stored before comments were
+            // made canonical hold the comment they were posted with).
             if let same = try Data.fetchOne(db, sql: "SELECT body FROM notice WHERE app = ? AND sequence = ?",
-                                            arguments: [n.app, Int64(n.sequence)]), [UInt8](same) == body {
+                                            arguments: [n.app, Int64(n.sequence)]),
+               [UInt8](same) == body || (try? SignedNotice(bytes: [UInt8](same)))?.canonical == notice.canonical {
                 return .duplicate
             }
             let highest = try Int64.fetchOne(db, sql: "SELECT max(sequence) FROM notice WHERE app = ?", arguments: [n.app]) ?? 0

@@ -1,12 +1,12 @@
 import BundlecastCore
 import NIOCore
 
-/// A notice the origin accepted, with the exact bytes it was sent.
+/// A notice the origin accepted, with the bytes it serves.
 public struct StoredNotice: Sendable, Equatable {
     public let app: String
     public let channel: String
     public let sequence: UInt64
-    /// The `.minisig` text, byte for byte as the publisher signed it.
+    /// The `.minisig` text, with the unsigned comment `release` writes (``SignedNotice/canonical``).
     public let body: [UInt8]
     /// The same bytes, ready to send without a copy.
     public let buffer: ByteBuffer

@@ -1,0 +1,101 @@
+import HTTPTypes
+import NIOCore
+import NIOEmbedded
+import NIOHTTPTypes
+@testable import Origin
+import Testing
+
+/// ``ConnectionGuard`` alone in a pipeline, on the embedded loop's clock: which
+/// connections it closes, and when.
+@Suite struct ConnectionGuardTests {
+    static let head = HTTPRequestPart.head(HTTPRequest(method: .get, scheme: "http", authority: "origin", path: "/v1/apps"))
+
+    func connected() throws -> EmbeddedChannel {
+        let channel = EmbeddedChannel(handler: ConnectionGuard(idleTimeout: .seconds(10)))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        return channel
+    }
+
+    func wait(_ channel: EmbeddedChannel, _ seconds: Int64) {
+        channel.embeddedEventLoop.advanceTime(by: .seconds(seconds))
+    }
+
+    @Test func aConnectionWithNothingToAnswerIsClosedOnceIdle() throws {
+        let channel = try connected()
+        wait(channel, 9)
+        #expect(channel.isActive)
+        try channel.writeInbound(Self.head)
+        try channel.writeInbound(HTTPRequestPart.end(nil))
+        try channel.writeOutbound(HTTPResponsePart.end(nil))
+        wait(channel, 9)
+        #expect(channel.isActive, "the answer restarted the idle clock")
+        wait(channel, 2)
+        #expect(!channel.isActive)
+    }
+
+    /// A long-poll being answered is bounded by its own wait, not by the idle time-out.
+    @Test func aRequestBeingAnsweredIsNotIdle() throws {
+        let channel = try connected()
+        try channel.writeInbound(Self.head)
+        try channel.writeInbound(HTTPRequestPart.end(nil))
+        wait(channel, 35)
+        #expect(channel.isActive)
+        try channel.writeOutbound(HTTPResponsePart.end(nil))
+        wait(channel, 11)
+        #expect(!channel.isActive)
+    }
+
+    /// A request whose head or body is still coming in is idle: half-sent requests are closed.
+    @Test func aRequestStillComingInIsIdle() throws {
+        let channel = try connected()
+        try channel.writeInbound(Self.head)
+        wait(channel, 11)
+        #expect(!channel.isActive)
+    }
+
+    /// An answer sent before its request's end was read (a 400 for a bad name, before the
+    /// body) leaves nothing to answer once the end comes: the idle clock applies.
+    @Test func anAnswerBeforeTheRequestsEndLeavesTheConnectionIdle() throws {
+        let channel = try connected()
+        try channel.writeInbound(Self.head)
+        try channel.writeOutbound(HTTPResponsePart.end(nil))
+        try channel.writeInbound(HTTPRequestPart.body(ByteBuffer(string: "x")))
+        try channel.writeInbound(HTTPRequestPart.end(nil))
+        wait(channel, 11)
+        #expect(!channel.isActive)
+    }
+
+    /// A client that stops reading holds its connection only for the idle time-out, even
+    /// with answers still due.
+    @Test func aSocketThatTakesNoWritesIsClosed() throws {
+        let channel = try connected()
+        try channel.writeInbound(Self.head)
+        try channel.writeInbound(HTTPRequestPart.end(nil))
+        channel.isWritable = false
+        channel.pipeline.fireChannelWritabilityChanged()
+        wait(channel, 9)
+        #expect(channel.isActive)
+        wait(channel, 2)
+        #expect(!channel.isActive)
+    }
+
+    /// A client that closes its side has left: its waits end at once, the answer due is
+    /// still written, then the connection closes. With nothing due it closes at once.
+    @Test func aClientThatClosesItsSideHasLeft() throws {
+        let channel = try connected()
+        let presence = try #require(ClientPresence.of(channel))
+        try channel.writeInbound(Self.head)
+        try channel.writeInbound(HTTPRequestPart.end(nil))
+        channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        #expect(presence.hasLeft && channel.isActive)
+        try channel.writeOutbound(HTTPResponsePart.end(nil))
+        channel.embeddedEventLoop.run()
+        #expect(!channel.isActive)
+        #expect(ClientPresence.of(channel) == nil)
+
+        let idle = try connected()
+        idle.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        idle.embeddedEventLoop.run()
+        #expect(!idle.isActive)
+    }
+}
