@@ -10,8 +10,18 @@ import Testing
 @Suite struct ConnectionGuardTests {
     static let head = HTTPRequestPart.head(HTTPRequest(method: .get, scheme: "http", authority: "origin", path: "/v1/apps"))
 
+    /// Takes a half-close as a socket does (the embedded channel would close whole).
+    final class HalfClosingTransport: ChannelOutboundHandler {
+        typealias OutboundIn = Any
+
+        func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+            if mode == .output { promise?.succeed() } else { context.close(mode: mode, promise: promise) }
+        }
+    }
+
     func connected() throws -> EmbeddedChannel {
-        let channel = EmbeddedChannel(handler: ConnectionGuard(idleTimeout: .seconds(10)))
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandlers([HalfClosingTransport(), ConnectionGuard(idleTimeout: .seconds(10))])
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return channel
     }
@@ -97,5 +107,23 @@ import Testing
         idle.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
         idle.embeddedEventLoop.run()
         #expect(!idle.isActive)
+    }
+
+    /// After the server closed its side (`Connection: close`), requests pipelined behind
+    /// it are never answered: the connection closes an idle time-out later, reads or not.
+    @Test func afterTheServerClosedItsSideTheConnectionGoesWhateverIsRead() throws {
+        let channel = try connected()
+        try channel.writeInbound(Self.head)
+        try channel.writeInbound(HTTPRequestPart.end(nil))
+        try channel.writeOutbound(HTTPResponsePart.end(nil))
+        try channel.writeInbound(Self.head)
+        channel.close(mode: .output, promise: nil)
+        for _ in 0..<3 {
+            wait(channel, 3)
+            try channel.writeInbound(HTTPRequestPart.body(ByteBuffer(string: "x")))
+        }
+        #expect(channel.isActive)
+        wait(channel, 2)
+        #expect(!channel.isActive)
     }
 }

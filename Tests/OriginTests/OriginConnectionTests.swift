@@ -50,4 +50,26 @@ import TestSupport
             #expect(try polling.readUntilClosed().isEmpty)
         }
     }
+
+    /// A client that sends a long-poll and closes its side gets its answer at once: the
+    /// notice when one is newer, else `204`; then the origin closes.
+    @Test func aLongPollFromAClientThatClosedItsSideIsAnsweredAtOnce() async throws {
+        try await withTemporaryDirectory { dir in
+            let origin = try start(dir)
+            defer { _ = origin.stop() }
+            let body = try notice(sequence: 1)
+            #expect(try await http("POST", origin.base + "/v1/apps/hello-fleet/notices", body: body).status == 201)
+            let started = Date()
+            for (after, status) in [(0, 200), (1, 204)] {
+                let client = try RawHTTPConnection(port: origin.port)
+                client.send("GET /v1/apps/hello-fleet/channels/stable/latest?after=\(after)&wait=60 HTTP/1.1\r\nHost: x\r\n\r\n")
+                client.halfClose()
+                let answer = try client.readResponses(1)
+                #expect(answer.first?.status == status)
+                if status == 200 { #expect(answer.first?.body == String(decoding: body, as: UTF8.self)) }
+                #expect(try client.readUntilClosed().isEmpty)
+            }
+            #expect(Date().timeIntervalSince(started) < 30, "a long-poll waited for a client that had left")
+        }
+    }
 }

@@ -23,6 +23,9 @@ final class RawHTTPConnection {
     /// Hangs up as a client that leaves does: a FIN, with nothing more read or sent.
     func hangUp() { shutdown(fd, Int32(SHUT_RDWR)) }
 
+    /// Says it sends nothing more (a FIN) and goes on reading.
+    func halfClose() { shutdown(fd, Int32(SHUT_WR)) }
+
     func send(_ text: String) {
         let bytes = Array(text.utf8)
         var done = 0

@@ -54,7 +54,7 @@ final class ClientPresence: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let now = state.withLock { s -> Bool in
-                    if s.left || s.cancelledEarly.remove(id) != nil { return true }
+                    if s.cancelledEarly.remove(id) != nil || s.left { return true }
                     s.waiters[id] = continuation
                     return false
                 }

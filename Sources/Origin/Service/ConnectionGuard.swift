@@ -6,17 +6,20 @@ import NIOHTTPTypes
 ///
 /// - A client that closed its side (a FIN) is taken as leaving, as nginx takes it: its
 ///   long-polls end at once (``ClientPresence``), the answers already due are still
-///   written (a client may half-close after sending), and the connection closes after
-///   the last. Without this a client could open a 60 s long-poll and hang up, many times
-///   a second, and hold a descriptor for each.
+///   written in full (a client may half-close after sending), and the connection closes
+///   after the last. Without this a client could open a 60 s long-poll and hang up, many
+///   times a second, and hold a descriptor for each.
 /// - A connection with nothing to answer, or with a request still coming in, is closed
 ///   once nothing has been read for `idleTimeout`. A request being answered (a long-poll)
 ///   is bounded by its own wait instead.
-/// - A connection whose socket has taken no writes for `idleTimeout` (a client that
-///   pipelines and never reads) is closed, whatever it still has to answer.
+/// - A connection whose socket took no bytes of what waits to be written for
+///   `idleTimeout` (a client that pipelines and never reads) is closed, whatever it
+///   still has to answer.
+/// - Once the server closed its side (after `Connection: close`), requests pipelined
+///   after it are never answered: the connection closes `idleTimeout` later, reads or not.
 ///
-/// Time is the event loop's (`now`), so tests can move it. It sits first after the HTTP codec, so it sees the fast path's answers too. Every
-/// request head gets exactly one answer's end, from the fast path or the router.
+/// Time is the event loop's (`now`), so tests can move it. It sits first after the HTTP
+/// codec, so it sees the fast path's answers too.
 final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -32,7 +35,13 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// A request's head has come and its end not yet.
     private var reading = false
     private var inputClosed = false
-    private var unwritableSince: NIODeadline?
+    private var outputClosedAt: NIODeadline?
+    /// Since when the socket has taken nothing of what waits, and how much waited then.
+    private var stalled: (since: NIODeadline, buffered: Int)?
+    /// Answers whose end's bytes (and all before them) have not reached the kernel yet.
+    private var unwritten = 0
+    /// Closes held until those answers are out.
+    private var held: [() -> Void] = []
     private var check: Scheduled<Void>?
 
     init(idleTimeout: TimeAmount) { self.idleTimeout = idleTimeout }
@@ -73,17 +82,40 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         guard case .end = unwrapOutboundIn(data) else { return context.write(data, promise: promise) }
         answering = max(0, answering - 1)
         lastActive = context.eventLoop.now
-        guard inputClosed, answering == 0 else { return context.write(data, promise: promise) }
-        // The client closed its side and this was the last answer due: close once it is out.
         let written = context.eventLoop.makePromise(of: Void.self)
-        let channel = context.channel
-        written.futureResult.whenComplete { _ in channel.close(promise: nil) }
         if let promise { written.futureResult.cascade(to: promise) }
+        unwritten += 1
+        written.futureResult.assumeIsolated().whenComplete { [self] _ in
+            unwritten -= 1
+            guard unwritten == 0 else { return }
+            let closes = held
+            held = []
+            for close in closes { close() }
+        }
         context.write(data, promise: written)
+        if inputClosed, answering == 0 { closeAfterAnswers(context) }
+    }
+
+    /// A close while answers to a client that half-closed are still going out waits for
+    /// them (a full close would drop them).
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        if mode == .output, outputClosedAt == nil {
+            outputClosedAt = context.eventLoop.now
+            answering = 0
+        }
+        if inputClosed, unwritten > 0 {
+            held.append { context.close(mode: mode, promise: promise) }
+            return
+        }
+        context.close(mode: mode, promise: promise)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        unwritableSince = context.channel.isWritable ? nil : (unwritableSince ?? context.eventLoop.now)
+        if context.channel.isWritable {
+            stalled = nil
+        } else if stalled == nil {
+            stalled = (context.eventLoop.now, Self.buffered(context) ?? 0)
+        }
         context.fireChannelWritabilityChanged()
     }
 
@@ -91,9 +123,17 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         if let event = event as? ChannelEvent, event == .inputClosed {
             inputClosed = true
             presence.leave()
-            if answering == 0 { context.close(promise: nil) }
+            if answering == 0 { closeAfterAnswers(context) }
         }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    private func closeAfterAnswers(_ context: ChannelHandlerContext) {
+        if unwritten > 0 { held.append { context.close(promise: nil) } } else { context.close(promise: nil) }
+    }
+
+    private static func buffered(_ context: ChannelHandlerContext) -> Int? {
+        try? context.channel.syncOptions?.getOption(ChannelOptions.Types.BufferedWritableBytesOption())
     }
 
     private func started(_ context: ChannelHandlerContext) {
@@ -106,21 +146,28 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private func stopped(_ context: ChannelHandlerContext) {
         check?.cancel()
         check = nil
+        held = []
         presence.leave()
         ClientPresence.unregister(context.channel)
     }
 
     /// The next moment a rule could close the connection, or nil when one closes it now.
-    private func due(_ now: NIODeadline) -> NIODeadline? {
+    private func due(_ context: ChannelHandlerContext) -> NIODeadline? {
+        let now = context.eventLoop.now
         var next = now + idleTimeout
-        if let since = unwritableSince {
-            if now >= since + idleTimeout { return nil }
-            next = min(next, since + idleTimeout)
+        func rule(_ start: NIODeadline) -> Bool {
+            if now >= start + idleTimeout { return true }
+            next = min(next, start + idleTimeout)
+            return false
         }
-        if answering == 0 || reading {
-            if now >= lastActive + idleTimeout { return nil }
-            next = min(next, lastActive + idleTimeout)
+        if let closedAt = outputClosedAt, rule(closedAt) { return nil }
+        if var waiting = stalled {
+            // Bytes taken since the last look: the client reads, however slowly.
+            if let held = Self.buffered(context), held < waiting.buffered { waiting = (now, held) }
+            stalled = waiting
+            if rule(waiting.since) { return nil }
         }
+        if answering == 0 || reading, rule(lastActive) { return nil }
         return next
     }
 
@@ -128,7 +175,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         check?.cancel()
         check = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
             check = nil
-            if let next = due(context.eventLoop.now) {
+            if let next = due(context) {
                 schedule(context, at: next)
             } else {
                 context.close(promise: nil)

@@ -32,6 +32,9 @@ struct OriginAPI: Sendable {
     /// board changes in the order the database did: a notice committed just before a
     /// rotation cannot be put back on the board after the rotation dropped it.
     let boardWrites = NSLock()
+    /// Every connection has a ``ConnectionGuard`` (a real server, not a test driving the
+    /// router): a connection with no ``ClientPresence`` has closed.
+    var guarded = false
 
     static let pageSize = 500
     /// Precomputed: `latest` is the hot path.
@@ -208,7 +211,7 @@ struct OriginAPI: Sendable {
             let board = board
             let result = await metrics.longPoll {
                 await cancelWhenGracefulShutdown {
-                    await Self.untilLeft(context.channel) { await board.wait(app: app, channel: channel, after: after, seconds: wait) }
+                    await untilLeft(context.channel, board, app: app, channel: channel, after: after, seconds: wait)
                 }
             }
             switch result {
@@ -229,12 +232,19 @@ struct OriginAPI: Sendable {
         return noticeResponse(n, cacheControl: cacheControl)
     }
 
-    /// `wait`, ended early when the connection's client leaves (answered as nothing new:
-    /// nobody reads it, and it is no failure of the origin's).
-    static func untilLeft(_ channel: (any Channel)?, _ wait: @escaping @Sendable () async -> NoticeBoard.WaitResult) async -> NoticeBoard.WaitResult {
-        guard let channel, let presence = ClientPresence.of(channel) else { return await wait() }
+    /// ``NoticeBoard/wait(app:channel:after:seconds:)``, ended early when the connection's
+    /// client leaves (answered as nothing new: it is no failure of the origin's). A client
+    /// already gone, or a connection already closed, waits for nothing.
+    func untilLeft(_ connection: (any Channel)?, _ board: NoticeBoard, app: String, channel: String, after: UInt64,
+                          seconds: Int) async -> NoticeBoard.WaitResult {
+        // No presence: a connection already closed (waits for nothing), or none guarded (a
+        // test driving the router).
+        guard let connection, let presence = ClientPresence.of(connection) else {
+            return await board.wait(app: app, channel: channel, after: after, seconds: guarded ? 0 : seconds)
+        }
+        if presence.hasLeft { return await board.wait(app: app, channel: channel, after: after, seconds: 0) }
         return await withTaskGroup(of: NoticeBoard.WaitResult?.self) { group in
-            group.addTask { await wait() }
+            group.addTask { await board.wait(app: app, channel: channel, after: after, seconds: seconds) }
             group.addTask {
                 await presence.untilLeft()
                 return Task.isCancelled ? nil : .timedOut

@@ -2,7 +2,7 @@ import Hummingbird
 import NIOCore
 
 /// A request's context with the connection it came on: a long-poll ends when the
-/// connection closes (``ConnectionGuard`` closes one its client has left).
+/// connection's client leaves (``ClientPresence``, told by ``ConnectionGuard``).
 public struct OriginRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The connection, or nil when a test drives the router without one.

@@ -17,7 +17,8 @@ public enum OriginServer {
         // Each request is logged at debug; the middleware is left out otherwise so that
         // logging costs nothing on the hot path.
         let logRequests = logger.logLevel <= .debug
-        let api = OriginAPI(store: store, board: board, metrics: metrics, settings: settings, logger: logger, clock: clock)
+        var api = OriginAPI(store: store, board: board, metrics: metrics, settings: settings, logger: logger, clock: clock)
+        api.guarded = true
         let router = Self.router(api, logRequests: logRequests)
         let cacheControl = api.cacheControl
         let readyPath = settings.readyFile
