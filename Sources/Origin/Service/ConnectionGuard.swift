@@ -38,10 +38,13 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var outputClosedAt: NIODeadline?
     /// Since when the socket has taken nothing of what waits, and how much waited then.
     private var stalled: (since: NIODeadline, buffered: Int)?
-    /// Answers whose end's bytes (and all before them) have not reached the kernel yet.
+    /// Answers to a half-closed client whose end's bytes (and all before them) have not
+    /// reached the kernel yet. Only counted after the half-close: a promise per answer cost
+    /// the fast path about 5% of its requests per second.
     private var unwritten = 0
-    /// Closes held until those answers are out.
+    /// Closes held until every answer due is out.
     private var held: [() -> Void] = []
+    private var drainCheck: Scheduled<Void>?
     private var check: Scheduled<Void>?
 
     init(idleTimeout: TimeAmount) { self.idleTimeout = idleTimeout }
@@ -82,18 +85,16 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         guard case .end = unwrapOutboundIn(data) else { return context.write(data, promise: promise) }
         answering = max(0, answering - 1)
         lastActive = context.eventLoop.now
+        guard inputClosed else { return context.write(data, promise: promise) }
         let written = context.eventLoop.makePromise(of: Void.self)
         if let promise { written.futureResult.cascade(to: promise) }
         unwritten += 1
         written.futureResult.assumeIsolated().whenComplete { [self] _ in
             unwritten -= 1
-            guard unwritten == 0 else { return }
-            let closes = held
-            held = []
-            for close in closes { close() }
+            releaseHeld(context)
         }
         context.write(data, promise: written)
-        if inputClosed, answering == 0 { closeAfterAnswers(context) }
+        if answering == 0 { whenDrained(context) { context.close(promise: nil) } }
     }
 
     /// A close while answers to a client that half-closed are still going out waits for
@@ -103,11 +104,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             outputClosedAt = context.eventLoop.now
             answering = 0
         }
-        if inputClosed, unwritten > 0 {
-            held.append { context.close(mode: mode, promise: promise) }
-            return
-        }
-        context.close(mode: mode, promise: promise)
+        guard inputClosed else { return context.close(mode: mode, promise: promise) }
+        whenDrained(context) { context.close(mode: mode, promise: promise) }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -123,13 +121,33 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         if let event = event as? ChannelEvent, event == .inputClosed {
             inputClosed = true
             presence.leave()
-            if answering == 0 { closeAfterAnswers(context) }
+            if answering == 0 { whenDrained(context) { context.close(promise: nil) } }
         }
         context.fireUserInboundEventTriggered(event)
     }
 
-    private func closeAfterAnswers(_ context: ChannelHandlerContext) {
-        if unwritten > 0 { held.append { context.close(promise: nil) } } else { context.close(promise: nil) }
+    /// Runs `action` (a close) once every answer due is out: the ones counted since the
+    /// half-close, and the bytes NIO still held from before it (looked at again every 50 ms;
+    /// a client that reads none of them is cut by the stalled-socket rule).
+    private func whenDrained(_ context: ChannelHandlerContext, _ action: @escaping () -> Void) {
+        held.append(action)
+        releaseHeld(context)
+    }
+
+    private func releaseHeld(_ context: ChannelHandlerContext) {
+        guard !held.isEmpty, unwritten == 0 else { return }
+        guard (Self.buffered(context) ?? 0) == 0 else {
+            if drainCheck == nil {
+                drainCheck = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(50)) { [self] in
+                    drainCheck = nil
+                    releaseHeld(context)
+                }
+            }
+            return
+        }
+        let actions = held
+        held = []
+        for action in actions { action() }
     }
 
     private static func buffered(_ context: ChannelHandlerContext) -> Int? {
@@ -146,7 +164,12 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private func stopped(_ context: ChannelHandlerContext) {
         check?.cancel()
         check = nil
+        drainCheck?.cancel()
+        drainCheck = nil
+        // Closes held for answers that can no longer go out: run now, so their promises end.
+        let actions = held
         held = []
+        for action in actions { action() }
         presence.leave()
         ClientPresence.unregister(context.channel)
     }
