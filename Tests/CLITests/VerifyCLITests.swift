@@ -1,3 +1,4 @@
+import BundlecastCore
 import Foundation
 import Testing
 
@@ -61,6 +62,27 @@ import Testing
                 "changed  style.css (content differs)",
             ])
             #expect(other.errorLine.contains("6 difference(s)"))
+        }
+    }
+
+    /// 16 MiB of newlines given as a manifest is refused at its first line, with the
+    /// memory of a small process: lines are cut as they are read (a string per line first
+    /// once took about 850 MB). Peak RSS of the one child, from `getrusage`.
+    @Test func aManifestOfNewlinesIsRefusedWithoutHoldingItsLines() throws {
+        try withTemporaryDirectory { (dir: String) throws -> Void in
+            let path = dir + "/lines.manifest"
+            try Data(repeating: 0x0A, count: Manifest.maxEncodedBytes).write(to: URL(fileURLWithPath: path))
+            let script = """
+                import resource, subprocess, sys
+                r = subprocess.run(sys.argv[1:], capture_output=True)
+                print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+                sys.stderr.write(r.stderr.decode())
+                """
+            let r = try run("/usr/bin/python3", ["-c", script, bundlecastPath, "inspect", path])
+            let fields = r.stdout.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            #expect(fields.count == 2 && fields[0] == 2, "\(r.stdout) \(r.stderr)")
+            #expect(r.errorLine.contains("manifest line 1"))
+            #expect((fields.last ?? .max) < 256 << 10, "peak RSS \(fields.last ?? 0) KiB")
         }
     }
 
