@@ -19,9 +19,13 @@ import Testing
         }
     }
 
-    func connected() throws -> EmbeddedChannel {
+    /// The bytes waiting in NIO to be written, as the test says.
+    final class Waiting { var bytes = 0 }
+
+    func connected(_ waiting: Waiting = Waiting()) throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandlers([HalfClosingTransport(), ConnectionGuard(idleTimeout: .seconds(10))])
+        try channel.pipeline.syncOperations.addHandlers([HalfClosingTransport(),
+                                                         ConnectionGuard(idleTimeout: .seconds(10)) { _ in waiting.bytes }])
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return channel
     }
@@ -75,17 +79,40 @@ import Testing
         #expect(!channel.isActive)
     }
 
-    /// A client that stops reading holds its connection only for the idle time-out, even
-    /// with answers still due.
-    @Test func aSocketThatTakesNoWritesIsClosed() throws {
-        let channel = try connected()
+    /// A client that takes none of the bytes waiting for it is closed, even with answers
+    /// still due; seen at the first look, cut an idle time-out after it.
+    @Test func aClientThatTakesNoneOfItsBytesIsClosed() throws {
+        let waiting = Waiting()
+        let channel = try connected(waiting)
         try channel.writeInbound(Self.head)
         try channel.writeInbound(HTTPRequestPart.end(nil))
-        channel.isWritable = false
-        channel.pipeline.fireChannelWritabilityChanged()
+        waiting.bytes = 5000
+        wait(channel, 10)
+        try channel.writeInbound(Self.head)
         wait(channel, 9)
         #expect(channel.isActive)
         wait(channel, 2)
+        #expect(!channel.isActive)
+    }
+
+    /// A slow reader is not cut while it takes bytes, past the idle and the server's
+    /// close; once all are taken the idle clock starts.
+    @Test func aSlowReaderIsNotCutWhileItTakesBytes() throws {
+        let waiting = Waiting()
+        let channel = try connected(waiting)
+        try channel.writeInbound(Self.head)
+        try channel.writeInbound(HTTPRequestPart.end(nil))
+        try channel.writeOutbound(HTTPResponsePart.end(nil))
+        channel.close(mode: .output, promise: nil)
+        waiting.bytes = 5000
+        for left in [4000, 2000, 1000, 0] {
+            wait(channel, 10)
+            #expect(channel.isActive, "with \(waiting.bytes) bytes waiting")
+            waiting.bytes = left
+        }
+        wait(channel, 10)
+        #expect(channel.isActive, "the idle clock starts when the last bytes are taken")
+        wait(channel, 11)
         #expect(!channel.isActive)
     }
 

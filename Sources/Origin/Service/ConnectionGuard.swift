@@ -9,12 +9,13 @@ import NIOHTTPTypes
 ///   written in full (a client may half-close after sending), and the connection closes
 ///   after the last. Without this a client could open a 60 s long-poll and hang up, many
 ///   times a second, and hold a descriptor for each.
-/// - A connection with nothing to answer, or with a request still coming in, is closed
-///   once nothing has been read for `idleTimeout`. A request being answered (a long-poll)
-///   is bounded by its own wait instead.
-/// - A connection whose socket took no bytes of what waits to be written for
-///   `idleTimeout` (a client that pipelines and never reads) is closed, whatever it
-///   still has to answer.
+/// - While bytes wait in NIO to be written, the client is judged by whether it takes them:
+///   one that took none of them for `idleTimeout` (seen within twice that) is closed,
+///   whatever it still has to answer (a client that pipelines and never reads), and one
+///   that takes them, however slowly, is not cut by the rules below.
+/// - Otherwise a connection with nothing to answer, or with a request still coming in, is
+///   closed once `idleTimeout` has passed with nothing read and no answer ended (or its
+///   bytes taken). A request being answered (a long-poll) is bounded by its own wait.
 /// - Once the server closed its side (after `Connection: close`), requests pipelined
 ///   after it are never answered: the connection closes `idleTimeout` later, reads or not.
 ///
@@ -27,6 +28,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPResponsePart
 
     private let idleTimeout: TimeAmount
+    /// Bytes waiting in NIO to be written (a parameter so that tests can say).
+    private let waitingBytes: (ChannelHandlerContext) -> Int?
     private let presence = ClientPresence()
     /// The last request part read, or the last answer ended: the idle clock's start.
     private var lastActive = NIODeadline.uptimeNanoseconds(0)
@@ -36,7 +39,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var reading = false
     private var inputClosed = false
     private var outputClosedAt: NIODeadline?
-    /// Since when the socket has taken nothing of what waits, and how much waited then.
+    /// Since when the client has taken nothing of the bytes waiting, and how many waited at the last look.
     private var stalled: (since: NIODeadline, buffered: Int)?
     /// Answers to a half-closed client whose end's bytes (and all before them) have not
     /// reached the kernel yet. Only counted after the half-close: a promise per answer cost
@@ -47,7 +50,10 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var drainCheck: Scheduled<Void>?
     private var check: Scheduled<Void>?
 
-    init(idleTimeout: TimeAmount) { self.idleTimeout = idleTimeout }
+    init(idleTimeout: TimeAmount, waitingBytes: @escaping (ChannelHandlerContext) -> Int? = ConnectionGuard.buffered) {
+        self.idleTimeout = idleTimeout
+        self.waitingBytes = waitingBytes
+    }
 
     func handlerAdded(context: ChannelHandlerContext) {
         if context.channel.isActive { started(context) }
@@ -108,27 +114,17 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         whenDrained(context) { context.close(mode: mode, promise: promise) }
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
-            stalled = nil
-        } else if stalled == nil {
-            stalled = (context.eventLoop.now, Self.buffered(context) ?? 0)
-        }
-        context.fireChannelWritabilityChanged()
-    }
-
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let event = event as? ChannelEvent, event == .inputClosed {
-            inputClosed = true
-            presence.leave()
-            if answering == 0 { whenDrained(context) { context.close(promise: nil) } }
-        }
+        guard let closed = event as? ChannelEvent, closed == .inputClosed else { return context.fireUserInboundEventTriggered(event) }
+        inputClosed = true
+        presence.leave()
         context.fireUserInboundEventTriggered(event)
+        if answering == 0 { whenDrained(context) { context.close(promise: nil) } }
     }
 
     /// Runs `action` (a close) once every answer due is out: the ones counted since the
     /// half-close, and the bytes NIO still held from before it (looked at again every 50 ms;
-    /// a client that reads none of them is cut by the stalled-socket rule).
+    /// a client that takes none of them is cut by the waiting-bytes rule).
     private func whenDrained(_ context: ChannelHandlerContext, _ action: @escaping () -> Void) {
         held.append(action)
         releaseHeld(context)
@@ -136,7 +132,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func releaseHeld(_ context: ChannelHandlerContext) {
         guard !held.isEmpty, unwritten == 0 else { return }
-        guard (Self.buffered(context) ?? 0) == 0 else {
+        guard (waitingBytes(context) ?? 0) == 0 else {
             if drainCheck == nil {
                 drainCheck = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(50)) { [self] in
                     drainCheck = nil
@@ -150,7 +146,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         for action in actions { action() }
     }
 
-    private static func buffered(_ context: ChannelHandlerContext) -> Int? {
+    static func buffered(_ context: ChannelHandlerContext) -> Int? {
         try? context.channel.syncOptions?.getOption(ChannelOptions.Types.BufferedWritableBytesOption())
     }
 
@@ -183,13 +179,20 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             next = min(next, start + idleTimeout)
             return false
         }
-        if let closedAt = outputClosedAt, rule(closedAt) { return nil }
-        if var waiting = stalled {
-            // Bytes taken since the last look: the client reads, however slowly.
-            if let held = Self.buffered(context), held < waiting.buffered { waiting = (now, held) }
-            stalled = waiting
-            if rule(waiting.since) { return nil }
+        let buffered = waitingBytes(context) ?? 0
+        if buffered > 0 {
+            // Fewer bytes waiting than at the last look: the client takes them, however slowly.
+            let since = stalled.map { buffered < $0.buffered ? now : $0.since } ?? now
+            stalled = (since, buffered)
+            return rule(since) ? nil : next
         }
+        if stalled != nil {
+            // All taken: the idle and closed-side clocks start now, not at the answer's end.
+            stalled = nil
+            lastActive = max(lastActive, now)
+            outputClosedAt = outputClosedAt.map { max($0, now) }
+        }
+        if let closedAt = outputClosedAt, rule(closedAt) { return nil }
         if answering == 0 || reading, rule(lastActive) { return nil }
         return next
     }
