@@ -208,11 +208,8 @@ struct OriginAPI: Sendable {
             if board.latest(app: app, channel: channel) == nil { _ = try await Self.blocking { try registered(app) } }
             // On SIGTERM the wait is cancelled, so shutdown never waits for long-polls; nor
             // does a client that left hold one (``ConnectionGuard`` tells it, and the wait ends).
-            let board = board
             let result = await metrics.longPoll {
-                await cancelWhenGracefulShutdown {
-                    await untilLeft(context.channel, board, app: app, channel: channel, after: after, seconds: wait)
-                }
+                await cancelWhenGracefulShutdown { await untilLeft(context.channel, app: app, channel: channel, after: after, seconds: wait) }
             }
             switch result {
             case .notice(let n): return noticeResponse(n, cacheControl: "no-store")
@@ -235,8 +232,7 @@ struct OriginAPI: Sendable {
     /// ``NoticeBoard/wait(app:channel:after:seconds:)``, ended early when the connection's
     /// client leaves (answered as nothing new: it is no failure of the origin's). A client
     /// already gone, or a connection already closed, waits for nothing.
-    func untilLeft(_ connection: (any Channel)?, _ board: NoticeBoard, app: String, channel: String, after: UInt64,
-                          seconds: Int) async -> NoticeBoard.WaitResult {
+    func untilLeft(_ connection: (any Channel)?, app: String, channel: String, after: UInt64, seconds: Int) async -> NoticeBoard.WaitResult {
         // No presence: a connection already closed (waits for nothing), or none guarded (a
         // test driving the router).
         guard let connection, let presence = ClientPresence.of(connection) else {
