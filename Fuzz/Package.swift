@@ -14,6 +14,7 @@ let package = Package(
         .executableTarget(name: "FuzzTransferFrame", dependencies: ["CFuzzDriver", .product(name: "FuzzChecks", package: "Bundlecast")]),
         .executableTarget(name: "FuzzManifest", dependencies: ["CFuzzDriver", .product(name: "FuzzChecks", package: "Bundlecast")]),
         .executableTarget(name: "FuzzNotice", dependencies: ["CFuzzDriver", .product(name: "FuzzChecks", package: "Bundlecast")]),
+        .executableTarget(name: "FuzzTimestamp", dependencies: ["CFuzzDriver", .product(name: "FuzzChecks", package: "Bundlecast")]),
         .executableTarget(name: "FuzzSwimSequence", dependencies: ["CFuzzDriver", .product(name: "FuzzChecks", package: "Bundlecast")]),
         .executableTarget(name: "FuzzSwarmEvents", dependencies: ["CFuzzDriver", .product(name: "FuzzChecks", package: "Bundlecast")]),
         .executableTarget(name: "FuzzIntake", dependencies: ["CFuzzDriver", .product(name: "FuzzChecks", package: "Bundlecast")]),

@@ -2,7 +2,7 @@
 # make fuzz: builds the libFuzzer targets in Fuzz/ (-sanitize=fuzzer,address) and runs each
 # for FUZZ_SECONDS (default 300) from Fuzz/Seeds plus the corpus kept in .build-fuzz/corpus.
 # A crash is copied to Fuzz/Regressions/CHECK/ (replayed by `make test`) and fails the run.
-# FUZZ_TARGETS="Manifest Notice" runs only those (of GossipPacket TransferFrame Manifest Notice, and the
+# FUZZ_TARGETS="Manifest Notice" runs only those (of GossipPacket TransferFrame Manifest Notice Timestamp, and the
 # state-machine targets SwimSequence SwarmEvents Intake ManifestInstall).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +13,7 @@ build=.build-fuzz
 bin=$(cd Fuzz && swift build -c release --build-path "../$build" --show-bin-path \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -g)
 failed=0
-all="GossipPacket:gossipPacket TransferFrame:transferFrame Manifest:manifest Notice:notice SwimSequence:swimSequence
+all="GossipPacket:gossipPacket TransferFrame:transferFrame Manifest:manifest Notice:notice Timestamp:timestamp SwimSequence:swimSequence
     SwarmEvents:swarmEvents Intake:intake ManifestInstall:manifestInstall"
 targets=${FUZZ_TARGETS:-$(for pair in $all; do printf "%s " "${pair%%:*}"; done)}
 for pair in $all; do

@@ -15,6 +15,8 @@ public enum FuzzCheck: String, CaseIterable, Sendable {
     case transferFrame
     case manifest
     case notice
+    /// An origin's signed timestamp (from gossip or the origin), checked against the key that signed the seeds.
+    case timestamp
     /// Gossip messages, time and commands into one ``Gossip/SWIMMembership`` (``SwimSequenceCheck``).
     case swimSequence
     /// Transfer events into one download's ``Swarm/SwarmPlanner`` (``SwarmEventsCheck``).
@@ -59,6 +61,10 @@ public enum FuzzCheck: String, CaseIterable, Sendable {
             guard let signed = try? SignedNotice(bytes: input) else { return Outcome(decoded: false) }
             _ = try? signed.verify(with: Self.key)
             return Outcome(decoded: true, failure: signed.bytes == input ? nil : "a notice that is not canonical parsed")
+        case .timestamp:
+            guard let stamp = try? SignedTimestamp(bytes: input) else { return Outcome(decoded: false) }
+            _ = stamp.isSigned(by: Self.originKey)
+            return Outcome(decoded: true, failure: stamp.bytes == input ? nil : "a timestamp that is not canonical parsed")
         case .swimSequence:
             return SwimSequenceCheck.run(input)
         case .swarmEvents:
@@ -72,6 +78,8 @@ public enum FuzzCheck: String, CaseIterable, Sendable {
 
     /// A key to verify fuzzed notices against (the test-only demo key).
     static let key = try! PublicKey(base64: "RWT6UvrJTLePib/7sjMziWWgMDZm04jnbYU6XyY4oXqkJTlWdPgsx10W")
+    /// The origin key that signed the timestamp seeds (its secret key was not kept).
+    static let originKey = try! PublicKey(base64: "RWR3BVk3tyHhfo1G0ubsIA0UQIsQ/5TSNixoFnBjt9MIP+LWE0Iy9i/3")
 }
 
 extension FuzzCheck.Outcome {
