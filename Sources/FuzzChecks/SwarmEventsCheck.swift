@@ -16,7 +16,7 @@ import Swarm
 ///   asked of it, and a request leaves only by an answer, a cancel, the peer leaving or being
 ///   banned, or its time-out; `bytesInFlight` is their sum, within the byte cap (or one chunk),
 ///   each peer within its largest window; requests keep to the download rate;
-/// - a ban only at `strikesToBan` bad chunks; `complete` exactly once, when every chunk is held;
+/// - a ban only at `strikesToBan` bad chunks it was asked for; `complete` exactly once, when every chunk is held;
 /// - after `tick(now:)`, `nextDeadline` is after `now`;
 /// - at the end, with every request answered and time moved to each deadline: a download
 ///   whose missing chunks are all offered by a connected peer finishes.
@@ -142,10 +142,12 @@ enum SwarmEventsCheck {
                 let c = pickRequested & 0x80 == 0 && !inFlight.isEmpty ? inFlight[Int(pickRequested) % inFlight.count] : chunk(&input)
                 let valid = op % 14 != 9
                 if c >= 0, c < count {
+                    // Only bad bytes the peer was asked for are a strike (anyone can send the rest).
+                    let wasAsked = asked[p][c] != nil
                     asked[p][c] = nil
                     if valid {
                         held[c] = true
-                    } else if !banned[p] {
+                    } else if !banned[p], wasAsked {
                         strikes[p] += 1
                     }
                 }
