@@ -12,7 +12,7 @@ extension NoticeGate {
         case badSignature(String)
         /// Posted for one app (the origin's route) but naming another.
         case wrongApp(notice: String, postedTo: String)
-        /// Above ``NoticeGate/maxSequence``: no store could hold it.
+        /// Above ``Notice/maxSequence``: no store could hold it.
         case sequenceTooLarge(app: String, sequence: UInt64)
         case expired(app: String, sequence: UInt64, at: UInt64)
         case stale(app: String, channel: String, sequence: UInt64, held: UInt64)

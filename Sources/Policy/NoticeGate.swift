@@ -14,9 +14,6 @@ public struct NoticeGate: Sendable {
     /// The epoch whose rotation retired a key of an app, if one did.
     private let retirement: @Sendable (String, KeyID) -> UInt64?
 
-    /// The highest sequence a notice may carry: the stores keep sequences as SQLite's signed integers.
-    public static let maxSequence = Notice.maxSequence
-
     /// Fixed keys: `retired` lists, per app, keys a rotation retired and the epoch it reached.
     public init(trusted: [String: PublicKey], retired: [String: [KeyID: UInt64]] = [:]) {
         key = { trusted[$0] }
@@ -42,7 +39,7 @@ public struct NoticeGate: Sendable {
         }
         do { try signed.verify(with: key) } catch { return .failure(.badSignature("\(error)")) }
         guard n.app == app else { return .failure(.wrongApp(notice: n.app, postedTo: app)) }
-        guard n.sequence <= Self.maxSequence else { return .failure(.sequenceTooLarge(app: n.app, sequence: n.sequence)) }
+        guard n.sequence <= Notice.maxSequence else { return .failure(.sequenceTooLarge(app: n.app, sequence: n.sequence)) }
         guard !n.isExpired(at: now) else { return .failure(.expired(app: n.app, sequence: n.sequence, at: n.expires)) }
         return .success(signed)
     }
@@ -59,7 +56,7 @@ public struct NoticeGate: Sendable {
     /// Sequences only go up: a notice is newer only above the highest sequence held (at a node
     /// per app and channel, at the origin per app, whose channels share one counter); nil: none held.
     public static func isNewer(_ notice: Notice, than held: UInt64?) -> Bool {
-        guard notice.sequence <= maxSequence else { return false }
+        guard notice.sequence <= Notice.maxSequence else { return false }
         return held.map { notice.sequence > $0 } ?? true
     }
 

@@ -34,10 +34,7 @@ public final class ChunkPack: @unchecked Sendable {
     /// `pack-+0000001` is no second name of pack 1, and packs past 99,999,999, whose names
     /// are longer, are found again at the next start).
     static func number(ofName name: String) -> UInt32? {
-        guard name.hasPrefix("pack-") else { return nil }
-        let digits = name.utf8.dropFirst(5)
-        guard !digits.isEmpty, digits.count <= 10, digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
-              let number = UInt32(String(decoding: digits, as: UTF8.self)), Self.name(number) == name else { return nil }
+        guard name.hasPrefix("pack-"), let number = UInt32(name.dropFirst(5)), Self.name(number) == name else { return nil }
         return number
     }
 

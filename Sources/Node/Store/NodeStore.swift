@@ -147,7 +147,7 @@ public final class NodeStore: Sendable {
     /// deliveries of two notices cannot lower the accepted sequence.
     public func accept(_ signed: SignedNotice, source: String, now: UInt64) throws -> Acceptance {
         let n = signed.notice
-        guard n.sequence <= UInt64(Int64.max) else { return .stale(held: UInt64(Int64.max)) }
+        guard n.sequence <= Notice.maxSequence else { return .stale(held: Notice.maxSequence) }
         return try pool.write { db in
             // The file is outside input too: a negative sequence in it (which this code never
             // writes) counts as none held, and the row is replaced, rather than trapping here.

@@ -35,7 +35,7 @@ public struct OriginClient: Sendable {
     /// such sequences, so a larger one is a wrong answer, not a number to add 1 to.
     static func sequence(inSummary data: Data) -> UInt64? {
         struct Summary: Decodable { let sequence: UInt64 }
-        guard let sequence = try? JSONDecoder().decode(Summary.self, from: data).sequence, sequence <= UInt64(Int64.max) else { return nil }
+        guard let sequence = try? JSONDecoder().decode(Summary.self, from: data).sequence, sequence <= Notice.maxSequence else { return nil }
         return sequence
     }
 

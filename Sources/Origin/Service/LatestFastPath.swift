@@ -105,8 +105,7 @@ final class LatestFastPath: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func answer(_ request: HTTPRequest, _ notice: StoredNotice) {
         var (ok, notModified) = fields(for: notice)
-        if let match = request.headerFields[.ifNoneMatch],
-           match.split(separator: ",").contains(where: { [notice.etag, "*"].contains($0.trimmingCharacters(in: .whitespaces)) }) {
+        if let match = request.headerFields[.ifNoneMatch], notice.isMatched(byIfNoneMatch: match) {
             notModified[.date] = date.now()
             pending = .head(HTTPResponse(status: .notModified, headerFields: notModified))
             self.notModified.increment()

@@ -222,9 +222,8 @@ struct OriginAPI: Sendable {
             _ = try await Self.blocking { try registered(app) }
             throw APIFailure(.notFound, "no notice yet for \(app) on channel \(channel)")
         }
-        let etag = n.etag
-        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { [etag, "*"].contains($0.trimmingCharacters(in: .whitespaces)) }) {
-            return Response(status: .notModified, headers: [.eTag: etag, .cacheControl: cacheControl])
+        if let match = request.headers[.ifNoneMatch], n.isMatched(byIfNoneMatch: match) {
+            return Response(status: .notModified, headers: [.eTag: n.etag, .cacheControl: cacheControl])
         }
         return noticeResponse(n, cacheControl: cacheControl)
     }

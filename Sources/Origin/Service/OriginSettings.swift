@@ -16,7 +16,7 @@ public struct OriginSettings: Sendable {
     public var maxWaitSeconds = 60
     /// A connection with nothing being answered and nothing read for this long is closed
     /// (``ConnectionGuard``): idle keep-alive connections and half-sent requests do not
-    /// hold descriptors. Above `maxWaitSeconds`, so a client may wait, then ask again.
+    /// hold descriptors. A long-poll being answered is bounded by its own wait instead.
     public var idleTimeoutSeconds: UInt64 = 75
     /// `Cache-Control: max-age` of `latest` answers, in seconds: how stale an
     /// HTTP cache or CDN in front of the origin may serve them.

@@ -140,7 +140,7 @@ public final class OriginStore: Sendable {
     public func submit(_ notice: SignedNotice, body: [UInt8], now: UInt64) throws -> Submission {
         let n = notice.notice
         // SQLite integers are signed: a larger sequence is refused here, not trapped on below.
-        guard n.sequence <= UInt64(Int64.max) else {
+        guard n.sequence <= Notice.maxSequence else {
             throw OriginStoreError("sequence \(n.sequence) is above 2^63-1, the origin's limit")
         }
         return try pool.write { db in

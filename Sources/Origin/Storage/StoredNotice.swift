@@ -1,4 +1,5 @@
 import BundlecastCore
+import Foundation
 import NIOCore
 
 /// A notice the origin accepted, with the bytes it serves.
@@ -22,6 +23,11 @@ public struct StoredNotice: Sendable, Equatable {
         self.body = body
         buffer = ByteBuffer(bytes: body)
         etag = "\"\(sequence)-\(Blake2b.digest256(body).hex.prefix(16))\""
+    }
+
+    /// Whether an `If-None-Match` header names this notice (its tag, or `*`).
+    public func isMatched(byIfNoneMatch header: String) -> Bool {
+        header.split(separator: ",").contains { [etag, "*"].contains($0.trimmingCharacters(in: .whitespaces)) }
     }
 
     public static func == (a: StoredNotice, b: StoredNotice) -> Bool {
