@@ -1,6 +1,6 @@
-/// A fixed-size set of chunk numbers, one bit each, so the planner can ask
-/// "which chunks does this peer have that are still to request" a word
-/// (64 chunks) at a time instead of chunk by chunk.
+/// A fixed-size set of chunk numbers (or of their rarest-first positions, ``RarityIndex``),
+/// one bit each, so the planner can ask "which chunks does this peer have that are still
+/// to request" a word (64 chunks) at a time instead of chunk by chunk.
 struct ChunkBitset: Sendable, Equatable {
     private(set) var words: [UInt64]
     let count: Int
@@ -30,22 +30,5 @@ struct ChunkBitset: Sendable, Equatable {
                 bits &= bits - 1
             }
         }
-    }
-
-    /// Calls `body` with every chunk in both this set and `other`, ascending.
-    func forEach(and other: ChunkBitset, _ body: (Int) -> Void) {
-        for w in words.indices {
-            var bits = words[w] & other.words[w]
-            while bits != 0 {
-                body(w << 6 | bits.trailingZeroBitCount)
-                bits &= bits - 1
-            }
-        }
-    }
-
-    /// Whether some chunk is in both this set and `other`.
-    func intersects(_ other: ChunkBitset) -> Bool {
-        for w in words.indices where words[w] & other.words[w] != 0 { return true }
-        return false
     }
 }

@@ -28,8 +28,10 @@ struct SwarmPeer: Sendable {
     var rtt: UInt64?
     /// The least round trip measured: the path's own delay, without queues.
     var minRTT: UInt64?
-    /// Which chunks it said it has.
-    var has: ChunkBitset
+    /// Which chunks it said it has, each at its rarest-first position
+    /// (``RarityIndex/position``, not its chunk number), so a pick reads it a word at a time
+    /// in rank order.
+    private(set) var hasRanked: ChunkBitset
     /// Requests it may have in flight.
     var window: Int
     /// Requested chunk -> when (ns). Iterated only after sorting its keys.
@@ -53,8 +55,23 @@ struct SwarmPeer: Sendable {
 
     init(sameZone: Bool, chunkCount: Int, window: Int) {
         self.sameZone = sameZone
-        has = ChunkBitset(count: chunkCount)
+        hasRanked = ChunkBitset(count: chunkCount)
         self.window = window
+    }
+
+    /// Records whether it has the chunk at rarest-first `position`; returns whether that
+    /// changed anything. A chunk it has now may be one to offer: it is no longer exhausted.
+    mutating func setHas(at position: Int, _ value: Bool) -> Bool {
+        guard hasRanked[position] != value else { return false }
+        hasRanked[position] = value
+        if value { exhausted = false }
+        return true
+    }
+
+    /// Replaces its have-set (ranked) and clears `exhausted`.
+    mutating func replaceHas(_ ranked: ChunkBitset) {
+        hasRanked = ranked
+        exhausted = false
     }
 
     var hasFreeSlot: Bool { inFlight.count < window }

@@ -7,7 +7,7 @@ extension SwarmPlanner {
         table[peer]!.inFlight[chunk] = now
         expiryCheckAt = min(expiryCheckAt, Self.adding(now, settings.requestTimeout))
         requestedFrom[chunk].append(peer)
-        open[chunk] = false
+        setOpen(chunk, false)
         bytesInFlight += UInt64(sizes[chunk])
     }
 
@@ -17,7 +17,7 @@ extension SwarmPlanner {
         guard let issuedAt = table[peer]?.inFlight.removeValue(forKey: chunk) else { return nil }
         requestedFrom[chunk].removeAll { $0 == peer }
         arriving.remove(chunk)
-        if requestedFrom[chunk].isEmpty, !held[chunk] { open[chunk] = true }
+        if requestedFrom[chunk].isEmpty, !held[chunk] { setOpen(chunk, true) }
         bytesInFlight -= UInt64(sizes[chunk])
         return issuedAt
     }
@@ -34,24 +34,9 @@ extension SwarmPlanner {
         for chunk in state.inFlight.keys.sorted() {
             removeRequest(chunk, from: peer)
         }
-        state.has.forEach { availability[$0] -= 1 }
+        forget(state)
         table[peer] = nil
         ids.removeAll { $0 == peer }
-    }
-
-    /// Replaces a known peer's have-set.
-    mutating func setHave(_ peer: NodeID, _ has: ChunkBitset) {
-        guard let old = table[peer]?.has else { return }
-        for w in has.words.indices {
-            var changed = has.words[w] ^ old.words[w]
-            while changed != 0 {
-                let chunk = w << 6 | changed.trailingZeroBitCount
-                availability[chunk] += has[chunk] ? 1 : -1
-                changed &= changed - 1
-            }
-        }
-        table[peer]!.has = has
-        table[peer]!.exhausted = false
     }
 
     /// Drops requests past their time-out so they can be asked elsewhere; each

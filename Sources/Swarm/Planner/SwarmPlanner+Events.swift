@@ -46,10 +46,7 @@ extension SwarmPlanner {
 
     /// The peer announced one more chunk.
     public mutating func peerHas(_ peer: NodeID, chunk: Int, now: UInt64) -> [Directive] {
-        guard sizes.indices.contains(chunk), table[peer]?.has[chunk] == false else { return [] }
-        table[peer]!.has[chunk] = true
-        table[peer]!.exhausted = false
-        availability[chunk] += 1
+        guard sizes.indices.contains(chunk), setHas(peer, chunk, true) else { return [] }
         // Peers announce every chunk they store, dozens per second from each: re-plan only
         // when this one can change a decision (a chunk we lack, at a peer with a free slot).
         // Time-outs are still handled by the next event or tick.
@@ -118,10 +115,7 @@ extension SwarmPlanner {
                 stats.refusals += 1
                 refreshOffers()
             }
-            if table[peer]!.has[chunk] {
-                table[peer]!.has[chunk] = false
-                availability[chunk] -= 1
-            }
+            setHas(peer, chunk, false)
         }
         return step(now: now)
     }
@@ -152,7 +146,7 @@ extension SwarmPlanner {
         let size = UInt64(sizes[chunk])
         held[chunk] = true
         wanted[chunk] = false
-        open[chunk] = false
+        setOpen(chunk, false)
         heldCount += 1
         heldBytes += size
         for other in requestedFrom[chunk].sorted() {

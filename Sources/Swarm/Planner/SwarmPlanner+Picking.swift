@@ -82,31 +82,22 @@ extension SwarmPlanner {
                 return candidates[Int.random(in: candidates.indices, using: &rng)]
             }
         } else {
-            // Rarest first. Scan per free peer, so a pick costs one pass over the peer's
-            // have-set; a peer with nothing left to offer is marked and skipped until news
-            // about it arrives.
-            var best: (chunk: Int, rank: (Int, UInt64))?
+            // Rarest first: each free peer's rarest open chunk, read in rank order
+            // (``RarityIndex``), a later peer only before the best so far; a peer with
+            // nothing left to offer is marked and skipped until news about it arrives.
+            var best: (chunk: Int, rank: RarityIndex.Rank)?
             var sawAvoided = false
             for candidate in free where !candidate.peer.exhausted {
-                let avoid = candidate.peer.avoid
-                var offers = false
-                var avoided = false
-                candidate.peer.has.forEach(and: open) { chunk in
-                    if !avoid.isEmpty, avoid.contains(chunk) {
-                        avoided = true
-                        return
-                    }
-                    offers = true
-                    let rank = (availability[chunk], tieKey[chunk])
-                    if let best, !(rank < best.rank) { return }
-                    best = (chunk, rank)
-                }
-                sawAvoided = sawAvoided || avoided
+                let scan = rarity.first(in: candidate.peer.hasRanked, avoiding: candidate.peer.avoid, before: best?.rank)
+                if let found = scan.found { best = found }
+                // Seen in full only when no pick was found before it, which is also the only
+                // case where the slow path below reads it.
+                sawAvoided = sawAvoided || scan.avoided
                 // Exhausted only with nothing open at all: a peer whose open chunks all failed here
                 // before may still be the only one that has them, and the slow path below asks it
                 // then. Marked exhausted, it was skipped, the slow path never ran again, and a
                 // download whose only holder had timed out stopped with chunks missing.
-                if !offers, !avoided { table[candidate.id]!.exhausted = true }
+                if scan.complete, scan.found == nil, !scan.avoided { table[candidate.id]!.exhausted = true }
             }
             if let best, let peer = bestPeer(for: best.chunk, among: free) {
                 return Pick(chunk: best.chunk, peer: peer, fresh: true)
@@ -178,9 +169,10 @@ extension SwarmPlanner {
     private func bestPeer(for chunk: Int, among free: [FreePeer]) -> NodeID? {
         var best: FreePeer?
         var fallback: FreePeer?
+        let spot = Int(rarity.position[chunk])
         for candidate in free {
             let peer = candidate.peer
-            guard peer.has[chunk], !requestedFrom[chunk].contains(candidate.id) else { continue }
+            guard peer.hasRanked[spot], !requestedFrom[chunk].contains(candidate.id) else { continue }
             if !peer.avoid.isEmpty, peer.avoid.contains(chunk) {
                 if let current = fallback, !peer.isPreferred(candidate.id, over: current.peer, current.id) { continue }
                 fallback = candidate
@@ -191,7 +183,7 @@ extension SwarmPlanner {
         }
         if let best { return best.id }
         guard let fallback else { return nil }
-        let someoneElse = ids.contains { table[$0]!.has[chunk] && !table[$0]!.avoid.contains(chunk) }
+        let someoneElse = ids.contains { table[$0]!.hasRanked[spot] && !table[$0]!.avoid.contains(chunk) }
         return someoneElse ? nil : fallback.id
     }
 }

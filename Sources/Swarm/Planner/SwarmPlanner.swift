@@ -60,9 +60,13 @@ public struct SwarmPlanner: Sendable {
     /// The chunks not held: what endgame looks through.
     var wanted: ChunkBitset
     /// The chunks not held and not requested from anyone: what a fresh pick looks through.
-    var open: ChunkBitset
-    /// Known, not banned peers that have each chunk.
-    var availability: [Int]
+    /// Changed only through ``setOpen(_:_:)``, which keeps `rarity` in step.
+    private(set) var open: ChunkBitset
+    /// Known, not banned peers that have each chunk. Changed only through
+    /// ``setHas(_:_:_:)``, ``setHave(_:_:)`` and ``forget(_:)``, which keep `rarity` in step.
+    private(set) var availability: [Int]
+    /// The open chunks by availability, in rarest-first order (``RarityIndex``).
+    private(set) var rarity: RarityIndex
     /// The peers each chunk is in flight to, in request order.
     var requestedFrom: [[NodeID]]
     /// Chunks whose bytes arrived and are being checked (``arriving(chunk:from:)``): not late.
@@ -144,6 +148,7 @@ public struct SwarmPlanner: Sendable {
         self.wanted = wanted
         open = wanted
         availability = Array(repeating: 0, count: count)
+        rarity = RarityIndex(tieKey: tieKey, open: wanted)
         requestedFrom = Array(repeating: [], count: count)
         let missingBytes = total - heldBytes
         // At least the largest chunk it lacks (not the manifest's largest: a small delta would get
@@ -222,6 +227,57 @@ public struct SwarmPlanner: Sendable {
 
     /// Time-outs counted against the peer (for tests and diagnostics).
     func misses(of peer: NodeID) -> Int? { table[peer]?.misses }
+
+    // MARK: - The records rarest first reads
+
+    /// Opens `chunk` to fresh picks or closes it.
+    mutating func setOpen(_ chunk: Int, _ value: Bool) {
+        guard open[chunk] != value else { return }
+        open[chunk] = value
+        if value { rarity.insert(chunk, availability: availability[chunk]) } else { rarity.remove(chunk, availability: availability[chunk]) }
+    }
+
+    /// Records whether the known `peer` has `chunk`: its have-sets and the chunk's
+    /// availability. Returns whether that changed anything (false for an unknown peer).
+    @discardableResult
+    mutating func setHas(_ peer: NodeID, _ chunk: Int, _ value: Bool) -> Bool {
+        // Changed in place: reading `table[peer]` first would copy the peer, and its sets.
+        guard table[peer]?.setHas(at: Int(rarity.position[chunk]), value) == true else { return false }
+        moveAvailability(of: chunk, by: value ? 1 : -1)
+        return true
+    }
+
+    /// Replaces a known peer's have-set (`has` by chunk number).
+    mutating func setHave(_ peer: NodeID, _ has: ChunkBitset) {
+        guard let old = table[peer]?.hasRanked else { return }
+        var ranked = ChunkBitset(count: chunkCount)
+        has.forEach { ranked[Int(rarity.position[$0])] = true }
+        for w in ranked.words.indices {
+            var changed = ranked.words[w] ^ old.words[w]
+            while changed != 0 {
+                let spot = w << 6 | changed.trailingZeroBitCount
+                moveAvailability(of: Int(rarity.chunkAt[spot]), by: ranked[spot] ? 1 : -1)
+                changed &= changed - 1
+            }
+        }
+        table[peer]!.replaceHas(ranked)
+    }
+
+    /// Whether the peer said it has `chunk`.
+    func has(_ peer: SwarmPeer, _ chunk: Int) -> Bool {
+        peer.hasRanked[Int(rarity.position[chunk])]
+    }
+
+    /// Takes a peer that is being removed out of the availability of every chunk it has.
+    mutating func forget(_ peer: SwarmPeer) {
+        peer.hasRanked.forEach { moveAvailability(of: Int(rarity.chunkAt[$0]), by: -1) }
+    }
+
+    private mutating func moveAvailability(of chunk: Int, by change: Int) {
+        let old = availability[chunk]
+        availability[chunk] = old + change
+        if open[chunk] { rarity.move(chunk, from: old, to: old + change) }
+    }
 
     static func adding(_ a: UInt64, _ b: UInt64) -> UInt64 {
         let (sum, overflow) = a.addingReportingOverflow(b)
