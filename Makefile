@@ -52,6 +52,7 @@ bench: release-build
 	scripts/bench-simulate.sh $(RELEASE_BIN)
 	scripts/install-bench-deps.sh
 	BIN=$(RELEASE_BIN) scripts/bench-swarm.sh
+	scripts/bench-callgrind.sh
 
 clean:
 	rm -rf .build

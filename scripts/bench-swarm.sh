@@ -52,8 +52,8 @@
 #              during BitTorrent's (`perf record` of each event, which
 #              slows the run: read its counts, not its times); adds syscalls_per_chunk,
 #              switches_per_chunk, faults_per_chunk. Counts of work, unlike CPU time,
-#              compare across machines and days (valgrind 3.19, this Debian's, cannot
-#              run the node for callgrind's instruction counts)
+#              compare across machines and days (instructions per chunk:
+#              scripts/bench-callgrind.sh)
 #   LOG_LEVEL  the nodes' --log-level (default info: a few lines per node and
 #              release, from which the delta's breakdown is drawn: notice,
 #              manifest, first peer / request / chunk, last chunk, staging,
@@ -84,12 +84,14 @@
 # been timed (progress and diagnostics go to stderr, prefixed "#"):
 #   system=bittorrent  N= size_mb= rate= seconds= lower_bound= ratio=
 #       cpu_us_per_chunk=            (aria2c's and the tracker's CPU per 64 KiB received)
+#       system_us_per_chunk=         (its part spent in the kernel: system time)
 #       syscalls_per_chunk= switches_per_chunk= faults_per_chunk=   (with COUNTS=1)
 #   system=http-origin N= size_mb= rate= seconds= lower_bound= ratio=
 #   system=bundlecast  N= size_mb= rate= seconds= lower_bound= ratio=
 #       v1_bytes_in_per_node=B1,...,BN v1_bytes_in_min= v1_bytes_in_max=
 #       peak_rss_kib_max=            (max VmHWM over the N nodes after v1)
 #       cpu_us_per_chunk=            (the nodes' and the seed's CPU per 64 KiB received)
+#       system_us_per_chunk=         (its part spent in the kernel: system time)
 #       syscalls_per_chunk= switches_per_chunk= faults_per_chunk=   (with COUNTS=1)
 #       host_us_per_chunk= predicted= predicted_over_measured=
 #           (the cores' whole busy time per 64 KiB received, and the seconds
@@ -484,14 +486,14 @@ link_stats() {
 host_cpu() { awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6, $8 }' /proc/stat; }
 # CPU ticks (user + system) PIDs have used so far; no fork.
 pids_cpu() {
-  local p st sum=0
+  local p st sum=0 sys=0
   local -a f
   for p in "$@"; do
     read -r st < "/proc/$p/stat" 2>/dev/null || continue
     read -r -a f <<<"${st##*) }"
-    sum=$(( sum + f[11] + f[12] ))
+    sum=$(( sum + f[11] + f[12] )); sys=$(( sys + f[12] ))
   done
-  echo "$sum"
+  echo "$sum $sys"
 }
 # label "busy0 total0 softirq0" "busy1 total1 softirq1" OWN_CPU_SECONDS WHOSE: where the
 # machine's CPU went over a timed phase: the measured processes, and everything else
@@ -686,7 +688,7 @@ EOF
   log "bittorrent: tracker + seeder up; leechers start now"
 
   settle
-  local cpu0 own0; cpu0=$(host_cpu); own0=$(pids_cpu "${PIDS[@]}")
+  local cpu0 own0 sys0; cpu0=$(host_cpu); read -r own0 sys0 < <(pids_cpu "${PIDS[@]}")
   # Counted over the tracker and every aria2c; perf is in PIDS only until counts_stop, so
   # its CPU is not theirs.
   [ -z "${COUNTS:-}" ] || write_helper "$T/helper.py"
@@ -711,13 +713,14 @@ EOF
     nap 0.05
   done
   counts_stop
-  local cpu1 own; cpu1=$(host_cpu); own=$(pids_cpu "${PIDS[@]}")
+  local cpu1 own sys; cpu1=$(host_cpu); read -r own sys < <(pids_cpu "${PIDS[@]}")
   local -a count_spec=(); for p in "${PIDS[@]}"; do count_spec+=("p:$p"); done
   local count_fields; count_fields=$(counts_fields bittorrent "aria2c and the tracker" "$T/helper.py" "$T/counts.data" "${count_spec[@]}")
   end_phase 50
   host_cpu_log bittorrent "$cpu0" "$cpu1" "$(calc "$(( own - own0 )) / $(getconf CLK_TCK)")" "aria2c (seeder, leechers) and the tracker"
   # The same measure as bundlecast's cpu_us_per_chunk: aria2c's and the tracker's CPU per 64 KiB received.
-  local bt_chunk_us; bt_chunk_us=$(awk -v t=$(( own - own0 )) -v hz="$(getconf CLK_TCK)" -v n="$N" -v f="$F" 'BEGIN { printf "%.0f", t / hz * 1e6 / (n * f / 65536) }')
+  per_chunk_us() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v n="$N" -v f="$F" 'BEGIN { printf "%.0f", t / hz * 1e6 / (n * f / 65536) }'; }
+  local bt_chunk_us bt_sys_us; bt_chunk_us=$(per_chunk_us $(( own - own0 ))); bt_sys_us=$(per_chunk_us $(( sys - sys0 )))
   link_stats bittorrent
 
   local bad=0 t1 t2 h path n_files
@@ -734,7 +737,7 @@ EOF
   log "bittorrent: first leecher complete at ${first}s, last at ${last_complete}s, last sha256 done at ${secs}s"
   rm -rf "$T"
   BT_SECS=$secs
-  echo "system=bittorrent N=$N size_mb=$SIZE_MB rate=$RATE seconds=$secs lower_bound=$LB_SWARM ratio=$(ratio "$secs" "$LB_SWARM") cpu_us_per_chunk=$bt_chunk_us$count_fields$LINK_FIELDS"
+  echo "system=bittorrent N=$N size_mb=$SIZE_MB rate=$RATE seconds=$secs lower_bound=$LB_SWARM ratio=$(ratio "$secs" "$LB_SWARM") cpu_us_per_chunk=$bt_chunk_us system_us_per_chunk=$bt_sys_us$count_fields$LINK_FIELDS"
 }
 
 # ===================================================================================
@@ -969,8 +972,8 @@ def cmd_counts(data, chunks, *spec):  # perf.data chunks_received "name:pid" ...
     print("%.2f %.2f %.2f %s" % (total / chunks, switches / chunks, faults / chunks, names))
 
 def cmd_cpu(*spec):  # "name:pid" ...
-    """Print the CPU seconds (user + system) all these processes have used so far."""
-    total = 0
+    """Print the CPU seconds all these processes have used so far: user + system, then system."""
+    total = system = 0
     tick = os.sysconf("SC_CLK_TCK")
     for a in spec:
         pid = a.split(":")[1]
@@ -978,9 +981,10 @@ def cmd_cpu(*spec):  # "name:pid" ...
             with open("/proc/%s/stat" % pid) as f:
                 fields = f.read().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])
+            system += int(fields[12])
         except OSError:
             pass
-    print("%.2f" % (total / tick))
+    print("%.2f %.2f" % (total / tick, system / tick))
 
 def cmd_rss(*spec):  # "name:pid" ...
     """Print "name VmHWM_kB" (peak resident set) per process."""
@@ -1145,7 +1149,7 @@ run_bundlecast() {
     [ $prc = 0 ] || return 1
     echo "$cpu0 $(python3 "$H" cpu "seed:${PID_OF[seed]}" "${rss_spec[@]}")" > "$B/cpu-$ver.txt"
     echo "${host0%% *} ${host1%% *}" > "$B/host-$ver.txt"
-    host_cpu_log "bundlecast $ver" "$host0" "$host1" "$(read -r a b < "$B/cpu-$ver.txt"; calc "$b - $a")" "the nodes and the seed"
+    host_cpu_log "bundlecast $ver" "$host0" "$host1" "$(read -r a _ b _ < "$B/cpu-$ver.txt"; calc "$b - $a")" "the nodes and the seed"
     awk -v t0="$t0" '{ d = $2 - t0; if (d > m) m = d; if (f == "" || d < f) f = d }
       END { printf "%.3f %.3f\n", m, f }' "$out" > "$B/secs-$ver.txt"
     echo "$t0" > "$B/t0-$ver.txt"
@@ -1182,10 +1186,11 @@ run_bundlecast() {
   local list1 min1 max1; read -r list1 min1 max1 < <(diff_in "$B/c0.txt" "$B/c1.txt")
   local rss1; rss1=$(python3 "$H" rss "${rss_spec[@]}" | awk '$2 > m { m = $2 } END { print m + 0 }')
   local seed_line seed_out1; seed_line=$(python3 "$H" counters "$BIN" "seed:$seed_admin:${NS_OF[seed]}"); seed_out1=$(awk '{print $3}' <<<"$seed_line")
-  local cpu_a cpu_b; read -r cpu_a cpu_b < "$B/cpu-$V1.txt"
+  local cpu_a cpu_b sys_a sys_b; read -r cpu_a sys_a cpu_b sys_b < "$B/cpu-$V1.txt"
   local cpu1; cpu1=$(calc "$cpu_b - $cpu_a")
   # CPU per 64 KiB of chunk received, every node's work counted (what `simulate swarm --cpu-per-chunk-us` takes).
   local cpu_chunk_us; cpu_chunk_us=$(awk -v c="$cpu1" -v n="$N" -v f="$F" 'BEGIN { printf "%.0f", c * 1e6 / (n * f / 65536) }')
+  local sys_chunk_us; sys_chunk_us=$(awk -v c="$(calc "$sys_b - $sys_a")" -v n="$N" -v f="$F" 'BEGIN { printf "%.0f", c * 1e6 / (n * f / 65536) }')
   log "bundlecast v1: the nodes used ${cpu1} CPU seconds (${cpu_chunk_us} us per 64 KiB received); compare:" \
     "bundlecast simulate swarm --nodes $N --bundle-mb $SIZE_MB --upload-mbps $(calc "$RATE_B / 1048576") --latency 1 --seed 1 --shared-cores $(nproc) --cpu-per-chunk-us $cpu_chunk_us$SIM_NOTE"
   # The cores' whole busy time per chunk: the nodes' CPU and whatever else ran on the
@@ -1208,7 +1213,7 @@ run_bundlecast() {
     "(chunks sent again: $(awk '{print $4}' <<<"$seed_line") to another peer, $(awk '{print $5}' <<<"$seed_line") to the same peer)"
   local count_fields; count_fields=$(counts_fields "bundlecast v1" "the nodes and the seed" "$H" "$B/counts.data" "seed:${PID_OF[seed]}" "${rss_spec[@]}")
   breakdown "$V1"
-  echo "system=bundlecast N=$N size_mb=$SIZE_MB rate=$RATE seconds=$secs1 lower_bound=$LB_SWARM ratio=$(ratio "$secs1" "$LB_SWARM") v1_bytes_in_per_node=$list1 v1_bytes_in_min=$min1 v1_bytes_in_max=$max1 peak_rss_kib_max=$rss1 cpu_us_per_chunk=$cpu_chunk_us$predict_fields$count_fields$LINK_FIELDS"
+  echo "system=bundlecast N=$N size_mb=$SIZE_MB rate=$RATE seconds=$secs1 lower_bound=$LB_SWARM ratio=$(ratio "$secs1" "$LB_SWARM") v1_bytes_in_per_node=$list1 v1_bytes_in_min=$min1 v1_bytes_in_max=$max1 peak_rss_kib_max=$rss1 cpu_us_per_chunk=$cpu_chunk_us system_us_per_chunk=$sys_chunk_us$predict_fields$count_fields$LINK_FIELDS"
   BC_SECS=$secs1
 
   # v2: 1 MiB of new random bytes inserted in the middle of the v1 file
@@ -1240,7 +1245,7 @@ run_bundlecast() {
   log "local floor of the delta: $N copies of the new file written and synced at once took ${floor_secs}s; the delta took ${secs2}s ($(ratio "$secs2" "$floor_secs")x)"
   echo "system=local-copy N=$N size_mb=$SIZE_MB seconds=$floor_secs"
   local goal=met; [ "$max2" -le "$DELTA_GOAL" ] || goal=missed
-  local cpu2; read -r cpu_a cpu_b < "$B/cpu-$V2.txt"; cpu2=$(calc "$cpu_b - $cpu_a")
+  local cpu2; read -r cpu_a _ cpu_b _ < "$B/cpu-$V2.txt"; cpu2=$(calc "$cpu_b - $cpu_a")
   log "bundlecast v2 (delta): first node installed at ${first2}s, last at ${secs2}s; most received by one node $max2 B (goal <= $DELTA_GOAL B: $goal); the seed and nodes used ${cpu2} CPU seconds"
   breakdown "$V2"
   echo "system=bundlecast-delta N=$N size_mb=$SIZE_MB rate=$RATE inserted_bytes=$INSERT_BYTES seconds=$secs2 v2_bytes_in_per_node=$list2 v2_bytes_in_max=$max2 goal_max_bytes=$DELTA_GOAL goal=$goal peak_rss_kib_max=$rss2 seed_peak_rss_kib=$seed_rss over_local_copy=$(ratio "$secs2" "$floor_secs")$LINK_FIELDS"

@@ -3,8 +3,9 @@
 #
 # Installs (Debian/Ubuntu, apt): aria2 (aria2c), opentracker, mktorrent,
 # python3, curl, openssl (bench-swarm.sh reads JSON with python3, so
-# no jq). Idempotent: when every tool is already on PATH it
-# does nothing and never touches apt. As root it runs apt-get itself; as
+# no jq), and valgrind with a C compiler for bench-callgrind.sh.
+# Idempotent: when every tool is already on PATH it does nothing and
+# never touches apt. As root it runs apt-get itself; as
 # another user it prints the command to run and exits 1.
 #
 # Tracker choice: Debian ships `opentracker` (bookworm: 0.0~git20210823,
@@ -32,9 +33,11 @@ command -v python3     >/dev/null 2>&1 || need+=(python3)
 command -v curl        >/dev/null 2>&1 || need+=(curl)
 command -v openssl     >/dev/null 2>&1 || need+=(openssl)
 command -v timeout     >/dev/null 2>&1 || need+=(coreutils)
+command -v valgrind    >/dev/null 2>&1 || need+=(valgrind)     # bench-callgrind.sh
+command -v cc          >/dev/null 2>&1 || need+=(gcc)          # its sigsuspend shim
 
 if [ ${#need[@]} -eq 0 ]; then
-  echo "install-bench-deps: all present (aria2c opentracker mktorrent python3 curl openssl)"
+  echo "install-bench-deps: all present (aria2c opentracker mktorrent python3 curl openssl valgrind cc)"
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
@@ -49,7 +52,7 @@ apt-get update -qq
 apt-get install -y -qq "${need[@]}" >/dev/null
 # opentracker's Debian package may register a system service; bench-swarm.sh
 # starts its own instance on a free loopback port and does not use it.
-for t in aria2c opentracker mktorrent python3 curl openssl; do
+for t in aria2c opentracker mktorrent python3 curl openssl valgrind cc; do
   command -v "$t" >/dev/null 2>&1 || { echo "install-bench-deps: $t still missing after apt-get" >&2; exit 1; }
 done
 echo "install-bench-deps: done"
