@@ -88,6 +88,20 @@ struct FetchPolicyTests {
         #expect(p.refresh([], now: 3 * second).query.isEmpty)
     }
 
+    @Test func aDialAnsweredAfterItsLinkClosedIsNotAConnection() {
+        var p = Self.policy()
+        _ = p.refresh([Self.candidate(1)], now: 0)
+        let removed = p.remove(peer(1))  // its link closed first
+        let late = p.connected(peer(1), now: 10 * ms)
+        let stranger = p.connected(peer(2), now: 10 * ms)
+        #expect(removed)
+        #expect(!late, "the shell must not add it to the planner")
+        #expect(!stranger, "never dialled")
+        _ = p.refresh([Self.candidate(1)], now: 20 * ms)
+        let again = p.connected(peer(1), now: 30 * ms)
+        #expect(again, "dialled again, connected")
+    }
+
     @Test func anAnswerTimesTheRoundTripOnce() {
         var p = Self.policy()
         _ = p.refresh([Self.candidate(1)], now: 0)

@@ -202,12 +202,17 @@ final class Fetch: Sendable {
             switch result {
             case .success:
                 let now = Self.now()
+                var still = true
                 apply { s in
-                    s.policy.connected(candidate.id, now: now)
+                    // Gone already (its link closed first): not added, or nothing would remove it.
+                    guard s.policy.connected(candidate.id, now: now) else {
+                        still = false
+                        return []
+                    }
                     s.planner.peerRTT(candidate.id, nanoseconds: now - started)
                     return s.planner.addPeer(candidate.id, sameZone: candidate.sameZone, now: now)
                 }
-                node.send(.haveQuery(digest), to: candidate.id)
+                if still { node.send(.haveQuery(digest), to: candidate.id) }
             case .failure(let error):
                 logger.debug("cannot reach peer \(candidate.id.short) at \(candidate.address): \(error)")
                 state.withLock { $0.policy.dialFailed(candidate.id) }

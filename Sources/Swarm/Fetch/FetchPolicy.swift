@@ -108,9 +108,15 @@ public struct FetchPolicy: Sendable {
     }
 
     /// A dial succeeded (the peer proved its id): it is asked at once what it holds.
-    public mutating func connected(_ peer: NodeID, now: UInt64) {
-        peers[peer]?.connected = true
+    /// Returns false when the peer was forgotten meanwhile (its link closed before the
+    /// dial's answer was handled): the shell then must not add it to the planner, where
+    /// nothing would remove it.
+    @discardableResult
+    public mutating func connected(_ peer: NodeID, now: UInt64) -> Bool {
+        guard peers[peer] != nil else { return false }
+        peers[peer]!.connected = true
         asked(peer, now: now)
+        return true
     }
 
     /// A dial failed: forgotten, so a later refresh may try again.

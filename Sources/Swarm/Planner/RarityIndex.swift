@@ -20,16 +20,22 @@ struct RarityIndex: Sendable {
     /// Words of 64 positions per level (a bitset over all positions).
     let wordsPerLevel: Int
     /// Level `a`'s words at `a * wordsPerLevel...`: the positions of the open chunks that
-    /// `a` peers have. One flat array, so a move touches one buffer. Grows as availability
-    /// does (at most the peers a planner knows, each a connection).
+    /// `a` peers have. One flat array, so a move touches one buffer. It grows with the
+    /// highest availability of an open chunk (at most the peers a planner knows, each a
+    /// connection) and shrinks when the top levels empty.
     private(set) var levelWords: [UInt64]
     /// Open chunks per level, so empty levels are skipped without reading their words.
     private(set) var counts: [Int]
     /// The positions of every open chunk: the union of the levels.
     private(set) var open: ChunkBitset
+    /// Position -> the level it is listed at, for a scan that visits candidates one by one
+    /// (meaningful only where `open` is set).
+    private var levelAt: [Int32]
 
     /// `tieKey[chunk]` ranks the chunks; `open` holds the open ones, all with availability 0.
+    /// At most `Int32.max` chunks (a manifest holds far fewer: it is at most 16 MiB).
     init(tieKey: [UInt64], open: ChunkBitset) {
+        precondition(tieKey.count <= Int(Int32.max), "more chunks than positions")
         let order = tieKey.indices.sorted { tieKey[$0] != tieKey[$1] ? tieKey[$0] < tieKey[$1] : $0 < $1 }
         var position = [Int32](repeating: 0, count: tieKey.count)
         for (rank, chunk) in order.enumerated() { position[chunk] = Int32(rank) }
@@ -42,6 +48,7 @@ struct RarityIndex: Sendable {
         levelWords = level0.words
         counts = [count]
         self.open = level0
+        levelAt = [Int32](repeating: 0, count: tieKey.count)
     }
 
     /// Whether the chunk at `position` is open with `availability` holders.
@@ -57,16 +64,14 @@ struct RarityIndex: Sendable {
 
     mutating func remove(_ chunk: Int, availability: Int) {
         let spot = Int(position[chunk])
-        levelWords[availability * wordsPerLevel + (spot >> 6)] &= ~(1 << UInt64(spot & 63))
-        counts[availability] -= 1
+        take(spot, from: availability)
         open[spot] = false
     }
 
     /// An open chunk's availability changed.
     mutating func move(_ chunk: Int, from old: Int, to new: Int) {
         let spot = Int(position[chunk])
-        levelWords[old * wordsPerLevel + (spot >> 6)] &= ~(1 << UInt64(spot & 63))
-        counts[old] -= 1
+        take(spot, from: old)
         add(spot, at: new)
     }
 
@@ -77,6 +82,16 @@ struct RarityIndex: Sendable {
         }
         levelWords[level * wordsPerLevel + (spot >> 6)] |= 1 << UInt64(spot & 63)
         counts[level] += 1
+        levelAt[spot] = Int32(level)
+    }
+
+    private mutating func take(_ spot: Int, from level: Int) {
+        levelWords[level * wordsPerLevel + (spot >> 6)] &= ~(1 << UInt64(spot & 63))
+        counts[level] -= 1
+        while counts.count > 1, counts[counts.count - 1] == 0 {
+            counts.removeLast()
+            levelWords.removeLast(wordsPerLevel)
+        }
     }
 
     /// Where a scan stopped: the rank (availability, position) of the open chunk found.
@@ -92,62 +107,108 @@ struct RarityIndex: Sendable {
     struct Scan {
         /// The peer's rarest open chunk that is not in its `avoid` set, if it ranks before the bound.
         var found: (chunk: Int, rank: Rank)?
-        /// An open chunk the peer has was skipped for its `avoid` set.
+        /// An open chunk the peer has was skipped for its `avoid` set. Complete only when
+        /// nothing was found: a scan stops at its first find.
         var avoided = false
-        /// Every open chunk the peer has was looked at (no bound cut the scan short).
-        var complete = false
+        /// The peer has no open chunk at all, avoided or not.
+        var offersNothing = false
     }
 
     /// The first open chunk, in rank order, that `has` (ranked, ``SwarmPeer/hasRanked``)
-    /// holds and `avoid` does not, ranking before `bound`. One pass over the words finds
-    /// where the peer has open chunks at all; each level is read only in those words, so a
-    /// peer with little to offer costs that pass, and one with much is found in the first
-    /// words of the rarest level it has. Level 0 is never read: a chunk a known peer has
-    /// counts that peer in its availability.
+    /// holds and `avoid` does not, ranking before `bound`.
+    ///
+    /// One pass over the words finds the peer's candidates (its open chunks). Then the
+    /// cheaper of two reads: level by level in those words only, stopping at the first
+    /// find, which costs (levels × candidate words) at most and is what a peer holding
+    /// much of the bundle takes; or each candidate once, which costs their number and is
+    /// what a peer with a few chunks spread over many levels takes. Either way a pick costs
+    /// no more than visiting every candidate, however peers spread the chunks over levels.
+    /// Level 0 is never read: a chunk a known peer has counts that peer in its availability.
     func first(in has: ChunkBitset, avoiding avoid: Set<Int>, before bound: Rank?) -> Scan {
-        let lastLevel = min(counts.count - 1, bound?.availability ?? .max)
-        guard lastLevel >= 1 else { return Scan(complete: bound == nil) }
         let wordCount = min(has.words.count, open.words.count)
         return withUnsafeTemporaryAllocation(of: Int.self, capacity: max(1, wordCount)) { candidates in
             var n = 0
-            for w in 0..<wordCount where has.words[w] & open.words[w] != 0 {
+            var candidateCount = 0
+            for w in 0..<wordCount {
+                let both = has.words[w] & open.words[w]
+                guard both != 0 else { continue }
                 candidates[n] = w
                 n += 1
+                candidateCount += both.nonzeroBitCount
             }
-            var scan = Scan()
-            guard n > 0 else {
-                scan.complete = bound == nil
-                return scan
-            }
+            guard n > 0 else { return Scan(offersNothing: true) }
+            let lastLevel = min(counts.count - 1, bound?.availability ?? .max)
+            guard lastLevel >= 1 else { return Scan() }
+            var levels = 0
+            var lowest = 0
             for level in 1...lastLevel where counts[level] > 0 {
-                let base = level * wordsPerLevel
-                var endWord = Int.max
-                var lastMask = UInt64.max
-                if let bound, level == bound.availability {
-                    // Only positions before the bound's: its word, masked, is the last read.
-                    endWord = bound.position >> 6
-                    lastMask = (1 << UInt64(bound.position & 63)) &- 1
-                }
-                for i in 0..<n {
-                    let w = candidates[i]
-                    if w > endWord { break }
-                    var bits = levelWords[base + w] & has.words[w]
-                    if w == endWord { bits &= lastMask }
-                    while bits != 0 {
-                        let spot = w << 6 | bits.trailingZeroBitCount
-                        let chunk = Int(chunkAt[spot])
-                        if !avoid.isEmpty, avoid.contains(chunk) {
-                            scan.avoided = true
-                            bits &= bits - 1
-                            continue
-                        }
-                        scan.found = (chunk, Rank(availability: level, position: spot))
-                        return scan
+                levels += 1
+                if lowest == 0 { lowest = level }
+            }
+            guard levels > 0 else { return Scan() }
+            let words = UnsafeBufferPointer(rebasing: candidates[0..<n])
+            return levels * n <= candidateCount
+                ? byLevel(words, has, avoid, bound, lastLevel)
+                : byCandidate(words, has, avoid, bound, lowest)
+        }
+    }
+
+    private func byLevel(_ candidates: UnsafeBufferPointer<Int>, _ has: ChunkBitset, _ avoid: Set<Int>,
+                         _ bound: Rank?, _ lastLevel: Int) -> Scan {
+        var scan = Scan()
+        for level in 1...lastLevel where counts[level] > 0 {
+            let base = level * wordsPerLevel
+            var endWord = Int.max
+            var lastMask = UInt64.max
+            if let bound, level == bound.availability {
+                // Only positions before the bound's: its word, masked, is the last read.
+                endWord = bound.position >> 6
+                lastMask = (1 << UInt64(bound.position & 63)) &- 1
+            }
+            for w in candidates {
+                if w > endWord { break }
+                var bits = levelWords[base + w] & has.words[w]
+                if w == endWord { bits &= lastMask }
+                while bits != 0 {
+                    let spot = w << 6 | bits.trailingZeroBitCount
+                    let chunk = Int(chunkAt[spot])
+                    bits &= bits - 1
+                    if !avoid.isEmpty, avoid.contains(chunk) {
+                        scan.avoided = true
+                        continue
                     }
+                    scan.found = (chunk, Rank(availability: level, position: spot))
+                    return scan
                 }
             }
-            scan.complete = bound == nil
-            return scan
         }
+        return scan
+    }
+
+    /// Visits the candidates in position order, keeping the best; a candidate at the lowest
+    /// non-empty level is the best there is (positions only grow from there).
+    private func byCandidate(_ candidates: UnsafeBufferPointer<Int>, _ has: ChunkBitset, _ avoid: Set<Int>,
+                             _ bound: Rank?, _ lowest: Int) -> Scan {
+        var scan = Scan()
+        for w in candidates {
+            var bits = has.words[w] & open.words[w]
+            while bits != 0 {
+                let spot = w << 6 | bits.trailingZeroBitCount
+                bits &= bits - 1
+                let level = Int(levelAt[spot])
+                guard level >= 1 else { continue }
+                let rank = Rank(availability: level, position: spot)
+                if let bound, !(rank < bound) { continue }
+                if let best = scan.found, !(rank < best.rank) { continue }
+                let chunk = Int(chunkAt[spot])
+                if !avoid.isEmpty, avoid.contains(chunk) {
+                    scan.avoided = true
+                    continue
+                }
+                scan.found = (chunk, rank)
+                if level == lowest { return scan }
+            }
+        }
+        return scan
     }
 }

@@ -90,14 +90,13 @@ extension SwarmPlanner {
             for candidate in free where !candidate.peer.exhausted {
                 let scan = rarity.first(in: candidate.peer.hasRanked, avoiding: candidate.peer.avoid, before: best?.rank)
                 if let found = scan.found { best = found }
-                // Seen in full only when no pick was found before it, which is also the only
-                // case where the slow path below reads it.
+                // Complete whenever no pick is found, the only case where the slow path reads it.
                 sawAvoided = sawAvoided || scan.avoided
                 // Exhausted only with nothing open at all: a peer whose open chunks all failed here
                 // before may still be the only one that has them, and the slow path below asks it
                 // then. Marked exhausted, it was skipped, the slow path never ran again, and a
                 // download whose only holder had timed out stopped with chunks missing.
-                if scan.complete, scan.found == nil, !scan.avoided { table[candidate.id]!.exhausted = true }
+                if scan.offersNothing { table[candidate.id]!.exhausted = true }
             }
             if let best, let peer = bestPeer(for: best.chunk, among: free) {
                 return Pick(chunk: best.chunk, peer: peer, fresh: true)
