@@ -69,7 +69,20 @@ public enum HTTPFetchError: Error, CustomStringConvertible, Equatable, Sendable 
 private final class FetchDelegate: NSObject, URLSessionDataDelegate, @unchecked Sendable {
     // @unchecked: `tasks` is only touched under `lock`.
     static let shared = FetchDelegate()
-    static let session = URLSession(configuration: .default, delegate: shared, delegateQueue: nil)
+    /// Nothing a server says is kept: no cookies, no cache, no credentials. Origins and
+    /// mirrors are untrusted, and with the default configuration swift-corelibs-foundation
+    /// stores every `Set-Cookie` of every answer, with no bound, in a cookie file shared by
+    /// the user's programs (rewritten whole for each cookie), and sends them back.
+    static let session: URLSession = {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpCookieAcceptPolicy = .never
+        configuration.httpShouldSetCookies = false
+        configuration.httpCookieStorage = nil
+        configuration.urlCache = nil
+        configuration.urlCredentialStorage = nil
+        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
+        return URLSession(configuration: configuration, delegate: shared, delegateQueue: nil)
+    }()
 
     private struct Pending {
         let limit: Int

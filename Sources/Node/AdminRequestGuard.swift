@@ -59,12 +59,12 @@ final class AdminAddress: Sendable {
             return "browser requests are refused: the admin API is for local tools (an Origin or Sec-Fetch-Site header came)"
         }
         guard let authority = request.authority, accepts(authority: authority) else {
-            return "Host \(Self.printable(request.authority ?? "(none)")) is not the admin API's address"
+            return "Host \(printableExcerpt(request.authority ?? "(none)")) is not the admin API's address"
         }
         if request.method == .post || request.method == .put || request.method == .patch || request.headerFields[.contentType] != nil {
             let type = request.headerFields[.contentType].map(Self.mediaType) ?? ""
             guard Self.bodyTypes.contains(type) else {
-                return "Content-Type \(Self.printable(type.isEmpty ? "(none)" : type)) is refused: send application/json or application/octet-stream"
+                return "Content-Type \(printableExcerpt(type.isEmpty ? "(none)" : type)) is refused: send application/json or application/octet-stream"
             }
         }
         return nil
@@ -103,10 +103,5 @@ final class AdminAddress: Sendable {
         if name.contains(":") { return name.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." } }
         let parts = name.split(separator: ".", omittingEmptySubsequences: false)
         return parts.count == 4 && parts.allSatisfy { UInt8($0) != nil }
-    }
-
-    /// At most 64 characters of `text`, without quotes, backslashes or control characters, for the error line.
-    static func printable(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7f && $0 != "\"" && $0 != "\\" }.prefix(64)))
     }
 }

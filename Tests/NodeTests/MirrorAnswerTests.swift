@@ -23,6 +23,19 @@ struct MirrorAnswerTests {
         #expect(MirrorAnswer.rangeHeader(offset: 0, length: -1) == nil)
     }
 
+    /// A mirror's header text reaches `bundlecast status` and the log: no escape sequence
+    /// (a terminal takes ESC ] 52 as "write the clipboard") and no unbounded length.
+    @Test func aMirrorsHeaderTextReachesTheProblemPrintableAndShort() {
+        let escape = "\u{1b}]52;c;cm0gLXJmIH4=\u{07}\u{1b}[2K\r\n\"\\" + String(repeating: "9", count: 500)
+        let answers = [Self.chunk(range: escape), Self.chunk(range: "bytes 0-99/5000" + escape), Self.chunk(encoding: escape)]
+        for answer in answers {
+            guard case .failure(let problem) = answer else { Issue.record("taken: \(answer)"); continue }
+            let text = problem.description
+            #expect(text.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value < 0x7f }, "\(text.debugDescription)")
+            #expect(text.utf8.count < 200, "\(text.utf8.count) bytes")
+        }
+    }
+
     @Test func anExact206IsTaken() throws {
         #expect(try Self.chunk().get() == Self.body)
         #expect(try Self.chunk(range: "bytes 1000-1099/*").get() == Self.body, "an unknown complete length is fine")

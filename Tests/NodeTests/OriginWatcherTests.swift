@@ -4,6 +4,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import HTTPTypes
 import Hummingbird
 import Logging
 @testable import Node
@@ -113,6 +114,31 @@ import Testing
             }
             let (data, response) = try await HTTPFetch.data(for: URLRequest(url: origin.appendingPathComponent("/small")), limit: 5)
             #expect(response.statusCode == 200 && data == Data("small".utf8))
+        }
+    }
+
+    /// A cookie an origin or a mirror sets is neither kept nor sent back: they are untrusted,
+    /// and a kept cookie jar is a file with no bound.
+    @Test func cookiesAreNeitherKeptNorSentBack() async throws {
+        let seen = Mutex<[String]>([])
+        // Names of this run's own: the shared jar is a file that outlives the process.
+        let names = (0..<3).map { _ in "k" + UUID().uuidString.replacingOccurrences(of: "-", with: "") }
+        try await withFakeOrigin({ router in
+            router.get("/set") { _, _ in
+                var headers = HTTPFields()
+                for name in names { headers.append(HTTPField(name: .setCookie, value: "\(name)=v; Path=/; Expires=Wed, 01 Jan 2099 00:00:00 GMT")) }
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: "set")))
+            }
+            router.get("/echo") { request, _ in
+                seen.withLock { $0.append(request.headers[.cookie] ?? "") }
+                return "echo"
+            }
+        }) { origin in
+            _ = try await HTTPFetch.data(for: URLRequest(url: origin.appendingPathComponent("/set")), limit: 100)
+            _ = try await HTTPFetch.data(for: URLRequest(url: origin.appendingPathComponent("/echo")), limit: 100)
+            #expect(seen.withLock { $0 } == [""], "no cookie sent back")
+            let stored = (HTTPCookieStorage.shared.cookies(for: origin) ?? []).filter { names.contains($0.name) }
+            #expect(stored.isEmpty, "none kept in the shared jar: \(stored.map(\.name))")
         }
     }
 

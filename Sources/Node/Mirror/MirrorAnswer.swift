@@ -33,10 +33,10 @@ public enum MirrorAnswer {
         }
         guard status == 206 else { return .failure(.unavailable("answered \(status) for \(file)")) }
         guard let text = contentRange, let range = parseContentRange(text) else {
-            return .failure(.refused("answered 206 for \(file) without a single byte range in Content-Range (\(contentRange ?? "none"))"))
+            return .failure(.refused("answered 206 for \(file) without a single byte range in Content-Range (\(contentRange.map { printableExcerpt($0) } ?? "none"))"))
         }
         guard range.first == offset, range.last == last, range.complete.map({ $0 > last }) ?? true else {
-            return .failure(.refused("answered bytes \(text) of \(file) to a request for bytes \(offset)-\(last)"))
+            return .failure(.refused("answered bytes \(printableExcerpt(text)) of \(file) to a request for bytes \(offset)-\(last)"))
         }
         guard body.count == length else {
             return .failure(.refused("sent \(body.count) bytes of \(file) for a range of \(length)"))
@@ -77,7 +77,7 @@ public enum MirrorAnswer {
 
     private static func encodingProblem(_ encoding: String?) -> MirrorProblem? {
         guard let encoding, !encoding.isEmpty, encoding.lowercased() != "identity" else { return nil }
-        return .refused("answered with Content-Encoding \(encoding.prefix(64)) to a request for identity")
+        return .refused("answered with Content-Encoding \(printableExcerpt(encoding)) to a request for identity")
     }
 
     private static func lastByte(offset: UInt64, length: Int) -> UInt64? {

@@ -41,12 +41,12 @@ public struct ContentRouter: Sendable {
         if let token {
             if let refusal = tokenAnswer(head, path: path, token: token) { return refusal }
         } else if let host = head.headers.first(name: "Host"), !Self.isLocalName(host) {
-            return .text(.misdirectedRequest, "Host \(Self.printable(host)) is not a loopback name or an IP address: without --serve-token only those are answered")
+            return .text(.misdirectedRequest, "Host \(printableExcerpt(host)) is not a loopback name or an IP address: without --serve-token only those are answered")
         }
         let s = path.segments
         guard s.count >= 2, s[0] == "apps" else { return .text(.notFound, "not found: paths start with /apps/APP/") }
         let app = s[1]
-        guard releases.apps.contains(app) else { return .text(.notFound, "this node does not follow \(Self.printable(app))") }
+        guard releases.apps.contains(app) else { return .text(.notFound, "this node does not follow \(printableExcerpt(app))") }
         guard s.count > 2 else { return toCurrent(app: app, rest: [], path: path, head: head) }
         switch s[2] {
         case "events" where s.count == 3:
@@ -60,7 +60,7 @@ public struct ContentRouter: Sendable {
     }
 
     private func toCurrent(app: String, rest: [String], path: ContentPath, head: HTTPRequestHead) -> ContentAnswer {
-        guard let current = releases.current(app: app) else { return .text(.notFound, "\(Self.printable(app)) has no installed version here") }
+        guard let current = releases.current(app: app) else { return .text(.notFound, "\(printableExcerpt(app)) has no installed version here") }
         let slash = rest.isEmpty || path.trailingSlash ? "/" : ""
         let location = "/apps/\(ContentPath.encode(app))/\(ContentPath.encode(current.version))/" + rest.map(ContentPath.encode).joined(separator: "/")
             + (rest.isEmpty ? "" : slash) + (path.query.map { "?" + $0 } ?? "")
@@ -69,11 +69,11 @@ public struct ContentRouter: Sendable {
 
     private func file(app: String, version: String, rest: [String], path: ContentPath, head: HTTPRequestHead) -> ContentAnswer {
         guard let tree = releases.tree(app: app, version: version) else {
-            return .text(.notFound, "\(Self.printable(app)) \(Self.printable(version)) is not installed here")
+            return .text(.notFound, "\(printableExcerpt(app)) \(printableExcerpt(version)) is not installed here")
         }
         switch tree.resolve(rest) {
         case .notFound:
-            return .text(.notFound, "not in the signed manifest of \(Self.printable(app)) \(Self.printable(version))")
+            return .text(.notFound, "not in the signed manifest of \(printableExcerpt(app)) \(printableExcerpt(version))")
         case .directory:
             guard path.trailingSlash else {
                 let location = "/" + path.segments.map(ContentPath.encode).joined(separator: "/") + "/" + (path.query.map { "?" + $0 } ?? "")
@@ -173,10 +173,5 @@ public struct ContentRouter: Sendable {
               host.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "\\") && $0 != UInt8(ascii: "@") && $0 != UInt8(ascii: "?") && $0 != UInt8(ascii: "#") })
         else { return path }
         return "http://" + host + path
-    }
-
-    /// At most 64 printable ASCII characters of a name taken from the request, for an error line.
-    static func printable(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7f }.prefix(64)))
     }
 }
