@@ -2,6 +2,7 @@ import BundlecastCore
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 extension NodeService {
@@ -47,6 +48,9 @@ extension NodeService {
         return services
     }
 
+    /// How long an admin connection may wait with no request under way.
+    static let adminIdleTimeout = TimeAmount.seconds(60)
+
     /// The admin API. Once it listens, the node joins the fleet and writes `ready.json`
     /// with every bound port: a node is ready when all of it is.
     static func adminAPI(_ c: NodeComponents, settings: Settings, ready: String, logger: Logger) -> some Service {
@@ -68,6 +72,11 @@ extension NodeService {
         let content = c.content
         return Application(
             router: router,
+            // A connection with no request under way is closed after a minute (a request
+            // whose head is still coming in counts as none): any local process can connect,
+            // and idle ones would otherwise hold descriptors for ever. Streams and long
+            // answers are requests under way.
+            server: .http1(configuration: .init(idleTimeout: Self.adminIdleTimeout)),
             configuration: .init(address: .hostname(settings.admin.host, port: settings.admin.port), serverName: nil),
             services: [feed],
             onServerRunning: { channel in

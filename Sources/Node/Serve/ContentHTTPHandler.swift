@@ -20,6 +20,17 @@ final class ContentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var responding = false
     /// The deadline of the file answer being written, cancelled when it is done.
     private var deadline: Scheduled<Void>?
+    /// Answers begun on this connection: a pipelined request's answer can begin before
+    /// the previous one's write completes, which must then leave the new one's state alone.
+    private var answers = 0
+    /// The deadline for the next whole request, while the connection waits for one.
+    private var nextRequest: Scheduled<Void>?
+
+    /// How long a connection may take to send a whole request once it waits for one
+    /// (accepted, or its last answer written), counted from then and not from its last
+    /// byte: a client that drips a header a byte at a time would otherwise hold one of
+    /// ``ContentServer/maxConnections`` for as long as it likes.
+    static let requestWait = TimeAmount.seconds(30)
 
     /// The slowest reader an answer waits for: a client that takes less than this (after a
     /// minute's grace) is cut, so connections that never read cannot be held for ever.
@@ -29,6 +40,11 @@ final class ContentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         self.router = router
     }
 
+    func channelActive(context: ChannelHandlerContext) {
+        awaitRequest(context: context)
+        context.fireChannelActive()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head): request = head
@@ -36,6 +52,9 @@ final class ContentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .end:
             guard let head = request else { return }
             request = nil
+            nextRequest?.cancel()
+            nextRequest = nil
+            answers += 1
             respond(router.answer(head), keepAlive: head.isKeepAlive, version: head.version, context: context)
         }
     }
@@ -43,6 +62,8 @@ final class ContentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelInactive(context: ChannelHandlerContext) {
         if let subscription { router.releases.events.unsubscribe(subscription) }
         subscription = nil
+        nextRequest?.cancel()
+        nextRequest = nil
         context.fireChannelInactive()
     }
 
@@ -141,14 +162,28 @@ final class ContentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func finish(keepAlive: Bool, context: ChannelHandlerContext, then cleanup: (@Sendable () -> Void)? = nil) {
         let promise = context.eventLoop.makePromise(of: Void.self)
+        let answer = answers
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
         let channel = context.channel
         promise.futureResult.assumeIsolated().whenComplete { [self] _ in
+            cleanup?()
+            if !keepAlive { return channel.close(promise: nil) }
+            // A later answer (pipelined) began meanwhile: its deadline and flag are its own.
+            guard answer == answers else { return }
             responding = false
             deadline?.cancel()
             deadline = nil
-            cleanup?()
-            if !keepAlive { channel.close(promise: nil) }
+            awaitRequest(context: context)
+        }
+    }
+
+    /// Closes the connection unless a whole request comes within ``requestWait``.
+    private func awaitRequest(context: ChannelHandlerContext) {
+        let channel = context.channel
+        guard channel.isActive else { return }
+        nextRequest?.cancel()
+        nextRequest = context.eventLoop.assumeIsolated().scheduleTask(in: Self.requestWait) {
+            channel.close(promise: nil)
         }
     }
 }
