@@ -1,3 +1,4 @@
+import BoundedHTTP
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -24,8 +25,8 @@ public struct NodeAdminClient: Sendable {
         request.setValue(Self.bytes, forHTTPHeaderField: "Content-Type")
         let data: Data
         let response: URLResponse
-        do { (data, response) = try await URLSession.shared.data(for: request) } catch {
-            throw NodeClientError("cannot reach the node's admin API at \(base): \(error.localizedDescription)")
+        do { (data, response) = try await Self.fetch(request) } catch {
+            throw NodeClientError("cannot reach the node's admin API at \(base): \(Self.reason(error))")
         }
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         let body = (try? JSONSerialization.jsonObject(with: data)) as? [String: String]
@@ -87,11 +88,24 @@ public struct NodeAdminClient: Sendable {
         request.httpBody = body
         request.setValue(type, forHTTPHeaderField: "Content-Type")
         do {
-            let (data, response) = try await URLSession.shared.data(for: request)
-            return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+            let (data, response) = try await Self.fetch(request)
+            return (response.statusCode, data)
         } catch {
-            throw NodeClientError("cannot reach the node's admin API at \(base): \(error.localizedDescription)")
+            throw NodeClientError("cannot reach the node's admin API at \(base): \(Self.reason(error))")
         }
+    }
+
+    /// The most an answer of the admin API may hold (a status of 50,000 members is a few MiB).
+    static let answerLimit = 64 << 20
+
+    /// Whatever answers on the admin port (another program, if the node is down) gets no
+    /// cookie jar, no unbounded body, and no redirect elsewhere that would carry the token.
+    private static func fetch(_ request: URLRequest) async throws -> (Data, HTTPURLResponse) {
+        try await HTTPFetch.data(for: request, limit: answerLimit, redirects: .sameOrigin)
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        (error as? HTTPFetchError)?.description ?? error.localizedDescription
     }
 
     private func authorized(_ request: URLRequest) -> URLRequest {
@@ -108,9 +122,9 @@ public struct NodeAdminClient: Sendable {
         let data: Data
         let response: URLResponse
         do {
-            (data, response) = try await URLSession.shared.data(for: authorized(URLRequest(url: base.appendingPathComponent("/v1/status"))))
+            (data, response) = try await Self.fetch(authorized(URLRequest(url: base.appendingPathComponent("/v1/status"))))
         } catch {
-            throw NodeClientError("cannot reach the node's admin API at \(base): \(error.localizedDescription)")
+            throw NodeClientError("cannot reach the node's admin API at \(base): \(Self.reason(error))")
         }
         guard (response as? HTTPURLResponse)?.statusCode == 200 else {
             throw NodeClientError("the node at \(base) answered HTTP \((response as? HTTPURLResponse)?.statusCode ?? 0)")

@@ -16,6 +16,8 @@ import Testing
         try withTemporaryDirectory { (dir: String) throws -> Void in
             let node = ["node", "--data", dir + "/node", "--trust", "acme=" + dir + "/none.pub"]
             try expectRefused(node + ["--stagger", "10000000000s"], naming: "--stagger")
+            // A password in an origin URL would go to whatever host a redirect names.
+            try expectRefused(node + ["--origin", "http://ops:secret@127.0.0.1:7300"], naming: "--origin")
             try expectRefused(["origin", "--db", dir + "/origin.sqlite", "--timestamp-validity", "18446744073709551615s"],
                               naming: "--timestamp-validity", timeout: 15)
             try expectRefused(["simulate", "swarm", "--upload-mbps", "1e300"], naming: "--upload-mbps")

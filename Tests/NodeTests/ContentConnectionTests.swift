@@ -9,15 +9,21 @@ import Testing
 /// embedded loop's clock.
 @Suite struct ContentConnectionTests {
     static func connection() throws -> (EmbeddedChannel, EmbeddedEventLoop) {
+        let (channel, loop, _) = try connectionAndHandler()
+        return (channel, loop)
+    }
+
+    static func connectionAndHandler() throws -> (EmbeddedChannel, EmbeddedEventLoop, ContentHTTPHandler) {
         let dir = NSTemporaryDirectory() + "content-connection-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let releases = InstalledReleases(apps: ["hello"], appsRoot: dir + "/apps", manifests: try ManifestCache(root: dir + "/manifests"))
         let loop = EmbeddedEventLoop()
         let channel = EmbeddedChannel(loop: loop)
         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-        try channel.pipeline.syncOperations.addHandler(ContentHTTPHandler(router: ContentRouter(releases: releases, token: nil)))
+        let handler = ContentHTTPHandler(router: ContentRouter(releases: releases, token: nil))
+        try channel.pipeline.syncOperations.addHandler(handler)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
-        return (channel, loop)
+        return (channel, loop, handler)
     }
 
     static func send(_ text: String, _ channel: EmbeddedChannel) throws {
@@ -56,5 +62,17 @@ import Testing
         #expect(try Self.written(channel).hasPrefix("HTTP/1.1 404"))
         loop.advanceTime(by: ContentHTTPHandler.requestWait)
         #expect(!channel.isActive, "no third request")
+    }
+
+    /// An answer with `Connection: close` leaves no deadline scheduled: the task would hold
+    /// the closed channel, its pipeline and this handler until it fired (a minute, or hours
+    /// for a large file), whatever bounds the open connections.
+    @Test func aClosedConnectionLeavesNoDeadlineBehind() throws {
+        let (channel, _, handler) = try Self.connectionAndHandler()
+        defer { _ = try? channel.finish() }
+        try Self.send("GET /apps/nothing/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", channel)
+        #expect(try Self.written(channel).hasPrefix("HTTP/1.1 404"))
+        #expect(!channel.isActive)
+        #expect(handler.deadline == nil)
     }
 }

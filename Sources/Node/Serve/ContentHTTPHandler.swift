@@ -18,8 +18,10 @@ final class ContentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var subscription: UInt64?
     /// An answer is being written (a large file to a slow client may take minutes).
     private var responding = false
-    /// The deadline of the file answer being written, cancelled when it is done.
-    private var deadline: Scheduled<Void>?
+    /// The deadline of the answers being written, cancelled when the last is done, and when
+    /// it fires.
+    private(set) var deadline: Scheduled<Void>?
+    private var deadlineAt: NIODeadline?
     /// Answers begun on this connection: a pipelined request's answer can begin before
     /// the previous one's write completes, which must then leave the new one's state alone.
     private var answers = 0
@@ -64,6 +66,9 @@ final class ContentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         subscription = nil
         nextRequest?.cancel()
         nextRequest = nil
+        // A scheduled task holds the channel and this handler until it fires.
+        deadline?.cancel()
+        deadline = nil
         context.fireChannelInactive()
     }
 
@@ -126,6 +131,10 @@ final class ContentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                                keepAlive: false, version: version, context: context)
             }
             subscription = id
+            // A stream has no end to wait for: an earlier answer's deadline must not cut it
+            // (a reader that stops is closed when its socket stops taking writes).
+            deadline?.cancel()
+            deadline = nil
             writeHead(answer, keepAlive: true, version: version, context: context)
             let opening = InstallEventHub.opening(router.releases.current(app: app))
             context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: opening)))), promise: nil)
@@ -144,11 +153,16 @@ final class ContentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Closes the connection if this answer is still being written after a minute plus its
     /// length at ``slowestReader`` (cancelled when the answer is done): a client that asks and
     /// never reads (pipelined small answers fill its socket too) cannot hold a connection.
+    /// A pipelined answer waits behind the ones before it: it may move the deadline later,
+    /// never sooner.
     private func setDeadline(for length: UInt64, context: ChannelHandlerContext) {
         let seconds = 60 + Int64(clamping: length / Self.slowestReader)
+        let at = context.eventLoop.now + .seconds(seconds)
+        if deadline != nil, let current = deadlineAt, current >= at { return }
         let channel = context.channel
         deadline?.cancel()
-        deadline = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(seconds)) {
+        deadlineAt = at
+        deadline = context.eventLoop.assumeIsolated().scheduleTask(deadline: at) {
             channel.close(promise: nil)
         }
     }
@@ -167,7 +181,11 @@ final class ContentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let channel = context.channel
         promise.futureResult.assumeIsolated().whenComplete { [self] _ in
             cleanup?()
-            if !keepAlive { return channel.close(promise: nil) }
+            if !keepAlive {
+                deadline?.cancel()
+                deadline = nil
+                return channel.close(promise: nil)
+            }
             // A later answer (pipelined) began meanwhile: its deadline and flag are its own.
             guard answer == answers else { return }
             responding = false

@@ -17,6 +17,9 @@ public struct OriginClient: Sendable {
         guard let base = URL(string: url), let scheme = base.scheme, ["http", "https"].contains(scheme), base.host != nil else {
             throw OriginClientError("--origin \"\(url)\" is not an http:// or https:// URL")
         }
+        guard base.user == nil, base.password == nil else {
+            throw OriginClientError("--origin carries a user name or password: an origin takes signed notices without one, and a command line is no place for secrets")
+        }
         self.base = base
     }
 

@@ -71,8 +71,9 @@ struct RarityIndex: Sendable {
     /// An open chunk's availability changed.
     mutating func move(_ chunk: Int, from old: Int, to new: Int) {
         let spot = Int(position[chunk])
-        take(spot, from: old)
+        // Added first: taking first could empty the top levels, trim them, and grow them again.
         add(spot, at: new)
+        take(spot, from: old)
     }
 
     private mutating func add(_ spot: Int, at level: Int) {

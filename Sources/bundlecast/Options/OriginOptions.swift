@@ -22,6 +22,11 @@ struct OriginOptions: ParsableArguments {
         guard let url = URL(string: text), url.scheme == "http" || url.scheme == "https", url.host != nil else {
             throw ArgumentError("\"\(text)\" is not an http:// URL")
         }
+        // The origin serves public, signed notices; a password in the URL would go to every
+        // host a redirect names.
+        guard url.user == nil, url.password == nil else {
+            throw ArgumentError("--origin carries a user name or password: an origin serves public, signed notices, and a command line is no place for secrets")
+        }
         return url
     }
 
