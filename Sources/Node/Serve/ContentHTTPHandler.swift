@@ -18,8 +18,8 @@ final class ContentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var subscription: UInt64?
     /// An answer is being written (a large file to a slow client may take minutes).
     private var responding = false
-    /// The deadline of the answers being written, cancelled when the last is done, and when
-    /// it fires.
+    /// The deadline of the answers being written, cancelled when the last is done or the
+    /// connection closes; `deadlineAt` is when it fires.
     private(set) var deadline: Scheduled<Void>?
     private var deadlineAt: NIODeadline?
     /// Answers begun on this connection: a pipelined request's answer can begin before
