@@ -11,7 +11,7 @@
 # - a preloaded shim that copies sigsuspend's mask before the call: libdispatch passes
 #   a mask in read-only memory, which valgrind 3.19 writes to, and crashes.
 #
-# Usage: scripts/bench-callgrind.sh   (BIN=path SIZE_MB=64 IDLE_S=5 TOP=0 PEERS=4 KEEP=1)
+# Usage: scripts/bench-callgrind.sh   (BIN=path SIZE_MB=64 IDLE_S=5 TOP=0 PEERS=4 SWARM=1 KEEP=1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE_MB=${SIZE_MB:-64}

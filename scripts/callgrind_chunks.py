@@ -9,7 +9,8 @@ docs/benchmarks.md) is not in them.
 
   1. A native seed node (--seed-only) holds release 1.0.0 of one SIZE_MB file, and
      PEERS native nodes (default 4) join it, so that A receives from several peers and
-     tells each what it holds, as in a swarm.
+     tells each what it holds. With SWARM=1 they run under callgrind too and download
+     with A, at its pace, as a swarm does.
   2. Node A runs under `valgrind --tool=callgrind` and joins them. Once A sees the seed
      alive, its counts are dumped and zeroed (start-up), then again after IDLE seconds
      (idle: gossip and timers with nothing to do, reported per second).
@@ -123,9 +124,17 @@ def main():
         subprocess.run([binary, "seed", notice, "--bundle", bundle, "--node", "127.0.0.1:%d" % seed_admin,
                         "--no-announce"], check=True, stdout=subprocess.DEVNULL)
 
-        peers = [start("p%d" % i, node_args("p%d" % i, "--join", "127.0.0.1:%d" % seed_gossip)) for i in range(1, n_peers + 1)]
+        # SWARM=1: the peers run under callgrind too, so they download at A's pace and
+        # tell it what they get as a swarm does (their counts are not read).
+        def peer_wrap(i):
+            if os.environ.get("SWARM") != "1":
+                return {}
+            return {"env": dict(os.environ, LD_PRELOAD=shim),
+                    "wrap": ("valgrind", "--tool=callgrind", "--callgrind-out-file=" + os.path.join(work, "p%d.cg" % i))}
+        peers = [start("p%d" % i, node_args("p%d" % i, "--join", "127.0.0.1:%d" % seed_gossip), **peer_wrap(i))
+                 for i in range(1, n_peers + 1)]
         for i in range(1, n_peers + 1):
-            wait_for("ready.json from p%d" % i, 60, lambda: ready(os.path.join(work, "p%d" % i)), procs)
+            wait_for("ready.json from p%d" % i, 600, lambda: ready(os.path.join(work, "p%d" % i)), procs)
 
         out = os.path.join(work, "callgrind.out")
         env = dict(os.environ, LD_PRELOAD=shim)
