@@ -12,7 +12,8 @@ import Synchronization
 /// It has its own event loops, so serving pages never waits behind a rollout's transfers
 /// on the node's loop. Connections are bounded in number; one that has sent nothing for a
 /// minute is closed unless an answer to it is still being written or it holds an event
-/// stream (which gets a keep-alive comment every 15 s).
+/// stream (which gets a keep-alive comment every 15 s), and one waiting for a request must
+/// send a whole one within ``ContentHTTPHandler/requestWait``.
 public final class ContentServer: Service, Sendable {
     public struct Settings: Sendable {
         public var host = "127.0.0.1"

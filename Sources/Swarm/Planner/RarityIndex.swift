@@ -9,9 +9,8 @@
 /// rank order. A peer's have-set is kept in the same positions (``SwarmPeer/hasRanked``),
 /// so "its first open chunk at this level" is a word-wise AND.
 ///
-/// Visiting every open chunk a peer has made each pick cost the size of the bundle: a
-/// receiving node spent more instructions in it than in hashing the chunk for bundles of
-/// 256 MiB and up (callgrind, docs/benchmarks.md).
+/// Visiting every open chunk a peer has instead makes each pick cost the bundle's size, and a
+/// whole download the square of its chunk count.
 struct RarityIndex: Sendable {
     /// Chunk number -> position in tie-key order.
     let position: [Int32]
