@@ -70,13 +70,15 @@ extension NodeService {
         NodeAdminAPI.addFleetPageRoutes(to: router, feed: feed)
         let (gossip, transfer, state, id) = (c.gossip, c.transfer, c.state, c.id)
         let content = c.content
+        let slots = AdminConnectionSlots(total: settings.admin.maxConnections, perAddress: settings.admin.maxConnectionsPerAddress)
         return Application(
             router: router,
             // A connection with no request under way is closed after a minute (a request
             // whose head is still coming in counts as none): any local process can connect,
             // and idle ones would otherwise hold descriptors for ever. Streams and long
-            // answers are requests under way.
-            server: .http1(configuration: .init(idleTimeout: Self.adminIdleTimeout)),
+            // answers are requests under way. How many may be open is capped too.
+            server: .http1(configuration: .init(additionalChannelHandlers: [AdminConnectionCap(slots: slots)],
+                                                idleTimeout: Self.adminIdleTimeout)),
             configuration: .init(address: .hostname(settings.admin.host, port: settings.admin.port), serverName: nil),
             services: [feed],
             onServerRunning: { channel in

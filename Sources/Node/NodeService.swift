@@ -44,6 +44,10 @@ public enum NodeService {
         public var port = 0
         /// Required as `Authorization: Bearer TOKEN` when set.
         public var token: String?
+        /// Connections open at once at most, in all and from one address off loopback
+        /// (``AdminConnectionSlots``); more are closed as they arrive.
+        public var maxConnections = AdminConnectionSlots.defaultTotal
+        public var maxConnectionsPerAddress = AdminConnectionSlots.defaultPerAddress
         public init() {}
     }
 

@@ -94,4 +94,39 @@ import TestSupport
             _ = await running.result
         }
     }
+
+    /// The admin API holds at most `maxConnections` at once: the next is closed as it comes,
+    /// the ones held are still served, and a slot given back lets a new one in.
+    @Test func anAdminAPIAtItsConnectionCapClosesTheNextAndServesTheOnesItHolds() async throws {
+        try await withTemporaryDirectory { dir in
+            var s = try settings(dir + "/a")
+            s.admin.maxConnections = 3
+            let (ready, task) = try await start(s)
+            defer { task.cancel() }
+            let request = Array("GET /v1/status HTTP/1.1\r\nHost: 127.0.0.1:\(ready.admin)\r\n\r\n".utf8)
+            /// The status line of the answer to `request` on `c`, or nil if none came.
+            func status(_ c: RawConnection) -> String? {
+                c.send(request)
+                guard let head = c.readExactly(12) else { return nil }
+                return String(decoding: head, as: UTF8.self)
+            }
+            var held = try (0..<3).map { _ in try #require(RawConnection(port: ready.admin)) }
+            // Each is served, so the server has taken all three before the fourth comes.
+            for c in held { #expect(status(c) == "HTTP/1.1 200") }
+            let fourth = try #require(RawConnection(port: ready.admin))
+            #expect(fourth.closedByPeer(), "a connection over the cap is closed")
+            held[0].drain()
+            #expect(status(held[0]) == "HTTP/1.1 200", "a held connection is still served")
+            held.removeLast()  // closes it: its slot comes back once the server sees the close
+            let deadline = ContinuousClock.now + .seconds(10)
+            var admitted = false
+            while !admitted, ContinuousClock.now < deadline {
+                if let c = RawConnection(port: ready.admin, timeout: 1), status(c) == "HTTP/1.1 200" { admitted = true }
+                else { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            #expect(admitted, "a slot given back lets a new connection in")
+            task.cancel()
+            _ = await task.result
+        }
+    }
 }

@@ -1,0 +1,101 @@
+import NIOCore
+import NIOEmbedded
+import NIOHTTPTypes
+@testable import Node
+import Testing
+
+/// The admin API's connection caps: in all, and per address off loopback.
+@Suite struct AdminConnectionCapTests {
+    static func address(_ ip: String) throws -> SocketAddress { try SocketAddress(ipAddress: ip, port: 40000) }
+
+    /// A connection from `ip` through the cap, active; whether the cap closed it.
+    static func connect(_ slots: AdminConnectionSlots, from ip: String) throws -> (EmbeddedChannel, closed: Bool) {
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(AdminConnectionCap(slots: slots))
+        channel.remoteAddress = try address(ip)
+        try channel.connect(to: address(ip)).wait()
+        channel.embeddedEventLoop.run()
+        return (channel, !channel.isActive)
+    }
+
+    /// Keeps the connection open when the cap closes it, so that what the cap passes on
+    /// afterwards can be seen (on a socket, bytes already read may still arrive).
+    final class HoldOpen: ChannelOutboundHandler {
+        typealias OutboundIn = Never
+        var closeAsked = false
+        func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+            closeAsked = true
+            promise?.succeed(())
+        }
+    }
+
+    @Test func oneRemoteAddressGetsAtMostItsShareAndOthersStillGetIn() throws {
+        let slots = AdminConnectionSlots(total: 10, perAddress: 3)
+        var held: [EmbeddedChannel] = []
+        for _ in 0..<3 {
+            let (channel, closed) = try Self.connect(slots, from: "192.0.2.7")
+            #expect(!closed)
+            held.append(channel)
+        }
+        let (_, fourthClosed) = try Self.connect(slots, from: "192.0.2.7")
+        #expect(fourthClosed, "a fourth connection from one address is closed")
+        // The same host over IPv4-mapped IPv6 is the same address.
+        let (_, mappedClosed) = try Self.connect(slots, from: "::ffff:192.0.2.7")
+        #expect(mappedClosed)
+        let (other, otherClosed) = try Self.connect(slots, from: "192.0.2.8")
+        #expect(!otherClosed, "another address still gets in")
+        #expect(slots.open == 4)
+        // A connection that ends gives its slot back.
+        _ = try held.removeFirst().finish()
+        #expect(slots.open == 3)
+        let (_, againClosed) = try Self.connect(slots, from: "192.0.2.7")
+        #expect(!againClosed)
+        _ = other
+    }
+
+    @Test func loopbackIsBoundedOnlyByTheTotal() throws {
+        let slots = AdminConnectionSlots(total: 5, perAddress: 2)
+        var held: [EmbeddedChannel] = []
+        for ip in ["127.0.0.1", "127.0.0.1", "127.0.0.1", "::1", "127.1.2.3"] {
+            let (channel, closed) = try Self.connect(slots, from: ip)
+            #expect(!closed, "loopback connection from \(ip) under the total")
+            held.append(channel)
+        }
+        let (_, closed) = try Self.connect(slots, from: "127.0.0.1")
+        #expect(closed, "the sixth connection is over the total")
+        let (_, remoteClosed) = try Self.connect(slots, from: "198.51.100.1")
+        #expect(remoteClosed, "the total counts every address")
+        #expect(slots.open == 5)
+        for channel in held { _ = try channel.finish() }
+        #expect(slots.open == 0)
+    }
+
+    @Test func aRefusedConnectionPassesNothingOnAndHoldsNoSlot() throws {
+        let slots = AdminConnectionSlots(total: 1, perAddress: 1)
+        let (first, _) = try Self.connect(slots, from: "203.0.113.9")
+        let refused = EmbeddedChannel()
+        let hold = HoldOpen()
+        try refused.pipeline.syncOperations.addHandler(hold)
+        try refused.pipeline.syncOperations.addHandler(AdminConnectionCap(slots: slots))
+        refused.remoteAddress = try Self.address("203.0.113.10")
+        try refused.connect(to: Self.address("203.0.113.10")).wait()
+        #expect(hold.closeAsked, "the cap closes a connection over the total")
+        let head = HTTPRequestPart.head(.init(method: .get, scheme: nil, authority: "x", path: "/v1/status"))
+        try refused.writeInbound(head)
+        #expect(try refused.readInbound(as: HTTPRequestPart.self) == nil, "nothing read on a refused connection reaches the API")
+        #expect(slots.open == 1)
+        try first.writeInbound(head)
+        #expect(try first.readInbound(as: HTTPRequestPart.self) != nil, "an admitted connection's parts pass through")
+        _ = try first.finish()
+        #expect(slots.open == 0)
+    }
+
+    @Test func theKeyIsTheIPWithoutThePort() throws {
+        #expect(AdminConnectionSlots.key(of: try SocketAddress(ipAddress: "10.1.2.3", port: 1)) == "10.1.2.3")
+        #expect(AdminConnectionSlots.key(of: try SocketAddress(ipAddress: "10.1.2.3", port: 2)) == "10.1.2.3")
+        #expect(AdminConnectionSlots.key(of: try SocketAddress(ipAddress: "127.0.0.1", port: 1)) == nil)
+        #expect(AdminConnectionSlots.key(of: try SocketAddress(ipAddress: "::1", port: 1)) == nil)
+        #expect(AdminConnectionSlots.key(of: try SocketAddress(ipAddress: "::ffff:127.0.0.1", port: 1)) == nil)
+        #expect(AdminConnectionSlots.key(of: try SocketAddress(ipAddress: "2001:db8::1", port: 1)) == "2001:db8::1")
+    }
+}
