@@ -9,18 +9,24 @@ import Synchronization
 /// everyone on the network when the API is bound off loopback, token or not, since the
 /// token is read only once a request comes) could open connections until the process runs
 /// out of descriptors or memory, and with them the transfer and gossip sockets it needs.
-/// A connection over either cap is closed as it arrives, so the node's cost per refusal is
-/// one accept and one close. The per-address cap keeps one remote host from taking the
-/// whole of it; it does not apply to loopback, where every local program shares one
-/// address and only the total is bounded. Above the 256 status event streams, so that a
-/// fleet page's streams leave room for commands.
+/// A connection over a cap is closed as it arrives, before anything is read from it: a
+/// refusal costs an accept and a pipeline set up and torn down. The per-address cap keeps one remote host from taking
+/// the whole of it (an IPv6 host is counted by its /64, which a single host commonly
+/// holds); it does not apply to loopback, where every local program shares one address.
+/// Connections from off loopback leave an eighth of the total free for loopback, so that
+/// however many remote hosts fill their part, the operator's commands on the machine
+/// itself still get in. The total is above the 256 status event streams, so that a fleet
+/// page's streams leave room for commands.
 final class AdminConnectionSlots: Sendable {
     let total: Int
     let perAddress: Int
+    /// The most connections from off loopback: the total less the loopback reserve.
+    let remoteTotal: Int
     private let state = Mutex(State())
 
     private struct State {
         var open = 0
+        var remote = 0
         var byAddress: [String: Int] = [:]
     }
 
@@ -31,6 +37,7 @@ final class AdminConnectionSlots: Sendable {
         precondition(total > 0 && perAddress > 0, "connection caps must be positive")
         self.total = total
         self.perAddress = perAddress
+        remoteTotal = max(1, total - max(1, total / 8))
     }
 
     /// Takes a slot for a connection from `address` (nil: unknown, counted in the total
@@ -41,8 +48,9 @@ final class AdminConnectionSlots: Sendable {
             guard s.open < total else { return nil }
             if let key {
                 let held = s.byAddress[key, default: 0]
-                guard held < perAddress else { return nil }
+                guard held < perAddress, s.remote < remoteTotal else { return nil }
                 s.byAddress[key] = held + 1
+                s.remote += 1
             }
             s.open += 1
             return Slot(address: key)
@@ -53,6 +61,7 @@ final class AdminConnectionSlots: Sendable {
         state.withLock { s in
             s.open -= 1
             guard let key = slot.address, let held = s.byAddress[key] else { return }
+            s.remote -= 1
             s.byAddress[key] = held > 1 ? held - 1 : nil
         }
     }
@@ -65,25 +74,32 @@ final class AdminConnectionSlots: Sendable {
         let address: String?
     }
 
-    /// The address a connection is counted under: its IP without the port; nil on loopback
-    /// (only the total counts there) or for a socket with no IP (a Unix socket).
+    /// The address a connection is counted under: an IPv4 address, or an IPv6 address's
+    /// first 64 bits (`2001:db8:0:1::/64`); nil on loopback (only the total counts there) or
+    /// for a socket with no IP (a Unix socket).
     static func key(of address: SocketAddress) -> String? {
         switch address {
         case .v4(let a):
-            // 127.0.0.0/8
-            return (UInt32(bigEndian: a.address.sin_addr.s_addr) >> 24) == 127 ? nil : address.ipAddress
-        case .v6:
-            guard let ip = address.ipAddress?.lowercased() else { return nil }
-            if ip == "::1" { return nil }
+            return v4Key(UInt32(bigEndian: a.address.sin_addr.s_addr))
+        case .v6(let a):
+            let b = withUnsafeBytes(of: a.address.sin6_addr) { Array($0) }
+            guard b.count == 16 else { return nil }
             // An IPv4 client of a dual-stack socket (::ffff:a.b.c.d): counted as that IPv4 address.
-            if ip.hasPrefix("::ffff:"), ip.contains(".") {
-                let v4 = String(ip.dropFirst("::ffff:".count))
-                return v4.hasPrefix("127.") ? nil : v4
+            if b[0..<10].allSatisfy({ $0 == 0 }), b[10] == 0xff, b[11] == 0xff {
+                return v4Key(b[12...].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
             }
-            return ip
+            if b[0..<15].allSatisfy({ $0 == 0 }), b[15] == 1 { return nil }  // ::1
+            let groups = stride(from: 0, to: 8, by: 2).map { String(UInt16(b[$0]) << 8 | UInt16(b[$0 + 1]), radix: 16) }
+            return groups.joined(separator: ":") + "::/64"
         case .unixDomainSocket:
             return nil
         }
+    }
+
+    /// An IPv4 address as text; nil for 127.0.0.0/8.
+    private static func v4Key(_ address: UInt32) -> String? {
+        guard address >> 24 != 127 else { return nil }
+        return [24, 16, 8, 0].map { String((address >> UInt32($0)) & 0xff) }.joined(separator: ".")
     }
 }
 
@@ -103,11 +119,14 @@ final class AdminConnectionCap: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { admit(context) }
+        if context.channel.isActive { _ = admit(context) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        admit(context)
+        // Passed on even for a refused connection, which is closing: Hummingbird's handlers
+        // after this one must see every connection start that they will see end (without it,
+        // a refused connection stalled the answers on the connections held).
+        _ = admit(context)
         context.fireChannelActive()
     }
 
@@ -126,11 +145,15 @@ final class AdminConnectionCap: ChannelInboundHandler, RemovableChannelHandler {
         giveBack()
     }
 
-    private func admit(_ context: ChannelHandlerContext) {
-        guard !decided else { return }
-        decided = true
-        slot = slots.take(from: context.channel.remoteAddress)
-        if slot == nil { context.close(promise: nil) }
+    /// Takes a slot the first time it is called, and closes the connection if none is left;
+    /// whether the connection holds one.
+    private func admit(_ context: ChannelHandlerContext) -> Bool {
+        if !decided {
+            decided = true
+            slot = slots.take(from: context.channel.remoteAddress)
+            if slot == nil { context.close(promise: nil) }
+        }
+        return slot != nil
     }
 
     private func giveBack() {

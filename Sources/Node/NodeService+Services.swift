@@ -70,7 +70,8 @@ extension NodeService {
         NodeAdminAPI.addFleetPageRoutes(to: router, feed: feed)
         let (gossip, transfer, state, id) = (c.gossip, c.transfer, c.state, c.id)
         let content = c.content
-        let slots = AdminConnectionSlots(total: settings.admin.maxConnections, perAddress: settings.admin.maxConnectionsPerAddress)
+        let slots = AdminConnectionSlots(total: DescriptorBudget.connections(cap: settings.admin.maxConnections, fraction: 8),
+                                         perAddress: settings.admin.maxConnectionsPerAddress)
         return Application(
             router: router,
             // A connection with no request under way is closed after a minute (a request

@@ -70,6 +70,33 @@ import Testing
         #expect(slots.open == 0)
     }
 
+    @Test func remoteHostsLeaveAnEighthOfTheTotalToLoopback() throws {
+        let slots = AdminConnectionSlots(total: 16, perAddress: 64)
+        #expect(slots.remoteTotal == 14)
+        var held: [EmbeddedChannel] = []
+        for i in 0..<14 {
+            let (channel, closed) = try Self.connect(slots, from: "198.51.100.\(i + 1)")
+            #expect(!closed)
+            held.append(channel)
+        }
+        let (_, remoteClosed) = try Self.connect(slots, from: "198.51.100.200")
+        #expect(remoteClosed, "remote hosts get no more than their part")
+        let (_, v6Closed) = try Self.connect(slots, from: "2001:db8::7")
+        #expect(v6Closed)
+        for _ in 0..<2 {
+            let (channel, closed) = try Self.connect(slots, from: "127.0.0.1")
+            #expect(!closed, "loopback still gets in")
+            held.append(channel)
+        }
+        let (_, overClosed) = try Self.connect(slots, from: "127.0.0.1")
+        #expect(overClosed, "and the total still holds")
+        #expect(slots.open == 16)
+        for channel in held { _ = try channel.finish() }
+        #expect(slots.open == 0)
+        let (_, afterClosed) = try Self.connect(slots, from: "198.51.100.200")
+        #expect(!afterClosed, "slots given back are remote hosts' again")
+    }
+
     @Test func aRefusedConnectionPassesNothingOnAndHoldsNoSlot() throws {
         let slots = AdminConnectionSlots(total: 1, perAddress: 1)
         let (first, _) = try Self.connect(slots, from: "203.0.113.9")
@@ -96,6 +123,10 @@ import Testing
         #expect(AdminConnectionSlots.key(of: try SocketAddress(ipAddress: "127.0.0.1", port: 1)) == nil)
         #expect(AdminConnectionSlots.key(of: try SocketAddress(ipAddress: "::1", port: 1)) == nil)
         #expect(AdminConnectionSlots.key(of: try SocketAddress(ipAddress: "::ffff:127.0.0.1", port: 1)) == nil)
-        #expect(AdminConnectionSlots.key(of: try SocketAddress(ipAddress: "2001:db8::1", port: 1)) == "2001:db8::1")
+        // An IPv6 host is counted by its /64: the addresses one host can pick from.
+        #expect(AdminConnectionSlots.key(of: try SocketAddress(ipAddress: "2001:db8::1", port: 1)) == "2001:db8:0:0::/64")
+        #expect(AdminConnectionSlots.key(of: try SocketAddress(ipAddress: "2001:db8:0:0:ffff:1:2:3", port: 1)) == "2001:db8:0:0::/64")
+        #expect(AdminConnectionSlots.key(of: try SocketAddress(ipAddress: "2001:db8:0:1::1", port: 1)) == "2001:db8:0:1::/64")
+        #expect(AdminConnectionSlots.key(of: try SocketAddress(ipAddress: "::ffff:10.1.2.3", port: 1)) == "10.1.2.3")
     }
 }

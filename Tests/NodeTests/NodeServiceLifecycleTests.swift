@@ -110,10 +110,10 @@ import TestSupport
                 guard let head = c.readExactly(12) else { return nil }
                 return String(decoding: head, as: UTF8.self)
             }
-            var held = try (0..<3).map { _ in try #require(RawConnection(port: ready.admin)) }
+            var held = try (0..<3).map { _ in try #require(RawConnection(port: ready.admin, timeout: 15)) }
             // Each is served, so the server has taken all three before the fourth comes.
             for c in held { #expect(status(c) == "HTTP/1.1 200") }
-            let fourth = try #require(RawConnection(port: ready.admin))
+            let fourth = try #require(RawConnection(port: ready.admin, timeout: 15))
             #expect(fourth.closedByPeer(), "a connection over the cap is closed")
             held[0].drain()
             #expect(status(held[0]) == "HTTP/1.1 200", "a held connection is still served")

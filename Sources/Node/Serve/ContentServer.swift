@@ -23,7 +23,8 @@ public final class ContentServer: Service, Sendable {
         public init() {}
     }
 
-    /// Connections held at once at most; more are closed as they arrive.
+    /// Connections held at once at most; more are closed as they arrive. A quarter of the
+    /// descriptor limit when that is lower (``DescriptorBudget``).
     public static let maxConnections = 8192
     static let idleTimeout = TimeAmount.seconds(60)
     static let keepAliveEvery = TimeAmount.seconds(15)
@@ -41,6 +42,7 @@ public final class ContentServer: Service, Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, min(4, System.coreCount)))
         let router = ContentRouter(releases: releases, token: settings.token)
         let open = Atomic<Int>(0)
+        let maxConnections = DescriptorBudget.connections(cap: maxConnections, fraction: 4)
         do {
             let channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 1024)
