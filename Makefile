@@ -51,6 +51,7 @@ bench: release-build
 	scripts/bench-gossip.sh $(RELEASE_BIN)
 	scripts/bench-simulate.sh $(RELEASE_BIN)
 	scripts/install-bench-deps.sh
+	scripts/bench-pagecache.sh
 	BIN=$(RELEASE_BIN) scripts/bench-swarm.sh
 	scripts/bench-callgrind.sh
 

@@ -54,6 +54,10 @@
 #              switches_per_chunk, faults_per_chunk. Counts of work, unlike CPU time,
 #              compare across machines and days (instructions per chunk:
 #              scripts/bench-callgrind.sh)
+#   WARM       1 (default): before each timed transfer, take and free as much memory
+#              as it will write into the page cache, so that every system starts
+#              on memory the host has backed (see warm_free_memory() below); 0:
+#              leave memory as the machine has it
 #   LOG_LEVEL  the nodes' --log-level (default info: a few lines per node and
 #              release, from which the delta's breakdown is drawn: notice,
 #              manifest, first peer / request / chunk, last chunk, staging,
@@ -85,6 +89,9 @@
 #   system=bittorrent  N= size_mb= rate= seconds= lower_bound= ratio=
 #       cpu_us_per_chunk=            (aria2c's and the tracker's CPU per 64 KiB received)
 #       system_us_per_chunk=         (its part spent in the kernel: system time)
+#       pagecache_write_us=          (system time to write 64 KiB of a new file into the
+#                                    page cache, probed right before the transfer; see
+#                                    pagecache_write_us() below)
 #       syscalls_per_chunk= switches_per_chunk= faults_per_chunk=   (with COUNTS=1)
 #   system=http-origin N= size_mb= rate= seconds= lower_bound= ratio=
 #   system=bundlecast  N= size_mb= rate= seconds= lower_bound= ratio=
@@ -92,6 +99,7 @@
 #       peak_rss_kib_max=            (max VmHWM over the N nodes after v1)
 #       cpu_us_per_chunk=            (the nodes' and the seed's CPU per 64 KiB received)
 #       system_us_per_chunk=         (its part spent in the kernel: system time)
+#       pagecache_write_us=          (as above; a node writes each chunk twice)
 #       syscalls_per_chunk= switches_per_chunk= faults_per_chunk=   (with COUNTS=1)
 #       host_us_per_chunk= predicted= predicted_over_measured=
 #           (the cores' whole busy time per 64 KiB received, and the seconds
@@ -197,12 +205,45 @@ die() { echo "bench-swarm: $*" >&2; exit 2; }
 # kernel's write-back of their gigabytes does not take CPU from the phase being timed.
 settle() { sync; }
 
+# System time (µs) the kernel spends writing 64 KiB of new file data into the page cache,
+# probed with a 64 MiB write into a new file (then deleted) just before a system's timed
+# transfer: the price of the free memory the transfer is about to take. It is the same work a
+# received chunk costs per copy (bundlecast writes each chunk twice, to its store and
+# to the staged tree; aria2c once), and on some VMs it varies severalfold with the hour:
+# a guest that reports free memory to its host (virtio-balloon free page reporting, as
+# on Firecracker) gets that memory back unbacked, so every page the page cache then
+# takes is first faulted in by the host (scripts/bench-pagecache.sh shows it).
+# With WARM=1 (the default), before each system's timed transfer: take as much memory as
+# its transfer will write into the page cache and free it again (a file in /dev/shm), so
+# that every system starts on memory the host has backed, whatever the machine did in
+# the seconds before. Without it, the same code's kernel time per chunk varied twofold
+# between runs on such a VM (docs/benchmarks.md). WARM=0 leaves memory as it is.
+WARM_FILE=""
+warm_free_memory() { # MiB
+  [ "${WARM:-1}" = 1 ] || return 0
+  local mb=$1 half dir=/dev/shm
+  half=$(awk '/^MemAvailable:/ { print int($2 / 2048) }' /proc/meminfo)
+  [ "$mb" -le "$half" ] || mb=$half
+  [ -d "$dir" ] && [ -w "$dir" ] || dir=$TMP
+  WARM_FILE=$(mktemp "$dir/bench-swarm-warm.XXXXXX")
+  dd if=/dev/zero of="$WARM_FILE" bs=1M count="$mb" status=none || log "warming $mb MiB of free memory failed; timing anyway"
+  rm -f "$WARM_FILE"
+  WARM_FILE=""
+}
+
+pagecache_write_us() {
+  local f="$TMP/pagecache.probe" s
+  s=$( { TIMEFORMAT=%3S; time dd if=/dev/zero of="$f" bs=1M count=64 status=none; } 2>&1 ) || s=""
+  rm -f "$f"
+  awk -v s="$s" 'BEGIN { if (s == "") print "-"; else printf "%.1f", s * 1e6 / 1024 }'
+}
+
 QUICK=0
 for arg in "$@"; do
   case "$arg" in
     --quick) QUICK=1 ;;
     -h|--help) usage; exit 0 ;;
-    N=*|SIZE_MB=*|RATE=*|BIN=*|TIMEOUT=*|SKIP_BUNDLECAST=*|SKIP_TORRENT=*|SKIP_ORIGIN=*|KEEP=*|LOG_LEVEL=*|UPLOAD_ORDER=*|EVENT_LOOPS=*|LINKS=*|MIXED=*|PROGRAM_CAPS=*|SLOW_RATE=*|TBF_BURST=*|TBF_LATENCY=*)
+    N=*|SIZE_MB=*|RATE=*|BIN=*|TIMEOUT=*|SKIP_BUNDLECAST=*|SKIP_TORRENT=*|SKIP_ORIGIN=*|KEEP=*|LOG_LEVEL=*|UPLOAD_ORDER=*|EVENT_LOOPS=*|LINKS=*|MIXED=*|PROGRAM_CAPS=*|SLOW_RATE=*|TBF_BURST=*|TBF_LATENCY=*|WARM=*)
       declare "$arg" ;;
     *) echo "bench-swarm: unknown argument: $arg (try --help)" >&2; exit 64 ;;
   esac
@@ -516,6 +557,7 @@ cleanup() {
   stop_pids 100 "${PIDS[@]}"
   [ "$NETNS" = 0 ] || netns_release
   if [ "$KEEP" = 1 ]; then log "kept $TMP"; else rm -rf "$TMP"; fi
+  [ -z "$WARM_FILE" ] || rm -f "$WARM_FILE"
   exit "$rc"
 }
 trap cleanup EXIT
@@ -688,6 +730,8 @@ EOF
   log "bittorrent: tracker + seeder up; leechers start now"
 
   settle
+  warm_free_memory $(( N * SIZE_MB + 256 ))
+  local bt_pagecache; bt_pagecache=$(pagecache_write_us)
   local cpu0 own0 sys0; cpu0=$(host_cpu); read -r own0 sys0 < <(pids_cpu "${PIDS[@]}")
   # Counted over the tracker and every aria2c; perf is in PIDS only until counts_stop, so
   # its CPU is not theirs.
@@ -737,7 +781,7 @@ EOF
   log "bittorrent: first leecher complete at ${first}s, last at ${last_complete}s, last sha256 done at ${secs}s"
   rm -rf "$T"
   BT_SECS=$secs
-  echo "system=bittorrent N=$N size_mb=$SIZE_MB rate=$RATE seconds=$secs lower_bound=$LB_SWARM ratio=$(ratio "$secs" "$LB_SWARM") cpu_us_per_chunk=$bt_chunk_us system_us_per_chunk=$bt_sys_us$count_fields$LINK_FIELDS"
+  echo "system=bittorrent N=$N size_mb=$SIZE_MB rate=$RATE seconds=$secs lower_bound=$LB_SWARM ratio=$(ratio "$secs" "$LB_SWARM") cpu_us_per_chunk=$bt_chunk_us system_us_per_chunk=$bt_sys_us pagecache_write_us=$bt_pagecache$count_fields$LINK_FIELDS"
 }
 
 # ===================================================================================
@@ -1126,6 +1170,9 @@ run_bundlecast() {
     while [ ! -e "$B/polling" ] && [ $k -lt 200 ]; do nap 0.05; k=$(( k + 1 )); done
     [ -e "$B/polling" ] || { log "bundlecast: the install poller did not start"; return 1; }
     settle
+    # Each node writes what it receives twice: into its store and its staged tree.
+    warm_free_memory $(( 2 * N * SIZE_MB + 256 ))
+    pagecache_write_us > "$B/pagecache-$ver.txt"
     local cpu0; cpu0=$(python3 "$H" cpu "seed:${PID_OF[seed]}" "${rss_spec[@]}")
     local perf_pid=""
     local perf_ver=$V1; [ "${PERF_RELEASE:-v1}" != v2 ] || perf_ver=$V2
@@ -1213,7 +1260,7 @@ run_bundlecast() {
     "(chunks sent again: $(awk '{print $4}' <<<"$seed_line") to another peer, $(awk '{print $5}' <<<"$seed_line") to the same peer)"
   local count_fields; count_fields=$(counts_fields "bundlecast v1" "the nodes and the seed" "$H" "$B/counts.data" "seed:${PID_OF[seed]}" "${rss_spec[@]}")
   breakdown "$V1"
-  echo "system=bundlecast N=$N size_mb=$SIZE_MB rate=$RATE seconds=$secs1 lower_bound=$LB_SWARM ratio=$(ratio "$secs1" "$LB_SWARM") v1_bytes_in_per_node=$list1 v1_bytes_in_min=$min1 v1_bytes_in_max=$max1 peak_rss_kib_max=$rss1 cpu_us_per_chunk=$cpu_chunk_us system_us_per_chunk=$sys_chunk_us$predict_fields$count_fields$LINK_FIELDS"
+  echo "system=bundlecast N=$N size_mb=$SIZE_MB rate=$RATE seconds=$secs1 lower_bound=$LB_SWARM ratio=$(ratio "$secs1" "$LB_SWARM") v1_bytes_in_per_node=$list1 v1_bytes_in_min=$min1 v1_bytes_in_max=$max1 peak_rss_kib_max=$rss1 cpu_us_per_chunk=$cpu_chunk_us system_us_per_chunk=$sys_chunk_us pagecache_write_us=$(cat "$B/pagecache-$V1.txt")$predict_fields$count_fields$LINK_FIELDS"
   BC_SECS=$secs1
 
   # v2: 1 MiB of new random bytes inserted in the middle of the v1 file
