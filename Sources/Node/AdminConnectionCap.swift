@@ -74,32 +74,10 @@ final class AdminConnectionSlots: Sendable {
         let address: String?
     }
 
-    /// The address a connection is counted under: an IPv4 address, or an IPv6 address's
-    /// first 64 bits (`2001:db8:0:1::/64`); nil on loopback (only the total counts there) or
-    /// for a socket with no IP (a Unix socket).
+    /// The address a connection is counted under (``ClientAddressKey``); nil on loopback
+    /// (only the total counts there) or for a socket with no IP (a Unix socket).
     static func key(of address: SocketAddress) -> String? {
-        switch address {
-        case .v4(let a):
-            return v4Key(UInt32(bigEndian: a.address.sin_addr.s_addr))
-        case .v6(let a):
-            let b = withUnsafeBytes(of: a.address.sin6_addr) { Array($0) }
-            guard b.count == 16 else { return nil }
-            // An IPv4 client of a dual-stack socket (::ffff:a.b.c.d): counted as that IPv4 address.
-            if b[0..<10].allSatisfy({ $0 == 0 }), b[10] == 0xff, b[11] == 0xff {
-                return v4Key(b[12...].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
-            }
-            if b[0..<15].allSatisfy({ $0 == 0 }), b[15] == 1 { return nil }  // ::1
-            let groups = stride(from: 0, to: 8, by: 2).map { String(UInt16(b[$0]) << 8 | UInt16(b[$0 + 1]), radix: 16) }
-            return groups.joined(separator: ":") + "::/64"
-        case .unixDomainSocket:
-            return nil
-        }
-    }
-
-    /// An IPv4 address as text; nil for 127.0.0.0/8.
-    private static func v4Key(_ address: UInt32) -> String? {
-        guard address >> 24 != 127 else { return nil }
-        return [24, 16, 8, 0].map { String((address >> UInt32($0)) & 0xff) }.joined(separator: ".")
+        ClientAddressKey(address).flatMap { $0.isLoopback ? nil : $0.text }
     }
 }
 

@@ -117,6 +117,19 @@ import Testing
         #expect(slots.open == 0)
     }
 
+    @Test func aClientIsCountedByItsHostAndLoopbackIsKnown() throws {
+        func key(_ ip: String) throws -> ClientAddressKey? { ClientAddressKey(try SocketAddress(ipAddress: ip, port: 7)) }
+        #expect(try key("127.0.0.1") == ClientAddressKey(text: "127.0.0.1", isLoopback: true))
+        #expect(try key("127.9.8.7")?.isLoopback == true)
+        #expect(try key("::1")?.isLoopback == true)
+        #expect(try key("::ffff:127.0.0.1") == ClientAddressKey(text: "127.0.0.1", isLoopback: true))
+        #expect(try key("::ffff:192.0.2.1") == ClientAddressKey(text: "192.0.2.1", isLoopback: false))
+        #expect(try key("10.0.0.1") == ClientAddressKey(text: "10.0.0.1", isLoopback: false))
+        #expect(try key("2001:db8:1:2:3:4:5:6") == ClientAddressKey(text: "2001:db8:1:2::/64", isLoopback: false))
+        #expect(try key("::2")?.isLoopback == false)
+        #expect(ClientAddressKey(try SocketAddress(unixDomainSocketPath: "/tmp/x.sock")) == nil)
+    }
+
     @Test func theKeyIsTheIPWithoutThePort() throws {
         #expect(AdminConnectionSlots.key(of: try SocketAddress(ipAddress: "10.1.2.3", port: 1)) == "10.1.2.3")
         #expect(AdminConnectionSlots.key(of: try SocketAddress(ipAddress: "10.1.2.3", port: 2)) == "10.1.2.3")

@@ -12,7 +12,8 @@ extension TransferNode {
         // number of slots (``UnprovenConnections``), given back on proof or close.
         var address: String?
         if expect == nil {
-            let from = channel.remoteAddress?.ipAddress ?? "unknown"
+            // Counted by host: an IPv6 one by its /64 (``ClientAddressKey``).
+            let from = channel.remoteAddress.flatMap(ClientAddressKey.init)?.text ?? "unknown"
             guard state.withLock({ $0.unproven.admit(from) }) else {
                 count { $0.connectionsRefused += 1 }
                 throw TransferError("too many transfer connections waiting to prove their id")
