@@ -10,13 +10,15 @@ import Synchronization
 /// token is read only once a request comes) could open connections until the process runs
 /// out of descriptors or memory, and with them the transfer and gossip sockets it needs.
 /// A connection over a cap is closed as it arrives, before anything is read from it: a
-/// refusal costs an accept and a pipeline set up and torn down. The per-address cap keeps one remote host from taking
-/// the whole of it (an IPv6 host is counted by its /64, which a single host commonly
-/// holds); it does not apply to loopback, where every local program shares one address.
-/// Connections from off loopback leave an eighth of the total free for loopback, so that
-/// however many remote hosts fill their part, the operator's commands on the machine
-/// itself still get in. The total is above the 256 status event streams, so that a fleet
-/// page's streams leave room for commands.
+/// refusal costs an accept and a pipeline set up and torn down.
+///
+/// The per-address cap keeps one remote host from taking the whole of it (an IPv6 host is
+/// counted by its /64, which a single host commonly holds); it does not apply to
+/// loopback, where every local program shares one address. Connections from off loopback
+/// leave an eighth of the total free for loopback, so that however many remote hosts fill
+/// their part, the operator's commands on the machine itself still get in. The total is
+/// above the 256 status event streams, so that a fleet page's streams leave room for
+/// commands.
 final class AdminConnectionSlots: Sendable {
     let total: Int
     let perAddress: Int
@@ -101,9 +103,8 @@ final class AdminConnectionCap: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        // Passed on even for a refused connection, which is closing: Hummingbird's handlers
-        // after this one must see every connection start that they will see end (without it,
-        // a refused connection stalled the answers on the connections held).
+        // Passed on even for a refused connection, which is closing: the handlers after this
+        // one (Hummingbird's) will see it end, and NIO's handlers expect a start before an end.
         _ = admit(context)
         context.fireChannelActive()
     }

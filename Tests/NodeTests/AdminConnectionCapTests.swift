@@ -18,6 +18,15 @@ import Testing
         return (channel, !channel.isActive)
     }
 
+    /// A connection from each of `ips`, every one expected to get in.
+    static func admitted(_ slots: AdminConnectionSlots, from ips: [String]) throws -> [EmbeddedChannel] {
+        try ips.map { ip in
+            let (channel, closed) = try connect(slots, from: ip)
+            #expect(!closed, "a connection from \(ip) under the caps gets in")
+            return channel
+        }
+    }
+
     /// Keeps the connection open when the cap closes it, so that what the cap passes on
     /// afterwards can be seen (on a socket, bytes already read may still arrive).
     final class HoldOpen: ChannelOutboundHandler {
@@ -31,12 +40,7 @@ import Testing
 
     @Test func oneRemoteAddressGetsAtMostItsShareAndOthersStillGetIn() throws {
         let slots = AdminConnectionSlots(total: 10, perAddress: 3)
-        var held: [EmbeddedChannel] = []
-        for _ in 0..<3 {
-            let (channel, closed) = try Self.connect(slots, from: "192.0.2.7")
-            #expect(!closed)
-            held.append(channel)
-        }
+        var held = try Self.admitted(slots, from: Array(repeating: "192.0.2.7", count: 3))
         let (_, fourthClosed) = try Self.connect(slots, from: "192.0.2.7")
         #expect(fourthClosed, "a fourth connection from one address is closed")
         // The same host over IPv4-mapped IPv6 is the same address.
@@ -55,12 +59,7 @@ import Testing
 
     @Test func loopbackIsBoundedOnlyByTheTotal() throws {
         let slots = AdminConnectionSlots(total: 5, perAddress: 2)
-        var held: [EmbeddedChannel] = []
-        for ip in ["127.0.0.1", "127.0.0.1", "127.0.0.1", "::1", "127.1.2.3"] {
-            let (channel, closed) = try Self.connect(slots, from: ip)
-            #expect(!closed, "loopback connection from \(ip) under the total")
-            held.append(channel)
-        }
+        let held = try Self.admitted(slots, from: ["127.0.0.1", "127.0.0.1", "127.0.0.1", "::1", "127.1.2.3"])
         let (_, closed) = try Self.connect(slots, from: "127.0.0.1")
         #expect(closed, "the sixth connection is over the total")
         let (_, remoteClosed) = try Self.connect(slots, from: "198.51.100.1")
@@ -73,21 +72,12 @@ import Testing
     @Test func remoteHostsLeaveAnEighthOfTheTotalToLoopback() throws {
         let slots = AdminConnectionSlots(total: 16, perAddress: 64)
         #expect(slots.remoteTotal == 14)
-        var held: [EmbeddedChannel] = []
-        for i in 0..<14 {
-            let (channel, closed) = try Self.connect(slots, from: "198.51.100.\(i + 1)")
-            #expect(!closed)
-            held.append(channel)
-        }
+        var held = try Self.admitted(slots, from: (1...14).map { "198.51.100.\($0)" })
         let (_, remoteClosed) = try Self.connect(slots, from: "198.51.100.200")
         #expect(remoteClosed, "remote hosts get no more than their part")
         let (_, v6Closed) = try Self.connect(slots, from: "2001:db8::7")
         #expect(v6Closed)
-        for _ in 0..<2 {
-            let (channel, closed) = try Self.connect(slots, from: "127.0.0.1")
-            #expect(!closed, "loopback still gets in")
-            held.append(channel)
-        }
+        held += try Self.admitted(slots, from: ["127.0.0.1", "127.0.0.1"])  // loopback still gets in
         let (_, overClosed) = try Self.connect(slots, from: "127.0.0.1")
         #expect(overClosed, "and the total still holds")
         #expect(slots.open == 16)
