@@ -39,6 +39,7 @@ final class AdminConnectionSlots: Sendable {
         precondition(total > 0 && perAddress > 0, "connection caps must be positive")
         self.total = total
         self.perAddress = perAddress
+        // With a total of 1 there is nothing to reserve: the one connection is anyone's.
         remoteTotal = max(1, total - max(1, total / 8))
     }
 
@@ -99,14 +100,16 @@ final class AdminConnectionCap: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { _ = admit(context) }
+        if context.channel.isActive, !admit(context) { context.close(promise: nil) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        // Passed on even for a refused connection, which is closing: the handlers after this
-        // one (Hummingbird's) will see it end, and NIO's handlers expect a start before an end.
-        _ = admit(context)
+        // A refused connection is started for the handlers after this one (Hummingbird's)
+        // before it is closed: they will see it end, and a close fires that at once, so
+        // closing first would show them its end before its start.
+        let admitted = admit(context)
         context.fireChannelActive()
+        if !admitted { context.close(promise: nil) }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -124,13 +127,12 @@ final class AdminConnectionCap: ChannelInboundHandler, RemovableChannelHandler {
         giveBack()
     }
 
-    /// Takes a slot the first time it is called, and closes the connection if none is left;
-    /// whether the connection holds one.
+    /// Takes a slot the first time it is called; whether the connection holds one (the
+    /// caller closes it if not).
     private func admit(_ context: ChannelHandlerContext) -> Bool {
         if !decided {
             decided = true
             slot = slots.take(from: context.channel.remoteAddress)
-            if slot == nil { context.close(promise: nil) }
         }
         return slot != nil
     }

@@ -120,6 +120,28 @@ import Testing
         #expect(ClientAddressKey(try SocketAddress(unixDomainSocketPath: "/tmp/x.sock")) == nil)
     }
 
+    /// Records the lifecycle events that reach it.
+    final class EventOrder: ChannelInboundHandler {
+        typealias InboundIn = HTTPRequestPart
+        var events: [String] = []
+        func channelActive(context: ChannelHandlerContext) { events.append("active") }
+        func channelInactive(context: ChannelHandlerContext) { events.append("inactive") }
+    }
+
+    @Test func theHandlersAfterTheCapSeeARefusedConnectionStartBeforeItEnds() throws {
+        let slots = AdminConnectionSlots(total: 1, perAddress: 1)
+        let (first, _) = try Self.connect(slots, from: "203.0.113.9")
+        let refused = EmbeddedChannel()
+        let order = EventOrder()
+        try refused.pipeline.syncOperations.addHandler(AdminConnectionCap(slots: slots))
+        try refused.pipeline.syncOperations.addHandler(order)
+        refused.remoteAddress = try Self.address("203.0.113.10")
+        try refused.connect(to: Self.address("203.0.113.10")).wait()
+        #expect(!refused.isActive, "refused")
+        #expect(order.events == ["active", "inactive"])
+        _ = try first.finish()
+    }
+
     @Test func theKeyIsTheIPWithoutThePort() throws {
         #expect(AdminConnectionSlots.key(of: try SocketAddress(ipAddress: "10.1.2.3", port: 1)) == "10.1.2.3")
         #expect(AdminConnectionSlots.key(of: try SocketAddress(ipAddress: "10.1.2.3", port: 2)) == "10.1.2.3")
