@@ -48,6 +48,14 @@ public enum HTTPFetch {
 }
 
 /// Why a fetch failed: one line.
+extension HTTPFetchError {
+    /// An error of a fetch in one line: this type's own description, or the system's for a
+    /// transport error (a refused connection, a time-out).
+    public static func describe(_ error: any Error) -> String {
+        (error as? HTTPFetchError)?.description ?? error.localizedDescription
+    }
+}
+
 public enum HTTPFetchError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The answer's body is larger than the caller allows.
     case tooLarge(url: String, limit: Int)

@@ -19,16 +19,7 @@ public struct NodeAdminClient: Sendable {
 
     /// Posts a notice; returns the node's answer, throws with its reason when refused.
     public func announce(_ notice: [UInt8]) async throws -> String {
-        var request = authorized(URLRequest(url: base.appendingPathComponent("/v1/notices")))
-        request.httpMethod = "POST"
-        request.httpBody = Data(notice)
-        request.setValue(Self.bytes, forHTTPHeaderField: "Content-Type")
-        let data: Data
-        let response: URLResponse
-        do { (data, response) = try await Self.fetch(request) } catch {
-            throw NodeClientError("cannot reach the node's admin API at \(base): \(Self.reason(error))")
-        }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        let (status, data) = try await post("/v1/notices", body: Data(notice), type: Self.bytes)
         let body = (try? JSONSerialization.jsonObject(with: data)) as? [String: String]
         if status == 200 { return "already held \(body?["app"] ?? "") sequence \(body?["sequence"] ?? "") (it learnt it first from the origin or a peer)" }
         guard status == 201 else {
@@ -87,25 +78,22 @@ public struct NodeAdminClient: Sendable {
         request.httpMethod = "POST"
         request.httpBody = body
         request.setValue(type, forHTTPHeaderField: "Content-Type")
-        do {
-            let (data, response) = try await Self.fetch(request)
-            return (response.statusCode, data)
-        } catch {
-            throw NodeClientError("cannot reach the node's admin API at \(base): \(Self.reason(error))")
-        }
+        return try await send(request)
     }
 
     /// The most an answer of the admin API may hold (a status of 50,000 members is a few MiB).
     static let answerLimit = 64 << 20
 
-    /// Whatever answers on the admin port (another program, if the node is down) gets no
-    /// cookie jar, no unbounded body, and no redirect elsewhere that would carry the token.
-    private static func fetch(_ request: URLRequest) async throws -> (Data, HTTPURLResponse) {
-        try await HTTPFetch.data(for: request, limit: answerLimit, redirects: .sameOrigin)
-    }
-
-    private static func reason(_ error: any Error) -> String {
-        (error as? HTTPFetchError)?.description ?? error.localizedDescription
+    /// The answer's status and body; throws when nothing answered. Whatever answers on the
+    /// admin port (another program, if the node is down) gets no cookie jar, no unbounded
+    /// body, and no redirect elsewhere that would carry the token.
+    private func send(_ request: URLRequest) async throws -> (Int, Data) {
+        do {
+            let (data, response) = try await HTTPFetch.data(for: request, limit: Self.answerLimit, redirects: .sameOrigin)
+            return (response.statusCode, data)
+        } catch {
+            throw NodeClientError("cannot reach the node's admin API at \(base): \(HTTPFetchError.describe(error))")
+        }
     }
 
     private func authorized(_ request: URLRequest) -> URLRequest {
@@ -119,15 +107,9 @@ public struct NodeAdminClient: Sendable {
     }
 
     public func status() async throws -> NodeStatus {
-        let data: Data
-        let response: URLResponse
-        do {
-            (data, response) = try await Self.fetch(authorized(URLRequest(url: base.appendingPathComponent("/v1/status"))))
-        } catch {
-            throw NodeClientError("cannot reach the node's admin API at \(base): \(Self.reason(error))")
-        }
-        guard (response as? HTTPURLResponse)?.statusCode == 200 else {
-            throw NodeClientError("the node at \(base) answered HTTP \((response as? HTTPURLResponse)?.statusCode ?? 0)")
+        let (status, data) = try await send(authorized(URLRequest(url: base.appendingPathComponent("/v1/status"))))
+        guard status == 200 else {
+            throw NodeClientError("the node at \(base) answered HTTP \(status)")
         }
         do { return try JSONDecoder().decode(NodeStatus.self, from: data) } catch {
             throw NodeClientError("the node at \(base) sent an unreadable status")

@@ -149,7 +149,7 @@ struct OriginWatcher: Service {
                 }
             } catch {
                 if Task.isCancelled { return }
-                unreachable((error as? HTTPFetchError)?.description ?? error.localizedDescription)
+                unreachable(HTTPFetchError.describe(error))
                 refused = 0
             }
             let delay = backoff * Double.random(in: 0.5...1.5)
@@ -167,7 +167,7 @@ struct OriginWatcher: Service {
         let data: Data
         let response: HTTPURLResponse
         do { (data, response) = try await HTTPFetch.data(for: request, limit: Self.timestampLimit) } catch {
-            logger.debug("cannot fetch the timestamp of \(app) from the origin: \((error as? HTTPFetchError)?.description ?? error.localizedDescription)")
+            logger.debug("cannot fetch the timestamp of \(app) from the origin: \(HTTPFetchError.describe(error))")
             return false
         }
         switch response.statusCode {
