@@ -52,4 +52,6 @@ for d in /sys/bus/virtio/drivers/virtio_balloon/virtio*; do
   if [ "${bits:5:1}" = 1 ]; then reporting=yes; else reporting=no; fi
 done
 [ -d /sys/bus/virtio/drivers/virtio_balloon ] || reporting=no-balloon
+order=/sys/module/page_reporting/parameters/page_reporting_order
+[ ! -r "$order" ] || reporting="$reporting (page_reporting_order $(cat "$order"); free blocks of that order and up are reported; scripts/bench-swarm.sh REPORTING=hold raises it past the largest order for its run)"
 echo "# free page reporting to the host (virtio-balloon): $reporting" >&2

@@ -58,6 +58,9 @@
 #              as it will write into the page cache, so that every system starts
 #              on memory the host has backed (see warm_free_memory() below); 0:
 #              leave memory as the machine has it
+#   REPORTING  hold (default): while the script runs, stop the VM's free page
+#              reporting to its host, if it has it and this is root (see
+#              hold_reporting() below), and restore it at exit; leave: as it is
 #   LOG_LEVEL  the nodes' --log-level (default info: a few lines per node and
 #              release, from which the delta's breakdown is drawn: notice,
 #              manifest, first peer / request / chunk, last chunk, staging,
@@ -231,6 +234,40 @@ warm_free_memory() { # MiB
   WARM_FILE=""
 }
 
+# With REPORTING=hold (the default): a guest that reports free pages to its host hands
+# back, within moments, whatever memory it frees, the warming above included (this
+# Firecracker kernel reports after 0 ms: `min_free_ms`); then the page cache's next pages
+# are faulted in by the host on the writer's clock, 100-140 us per 64 KiB against 13-16
+# backed (scripts/bench-pagecache.sh). Raising `page_reporting_order` above the largest
+# order the kernel's buddy allocator has (one column of /proc/buddyinfo per order) makes
+# no free block large enough to report, for BitTorrent and bundlecast alike; the old value
+# is put back at exit (cleanup, or the watchdog if the script is killed). A value already
+# at that height is left alone: another run, or the operator, holds it.
+REPORTING_PARAM=/sys/module/page_reporting/parameters/page_reporting_order
+REPORTING_SAVED=""
+hold_reporting() {
+  [ "$REPORTING" = hold ] && [ -w "$REPORTING_PARAM" ] || return 0
+  local now top
+  now=$(cat "$REPORTING_PARAM") || return 0
+  top=$(awk 'NR == 1 { print NF - 4 }' /proc/buddyinfo)
+  [[ $now =~ ^[0-9]+$ && $top =~ ^[0-9]+$ ]] && [ "$now" -lt "$top" ] || return 0
+  echo "$now" > "$TMP/reporting.saved"
+  if echo "$top" > "$REPORTING_PARAM" 2>/dev/null && [ "$(cat "$REPORTING_PARAM")" = "$top" ]; then
+    REPORTING_SAVED=$now
+    log "free page reporting to the host held for this run (page_reporting_order $now -> $top; put back at exit)"
+  else
+    rm -f "$TMP/reporting.saved"
+    log "could not hold free page reporting (page_reporting_order stays $now)"
+  fi
+}
+# Puts page_reporting_order back if this run raised it (from cleanup, or from the watchdog
+# with the value saved in TMP).
+release_reporting() {
+  local saved=${1:-$REPORTING_SAVED}
+  [ -n "$saved" ] || return 0
+  echo "$saved" > "$REPORTING_PARAM" 2>/dev/null || echo "bench-swarm: could not restore $REPORTING_PARAM to $saved" >&2
+}
+
 pagecache_write_us() {
   local f="$TMP/pagecache.probe" s
   s=$( { TIMEFORMAT=%3S; time dd if=/dev/zero of="$f" bs=1M count=64 status=none; } 2>&1 ) || s=""
@@ -243,7 +280,7 @@ for arg in "$@"; do
   case "$arg" in
     --quick) QUICK=1 ;;
     -h|--help) usage; exit 0 ;;
-    N=*|SIZE_MB=*|RATE=*|BIN=*|TIMEOUT=*|SKIP_BUNDLECAST=*|SKIP_TORRENT=*|SKIP_ORIGIN=*|KEEP=*|LOG_LEVEL=*|UPLOAD_ORDER=*|EVENT_LOOPS=*|LINKS=*|MIXED=*|PROGRAM_CAPS=*|SLOW_RATE=*|TBF_BURST=*|TBF_LATENCY=*|WARM=*)
+    N=*|SIZE_MB=*|RATE=*|BIN=*|TIMEOUT=*|SKIP_BUNDLECAST=*|SKIP_TORRENT=*|SKIP_ORIGIN=*|KEEP=*|LOG_LEVEL=*|UPLOAD_ORDER=*|EVENT_LOOPS=*|LINKS=*|MIXED=*|PROGRAM_CAPS=*|SLOW_RATE=*|TBF_BURST=*|TBF_LATENCY=*|WARM=*|REPORTING=*)
       declare "$arg" ;;
     *) echo "bench-swarm: unknown argument: $arg (try --help)" >&2; exit 64 ;;
   esac
@@ -257,6 +294,8 @@ SKIP_BUNDLECAST=${SKIP_BUNDLECAST:-0}
 SKIP_TORRENT=${SKIP_TORRENT:-0}
 SKIP_ORIGIN=${SKIP_ORIGIN:-0}
 KEEP=${KEEP:-0}
+REPORTING=${REPORTING:-hold}
+case "$REPORTING" in hold|leave) ;; *) echo "bench-swarm: REPORTING must be hold or leave" >&2; exit 64 ;; esac
 LOG_LEVEL=${LOG_LEVEL:-info}
 if [ -n "${EVENT_LOOPS:-}" ]; then LOOP_ARGS=(--event-loops "$EVENT_LOOPS"); else LOOP_ARGS=(); fi
 UPLOAD_ORDER=${UPLOAD_ORDER:-turns}
@@ -556,6 +595,7 @@ cleanup() {
   if [ -n "$WATCHDOG_PID" ]; then kill -TERM "$WATCHDOG_PID" 2>/dev/null; wait "$WATCHDOG_PID" 2>/dev/null; fi
   stop_pids 100 "${PIDS[@]}"
   [ "$NETNS" = 0 ] || netns_release
+  release_reporting
   if [ "$KEEP" = 1 ]; then log "kept $TMP"; else rm -rf "$TMP"; fi
   [ -z "$WARM_FILE" ] || rm -f "$WARM_FILE"
   exit "$rc"
@@ -574,10 +614,12 @@ watchdog() {
   nap 3
   while read -r p; do kill -KILL "$p" 2>/dev/null; done < "$PIDFILE"
   [ "$NETNS" = 0 ] || netns_release
+  [ -r "$TMP/reporting.saved" ] && release_reporting "$(cat "$TMP/reporting.saved")"
   [ "$KEEP" = 1 ] || rm -rf "$TMP"
 }
 watchdog $$ &
 WATCHDOG_PID=$!
+hold_reporting
 
 if [ "$NETNS" = 1 ]; then
   [ "$(id -u)" = 0 ] || die "LINKS=$LINKS needs root (ip netns, tc)"
