@@ -91,11 +91,11 @@ import TransferWire
     // MARK: - Transfer frames
 
     /// A transfer connection's decoder; `body` runs with the channel, whose connection's promise is then completed.
-    static func transfer(_ body: (EmbeddedChannel, TransferConnection) throws -> Void) throws {
+    static func transfer(largeFrames: LargeFrameBudget = LargeFrameBudget(), _ body: (EmbeddedChannel, TransferConnection) throws -> Void) throws {
         let channel = EmbeddedChannel()
         let connection = TransferConnection(expect: nil, eventLoop: channel.eventLoop)
         defer { connection.hello.fail(ChannelError.ioOnClosedChannel) }
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TransferFrameDecoder(connection: connection)))
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TransferFrameDecoder(connection: connection, largeFrames: largeFrames)))
         try connect(channel)
         try body(channel, connection)
     }
@@ -171,6 +171,85 @@ import TransferWire
                 #expect(throws: TransferFrameDecoder.FrameTooLarge.self) { try result.get() }
             }
             _ = try? channel.finish()
+        }
+    }
+
+    // MARK: - Room for manifest-sized frames, node-wide
+
+    /// A proven connection asked for the manifest, with the first `bytes` of a manifest frame of
+    /// `length` bytes read.
+    static func startManifest(_ channel: EmbeddedChannel, _ connection: TransferConnection, length: Int, bytes: Int) -> Result<[[UInt8]], any Error> {
+        connection.askedForManifest(digest)
+        for frame in [hello, proof] { _ = read(channel, frame.buffer()) }
+        var start = ByteBuffer()
+        start.writeInteger(UInt32(length))
+        start.writeInteger(manifest)
+        start.writeBytes([UInt8](repeating: 1, count: bytes - 1))
+        return read(channel, start)
+    }
+
+    static let large = TransferFrame.maxChunkFrame + 1000
+
+    /// Two asked connections each start a manifest-sized frame; with room for one, the second
+    /// is refused at its header, and the first's room comes back once its frame is whole.
+    @Test func aManifestSizedFrameTakesRoomNodeWideUntilItIsWhole() throws {
+        let budget = LargeFrameBudget(limit: 4 + Self.large)
+        try Self.transfer(largeFrames: budget) { first, firstConnection in
+            let started = try Self.startManifest(first, firstConnection, length: Self.large, bytes: 100).get()
+            #expect(started.isEmpty)
+            #expect(budget.inUse == 4 + Self.large)
+            try Self.transfer(largeFrames: budget) { second, secondConnection in
+                let refused = Self.startManifest(second, secondConnection, length: Self.large, bytes: 100)
+                #expect(throws: TransferFrameDecoder.NoRoomForLargeFrame.self) { try refused.get() }
+                _ = try? second.finish()
+            }
+            #expect(budget.inUse == 4 + Self.large, "the refused frame took nothing")
+            let rest = ByteBuffer(bytes: [UInt8](repeating: 1, count: Self.large - 100))
+            let whole = try Self.read(first, rest).get()
+            #expect(whole.map(\.count) == [Self.large])
+            #expect(budget.inUse == 0)
+            _ = try? first.finish()
+        }
+        // Frames no larger than a chunk take no room, whatever the budget holds.
+        try Self.transfer(largeFrames: LargeFrameBudget(limit: 0)) { channel, _ in
+            for frame in [Self.hello, Self.proof] { _ = try Self.read(channel, frame.buffer()).get() }
+            let chunk = TransferFrame.chunk(Self.digest, [UInt8](repeating: 2, count: 60_000)).buffer()
+            let partial = try Self.read(channel, chunk.getSlice(at: 0, length: 1000)!).get()
+            #expect(partial.isEmpty)
+            let done = try Self.read(channel, chunk.getSlice(at: 1000, length: chunk.readableBytes - 1000)!).get()
+            #expect(done.count == 1)
+            _ = try? channel.finish()
+        }
+    }
+
+    /// A connection that closes in the middle of a manifest-sized frame gives its room back.
+    @Test func aConnectionClosedMidFrameGivesItsRoomBack() throws {
+        let budget = LargeFrameBudget(limit: 4 + Self.large)
+        try Self.transfer(largeFrames: budget) { channel, connection in
+            let started = try Self.startManifest(channel, connection, length: Self.large, bytes: 10).get()
+            #expect(started.isEmpty)
+            #expect(budget.inUse > 0)
+            _ = try? channel.finish()
+            #expect(budget.inUse == 0)
+        }
+    }
+
+    /// An ask withdrawn while its frame is on the way (the manifest came from another peer)
+    /// lets that frame finish within its room; a new one on the same connection is refused.
+    @Test func aWithdrawnAskLetsTheFrameOnTheWayFinishAndNoOther() throws {
+        let budget = LargeFrameBudget()
+        try Self.transfer(largeFrames: budget) { channel, connection in
+            let started = try Self.startManifest(channel, connection, length: Self.large, bytes: 10).get()
+            #expect(started.isEmpty)
+            connection.answered(Self.digest)
+            let whole = try Self.read(channel, ByteBuffer(bytes: [UInt8](repeating: 1, count: Self.large - 10))).get()
+            #expect(whole.count == 1)
+            var next = ByteBuffer()
+            next.writeInteger(UInt32(Self.large))
+            next.writeInteger(Self.manifest)
+            #expect(throws: TransferFrameDecoder.FrameTooLarge.self) { try Self.read(channel, next).get() }
+            _ = try? channel.finish()
+            #expect(budget.inUse == 0)
         }
     }
 

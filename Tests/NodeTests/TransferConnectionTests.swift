@@ -16,24 +16,67 @@ import Testing
     let chunk = 256 << 10
 
     func take(now: UInt64 = 0, room: Bool = true) -> TransferConnection.Outgoing? {
-        connection.nextOutgoing(now: now) { _ in room }
+        connection.nextOutgoing(now: now) { _, _ in room }
     }
 
     @Test func atMostAMebibyteIsUnwrittenAndTheFirstAnswerAlwaysFits() {
         for i in 0..<8 { connection.enqueue(.manifest(Self.digest(i), size: chunk)) }
-        var taken = 0
-        while take() != nil { taken += 1 }
-        #expect(taken == TransferConnection.maxUnsentBytes / chunk)
-        #expect(connection.backlog == (waiting: 8 - taken, unsent: taken * chunk))
-        // A write completes: room for one more.
-        connection.written(chunk, now: 1)
+        // A peer that has read nothing yet gets one answer at a time.
         #expect(take() != nil)
         #expect(take() == nil)
+        // Each answer it takes makes room for two more, up to a mebibyte.
+        connection.written(chunk, now: 1)
+        var taken = 0
+        while take(now: 1) != nil { taken += 1 }
+        #expect(taken == 2)
+        connection.written(2 * chunk, now: 2)
+        taken = 0
+        while take(now: 2) != nil { taken += 1 }
+        #expect(taken == TransferConnection.maxUnsentBytes / chunk)
+        #expect(connection.backlog == (waiting: 8 - 3 - taken, unsent: taken * chunk))
+        // A write completes: room for one more.
+        connection.written(chunk, now: 3)
+        #expect(take(now: 3) != nil)
+        #expect(take(now: 3) == nil)
         // Something larger than the whole budget still goes once the buffer is empty.
         let big = TransferConnection()
         defer { big.hello.fail(ChannelError.ioOnClosedChannel) }
         big.enqueue(.manifest(Self.digest(99), size: 16 << 20))
-        #expect(big.nextOutgoing(now: 0) { _ in true } != nil)
+        #expect(big.nextOutgoing(now: 0) { _, _ in true } != nil)
+    }
+
+    /// A peer that reads a trickle, just inside the stall time-out, is held to one answer in
+    /// the buffer once what it read lies more than two seconds back.
+    @Test func aPeerThatReadsATrickleHoldsOneAnswerAtATime() {
+        for i in 0..<40 { connection.enqueue(.manifest(Self.digest(i), size: chunk)) }
+        var now: UInt64 = 1
+        #expect(take(now: now) != nil)
+        for _ in 0..<5 {
+            now += 25 * DrainMeter.window
+            connection.written(chunk, now: now)
+            #expect(take(now: now) != nil)
+            #expect(take(now: now) != nil, "what it just read makes room for two")
+            connection.written(chunk, now: now)
+            now += 3 * DrainMeter.window
+            #expect(take(now: now) == nil, "three seconds on, its reads are forgotten: one answer is in the buffer")
+            #expect(connection.backlog.unsent == chunk)
+        }
+    }
+
+    @Test func theDrainMeterCountsTheLastOneToTwoSecondsAndStopsAtTheCap() {
+        var meter = DrainMeter()
+        #expect(meter.allowance(now: 0) == 0)
+        meter.add(100, now: 10)
+        #expect(meter.allowance(now: 10) == 200)
+        meter.add(50, now: DrainMeter.window + 20)
+        #expect(meter.allowance(now: DrainMeter.window + 20) == 300, "the previous window still counts")
+        #expect(meter.allowance(now: 2 * DrainMeter.window + 30) == 100, "only the last window's 50 left")
+        #expect(meter.allowance(now: 5 * DrainMeter.window) == 0)
+        meter.add(.max, now: 6 * DrainMeter.window)
+        meter.add(.max, now: 6 * DrainMeter.window)
+        #expect(meter.allowance(now: 6 * DrainMeter.window) == TransferConnection.maxUnsentBytes)
+        meter.add(-5, now: 6 * DrainMeter.window)
+        #expect(meter.allowance(now: UInt64.max) == 0, "no overflow at the clock's end")
     }
 
     @Test func noNodeWideRoomMeansTheAnswerWaits() {

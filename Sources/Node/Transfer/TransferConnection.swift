@@ -6,10 +6,12 @@ import Synchronization
 
 /// One connection's state, shared by its handler and the closures it schedules.
 ///
-/// Answers that carry bulk (chunks, manifests) leave through ``outgoing``: at most
-/// ``maxUnsentBytes`` of them sit in the connection's write buffer at once, the rest
-/// wait here as a request (a digest, no bytes read). A peer that asks and never reads
-/// therefore costs a bounded buffer, not the node's memory.
+/// Answers that carry bulk (chunks, manifests) leave through ``outgoing``: the connection's
+/// write buffer holds one answer, and more only as the peer shows it reads them (twice what
+/// it took in the last one to two seconds, ``DrainMeter``; at most ``maxUnsentBytes``); the
+/// rest wait here as a request (a digest, no bytes read). A peer that asks and never reads
+/// therefore costs one answer's buffer, not the node's memory, and a peer that reads a
+/// trickle holds a trickle of the node-wide budget, not a mebibyte of it.
 final class TransferConnection: Sendable {
     let expect: NodeID?
     /// For an accepted connection, the address whose ``UnprovenConnections`` slot it holds
@@ -58,6 +60,8 @@ final class TransferConnection: Sendable {
         var manifestsAsked: [Digest256] = []
         /// When a write last completed (uptime nanoseconds): a peer that stops reading is dropped.
         var lastProgress: UInt64 = 0
+        /// What the peer took of our answers lately: how much more may be written.
+        var drain = DrainMeter()
         /// When the peer's last read came in (uptime nanoseconds; the connection's start before).
         var lastHeard: UInt64
     }
@@ -225,14 +229,15 @@ final class TransferConnection: Sendable {
         state.withLock { s in if !s.closed { s.waiting.append(item) } }
     }
 
-    /// The next answer that fits in the write buffer (the first always fits an empty one)
-    /// and for which `fits` reserves room node-wide, its bytes counted as unsent; nil when
-    /// none waits or there is no room.
-    func nextOutgoing(now: UInt64, fits: (Int) -> Bool) -> Outgoing? {
+    /// The next answer that fits in the write buffer (the first always fits an empty one;
+    /// more fit what the peer has shown it reads, ``DrainMeter``) and for which `fits`
+    /// reserves room node-wide (given its size, and whether it is the only answer in the
+    /// buffer), its bytes counted as unsent; nil when none waits or there is no room.
+    func nextOutgoing(now: UInt64, fits: (_ size: Int, _ alone: Bool) -> Bool) -> Outgoing? {
         state.withLock { s in
             guard !s.closed, s.waitingHead < s.waiting.count else { return nil }
             let item = s.waiting[s.waitingHead]
-            guard s.unsent == 0 || s.unsent + item.size <= Self.maxUnsentBytes, fits(item.size) else { return nil }
+            guard s.unsent == 0 || s.unsent + item.size <= s.drain.allowance(now: now), fits(item.size, s.unsent == 0) else { return nil }
             if s.unsent == 0 { s.lastProgress = now }
             s.waitingHead += 1
             if s.waitingHead == s.waiting.count {
@@ -255,6 +260,7 @@ final class TransferConnection: Sendable {
         state.withLock { s in
             s.unsent -= bytes
             s.lastProgress = now
+            s.drain.add(bytes, now: now)
         }
     }
 
@@ -304,6 +310,41 @@ final class TransferConnection: Sendable {
             swap(&taken, &s.hasQueue)
             s.hasPacing.sent(now: now)
             return taken
+        }
+    }
+}
+
+/// Bytes of a connection's answers the kernel took, over the last one to two seconds (two
+/// windows of ``window``): a peer may have twice that in the write buffer, at most
+/// ``TransferConnection/maxUnsentBytes``. A fast reader reaches the cap within
+/// milliseconds (each answer taken doubles the room, as TCP's slow start does); one that
+/// takes 64 KiB every 25 s, just inside the stall time-out, is held to one answer at a time.
+struct DrainMeter: Sendable {
+    static let window: UInt64 = 1_000_000_000
+    private var start: UInt64 = 0
+    private var current = 0
+    private var previous = 0
+
+    /// Bytes the write buffer may hold now.
+    mutating func allowance(now: UInt64) -> Int {
+        roll(now: now)
+        return min(TransferConnection.maxUnsentBytes, 2 * (current + previous))
+    }
+
+    /// Each window's count stops at the cap, so the sums above stay small.
+    mutating func add(_ bytes: Int, now: UInt64) {
+        roll(now: now)
+        let taken = max(0, bytes), cap = TransferConnection.maxUnsentBytes
+        current = taken >= cap - current ? cap : current + taken
+    }
+
+    private mutating func roll(now: UInt64) {
+        guard now > start else { return }
+        let elapsed = now - start
+        if elapsed >= 2 * Self.window {
+            (previous, current, start) = (0, 0, now)
+        } else if elapsed >= Self.window {
+            (previous, current, start) = (current, 0, start + Self.window)
         }
     }
 }

@@ -16,6 +16,10 @@ final class TransferHandler: ChannelInboundHandler {
     /// `has` frames of this read, handed on together (one planner event for all of them)
     /// before the next other frame and when the read is done, so the order is kept.
     private var news: [Digest256] = []
+    /// The handshake's deadline, cancelled when the connection ends: it holds the channel and
+    /// the connection, and a peer that connects and closes over and over would otherwise
+    /// keep every one of them for the deadline's length.
+    private var proofDeadline: Scheduled<Void>?
 
     init(node: TransferNode, connection: TransferConnection) {
         self.node = node
@@ -25,7 +29,7 @@ final class TransferHandler: ChannelInboundHandler {
     func channelActive(context: ChannelHandlerContext) {
         // A peer that does not prove its id in time is dropped (from the connect, not the dial).
         let (channel, connection) = (context.channel, connection)
-        context.eventLoop.scheduleTask(in: UnprovenConnections.deadline) {
+        proofDeadline = context.eventLoop.scheduleTask(in: UnprovenConnections.deadline) {
             if connection.remote == nil { channel.close(promise: nil) }
         }
         let hello = TransferFrame.hello(version: TransferFrame.protocolVersion, node: node.id, key: node.identity.publicKey, nonce: connection.nonce)
@@ -34,6 +38,8 @@ final class TransferHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        proofDeadline?.cancel()
+        proofDeadline = nil
         if let remote = connection.remote { node.unregistered(context.channel, peer: remote, connection: connection) }
         connection.hello.fail(ChannelError.ioOnClosedChannel)
         context.fireChannelInactive()

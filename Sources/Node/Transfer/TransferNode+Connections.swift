@@ -41,7 +41,7 @@ extension TransferNode {
                 logger.info("closing transfer connection with \(channel.remoteAddress?.description ?? "?"): \(why)")
             })
         }
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TransferFrameDecoder(connection: connection)))
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TransferFrameDecoder(connection: connection, largeFrames: largeFrames)))
         // A connect that fails never becomes active: the hello promise must not be left unfulfilled.
         channel.closeFuture.whenComplete { _ in connection.hello.fail(ChannelError.ioOnClosedChannel) }
         try channel.pipeline.syncOperations.addHandler(TransferHandler(node: self, connection: connection))

@@ -161,7 +161,7 @@ extension TransferNode {
     /// Writes the connection's waiting bulk answers while its write buffer and the node's
     /// budget (``maxUnsentBytes``) have room; a write that completes makes room again.
     func pumpOutgoing(_ connection: TransferConnection, on channel: any Channel) {
-        while let item = connection.nextOutgoing(now: NIODeadline.now().uptimeNanoseconds, fits: { reserveBulk($0, connection, channel) }) {
+        while let item = connection.nextOutgoing(now: NIODeadline.now().uptimeNanoseconds, fits: { reserveBulk($0, alone: $1, connection, channel) }) {
             switch item {
             case .chunk(let upload):
                 if connection.takeCancelled(upload.digest) {
@@ -177,13 +177,19 @@ extension TransferNode {
         }
     }
 
-    /// Bulk bytes written and not yet completed, over all connections: with 256 peers that
-    /// stop reading, memory stays at this plus one frame per connection's first answer.
+    /// Bulk bytes written and not yet completed, over all connections, beyond each
+    /// connection's one chunk: with 256 peers that stop reading, memory stays at this plus a
+    /// chunk frame per connection.
     static let maxUnsentBytes = 16 << 20
 
-    private func reserveBulk(_ size: Int, _ connection: TransferConnection, _ channel: any Channel) -> Bool {
+    /// Room node-wide for an answer of `size` bytes. A chunk that would be its connection's
+    /// only answer in the buffer (`alone`) always has room: peers that fill the budget and
+    /// read slowly cannot hold every other peer's uploads off, since each connection's
+    /// share of the budget follows what its peer reads (``DrainMeter``) and one chunk each is
+    /// always theirs. A manifest (up to 16 MiB) takes room like any other answer.
+    private func reserveBulk(_ size: Int, alone: Bool, _ connection: TransferConnection, _ channel: any Channel) -> Bool {
         state.withLock { s in
-            if s.bulk.unsent == 0 || s.bulk.unsent + size <= Self.maxUnsentBytes {
+            if s.bulk.unsent == 0 || s.bulk.unsent + size <= Self.maxUnsentBytes || (alone && size <= TransferFrame.maxChunkFrame) {
                 s.bulk.unsent += size
                 return true
             }

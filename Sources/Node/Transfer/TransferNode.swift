@@ -49,6 +49,8 @@ public final class TransferNode: Sendable {
 
     /// File regions being sent (``sendFromFile(_:)``).
     let regionsInFlight = Atomic<Int>(0)
+    /// Room for manifest-sized frames being received, over all connections.
+    let largeFrames = LargeFrameBudget()
 
     /// The node-wide books.
     struct State {
@@ -178,6 +180,13 @@ public final class TransferNode: Sendable {
     }
 
     static let hasDelay = TimeAmount.milliseconds(20)
+
+    /// A manifest is no longer wanted (fetched, or its fetch ended): no connection asked
+    /// for it may start sending a manifest-sized frame for it now.
+    func withdrawManifestAsks(_ digest: Digest256) {
+        let connections = state.withLock { $0.open.values.map(\.connection) }
+        for connection in connections { connection.answered(digest) }
+    }
 
     public func send(_ frame: TransferFrame, to peer: NodeID) {
         guard let link = state.withLock({ s in s.links[peer].map { Link(channel: $0, connection: s.open[ObjectIdentifier($0)]?.connection) } }) else { return }
