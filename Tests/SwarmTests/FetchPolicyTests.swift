@@ -119,6 +119,23 @@ struct FetchPolicyTests {
         #expect(p.refresh([Self.candidate(2, complete: true)], now: 300 * ms).dial.isEmpty, "the one peer holds it: enough")
     }
 
+    /// Anyone can make an id and ask: at most `maxAskers` askers are sources at once, and one
+    /// that leaves makes room for the next.
+    @Test func askersAreSourcesUpToTheirBound() {
+        var s = FetchSettings()
+        s.maxAskers = 2
+        var p = FetchPolicy(settings: s, seed: 1)
+        let first = p.peerAsked(peer(1), now: 0), second = p.peerAsked(peer(2), now: 0), third = p.peerAsked(peer(3), now: 0)
+        #expect(first && second && !third)
+        // Dialled peers are not askers: one is still dialled, and one asker leaving makes room.
+        let dialled = p.refresh([Self.candidate(7)], now: 0).dial.map(\.id)
+        let stillFull = p.peerAsked(peer(3), now: 0)
+        #expect(dialled == [peer(7)] && !stillFull)
+        let removed = p.remove(peer(1)), taken = p.peerAsked(peer(3), now: 0)
+        #expect(removed && taken)
+        #expect(p.known == [peer(2), peer(3), peer(7)])
+    }
+
     @Test func aPeerThatAsksUsIsASourceOnce() {
         var p = Self.policy()
         #expect(p.peerAsked(peer(5), now: 0) == true)

@@ -20,7 +20,8 @@ import Gossip
 /// - a failed dial is forgotten, so a later refresh may try that candidate again;
 /// - every connected peer, complete ones too, is asked for its have-set again after
 ///   `requery` (one that refused a chunk must be asked again, or it would stay unknown);
-/// - a peer fetching the same manifest that asks us is a source too, asked at once.
+/// - a peer fetching the same manifest that asks us is a source too, asked at once, while
+///   fewer than `maxAskers` such peers are in the download.
 public struct FetchPolicy: Sendable {
     /// A peer that may hold the manifest's chunks, as gossip describes it.
     public struct Candidate: Sendable, Equatable {
@@ -45,6 +46,8 @@ public struct FetchPolicy: Sendable {
         var lastQuery: UInt64 = 0
         /// The last have-query is not answered yet (its answer times the round trip).
         var awaitingHave = false
+        /// It dialled us and asked (``peerAsked(_:now:)``), rather than being dialled.
+        var asker = false
     }
 
     /// What one refresh asks of the shell.
@@ -57,6 +60,8 @@ public struct FetchPolicy: Sendable {
 
     public let settings: FetchSettings
     private(set) var peers: [NodeID: Peer] = [:]
+    /// Peers in `peers` that were taken because they asked.
+    private var askers = 0
     private var lastRefresh: UInt64 = 0
     private var rng: SplitMix64
 
@@ -121,14 +126,16 @@ public struct FetchPolicy: Sendable {
 
     /// A dial failed: forgotten, so a later refresh may try again.
     public mutating func dialFailed(_ peer: NodeID) {
-        peers[peer] = nil
+        remove(peer)
     }
 
-    /// A peer that we did not dial asked us about this manifest: a source too. True when it
-    /// is new (the shell adds it to the planner and sends it a have-query).
+    /// A peer that we did not dial asked us about this manifest: a source too, while fewer
+    /// than `maxAskers` are. True when it is taken (the shell adds it to the planner and
+    /// sends it a have-query).
     public mutating func peerAsked(_ peer: NodeID, now: UInt64) -> Bool {
-        guard peers[peer] == nil else { return false }
-        peers[peer] = Peer(connected: true)
+        guard peers[peer] == nil, askers < settings.maxAskers else { return false }
+        askers += 1
+        peers[peer] = Peer(connected: true, asker: true)
         asked(peer, now: now)
         return true
     }
@@ -149,7 +156,9 @@ public struct FetchPolicy: Sendable {
     /// The peer left the download (its connection closed, or it was dropped); true if it was in it.
     @discardableResult
     public mutating func remove(_ peer: NodeID) -> Bool {
-        peers.removeValue(forKey: peer) != nil
+        guard let gone = peers.removeValue(forKey: peer) else { return false }
+        if gone.asker { askers -= 1 }
+        return true
     }
 
     private mutating func asked(_ peer: NodeID, now: UInt64) {

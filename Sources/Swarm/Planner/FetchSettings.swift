@@ -5,6 +5,11 @@ public struct FetchSettings: Sendable {
     public var swarm = SwarmSettings()
     /// Peers dialled for one download (a dial in progress counts).
     public var maxPeers = 8
+    /// Peers that dialled us and asked about the manifest (fetching it too) taken as sources
+    /// of the download, beyond those it dialled. Bounded: anyone can make an id and ask, and
+    /// the planner prefers an idle peer to a busy one, so a crowd of askers that offer
+    /// everything and send nothing would otherwise hold most of the download's requests.
+    public var maxAskers = 16
     /// Peers holding the whole release: dialled even when `maxPeers` are connected, until
     /// this many of the download's peers hold it (the seed among them). A seed gives each
     /// new chunk to one requester only (super-seeding), so the first node to finish may hold

@@ -41,6 +41,9 @@ struct SwarmPeer: Sendable {
     var avoid: Set<Int> = []
     /// Time-outs so far.
     var misses = 0
+    /// Passes of ``SwarmPlanner/expire(now:)`` that found requests of this peer timed out
+    /// since it last delivered a chunk (``SwarmSettings/timeoutsToDrop``).
+    var missesSinceDelivery = 0
     /// The last scan found nothing this peer has that is still to request, not even a chunk
     /// that failed here before (the slow path asks for those when no one else has them);
     /// scans skip it until it announces a chunk or a chunk becomes
@@ -95,6 +98,7 @@ struct SwarmPeer: Sendable {
     /// so a pipelined peer is measured by its delivery rate, not its latency.
     mutating func recordDelivery(bytes: UInt64, issuedAt: UInt64, now: UInt64,
                                  meanChunkSize: Double, windows: ClosedRange<Int>) {
+        missesSinceDelivery = 0
         let start = max(lastDelivery, issuedAt)
         pendingBytes += bytes
         guard now > start else { return }
@@ -112,6 +116,7 @@ struct SwarmPeer: Sendable {
     /// congestion event, not several), count each as a miss.
     mutating func recordTimeouts(_ count: Int, minWindow: Int) {
         misses += count
+        missesSinceDelivery += 1
         window = max(minWindow, window / 2)
     }
 

@@ -61,6 +61,10 @@ extension SwarmPlanner {
                 table[id]!.avoid.insert(chunk)
             }
             table[id]!.recordTimeouts(expired.count, minWindow: windows.lowerBound)
+            if table[id]!.missesSinceDelivery >= max(1, settings.timeoutsToDrop) {
+                drop(id)
+                shun(id, now: now)
+            }
         }
     }
 }

@@ -6,7 +6,7 @@ extension SwarmPlanner {
     /// A peer connected. A banned peer stays out; a known one keeps its state
     /// and only takes the new zone.
     public mutating func addPeer(_ peer: NodeID, sameZone: Bool, now: UInt64) -> [Directive] {
-        if !banned.contains(peer) {
+        if !banned.contains(peer), !isShunned(peer, now: now) {
             if table[peer] != nil {
                 table[peer]!.sameZone = sameZone
             } else {
@@ -58,6 +58,11 @@ extension SwarmPlanner {
     /// come before ``addPeer(_:sameZone:now:)`` (measured while connecting).
     public mutating func peerRTT(_ peer: NodeID, nanoseconds: UInt64) {
         guard !banned.contains(peer) else { return }
+        // Kept for peers that come and go; a memory, not a list: past the bound it starts over.
+        if rtts[peer] == nil, rtts.count >= Self.keptOut {
+            rtts.removeAll(keepingCapacity: true)
+            minRTTs.removeAll(keepingCapacity: true)
+        }
         let smoothed = SwarmPeer.smoothedRTT(rtts[peer], nanoseconds)
         rtts[peer] = smoothed
         table[peer]?.rtt = smoothed
@@ -165,6 +170,8 @@ extension SwarmPlanner {
             table[peer]!.avoid.insert(chunk)
             refreshOffers()
         }
+        // Ids cost nothing: a peer that stops short of a ban must not grow the table for good.
+        if strikes[peer] == nil, strikes.count >= Self.keptOut { strikes.removeAll(keepingCapacity: true) }
         strikes[peer, default: 0] += 1
         if strikes[peer]! >= max(1, settings.strikesToBan) {
             drop(peer)
