@@ -65,8 +65,8 @@ extension NodeService {
         // A seed's upload goes to the chunks the fleet lacks.
         transferSettings.superSeed = settings.update.seedOnly
         // Bans reach the store through the download router, the transfer shell's delegate from construction.
-        let downloadRouter = DownloadRouter { peer, reason in
-            do { try store.saveBan(peer, reason: reason, at: now()) } catch { logger.error("cannot record the ban of \(peer): \(error)") }
+        let downloadRouter = DownloadRouter { bans in
+            do { try store.saveBans(bans, at: now()) } catch { logger.error("cannot record the ban of \(bans.count) peer(s): \(error)") }
         }
         let transfer = try await TransferNode.start(identity: identity, settings: transferSettings, chunks: chunks, manifests: manifests,
                                                     delegate: downloadRouter, logger: logger)

@@ -19,7 +19,7 @@ import TransferWire
         let candidate: TransferCandidate
 
         static func start(_ dir: String, settings: TransferNode.Settings = .init(),
-                          onBan: @escaping @Sendable (NodeID, String) -> Void = { _, _ in }) async throws -> Peer {
+                          onBan: @escaping @Sendable ([(peer: NodeID, reason: String)]) -> Void = { _ in }) async throws -> Peer {
             let chunks = try ChunkStore(root: dir + "/chunks")
             let manifests = try ManifestCache(root: dir + "/manifests")
             let router = DownloadRouter(onBan: onBan)
@@ -110,7 +110,7 @@ import TransferWire
             lying.corruptUploads = true
             let (seed, manifest) = try await Self.seed(dir, settings: lying)
             let (bans, ban) = AsyncStream.makeStream(of: String.self)
-            let fetcher = try await Peer.start(dir + "/fetcher") { peer, reason in ban.yield("\(peer) \(reason)") }
+            let fetcher = try await Peer.start(dir + "/fetcher") { for (peer, reason) in $0 { ban.yield("\(peer) \(reason)") } }
             var settings = FetchSettings()
             settings.swarm.strikesToBan = 1
             let download = Task {
@@ -137,7 +137,7 @@ import TransferWire
             lying.corruptUploads = true
             let (seed, manifest) = try await Self.seed(dir, settings: lying)
             let (bans, ban) = AsyncStream.makeStream(of: NodeID.self)
-            let fetcher = try await Peer.start(dir + "/fetcher") { peer, _ in ban.yield(peer) }
+            let fetcher = try await Peer.start(dir + "/fetcher") { for (peer, _) in $0 { ban.yield(peer) } }
             let asking = Task { try await fetcher.downloads.manifest(manifest.digest) { [seed.candidate] } }
             var heard = bans.makeAsyncIterator()
             #expect(await heard.next() == seed.node.id)

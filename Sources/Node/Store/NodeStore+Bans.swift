@@ -2,11 +2,15 @@ import GRDB
 import Gossip
 
 extension NodeStore {
-    /// Remembers that `peer` was banned (a restart keeps it banned until `bansLast` has passed).
-    public func saveBan(_ peer: NodeID, reason: String, at now: UInt64) throws {
+    /// Remembers that these peers were banned at `now`, in one transaction (one fsync, however
+    /// many): a restart keeps each banned until ``bans(now:lasting:)`` says its time is over.
+    public func saveBans(_ bans: [(peer: NodeID, reason: String)], at now: UInt64) throws {
+        guard !bans.isEmpty else { return }
         try pool.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO ban (peer, reason, bannedAt) VALUES (?, ?, ?)",
-                           arguments: [peer.description, String(reason.prefix(500)), Int64(clamping: now)])
+            for ban in bans {
+                try db.execute(sql: "INSERT OR REPLACE INTO ban (peer, reason, bannedAt) VALUES (?, ?, ?)",
+                               arguments: [ban.peer.description, String(ban.reason.prefix(500)), Int64(clamping: now)])
+            }
         }
     }
 

@@ -17,9 +17,9 @@ final class DownloadRouter: TransferNodeDelegate {
     }
 
     private let state = Mutex(State())
-    private let onBan: @Sendable (NodeID, String) -> Void
+    private let onBan: @Sendable ([(peer: NodeID, reason: String)]) -> Void
 
-    init(onBan: @escaping @Sendable (_ peer: NodeID, _ reason: String) -> Void = { _, _ in }) {
+    init(onBan: @escaping @Sendable (_ bans: [(peer: NodeID, reason: String)]) -> Void = { _ in }) {
         self.onBan = onBan
     }
 
@@ -46,7 +46,7 @@ final class DownloadRouter: TransferNodeDelegate {
         for fetch in fetches { fetch.peerGone(peer) }
     }
 
-    func transfer(banned peer: NodeID, reason: String) { onBan(peer, reason) }
+    func transfer(banned: [(peer: NodeID, reason: String)]) { onBan(banned) }
 
     // MARK: - Registration (``PeerDownloads``)
 

@@ -66,7 +66,7 @@ extension TransferNode {
         enum Found { case link(any Channel), dialing(EventLoopFuture<any Channel>), banned, none }
         let found = state.withLock { s -> Found in
             // Banned first: its link may not have finished closing yet.
-            if s.banned.contains(peer) { return .banned }
+            if s.bans.peers.contains(peer) { return .banned }
             if let channel = s.links[peer], channel.isActive { return .link(channel) }
             return s.dialing[peer].map { .dialing($0) } ?? .none
         }
@@ -112,7 +112,7 @@ extension TransferNode {
     /// and every peer with an open connection has a link.
     func registered(_ channel: any Channel, peer: NodeID, connection: TransferConnection, outbound: Bool) -> Bool {
         state.withLock { s in
-            guard !s.banned.contains(peer) else { return false }
+            guard !s.bans.peers.contains(peer) else { return false }
             let room = s.connections < settings.maxConnections && (outbound || s.inbound < inboundLimit)
             guard room, s.connectionsByPeer[peer, default: 0] < settings.maxConnectionsPerPeer else {
                 s.counters.connectionsRefused += 1
@@ -159,31 +159,50 @@ extension TransferNode {
     }
 
     /// Bans a peer for sending bad data: every connection with it closes and it is never
-    /// asked or served again.
+    /// asked or served again (``BanBook`` bounds what many bans cost).
     public func ban(_ peer: NodeID, reason: String) {
-        let banned = state.withLock { s -> [any Channel]? in
-            guard s.banned.insert(peer).inserted else { return nil }
+        let now = NIODeadline.now().uptimeNanoseconds
+        struct Outcome {
+            let channels: [any Channel]
+            let log: (log: Bool, quietBefore: Int)
+            let startWriter: Bool
+        }
+        let banned = state.withLock { s -> Outcome? in
+            guard s.bans.peers.insert(peer) else { return nil }
             s.counters.bannedCount? += 1
             s.counters.banned.append(peer.description)
             if s.counters.banned.count > TransferCounters.bannedListed { s.counters.banned.removeFirst() }
             let channels = s.open.values.filter { $0.peer == peer }.map(\.channel)
-            return channels + (s.links[peer].map { [$0] } ?? [])
+            return Outcome(channels: channels + (s.links[peer].map { [$0] } ?? []), log: s.bans.logLine(now: now),
+                           startWriter: s.bans.queue(peer, reason: reason))
         }
-        guard let channels = banned else { return }
-        logger.warning("banned peer \(peer): \(reason)")
+        guard let banned else { return }
+        if banned.log.log {
+            let quiet = banned.log.quietBefore
+            logger.warning("banned peer \(peer): \(reason)\(quiet > 0 ? " (and \(quiet) more peers banned before it, not logged one by one)" : "")")
+        }
         // Kept in `node.sqlite` (a write and an fsync) off the caller's thread: a ban for bad
         // chunks is decided on the event loop that read them.
-        io.async { [delegate] in delegate.transfer(banned: peer, reason: reason) }
-        for channel in channels { channel.close(promise: nil) }
+        if banned.startWriter { io.async { [self] in recordBans() } }
+        for channel in banned.channels { channel.close(promise: nil) }
     }
 
-    public func isBanned(_ peer: NodeID) -> Bool { state.withLock { $0.banned.contains(peer) } }
+    /// Writes the bans that wait, a batch per transaction, until none does.
+    private func recordBans() {
+        while true {
+            let batch = state.withLock { $0.bans.takeRecords() }
+            if batch.isEmpty { return }
+            delegate.transfer(banned: batch)
+        }
+    }
+
+    public func isBanned(_ peer: NodeID) -> Bool { state.withLock { $0.bans.peers.contains(peer) } }
 
     /// Bans remembered from before a restart: kept out as before, without a new log line.
     func restoreBans(_ peers: [NodeID]) {
         state.withLock { s in
-            s.banned.formUnion(peers)
-            s.counters.bannedCount = s.banned.count
+            for peer in peers { s.bans.peers.insert(peer) }
+            s.counters.bannedCount = s.bans.peers.count
             s.counters.banned = peers.suffix(TransferCounters.bannedListed).map(\.description)
         }
     }

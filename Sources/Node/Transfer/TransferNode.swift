@@ -69,7 +69,7 @@ public final class TransferNode: Sendable {
         /// Room for bulk answers in write buffers (see ``pumpOutgoing(_:on:)``).
         var bulk = BulkBudget()
         var counters = TransferCounters()
-        var banned: Set<NodeID> = []
+        var bans = BanBook()
         /// Every registered connection (both directions), for pushing `has` frames.
         var open: [ObjectIdentifier: OpenConnection] = [:]
         /// The distinct chunk lists of manifests peers asked about (have-queries come every

@@ -15,6 +15,7 @@ protocol TransferNodeDelegate: AnyObject, Sendable {
     func transfer(peer: NodeID, nowHolds chunks: [Digest256])
     /// The connection our requests to `peer` went over closed.
     func transfer(lostLinkTo peer: NodeID)
-    /// `peer` was banned just now (bans restored at start are not repeated).
-    func transfer(banned peer: NodeID, reason: String)
+    /// These peers were banned just now (bans restored at start are not repeated), oldest
+    /// first: written to `node.sqlite` together.
+    func transfer(banned: [(peer: NodeID, reason: String)])
 }
