@@ -101,4 +101,27 @@ struct HostileHaveTests {
         #expect(back, "a forgotten peer may come back")
         #expect(BoundedPeerSet(capacity: 0).capacity == 1)
     }
+
+    /// `missing` for a chunk not asked of the peer costs no planning, whoever sends it and
+    /// however often; it only forgets that the peer has it.
+    @Test func aRefusalOfNothingAskedPlansNothing() {
+        var p = planner(chunks: 8) { $0.initialWindow = 1; $0.minWindow = 1; $0.maxWindow = 1; $0.requestTimeout = second }
+        let a = peer(1), b = peer(2)
+        _ = p.addPeer(a, sameZone: false, now: 0)
+        let asked = p.peerHasAll(a, now: 0).chunks(to: a)
+        #expect(asked.count == 1)
+        let other = (0..<8).first { !asked.contains($0) }!
+        // Past the request's time-out: a step would re-issue it; a refusal of nothing does not step.
+        #expect(p.refused(chunk: other, by: a, now: 2 * second).isEmpty)
+        #expect(p.refused(chunk: other, by: b, now: 2 * second).isEmpty, "not a peer of the download")
+        #expect(p.refused(chunk: 99, by: a, now: 2 * second).isEmpty)
+        #expect(p.inFlight(to: a) == asked, "its time-out waits for the next event or tick")
+        #expect(!p.tick(now: 2 * second).isEmpty)
+        // A refusal of what was asked re-plans: the chunk goes to whoever else has it.
+        let again = p.inFlight(to: a)
+        _ = p.addPeer(b, sameZone: false, now: 2 * second)
+        let onlyThat = (0..<8).map { again.contains($0) }
+        #expect(p.peerHas(b, bitfield: onlyThat, now: 2 * second).chunks(to: b).isEmpty, "in flight at A")
+        #expect(p.refused(chunk: again[0], by: a, now: 2 * second + 1).chunks(to: b) == again)
+    }
 }

@@ -113,16 +113,18 @@ extension SwarmPlanner {
     }
 
     /// The peer does not have the chunk (or cannot serve it now): forget that
-    /// it has it and ask elsewhere.
+    /// it has it and ask elsewhere. Only a refusal of a request in flight re-plans: any peer
+    /// may send `missing` for any chunk of the manifest, as often as it likes, and a step can
+    /// walk every open chunk for every free peer (time-outs wait for the next event or tick).
     public mutating func refused(chunk: Int, by peer: NodeID, now: UInt64) -> [Directive] {
-        if sizes.indices.contains(chunk), table[peer] != nil {
-            if removeRequest(chunk, from: peer) != nil {
-                stats.refusals += 1
-                refreshOffers()
-            }
-            setHas(peer, chunk, false)
+        guard sizes.indices.contains(chunk), table[peer] != nil else { return [] }
+        let asked = removeRequest(chunk, from: peer) != nil
+        if asked {
+            stats.refusals += 1
+            refreshOffers()
         }
-        return step(now: now)
+        setHas(peer, chunk, false)
+        return asked ? step(now: now) : []
     }
 
     /// Time passes: time-outs, rate-limit refills, re-planning. Call it at
