@@ -149,7 +149,7 @@ struct FlowControlTests {
     }
 
     @Test func timeoutFallsBackToTheSamePeerWhenNoOneElseHasIt() {
-        var p = planner(chunks: 1) { $0.requestTimeout = second; $0.initialWindow = 8; $0.minWindow = 2; $0.timeoutsToDrop = 4 }
+        var p = planner(chunks: 1) { $0.requestTimeout = second; $0.initialWindow = 8; $0.minWindow = 2 }
         _ = p.addPeer(peer(1), sameZone: false, now: 0)
         #expect(p.peerHasAll(peer(1), now: 0) == [.request(peer: peer(1), chunk: 0)])
         #expect(p.tick(now: second) == [.request(peer: peer(1), chunk: 0)])

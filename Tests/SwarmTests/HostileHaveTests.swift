@@ -36,56 +36,84 @@ struct HostileHaveTests {
     }
 
     /// A peer that offers everything and answers nothing: its requests time out, its window
-    /// halves, and after `timeoutsToDrop` passes with no chunk between them it leaves the
-    /// download for good; the chunks go to a peer that answers.
-    @Test func aPeerThatAnswersNothingIsDroppedAfterItsTimeOutsAndStaysOut() {
+    /// halves, and after `timeoutsToDrop` time-outs with no chunk between them it is asked
+    /// for nothing for `dropFor`; the chunks go to a peer that answers.
+    @Test func aPeerThatAnswersNothingIsBenchedAfterItsTimeOuts() {
         var p = planner(chunks: 8) {
-            $0.requestTimeout = 10 * second; $0.timeoutsToDrop = 3
+            $0.requestTimeout = 10 * second; $0.timeoutsToDrop = 3; $0.dropFor = 60 * second
             $0.initialWindow = 2; $0.minWindow = 1; $0.maxWindow = 2
         }
         let silent = peer(1), honest = peer(2)
         _ = p.addPeer(silent, sameZone: true, now: 0)
+        _ = p.addPeer(honest, sameZone: false, now: 0)
+        // The honest peer holds one chunk; the silent one claims them all (so it is no chunk's
+        // only source once the honest one is counted, and it is preferred: same zone).
         #expect(p.peerHasAll(silent, now: 0).chunks(to: silent).count == 2)
+        _ = p.peerHas(honest, bitfield: (0..<8).map { _ in true }, now: 0)
         var now: UInt64 = 0
         for pass in 1...3 {
             now += 10 * second
             let out = p.tick(now: now)
-            if pass < 3 {
-                #expect(!out.chunks(to: silent).isEmpty, "pass \(pass): asked again, window halved")
-                #expect(p.peers.contains(silent))
-            }
+            if pass < 3 { #expect(!out.chunks(to: silent).isEmpty, "pass \(pass): asked again, window halved") }
         }
-        #expect(!p.peers.contains(silent) && p.isShunned(silent, now: now) && !p.isBanned(silent))
+        #expect(p.isBenched(silent, now: now) && !p.isBanned(silent) && p.peers.contains(silent))
         #expect(p.inFlight(to: silent).isEmpty)
-        _ = p.addPeer(silent, sameZone: true, now: now)
-        #expect(!p.peers.contains(silent), "it does not come back for a while")
-        _ = p.addPeer(honest, sameZone: false, now: now)
-        #expect(p.peerHasAll(honest, now: now).chunks(to: honest).count == 2)
-        // After `dropFor` it may: a swamped holder may be the only source.
-        _ = p.addPeer(silent, sameZone: true, now: now + 60 * second)
-        #expect(p.peers.contains(silent))
+        #expect(p.tick(now: now + 1).chunks(to: silent).isEmpty, "benched: asked for nothing")
+        #expect(!p.isBenched(silent, now: now + 60 * second), "then it may be asked again")
     }
 
-    /// A peer that is slow but delivers between its time-outs stays.
-    @Test func aSlowPeerThatDeliversIsNotDropped() {
+    /// Requests issued a moment apart time out in passes a moment apart: they count as one
+    /// time-out, not three.
+    @Test func timeOutsAMomentApartCountOnce() {
         var p = planner(chunks: 8) {
             $0.requestTimeout = 10 * second; $0.timeoutsToDrop = 2
             $0.initialWindow = 2; $0.minWindow = 1; $0.maxWindow = 2
         }
-        let slow = peer(1)
+        let a = peer(1), b = peer(2)
+        _ = p.addPeer(a, sameZone: true, now: 0)
+        // A offers chunk 7, then 6 a moment later: asked for each as it comes.
+        #expect(p.peerHas(a, bitfield: (0..<8).map { $0 == 7 }, now: 0).chunks(to: a) == [7])
+        #expect(p.peerHas(a, chunk: 6, now: 300 * ms).chunks(to: a) == [6])
+        // B offers everything: A is no chunk's only source.
+        _ = p.addPeer(b, sameZone: false, now: 300 * ms)
+        _ = p.peerHas(b, bitfield: (0..<8).map { _ in true }, now: 300 * ms)
+        _ = p.tick(now: 10 * second)
+        _ = p.tick(now: 10 * second + 300 * ms)
+        #expect(p.misses(of: a) == 2)
+        #expect(!p.isBenched(a, now: 10 * second + 300 * ms), "two passes 300 ms apart are one time-out")
+    }
+
+    /// The only peer offering a chunk is never benched, however slow: it may be the seed.
+    @Test func theOnlySourceIsNeverBenched() {
+        var p = planner(chunks: 1) { $0.requestTimeout = second; $0.timeoutsToDrop = 2; $0.initialWindow = 1; $0.minWindow = 1 }
+        let seed = peer(1)
+        _ = p.addPeer(seed, sameZone: false, now: 0)
+        _ = p.peerHasAll(seed, now: 0)
+        for n in 1...5 { #expect(p.tick(now: UInt64(n) * second) == [.request(peer: seed, chunk: 0)]) }
+        #expect(!p.isBenched(seed, now: 5 * second))
+    }
+
+    /// A peer that is slow but delivers between its time-outs, late chunks included, is not benched.
+    @Test func aSlowPeerThatDeliversIsNotBenched() {
+        var p = planner(chunks: 8) {
+            $0.requestTimeout = 10 * second; $0.timeoutsToDrop = 2
+            $0.initialWindow = 2; $0.minWindow = 1; $0.maxWindow = 2
+        }
+        let slow = peer(1), other = peer(2)
         _ = p.addPeer(slow, sameZone: true, now: 0)
+        _ = p.addPeer(other, sameZone: false, now: 0)
         var asked = p.peerHasAll(slow, now: 0).chunks(to: slow)
+        _ = p.peerHas(other, bitfield: (0..<8).map { _ in true }, now: 0)
         var now: UInt64 = 0
         for _ in 0..<4 {
             now += 10 * second
             asked += p.tick(now: now).chunks(to: slow)
-            // One chunk arrives before the next time-out: the count starts over.
-            let chunk = p.inFlight(to: slow).first ?? asked.last!
+            // A chunk arrives after its request timed out: late, but it counts.
+            let chunk = asked.first { !p.held[$0] }!
             _ = p.arriving(chunk: chunk, from: slow)
-            asked += p.received(chunk: chunk, from: slow, valid: true, now: now + 1).chunks(to: slow)
-            #expect(p.peers.contains(slow))
+            _ = p.received(chunk: chunk, from: slow, valid: true, now: now + 1)
+            #expect(!p.isBenched(slow, now: now + 1))
         }
-        #expect(!p.isShunned(slow, now: now))
     }
 
     @Test func keptOutPeersAreBoundedOldestFirst() {

@@ -1,7 +1,7 @@
 import Gossip
 
 /// A set of peers that forgets its oldest member once it holds ``capacity``: for peers
-/// kept out (banned, shunned), whose ids cost an attacker nothing to make, so a set that
+/// kept out (banned), whose ids cost an attacker nothing to make, so a set that
 /// only grew would grow without end. A forgotten peer may come back and be judged again.
 public struct BoundedPeerSet: Sendable {
     public let capacity: Int

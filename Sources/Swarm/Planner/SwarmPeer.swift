@@ -41,9 +41,13 @@ struct SwarmPeer: Sendable {
     var avoid: Set<Int> = []
     /// Time-outs so far.
     var misses = 0
-    /// Passes of ``SwarmPlanner/expire(now:)`` that found requests of this peer timed out
-    /// since it last delivered a chunk (``SwarmSettings/timeoutsToDrop``).
+    /// Time-outs of this peer since it last delivered a chunk, counted at most once per
+    /// request time-out (``SwarmSettings/timeoutsToDrop``), and when the last was counted.
     var missesSinceDelivery = 0
+    var lastMissCounted: UInt64 = 0
+    /// Until then (nanoseconds) the peer is asked for nothing: it answered nothing for
+    /// ``SwarmSettings/timeoutsToDrop`` time-outs running.
+    var benchedUntil: UInt64 = 0
     /// The last scan found nothing this peer has that is still to request, not even a chunk
     /// that failed here before (the slow path asks for those when no one else has them);
     /// scans skip it until it announces a chunk or a chunk becomes
@@ -114,9 +118,14 @@ struct SwarmPeer: Sendable {
 
     /// One or more requests timed out in one pass: halve once (they are one
     /// congestion event, not several), count each as a miss.
-    mutating func recordTimeouts(_ count: Int, minWindow: Int) {
+    /// Requests issued a moment apart time out in passes a moment apart: a pass is counted
+    /// toward ``missesSinceDelivery`` only a time-out (`spacing`) after the last counted one.
+    mutating func recordTimeouts(_ count: Int, minWindow: Int, now: UInt64, spacing: UInt64) {
         misses += count
-        missesSinceDelivery += 1
+        if lastMissCounted == 0 || (now >= lastMissCounted && now - lastMissCounted >= spacing) {
+            missesSinceDelivery += 1
+            lastMissCounted = now
+        }
         window = max(minWindow, window / 2)
     }
 

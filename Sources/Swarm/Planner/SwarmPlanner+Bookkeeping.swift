@@ -60,10 +60,11 @@ extension SwarmPlanner {
                 removeRequest(chunk, from: id)
                 table[id]!.avoid.insert(chunk)
             }
-            table[id]!.recordTimeouts(expired.count, minWindow: windows.lowerBound)
-            if table[id]!.missesSinceDelivery >= max(1, settings.timeoutsToDrop) {
-                drop(id)
-                shun(id, now: now)
+            table[id]!.recordTimeouts(expired.count, minWindow: windows.lowerBound, now: now, spacing: settings.requestTimeout)
+            if table[id]!.missesSinceDelivery >= max(1, settings.timeoutsToDrop), !isSoleSource(id) {
+                table[id]!.benchedUntil = Self.adding(now, settings.dropFor)
+                table[id]!.missesSinceDelivery = 0
+                table[id]!.lastMissCounted = 0
             }
         }
     }

@@ -6,7 +6,7 @@ extension SwarmPlanner {
     /// A peer connected. A banned peer stays out; a known one keeps its state
     /// and only takes the new zone.
     public mutating func addPeer(_ peer: NodeID, sameZone: Bool, now: UInt64) -> [Directive] {
-        if !banned.contains(peer), !isShunned(peer, now: now) {
+        if !banned.contains(peer) {
             if table[peer] != nil {
                 table[peer]!.sameZone = sameZone
             } else {
@@ -137,6 +137,8 @@ extension SwarmPlanner {
 
     private mutating func accept(_ chunk: Int, from peer: NodeID, now: UInt64, into out: inout [Directive]) {
         let size = UInt64(sizes[chunk])
+        // Any good chunk from the peer, a late one too, shows it answers.
+        table[peer]?.missesSinceDelivery = 0
         if let issuedAt = removeRequest(chunk, from: peer) {
             table[peer]!.recordDelivery(bytes: size, issuedAt: issuedAt, now: now,
                                         meanChunkSize: meanChunkSize, windows: windows)

@@ -64,11 +64,11 @@ extension SwarmPlanner {
     private mutating func nextPick(only: NodeID?, now: UInt64) -> Pick? {
         var free: [FreePeer] = []
         if let only {
-            if let peer = table[only], peer.hasFreeSlot { free.append(FreePeer(id: only, peer: peer)) }
+            if let peer = table[only], peer.hasFreeSlot, now >= peer.benchedUntil { free.append(FreePeer(id: only, peer: peer)) }
         } else {
             for id in ids {
                 let peer = table[id]!
-                if peer.hasFreeSlot { free.append(FreePeer(id: id, peer: peer)) }
+                if peer.hasFreeSlot, now >= peer.benchedUntil { free.append(FreePeer(id: id, peer: peer)) }
             }
         }
         guard !free.isEmpty else { return nil }

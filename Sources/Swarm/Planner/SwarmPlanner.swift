@@ -81,11 +81,8 @@ public struct SwarmPlanner: Sendable {
     var rtts: [NodeID: UInt64] = [:]
     /// The least round trip seen per peer (the path, without the queues of a busy moment).
     var minRTTs: [NodeID: UInt64] = [:]
-    /// Peers banned for bad chunks, and peers dropped for answering nothing
-    /// (``SwarmSettings/timeoutsToDrop``): both kept out of this download.
+    /// Peers banned for bad chunks: kept out of this download.
     var banned = BoundedPeerSet(capacity: SwarmPlanner.keptOut)
-    /// Until when (nanoseconds) each dropped peer stays out.
-    var shunned: [NodeID: UInt64] = [:]
 
     /// Fresh (non-endgame) picks so far, for random-first.
     var picks = 0
@@ -206,21 +203,17 @@ public struct SwarmPlanner: Sendable {
     /// Whether the peer was banned for bad chunks.
     public func isBanned(_ peer: NodeID) -> Bool { banned.contains(peer) }
 
-    /// Whether the peer was dropped from this download for answering nothing (and may not
-    /// come back before `now`).
-    public func isShunned(_ peer: NodeID, now: UInt64) -> Bool { shunned[peer].map { now < $0 } ?? false }
+    /// Whether the peer is asked for nothing at `now`, for answering nothing
+    /// (``SwarmSettings/timeoutsToDrop``).
+    public func isBenched(_ peer: NodeID, now: UInt64) -> Bool { table[peer].map { now < $0.benchedUntil } ?? false }
 
-    /// Keeps `peer` out until `dropFor` after `now`. The table is bounded: past ``keptOut``
-    /// entries the expired go, and if none has, all do (each is only a time-out's worth).
-    mutating func shun(_ peer: NodeID, now: UInt64) {
-        if shunned[peer] == nil, shunned.count >= Self.keptOut {
-            shunned = shunned.filter { now < $0.value }
-            if shunned.count >= Self.keptOut { shunned.removeAll() }
-        }
-        shunned[peer] = now > UInt64.max - settings.dropFor ? .max : now + settings.dropFor
+    /// Whether some chunk the download lacks is offered by this peer alone.
+    func isSoleSource(_ id: NodeID) -> Bool {
+        guard let peer = table[id] else { return false }
+        return sizes.indices.contains { !held[$0] && availability[$0] == 1 && has(peer, $0) }
     }
 
-    /// The most peers one download remembers as banned, and as shunned.
+    /// The most peers one download remembers as banned.
     public static let keptOut = 4096
 
     /// Known, not banned peers, in id order.

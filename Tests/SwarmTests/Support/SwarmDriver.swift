@@ -39,7 +39,7 @@ struct SwarmDriver {
     private var pending: [(at: UInt64, peer: NodeID, chunk: Int)] = []
     private var held: [Bool]
     private var rng: SplitMix64
-    private(set) var now: UInt64 = 0
+    private var now: UInt64 = 0
     private var requestedBytes: UInt64 = 0
 
     init(plannerSeed: UInt64, scenarioSeed: UInt64 = 42, chunks: Int = 60) {
