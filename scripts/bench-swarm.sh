@@ -250,7 +250,11 @@ hold_reporting() {
   local now top
   now=$(cat "$REPORTING_PARAM") || return 0
   top=$(awk 'NR == 1 { print NF - 4 }' /proc/buddyinfo)
-  [[ $now =~ ^[0-9]+$ && $top =~ ^[0-9]+$ ]] && [ "$now" -lt "$top" ] || return 0
+  [[ $now =~ ^[0-9]+$ && $top =~ ^[0-9]+$ ]] || return 0
+  if [ "$now" -ge "$top" ]; then
+    log "free page reporting is already held (page_reporting_order $now): left to the run or operator holding it, who may put it back during this run"
+    return 0
+  fi
   echo "$now" > "$TMP/reporting.saved"
   if echo "$top" > "$REPORTING_PARAM" 2>/dev/null && [ "$(cat "$REPORTING_PARAM")" = "$top" ]; then
     REPORTING_SAVED=$now

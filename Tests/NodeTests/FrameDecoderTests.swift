@@ -208,6 +208,7 @@ import TransferWire
             let whole = try Self.read(first, rest).get()
             #expect(whole.map(\.count) == [Self.large])
             #expect(budget.inUse == 0)
+            #expect(!firstConnection.isLargeFrameOverdue(now: .max), "a whole frame has no deadline left")
             _ = try? first.finish()
         }
         // Frames no larger than a chunk take no room, whatever the budget holds.
@@ -229,14 +230,17 @@ import TransferWire
             let started = try Self.startManifest(channel, connection, length: Self.large, bytes: 10).get()
             #expect(started.isEmpty)
             #expect(budget.inUse > 0)
+            let now = NIODeadline.now().uptimeNanoseconds
+            #expect(!connection.isLargeFrameOverdue(now: now))
+            #expect(connection.isLargeFrameOverdue(now: now + TransferConnection.largeFrameDeadline), "a frame that takes a minute is closed")
             _ = try? channel.finish()
             #expect(budget.inUse == 0)
         }
     }
 
-    /// An ask withdrawn while its frame is on the way (the manifest came from another peer)
-    /// lets that frame finish within its room; a new one on the same connection is refused.
-    @Test func aWithdrawnAskLetsTheFrameOnTheWayFinishAndNoOther() throws {
+    /// An ask that leaves the connection's list while its frame is on the way lets that frame
+    /// finish within its room; a new one on the same connection is refused.
+    @Test func aFrameHoldingRoomFinishesThoughItsAskLeft() throws {
         let budget = LargeFrameBudget()
         try Self.transfer(largeFrames: budget) { channel, connection in
             let started = try Self.startManifest(channel, connection, length: Self.large, bytes: 10).get()

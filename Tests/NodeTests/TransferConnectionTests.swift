@@ -63,6 +63,16 @@ import Testing
         }
     }
 
+    /// Answers dropped before the kernel took them (cancelled, unreadable, a failed write)
+    /// free their room but do not count as read: cancelling does not open the buffer.
+    @Test func answersNeverSentDoNotCountAsRead() {
+        for i in 0..<8 { connection.enqueue(.manifest(Self.digest(i), size: chunk)) }
+        #expect(take(now: 1) != nil)
+        connection.written(chunk, now: 1, taken: false)
+        #expect(take(now: 1) != nil)
+        #expect(take(now: 1) == nil, "still one at a time")
+    }
+
     @Test func theDrainMeterCountsTheLastOneToTwoSecondsAndStopsAtTheCap() {
         var meter = DrainMeter()
         #expect(meter.allowance(now: 0) == 0)

@@ -3,6 +3,8 @@ import Foundation
 import Gossip
 import Logging
 @testable import Node
+import NIOCore
+import NIOEmbedded
 import Swarm
 import Synchronization
 import Testing
@@ -39,6 +41,29 @@ import TransferWire
         for chunk in manifest.distinctChunks { try seed.node.chunks.putVerified(chunk.digest, #require(try store.read(chunk.digest))) }
         _ = try seed.node.manifests.put(manifest.encoded(), digest: manifest.digest)
         return (seed, manifest)
+    }
+
+    /// The node-wide budget full: a connection's only chunk still goes, outside it (and gives
+    /// nothing back to it when done); a manifest, or a second chunk, waits.
+    @Test(.timeLimit(.minutes(1))) func aConnectionsOnlyChunkGoesOutsideAFullBudget() async throws {
+        try await withTemporaryDirectory { dir in
+            let peer = try await Peer.start(dir + "/node")
+            let channel = EmbeddedChannel()
+            let connection = TransferConnection()
+            defer { connection.hello.fail(ChannelError.ioOnClosedChannel) }
+            let node = peer.node
+            #expect(node.reserveBulk(TransferNode.maxUnsentBytes, ownChunk: false, connection, channel) == .shared)
+            #expect(node.reserveBulk(64 << 10, ownChunk: true, connection, channel) == .own)
+            #expect(node.reserveBulk(64 << 10, ownChunk: false, connection, channel) == nil, "not its only answer, or a manifest")
+            #expect(node.reserveBulk(TransferFrame.maxChunkFrame + 1, ownChunk: true, connection, channel) == nil, "larger than a chunk")
+            #expect(node.state.withLock { $0.bulk.unsent } == TransferNode.maxUnsentBytes)
+            node.bulkDone(64 << 10, shared: false, sent: true, connection, channel)
+            #expect(node.state.withLock { $0.bulk.unsent } == TransferNode.maxUnsentBytes, "its own room was never the budget's")
+            node.bulkDone(TransferNode.maxUnsentBytes, shared: true, sent: true, connection, channel)
+            #expect(node.state.withLock { $0.bulk.unsent } == 0)
+            _ = try? channel.finish()
+            await node.shutdown()
+        }
     }
 
     @Test(.timeLimit(.minutes(1))) func aDownloadFetchesTheManifestAndEveryChunkFromAPeer() async throws {

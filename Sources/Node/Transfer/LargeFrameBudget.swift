@@ -5,8 +5,9 @@ import Synchronization
 /// are the node's to bound, not the peers': every holder a manifest fetch asks may answer
 /// with up to 16 MiB and then drip the rest a byte a minute, and without this bound each
 /// asked connection could hold that much of the node's memory at once. A frame takes its
-/// room when its length is read and gives it back when it is whole or its connection goes;
-/// a peer whose frame finds no room is closed, and the fetch asks another holder.
+/// room when its length is read and gives it back when it is whole or its connection goes
+/// (closed if the frame takes over ``TransferConnection/largeFrameDeadline``); a peer whose
+/// frame finds no room is closed, and the fetch asks another holder.
 final class LargeFrameBudget: Sendable {
     /// Four largest manifests at once.
     static let defaultBytes = 4 * (4 + (16 << 20))

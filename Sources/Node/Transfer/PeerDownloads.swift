@@ -46,10 +46,7 @@ public final class PeerDownloads: Sendable {
     func manifest(_ digest: Digest256, mirrors source: MirrorSource? = nil, changes: (@Sendable () -> UInt64)? = nil,
                   candidates: @Sendable () -> [TransferCandidate]) async throws -> [UInt8] {
         router.awaitManifest(digest)
-        defer {
-            router.stopAwaiting(digest)
-            node.withdrawManifestAsks(digest)
-        }
+        defer { router.stopAwaiting(digest) }
         var fromMirrors = source.map { ManifestFromMirrors(source: $0, digest: digest, now: Fetch.now()) }
         var rounds = ManifestRounds(seed: UInt64.random(in: 0...UInt64.max))
         let started = ContinuousClock.now

@@ -62,6 +62,9 @@ final class TransferConnection: Sendable {
         var lastProgress: UInt64 = 0
         /// What the peer took of our answers lately: how much more may be written.
         var drain = DrainMeter()
+        /// Since when a manifest-sized frame from the peer has been arriving (it holds room
+        /// node-wide, ``LargeFrameBudget``), if one is.
+        var largeFrameSince: UInt64?
         /// When the peer's last read came in (uptime nanoseconds; the connection's start before).
         var lastHeard: UInt64
     }
@@ -77,6 +80,8 @@ final class TransferConnection: Sendable {
             case .manifest(_, let size): return size
             }
         }
+
+        var isChunk: Bool { if case .chunk = self { true } else { false } }
     }
 
     /// Requests a peer may have queued with us at once; more are answered `missing`, so a
@@ -219,6 +224,19 @@ final class TransferConnection: Sendable {
         }
     }
 
+    /// A manifest-sized frame began to arrive (`now`), or ended (nil).
+    func largeFrame(since now: UInt64?) { state.withLock { $0.largeFrameSince = now } }
+
+    /// True when a manifest-sized frame has been arriving for ``largeFrameDeadline``: it holds
+    /// one of the node's few rooms for such frames, and a peer dripping one a byte a minute
+    /// would hold it for as long as it liked (the idle time-out counts any byte).
+    func isLargeFrameOverdue(now: UInt64) -> Bool {
+        state.withLock { s in s.largeFrameSince.map { now >= $0 && now - $0 >= Self.largeFrameDeadline } ?? false }
+    }
+
+    /// 16 MiB at 280 KB/s; a manifest under 256 KiB never takes room.
+    static let largeFrameDeadline: UInt64 = 60_000_000_000
+
     /// Whether a manifest-sized frame may come now.
     var awaitsManifest: Bool { state.withLock { !$0.manifestsAsked.isEmpty } }
 
@@ -233,11 +251,11 @@ final class TransferConnection: Sendable {
     /// more fit what the peer has shown it reads, ``DrainMeter``) and for which `fits`
     /// reserves room node-wide (given its size, and whether it is the only answer in the
     /// buffer), its bytes counted as unsent; nil when none waits or there is no room.
-    func nextOutgoing(now: UInt64, fits: (_ size: Int, _ alone: Bool) -> Bool) -> Outgoing? {
+    func nextOutgoing(now: UInt64, fits: (_ item: Outgoing, _ alone: Bool) -> Bool) -> Outgoing? {
         state.withLock { s in
             guard !s.closed, s.waitingHead < s.waiting.count else { return nil }
             let item = s.waiting[s.waitingHead]
-            guard s.unsent == 0 || s.unsent + item.size <= s.drain.allowance(now: now), fits(item.size, s.unsent == 0) else { return nil }
+            guard s.unsent == 0 || s.unsent + item.size <= s.drain.allowance(now: now), fits(item, s.unsent == 0) else { return nil }
             if s.unsent == 0 { s.lastProgress = now }
             s.waitingHead += 1
             if s.waitingHead == s.waiting.count {
@@ -255,12 +273,13 @@ final class TransferConnection: Sendable {
     /// Bytes of this connection's answers written and not yet taken by the kernel.
     var unsentBytes: Int { state.withLock { $0.unsent } }
 
-    /// A bulk write completed (or failed): its bytes leave the buffer.
-    func written(_ bytes: Int, now: UInt64) {
+    /// A bulk write completed (or failed, or was dropped: not `taken` by the kernel, so not
+    /// counted as read by the peer): its bytes leave the buffer.
+    func written(_ bytes: Int, now: UInt64, taken: Bool = true) {
         state.withLock { s in
             s.unsent -= bytes
             s.lastProgress = now
-            s.drain.add(bytes, now: now)
+            if taken { s.drain.add(bytes, now: now) }
         }
     }
 

@@ -22,14 +22,15 @@ struct TransferFrameDecoder: ByteToMessageDecoder {
         let type = buffer.getInteger(at: buffer.readerIndex + 4, as: UInt8.self)
         if length > 0 && type == nil { return .needMoreData }
         let limit = TransferFrame.maxLength(type: type ?? 0, stage: TransferFrame.Stage(frameIndex: frames), manifestAsked: connection.awaitsManifest)
-        // A frame already holding room goes on to its end though its ask was since withdrawn
-        // (its manifest arrived from another peer): it is bounded by that room.
+        // A frame already holding room goes on to its end though its ask has since left the
+        // connection's list: it is bounded by that room, and by its deadline.
         guard reserved > 0 || Int(length) <= limit else { throw FrameTooLarge() }
         let whole = 4 + Int(length)
         guard buffer.readableBytes >= whole else {
             if Int(length) > TransferFrame.maxChunkFrame, reserved == 0 {
                 guard largeFrames.take(whole) else { throw NoRoomForLargeFrame() }
                 reserved = whole
+                connection.largeFrame(since: NIODeadline.now().uptimeNanoseconds)
             }
             return .needMoreData
         }
@@ -47,5 +48,6 @@ struct TransferFrameDecoder: ByteToMessageDecoder {
         guard reserved > 0 else { return }
         largeFrames.give(reserved)
         reserved = 0
+        connection.largeFrame(since: nil)
     }
 }

@@ -52,6 +52,9 @@ extension TransferNode {
             if connection.isStalled(now: now) {
                 logger.info("closing transfer connection with \(connection.remote?.short ?? "?"): it has not read for \(TransferConnection.stallTimeout / 1_000_000_000) s")
                 channel.close(promise: nil)
+            } else if connection.isLargeFrameOverdue(now: now) {
+                logger.info("closing transfer connection with \(connection.remote?.short ?? "?"): its manifest frame has taken over \(TransferConnection.largeFrameDeadline / 1_000_000_000) s")
+                channel.close(promise: nil)
             } else if connection.remote != nil, connection.isIdle(now: now) {
                 logger.debug("closing transfer connection with \(connection.remote?.short ?? "?"): idle for \(TransferConnection.idleTimeout / 1_000_000_000) s")
                 count { $0.idleClosed? += 1 }

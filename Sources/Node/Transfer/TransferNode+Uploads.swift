@@ -12,6 +12,9 @@ struct Upload: Sendable {
     let size: Int
     let channel: any Channel
     let connection: TransferConnection
+    /// Its bytes count against the node-wide budget (false: it went as its connection's only
+    /// chunk, outside it; ``TransferNode/reserveBulk(_:ownChunk:_:_:)``).
+    var shared = true
 }
 
 /// The upload pacer's state: the link (nil without `--max-upload-rate`), when its next
@@ -161,16 +164,22 @@ extension TransferNode {
     /// Writes the connection's waiting bulk answers while its write buffer and the node's
     /// budget (``maxUnsentBytes``) have room; a write that completes makes room again.
     func pumpOutgoing(_ connection: TransferConnection, on channel: any Channel) {
-        while let item = connection.nextOutgoing(now: NIODeadline.now().uptimeNanoseconds, fits: { reserveBulk($0, alone: $1, connection, channel) }) {
+        var shared = true
+        while let item = connection.nextOutgoing(now: NIODeadline.now().uptimeNanoseconds, fits: { item, alone in
+            guard let room = reserveBulk(item.size, ownChunk: alone && item.isChunk, connection, channel) else { return false }
+            shared = room == .shared
+            return true
+        }) {
             switch item {
-            case .chunk(let upload):
+            case .chunk(var upload):
+                upload.shared = shared
                 if connection.takeCancelled(upload.digest) {
                     // Never sent: it holds no other requester off (super-seeding).
                     state.withLock { $0.uploads.seeding.unsent(upload.digest, to: upload.peer) }
-                    bulkDone(upload.size, connection, channel)
+                    bulkDone(upload.size, shared: upload.shared, sent: false, connection, channel)
                     continue
                 }
-                if !sendFromFile(upload) { io.async { [self] in writeChunk(upload) } }
+                if !sendFromFile(upload) { io.async { [self, upload] in writeChunk(upload) } }
             case .manifest(let digest, let size):
                 io.async { [self] in writeManifest(digest, size: size, on: channel, connection: connection) }
             }
@@ -182,28 +191,35 @@ extension TransferNode {
     /// chunk frame per connection.
     static let maxUnsentBytes = 16 << 20
 
-    /// Room node-wide for an answer of `size` bytes. A chunk that would be its connection's
-    /// only answer in the buffer (`alone`) always has room: peers that fill the budget and
-    /// read slowly cannot hold every other peer's uploads off, since each connection's
-    /// share of the budget follows what its peer reads (``DrainMeter``) and one chunk each is
-    /// always theirs. A manifest (up to 16 MiB) takes room like any other answer.
-    private func reserveBulk(_ size: Int, alone: Bool, _ connection: TransferConnection, _ channel: any Channel) -> Bool {
+    /// Where an answer's bytes are counted while they wait to be written.
+    enum Room { case shared, own }
+
+    /// Room node-wide for an answer of `size` bytes: in the shared budget, or, for a chunk
+    /// that would be its connection's only answer in the buffer (`ownChunk`), outside it. So
+    /// peers that fill the budget and read slowly hold neither every other peer's chunks off
+    /// (each connection's share follows what its peer reads, ``DrainMeter``, and one chunk is
+    /// always its own) nor the manifests (the chunks that went as their own count for none of
+    /// it). A manifest (up to 16 MiB) takes room in the budget. Nil: no room now (the
+    /// connection is told when there is).
+    func reserveBulk(_ size: Int, ownChunk: Bool, _ connection: TransferConnection, _ channel: any Channel) -> Room? {
         state.withLock { s in
-            if s.bulk.unsent == 0 || s.bulk.unsent + size <= Self.maxUnsentBytes || (alone && size <= TransferFrame.maxChunkFrame) {
+            if s.bulk.unsent == 0 || s.bulk.unsent + size <= Self.maxUnsentBytes {
                 s.bulk.unsent += size
-                return true
+                return .shared
             }
+            if ownChunk, size <= TransferFrame.maxChunkFrame { return .own }
             if !s.bulk.waiting.contains(where: { $0.connection === connection }) { s.bulk.waiting.append((connection, channel)) }
-            return false
+            return nil
         }
     }
 
-    /// A bulk write completed or was dropped: its room goes back, and the connections that
-    /// waited for room try again.
-    func bulkDone(_ size: Int, _ connection: TransferConnection, _ channel: any Channel) {
-        connection.written(size, now: NIODeadline.now().uptimeNanoseconds)
+    /// A bulk write completed or was dropped (`sent` false: its bytes never reached the
+    /// kernel, and do not count as read by the peer): its room goes back, and the
+    /// connections that waited for room try again.
+    func bulkDone(_ size: Int, shared: Bool, sent: Bool, _ connection: TransferConnection, _ channel: any Channel) {
+        connection.written(size, now: NIODeadline.now().uptimeNanoseconds, taken: sent)
         let retry = state.withLock { s -> [(connection: TransferConnection, channel: any Channel)] in
-            s.bulk.unsent -= size
+            if shared { s.bulk.unsent -= size }
             defer { s.bulk.waiting.removeAll() }
             return s.bulk.waiting
         }
@@ -244,7 +260,7 @@ extension TransferNode {
     func uploadDone(_ upload: Upload, sent: Bool) {
         if !sent { state.withLock { $0.uploads.seeding.unsent(upload.digest, to: upload.peer) } }
         _ = upload.connection.finish(upload.digest)
-        bulkDone(upload.size, upload.connection, upload.channel)
+        bulkDone(upload.size, shared: upload.shared, sent: sent, upload.connection, upload.channel)
     }
 
     private func writeManifest(_ digest: Digest256, size: Int, on channel: any Channel, connection: TransferConnection) {
@@ -255,9 +271,9 @@ extension TransferNode {
             return .manifest(digest, altered)
         } ?? .missing(digest)
         let promise = channel.eventLoop.makePromise(of: Void.self)
-        promise.futureResult.whenComplete { [self] _ in
+        promise.futureResult.whenComplete { [self] result in
             connection.manifestRequestDone()
-            bulkDone(size, connection, channel)
+            bulkDone(size, shared: true, sent: (try? result.get()) != nil, connection, channel)
         }
         channel.writeAndFlush(reply.buffer(), promise: promise)
     }

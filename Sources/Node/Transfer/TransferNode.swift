@@ -181,13 +181,6 @@ public final class TransferNode: Sendable {
 
     static let hasDelay = TimeAmount.milliseconds(20)
 
-    /// A manifest is no longer wanted (fetched, or its fetch ended): no connection asked
-    /// for it may start sending a manifest-sized frame for it now.
-    func withdrawManifestAsks(_ digest: Digest256) {
-        let connections = state.withLock { $0.open.values.map(\.connection) }
-        for connection in connections { connection.answered(digest) }
-    }
-
     public func send(_ frame: TransferFrame, to peer: NodeID) {
         guard let link = state.withLock({ s in s.links[peer].map { Link(channel: $0, connection: s.open[ObjectIdentifier($0)]?.connection) } }) else { return }
         if case .getManifest(let d) = frame { link.connection?.askedForManifest(d) }
