@@ -35,14 +35,20 @@ struct HostileHaveTests {
         #expect(p.heldCount == 0)
     }
 
+    /// Eight chunks, 10 s time-outs, windows of one or two requests, and a peer benched for
+    /// 60 s after `timeouts` time-outs with nothing delivered.
+    static func benching(after timeouts: Int) -> SwarmPlanner {
+        planner(chunks: 8) {
+            $0.requestTimeout = 10 * second; $0.timeoutsToDrop = timeouts; $0.dropFor = 60 * second
+            $0.initialWindow = 2; $0.minWindow = 1; $0.maxWindow = 2
+        }
+    }
+
     /// A peer that offers everything and answers nothing: its requests time out, its window
     /// halves, and after `timeoutsToDrop` time-outs with no chunk between them it is asked
     /// for nothing for `dropFor`; the chunks go to a peer that answers.
     @Test func aPeerThatAnswersNothingIsBenchedAfterItsTimeOuts() {
-        var p = planner(chunks: 8) {
-            $0.requestTimeout = 10 * second; $0.timeoutsToDrop = 3; $0.dropFor = 60 * second
-            $0.initialWindow = 2; $0.minWindow = 1; $0.maxWindow = 2
-        }
+        var p = Self.benching(after: 3)
         let silent = peer(1), honest = peer(2)
         _ = p.addPeer(silent, sameZone: true, now: 0)
         _ = p.addPeer(honest, sameZone: false, now: 0)
@@ -65,10 +71,7 @@ struct HostileHaveTests {
     /// Requests issued a moment apart time out in passes a moment apart: they count as one
     /// time-out, not three.
     @Test func timeOutsAMomentApartCountOnce() {
-        var p = planner(chunks: 8) {
-            $0.requestTimeout = 10 * second; $0.timeoutsToDrop = 2
-            $0.initialWindow = 2; $0.minWindow = 1; $0.maxWindow = 2
-        }
+        var p = Self.benching(after: 2)
         let a = peer(1), b = peer(2)
         _ = p.addPeer(a, sameZone: true, now: 0)
         // A offers chunk 7, then 6 a moment later: asked for each as it comes.
@@ -95,10 +98,7 @@ struct HostileHaveTests {
 
     /// A peer that is slow but delivers between its time-outs, late chunks included, is not benched.
     @Test func aSlowPeerThatDeliversIsNotBenched() {
-        var p = planner(chunks: 8) {
-            $0.requestTimeout = 10 * second; $0.timeoutsToDrop = 2
-            $0.initialWindow = 2; $0.minWindow = 1; $0.maxWindow = 2
-        }
+        var p = Self.benching(after: 2)
         let slow = peer(1), other = peer(2)
         _ = p.addPeer(slow, sameZone: true, now: 0)
         _ = p.addPeer(other, sameZone: false, now: 0)
