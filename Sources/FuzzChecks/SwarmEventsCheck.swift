@@ -162,7 +162,10 @@ enum SwarmEventsCheck {
                     asked[p][c] = nil
                     offers[p]![c] = false
                 }
+                // A refusal re-plans only when it refuses a request in flight (time-outs the
+                // planner took silently included): not a step to hold the planner to.
                 out = planner.refused(chunk: c, by: peer, now: now)
+                stepped = false
             case 12:
                 let step = input.below(SwarmEventsCheck.advances.count + 1)
                 now += step < SwarmEventsCheck.advances.count ? SwarmEventsCheck.advances[step] : UInt64(input.u32())

@@ -46,7 +46,8 @@ struct SwarmPeer: Sendable {
     var missesSinceDelivery = 0
     var lastMissCounted: UInt64 = 0
     /// Until then (nanoseconds) the peer is asked for nothing: it answered nothing for
-    /// ``SwarmSettings/timeoutsToDrop`` time-outs running.
+    /// ``SwarmSettings/timeoutsToDrop`` time-outs running. 0: not benched (cleared when the
+    /// bench ends, so that ``SwarmPlanner/nextDeadline`` does not keep naming a past time).
     var benchedUntil: UInt64 = 0
     /// The last scan found nothing this peer has that is still to request, not even a chunk
     /// that failed here before (the slow path asks for those when no one else has them);

@@ -48,6 +48,15 @@ extension SwarmPlanner {
         var anyExpired = false
         defer { if anyExpired { refreshOffers() } }
         for id in ids {
+            // A bench ends at its time (a tick is due then: ``nextDeadline``).
+            if table[id]!.benchedUntil != 0 {
+                if now >= table[id]!.benchedUntil {
+                    table[id]!.benchedUntil = 0
+                    anyExpired = true
+                } else {
+                    expiryCheckAt = min(expiryCheckAt, table[id]!.benchedUntil)
+                }
+            }
             for issued in table[id]!.inFlight.values where Self.adding(issued, settings.requestTimeout) > now {
                 expiryCheckAt = min(expiryCheckAt, Self.adding(issued, settings.requestTimeout))
             }
@@ -62,9 +71,10 @@ extension SwarmPlanner {
             }
             table[id]!.recordTimeouts(expired.count, minWindow: windows.lowerBound, now: now, spacing: settings.requestTimeout)
             if table[id]!.missesSinceDelivery >= max(1, settings.timeoutsToDrop), !isSoleSource(id) {
-                table[id]!.benchedUntil = Self.adding(now, settings.dropFor)
+                table[id]!.benchedUntil = max(1, Self.adding(now, settings.dropFor))
                 table[id]!.missesSinceDelivery = 0
                 table[id]!.lastMissCounted = 0
+                expiryCheckAt = min(expiryCheckAt, table[id]!.benchedUntil)
             }
         }
     }

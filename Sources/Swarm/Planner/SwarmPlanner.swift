@@ -224,11 +224,12 @@ public struct SwarmPlanner: Sendable {
         table[peer]?.inFlight.keys.sorted() ?? []
     }
 
-    /// Earliest time ``tick(now:)`` must be called: the first request time-out
-    /// or the rate limiter's refill, or `UInt64.max` when nothing waits.
+    /// Earliest time ``tick(now:)`` must be called: the first request time-out, the rate
+    /// limiter's refill, or the end of a peer's bench, or `UInt64.max` when nothing waits.
     public var nextDeadline: UInt64 {
         var earliest = min(rateWakeup ?? .max, endgameWakeup ?? .max)
         for id in ids {
+            if table[id]!.benchedUntil != 0 { earliest = min(earliest, table[id]!.benchedUntil) }
             for issued in table[id]!.inFlight.values {
                 earliest = min(earliest, Self.adding(issued, settings.requestTimeout))
             }
