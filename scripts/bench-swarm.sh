@@ -237,14 +237,14 @@ warm_free_memory() { # MiB
 # With REPORTING=hold (the default): a guest that reports free pages to its host hands
 # back, within moments, whatever memory it frees, the warming above included (this
 # Firecracker kernel reports after 0 ms: `min_free_ms`); then the page cache's next pages
-# are faulted in by the host on the writer's clock, 100-140 us per 64 KiB against 13-16
-# backed (scripts/bench-pagecache.sh). Raising `page_reporting_order` above the largest
+# are faulted in by the host on the writer's clock, at several times the cost of backed
+# ones (scripts/bench-pagecache.sh; docs/benchmarks.md). Raising `page_reporting_order` above the largest
 # order the kernel's buddy allocator has (one column of /proc/buddyinfo per order) makes
 # no free block large enough to report, for BitTorrent and bundlecast alike; the old value
-# is put back at exit (cleanup, or the watchdog if the script is killed). A value already
-# at that height is left alone: another run, or the operator, holds it.
+# is put back at exit (cleanup, or the watchdog if the script is killed), from
+# TMP/reporting.saved, which exists only while this run holds it. A value already at that
+# height is left alone: another run, or the operator, holds it.
 REPORTING_PARAM=/sys/module/page_reporting/parameters/page_reporting_order
-REPORTING_SAVED=""
 hold_reporting() {
   [ "$REPORTING" = hold ] && [ -w "$REPORTING_PARAM" ] || return 0
   local now top
@@ -257,19 +257,18 @@ hold_reporting() {
   fi
   echo "$now" > "$TMP/reporting.saved"
   if echo "$top" > "$REPORTING_PARAM" 2>/dev/null && [ "$(cat "$REPORTING_PARAM")" = "$top" ]; then
-    REPORTING_SAVED=$now
     log "free page reporting to the host held for this run (page_reporting_order $now -> $top; put back at exit)"
   else
     rm -f "$TMP/reporting.saved"
     log "could not hold free page reporting (page_reporting_order stays $now)"
   fi
 }
-# Puts page_reporting_order back if this run raised it (from cleanup, or from the watchdog
-# with the value saved in TMP).
+# Puts page_reporting_order back if this run raised it (from cleanup or the watchdog).
 release_reporting() {
-  local saved=${1:-$REPORTING_SAVED}
-  [ -n "$saved" ] || return 0
+  local saved
+  saved=$(cat "$TMP/reporting.saved" 2>/dev/null) || return 0
   echo "$saved" > "$REPORTING_PARAM" 2>/dev/null || echo "bench-swarm: could not restore $REPORTING_PARAM to $saved" >&2
+  rm -f "$TMP/reporting.saved"
 }
 
 pagecache_write_us() {
@@ -618,7 +617,7 @@ watchdog() {
   nap 3
   while read -r p; do kill -KILL "$p" 2>/dev/null; done < "$PIDFILE"
   [ "$NETNS" = 0 ] || netns_release
-  [ -r "$TMP/reporting.saved" ] && release_reporting "$(cat "$TMP/reporting.saved")"
+  release_reporting
   [ "$KEEP" = 1 ] || rm -rf "$TMP"
 }
 watchdog $$ &

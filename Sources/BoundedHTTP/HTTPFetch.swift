@@ -48,14 +48,6 @@ public enum HTTPFetch {
 }
 
 /// Why a fetch failed: one line.
-extension HTTPFetchError {
-    /// An error of a fetch in one line: this type's own description, or the system's for a
-    /// transport error (a refused connection, a time-out).
-    public static func describe(_ error: any Error) -> String {
-        (error as? HTTPFetchError)?.description ?? error.localizedDescription
-    }
-}
-
 public enum HTTPFetchError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The answer's body is larger than the caller allows.
     case tooLarge(url: String, limit: Int)
@@ -70,6 +62,14 @@ public enum HTTPFetchError: Error, CustomStringConvertible, Equatable, Sendable 
         case .notHTTP(let url): return "the answer from \(url) is not an HTTP response"
         case .tooSlow(let url, let seconds): return "the answer from \(url) took longer than \(seconds) s: given up"
         }
+    }
+}
+
+extension HTTPFetchError {
+    /// An error of a fetch in one line: this type's own description, or the system's for a
+    /// transport error (a refused connection, a time-out).
+    public static func describe(_ error: any Error) -> String {
+        (error as? HTTPFetchError)?.description ?? error.localizedDescription
     }
 }
 

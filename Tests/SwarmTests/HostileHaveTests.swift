@@ -39,14 +39,14 @@ struct HostileHaveTests {
     /// 60 s after `timeouts` time-outs with nothing delivered.
     static func benching(after timeouts: Int) -> SwarmPlanner {
         planner(chunks: 8) {
-            $0.requestTimeout = 10 * second; $0.timeoutsToDrop = timeouts; $0.dropFor = 60 * second
+            $0.requestTimeout = 10 * second; $0.timeoutsToBench = timeouts; $0.benchFor = 60 * second
             $0.initialWindow = 2; $0.minWindow = 1; $0.maxWindow = 2
         }
     }
 
     /// A peer that offers everything and answers nothing: its requests time out, its window
-    /// halves, and after `timeoutsToDrop` time-outs with no chunk between them it is asked
-    /// for nothing for `dropFor`; the chunks go to a peer that answers.
+    /// halves, and after `timeoutsToBench` time-outs with no chunk between them it is asked
+    /// for nothing for `benchFor`; the chunks go to a peer that answers.
     @Test func aPeerThatAnswersNothingIsBenchedAfterItsTimeOuts() {
         var p = Self.benching(after: 3)
         let silent = peer(1), honest = peer(2)
@@ -88,7 +88,7 @@ struct HostileHaveTests {
 
     /// The only peer offering a chunk is never benched, however slow: it may be the seed.
     @Test func theOnlySourceIsNeverBenched() {
-        var p = planner(chunks: 1) { $0.requestTimeout = second; $0.timeoutsToDrop = 2; $0.initialWindow = 1; $0.minWindow = 1 }
+        var p = planner(chunks: 1) { $0.requestTimeout = second; $0.timeoutsToBench = 2; $0.initialWindow = 1; $0.minWindow = 1 }
         let seed = peer(1)
         _ = p.addPeer(seed, sameZone: false, now: 0)
         _ = p.peerHasAll(seed, now: 0)

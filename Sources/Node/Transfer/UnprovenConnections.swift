@@ -7,8 +7,8 @@ import NIOCore
 /// until its proof verifies, a connection holds one of at most ``maxTotal`` slots, at most
 /// ``maxPerAddress`` of them from one host (``ClientAddressKey``: an IPv6 one by its /64),
 /// buffers no frame larger than a hello or a proof (``TransferFrame/Stage``), and is closed
-/// if the handshake takes longer than ``deadline``. Honest handshakes take milliseconds; a fleet dialling a node at once on
-/// loopback stays well under the per-address bound.
+/// if the handshake takes longer than ``deadline``. Honest handshakes take milliseconds; a
+/// fleet dialling a node at once on loopback stays well under the per-address bound.
 struct UnprovenConnections {
     static let maxTotal = 128
     static let maxPerAddress = 32

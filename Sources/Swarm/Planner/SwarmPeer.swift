@@ -42,11 +42,11 @@ struct SwarmPeer: Sendable {
     /// Time-outs so far.
     var misses = 0
     /// Time-outs of this peer since it last delivered a chunk, counted at most once per
-    /// request time-out (``SwarmSettings/timeoutsToDrop``), and when the last was counted.
+    /// request time-out (``SwarmSettings/timeoutsToBench``), and when the last was counted.
     var missesSinceDelivery = 0
     var lastMissCounted: UInt64 = 0
     /// Until then (nanoseconds) the peer is asked for nothing: it answered nothing for
-    /// ``SwarmSettings/timeoutsToDrop`` time-outs running. 0: not benched (cleared when the
+    /// ``SwarmSettings/timeoutsToBench`` time-outs running. 0: not benched (cleared when the
     /// bench ends, so that ``SwarmPlanner/nextDeadline`` does not keep naming a past time).
     var benchedUntil: UInt64 = 0
     /// The last scan found nothing this peer has that is still to request, not even a chunk
@@ -103,7 +103,6 @@ struct SwarmPeer: Sendable {
     /// so a pipelined peer is measured by its delivery rate, not its latency.
     mutating func recordDelivery(bytes: UInt64, issuedAt: UInt64, now: UInt64,
                                  meanChunkSize: Double, windows: ClosedRange<Int>) {
-        missesSinceDelivery = 0
         let start = max(lastDelivery, issuedAt)
         pendingBytes += bytes
         guard now > start else { return }

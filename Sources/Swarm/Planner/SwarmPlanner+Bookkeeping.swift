@@ -70,8 +70,8 @@ extension SwarmPlanner {
                 table[id]!.avoid.insert(chunk)
             }
             table[id]!.recordTimeouts(expired.count, minWindow: windows.lowerBound, now: now, spacing: settings.requestTimeout)
-            if table[id]!.missesSinceDelivery >= max(1, settings.timeoutsToDrop), !isSoleSource(id) {
-                table[id]!.benchedUntil = max(1, Self.adding(now, settings.dropFor))
+            if table[id]!.missesSinceDelivery >= max(1, settings.timeoutsToBench), !isSoleSource(id) {
+                table[id]!.benchedUntil = max(1, Self.adding(now, settings.benchFor))
                 table[id]!.missesSinceDelivery = 0
                 table[id]!.lastMissCounted = 0
                 expiryCheckAt = min(expiryCheckAt, table[id]!.benchedUntil)

@@ -204,7 +204,7 @@ public struct SwarmPlanner: Sendable {
     public func isBanned(_ peer: NodeID) -> Bool { banned.contains(peer) }
 
     /// Whether the peer is asked for nothing at `now`, for answering nothing
-    /// (``SwarmSettings/timeoutsToDrop``).
+    /// (``SwarmSettings/timeoutsToBench``).
     public func isBenched(_ peer: NodeID, now: UInt64) -> Bool { table[peer].map { now < $0.benchedUntil } ?? false }
 
     /// Whether some chunk the download lacks is offered by this peer alone.
@@ -213,7 +213,8 @@ public struct SwarmPlanner: Sendable {
         return sizes.indices.contains { !held[$0] && availability[$0] == 1 && has(peer, $0) }
     }
 
-    /// The most peers one download remembers as banned.
+    /// The most peers one download keeps books on that it did not choose (banned ones, their
+    /// strikes, round trips): ids cost nothing to make.
     public static let keptOut = 4096
 
     /// Known, not banned peers, in id order.

@@ -24,15 +24,15 @@ public struct SwarmSettings: Sendable {
     /// Bad (digest-mismatch) chunks from a peer before it is banned.
     public var strikesToBan = 3
     /// Time-outs in a row (each at least a ``requestTimeout`` after the last counted, no chunk
-    /// from the peer in between) before a peer is asked for nothing for ``dropFor``: a peer
+    /// from the peer in between) before a peer is asked for nothing for ``benchFor``: a peer
     /// that says it has everything and answers nothing would otherwise keep requests waiting
     /// 15 s at a time for as long as the download runs (its window only halves, down to one
     /// request). Not a ban: it sent nothing wrong, and other downloads still use it. A peer
     /// that is the only one offering a chunk the download lacks is never benched: a holder
     /// that is only swamped may be its one source.
-    public var timeoutsToDrop = 3
+    public var timeoutsToBench = 3
     /// Nanoseconds a peer benched for its time-outs is asked for nothing.
-    public var dropFor: UInt64 = 60_000_000_000
+    public var benchFor: UInt64 = 60_000_000_000
     /// In endgame, the most peers asked for the same chunk at once (with `endgameMoves`,
     /// any value above 1 allows moves); 1 turns endgame off.
     public var endgameDuplicates = 2
