@@ -91,4 +91,47 @@ import TransferWire
         #expect(heard.withLock { $0 } <= total - dropped)
         await runtime.shutdown()
     }
+
+    /// A ping-req naming an address the kernel will not send to (a broadcast address, the
+    /// other address family) costs that one datagram: the socket stays open, and the node
+    /// still hears and reaches the others. Through NIO's channel such a send closed the
+    /// socket, and the node was deaf to gossip for good.
+    @Test(.timeLimit(.minutes(1))) func aSendTheKernelRefusesDropsTheDatagramNotTheSocket() async throws {
+        let intakeA = Intake(outcome: .accepted), intakeB = Intake(outcome: .accepted)
+        let a = try await Self.start(intakeA)
+        let stranger = NodeID(high: 0xBAD, low: 0xBAD)
+        for target in [PeerAddress(host: "255.255.255.255", port: 9), PeerAddress(host: "::1", port: 9)] {
+            sendDatagram(GossipCodec.encodeDatagram(.pingReq(seq: 1, from: stranger, target: target, updates: [])), toPort: Int(a.me.address.port))
+        }
+        #expect(try await Self.eventually(10) { (a.counterValues.unsent ?? 0) >= 2 })
+        let b = try await Self.start(intakeB)
+        b.join([a.me.address])
+        #expect(try await Self.eventually { a.members.contains { $0.id == b.me.id && $0.status == .alive } })
+        a.spread(notice: Array("bundlecast=1 kind=release app=one".utf8))
+        b.spread(notice: Array("bundlecast=1 kind=release app=two".utf8))
+        #expect(try await Self.eventually { intakeB.heard.withLock { $0.contains(Array("bundlecast=1 kind=release app=one".utf8)) } })
+        #expect(try await Self.eventually { intakeA.heard.withLock { $0.contains(Array("bundlecast=1 kind=release app=two".utf8)) } })
+        await b.shutdown()
+        await a.shutdown()
+    }
+
+    /// A join that found no seed is tried again while no member is live: a node started
+    /// before its seed, or one whose members were all declared gone, finds the fleet again.
+    @Test(.timeLimit(.minutes(1))) func aJoinThatFoundNoSeedIsTriedAgain() async throws {
+        var settings = GossipRuntime.Settings()
+        settings.pushPullInterval = 200_000_000
+        let late = try await Self.start(Intake(outcome: .known))
+        let port = late.me.address.port
+        await late.shutdown()
+        let b = try await GossipRuntime.start(id: NodeIdentity(seed: Sodium.randomBytes(32)).id, settings: settings, metadata: [],
+                                              fleetKey: nil, logger: Logger(label: "test"))
+        b.join([PeerAddress(host: "127.0.0.1", port: port)])
+        var seedSettings = GossipRuntime.Settings()
+        seedSettings.port = Int(port)
+        let seed = try await GossipRuntime.start(id: NodeIdentity(seed: Sodium.randomBytes(32)).id, settings: seedSettings, metadata: [],
+                                                 fleetKey: nil, logger: Logger(label: "test"))
+        #expect(try await Self.eventually { b.members.contains { $0.id == seed.me.id && $0.status == .alive } })
+        await b.shutdown()
+        await seed.shutdown()
+    }
 }

@@ -33,7 +33,7 @@ public struct CatchUp<Key: Hashable & Comparable & Sendable>: Sendable {
                 guard let theirs = sequence(member, key) else { continue }
                 if theirs < mine.sequence { behind.append(member) } else { ahead.append(member.id) }
             }
-            for member in behind where out.count < perRound && Self.isRelay(me, for: member.id, among: ahead, relays: relays) {
+            for member in behind where out.count < perRound && Relays.isRelay(me, for: member.id, among: ahead, relays: relays) {
                 let pair = Pair(member: member.id, key: key)
                 if let last = sent[pair], last.sequence == mine.sequence, now < last.at &+ resendAfter { continue }
                 sent[pair] = (mine.sequence, now)
@@ -45,20 +45,6 @@ public struct CatchUp<Key: Hashable & Comparable & Sendable>: Sendable {
 
     /// Members that send to one laggard.
     public var relays = 3
-
-    /// Whether `me` ranks among the first `relays` of `others` and itself for `laggard`.
-    static func isRelay(_ me: NodeID, for laggard: NodeID, among others: [NodeID], relays: Int) -> Bool {
-        let mine = rank(me, laggard)
-        return others.lazy.filter { $0 != me && rank($0, laggard) < mine }.prefix(relays).count < relays
-    }
-
-    /// A well-mixed 64-bit value of two ids (SplitMix64's finaliser).
-    static func rank(_ a: NodeID, _ b: NodeID) -> UInt64 {
-        var z = a.high &+ b.high &* 0x9E37_79B9_7F4A_7C15 ^ a.low &+ (b.low << 1 | 1)
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 
     /// Forgets what was sent to members no longer known (bounded memory over churn).
     public mutating func forget(except members: Set<NodeID>) {

@@ -62,10 +62,13 @@ public struct SWIMMembership: Sendable {
         let timeoutAt: UInt64
         var indirect = false
         var acked = false
+        /// Members asked to ping the target (their acks count).
+        var helpers: [NodeID] = []
     }
 
     private struct Forward: Sendable {
         let requester: PeerAddress
+        let requesterID: NodeID
         let seq: UInt32
         let deadline: UInt64
     }
@@ -201,22 +204,26 @@ public struct SWIMMembership: Sendable {
         }
         for update in updates { out += apply(update, now: now) }
         switch message {
-        case .ping(let seq, _, _):
-            out.append(.send(.ack(seq: seq, from: me.id, updates: piggyback()), to: sender))
-        case .ack(let seq, _, _):
-            if var p = probe, p.seq == seq {
+        case .ping(let seq, let from, _):
+            out.append(.send(.ack(seq: seq, from: me.id, updates: piggyback(to: sender, id: from)), to: sender))
+        case .ack(let seq, let from, _):
+            // Only the member probed, or one asked to probe it, acks a probe: an ack from
+            // anyone else is no sign of life (a forger would keep dead members alive).
+            if var p = probe, p.seq == seq, from == p.target || p.helpers.contains(from) {
                 p.acked = true
                 probe = p
                 localHealth = max(0, localHealth - 1)
             } else if let forward = forwards.removeValue(forKey: seq) {
-                out.append(.send(.ack(seq: forward.seq, from: me.id, updates: piggyback()), to: forward.requester))
+                out.append(.send(.ack(seq: forward.seq, from: me.id, updates: piggyback(to: forward.requester, id: forward.requesterID)), to: forward.requester))
             }
-        case .pingReq(let seq, _, let target, _):
+        case .pingReq(let seq, let from, let target, _):
             // Bounded: each is a deadline to keep, and anyone can ask.
             guard forwards.count < Self.maxForwards else { break }
             let mine = nextSequence()
-            forwards[mine] = Forward(requester: sender, seq: seq, deadline: now + scaled(settings.probeTimeout))
-            out.append(.send(.ping(seq: mine, from: me.id, updates: piggyback()), to: target))
+            forwards[mine] = Forward(requester: sender, requesterID: from, seq: seq, deadline: now + scaled(settings.probeTimeout))
+            // No rumours on it: the asker names the address, and a ping carrying a full
+            // datagram of rumours to any address it likes would make this node a reflector.
+            out.append(.send(.ping(seq: mine, from: me.id, updates: []), to: target))
         case .nack, .gossip, .notice:
             break
         case .pushPull(_, let isRequest, _):
@@ -233,16 +240,17 @@ public struct SWIMMembership: Sendable {
         var out: [Directive] = []
         for seq in forwards.keys.sorted() where forwards[seq]!.deadline <= now {
             let forward = forwards.removeValue(forKey: seq)!
-            out.append(.send(.nack(seq: forward.seq, from: me.id, updates: piggyback()), to: forward.requester))
+            out.append(.send(.nack(seq: forward.seq, from: me.id, updates: piggyback(to: forward.requester, id: forward.requesterID)), to: forward.requester))
         }
         if var p = probe, !p.acked, !p.indirect, now >= p.timeoutAt {
             p.indirect = true
-            probe = p
             if let target = table[p.target] {
-                for helper in randomMembers(settings.indirectProbes, excluding: [p.target]) {
+                p.helpers = randomMembers(settings.indirectProbes, excluding: [p.target])
+                for helper in p.helpers {
                     out.append(.send(.pingReq(seq: p.seq, from: me.id, target: target.address, updates: piggyback()), to: table[helper]!.address))
                 }
             }
+            probe = p
         }
         if now >= nextProbeAt, leaving {
             nextProbeAt = now + settings.probeInterval
@@ -318,16 +326,13 @@ public struct SWIMMembership: Sendable {
             return [.changed(m)]
         case .dead(let id, let incarnation, _), .left(let id, let incarnation):
             guard var m = known, incarnation >= m.incarnation, m.status != .dead, m.status != .left else { return [] }
-            if case .left = update {
-                m.status = .left
-                failed[id] = nil
-            } else {
-                m.status = .dead
-                // Bounded: made-up members declared dead would otherwise outlive the table's
-                // own bound (they are kept for reconnects long after they are forgotten). One
-                // push-pull that reaches the other side heals a partition.
-                if failed[id] != nil || failed.count < Self.maxReconnectTargets { failed[id] = (m.address, now) }
-            }
+            if case .left = update { m.status = .left } else { m.status = .dead }
+            // Left members are retried as dead ones are: without a fleet key anyone can say a
+            // member left, at an incarnation it cannot outbid, and a member nobody retries
+            // would stay out for good. Bounded: made-up members would otherwise outlive the
+            // table's own bound (they are kept for reconnects long after they are forgotten).
+            // One push-pull that reaches the other side heals a partition.
+            if failed[id] != nil || failed.count < Self.maxReconnectTargets { failed[id] = (m.address, now) }
             m.incarnation = incarnation
             table.set(m)
             suspectedAt.remove(id)
@@ -337,14 +342,15 @@ public struct SWIMMembership: Sendable {
         }
     }
 
-    /// A rumour about this node: suspicions and deaths are refuted with a
-    /// higher incarnation; an older or equal `alive` needs nothing. A rumour at
+    /// A rumour about this node: suspicions, deaths and departures (this node is not
+    /// leaving) are refuted with a higher incarnation; an older or equal `alive` needs
+    /// nothing. A rumour at
     /// ``Update/maxIncarnation`` cannot be outbid and is left alone: only a forger puts
     /// one there, and a trap would let one datagram kill the node.
     private mutating func refute(_ update: Update) -> [Directive] {
         guard update.incarnation < Update.maxIncarnation else { return [] }
         switch update {
-        case .suspect, .dead:
+        case .suspect, .dead, .left:
             guard !leaving, update.incarnation >= me.incarnation else { return [] }
             localHealth = min(settings.maxLocalHealth, localHealth + 1)
         case .alive where update.incarnation > me.incarnation:
@@ -398,6 +404,14 @@ public struct SWIMMembership: Sendable {
         }
         rumours.removeAll { $0.transmits >= limit }
         return updates
+    }
+
+    /// Rumours for an answer to `address`, which says it is `id`: only when that is a live
+    /// member at that address. An answer goes wherever the datagram says it came from, and a
+    /// spoofed ping must get back no more than it sent, or this node would be a reflector.
+    private mutating func piggyback(to address: PeerAddress, id: NodeID) -> [Update] {
+        guard let m = table[id], isLive(m), m.address == address else { return [] }
+        return piggyback()
     }
 
     public var retransmitLimit: Int {

@@ -31,7 +31,7 @@ public struct SWIMSettings: Sendable {
     public var maxPiggyback = 8
     /// Dead and left members are forgotten after this long.
     public var deadRetention: UInt64 = 60_000_000_000
-    /// Members declared dead (not those that left) are retried with a push-pull for this
+    /// Members declared dead or gone are retried with a push-pull for this
     /// long, one at a time, so two halves of a healed partition find each other again (Serf's
     /// reconnect; the retry goes with each periodic push-pull).
     public var reconnectFor: UInt64 = 3_600_000_000_000

@@ -217,10 +217,24 @@ struct Reader {
 
     mutating func nodeID() throws(GossipWireError) -> NodeID { NodeID(high: try u64(), low: try u64()) }
 
+    private static func isHostByte(_ b: UInt8) -> Bool {
+        switch b {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+        case UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: ":"), UInt8(ascii: "_"), UInt8(ascii: "%"), UInt8(ascii: "["), UInt8(ascii: "]"): true
+        default: false
+        }
+    }
+
     mutating func address() throws(GossipWireError) -> PeerAddress {
         let length = Int(try u8())
         guard length > 0 else { throw .badField("empty host") }
-        guard let host = String(validating: try bytes(length), as: UTF8.self) else { throw .badField("host not UTF-8") }
-        return PeerAddress(host: host, port: try u16())
+        let raw = try bytes(length)
+        // An IP literal or a host name (IPv6 with brackets and a zone): nothing else reaches
+        // a socket, and a control byte here would end up on an operator's terminal (status).
+        guard raw.allSatisfy(Self.isHostByte), let host = String(validating: raw, as: UTF8.self) else { throw .badField("host not an address") }
+        // No member listens on port 0, and a send there fails: refused with the packet.
+        let port = try u16()
+        guard port > 0 else { throw .badField("port 0") }
+        return PeerAddress(host: host, port: port)
     }
 }

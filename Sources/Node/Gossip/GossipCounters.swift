@@ -14,6 +14,10 @@ public struct GossipCounters: Sendable, Equatable, Codable {
     /// were already waiting for their signature check (optional: older status answers lack it).
     public var droppedBusy: Int? = 0
     public var pushPulls = 0
+    /// Datagrams the kernel would not send: an address no datagram can go to (port 0, a
+    /// broadcast address, no route, the other family) or a full send buffer. Dropped and
+    /// counted, never fatal (``GossipSendSocket``); optional, as older status answers lack it.
+    public var unsent: Int? = 0
 
     public init() {}
 }

@@ -35,6 +35,8 @@ public final class GossipRuntime: Sendable {
         var swim: SWIMMembership
         var counters = GossipCounters()
         var udp: (any Channel)?
+        /// Where datagrams go out (``GossipSendSocket``: never through `udp`).
+        var sender: GossipSendSocket?
         var tcp: (any Channel)?
         /// The next tick: when, and its task (``arm()``).
         var wake: (at: UInt64, task: Scheduled<Void>)?
@@ -42,7 +44,11 @@ public final class GossipRuntime: Sendable {
         var stopped = false
         /// Push-pull connections being served: each may hold a 4 MiB frame, so they are few.
         var pushPullOpen = 0
+        /// Push-pull connections open per source address (loopback not counted).
+        var pushPullSources: [ClientAddressKey: Int] = [:]
         var nextPushPull: UInt64 = 0
+        /// The addresses ``join(_:)`` was given.
+        var seeds: [PeerAddress] = []
         /// Notices being spread: each goes to `gossipFanout` random members per
         /// notice interval (``SWIMSettings/noticeInterval``), `retransmitLimit` times.
         var notices: RumourQueue<[UInt8]>
@@ -51,6 +57,7 @@ public final class GossipRuntime: Sendable {
     }
 
     static let maxPushPullConnections = 8
+    static let maxPushPullsPerSource = 2
     let state: Mutex<State>
     private let group: any EventLoopGroup
     private let fleetKey: FleetKey?
@@ -83,11 +90,19 @@ public final class GossipRuntime: Sendable {
         while true {
             attempt += 1
             let udpChannel: any Channel
+            let sender: GossipSendSocket
             do {
-                udpChannel = try await DatagramBootstrap(group: group)
-                    .channelOption(.socketOption(.so_reuseaddr), value: 1)
-                    .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 4096))
-                    .bind(host: settings.host, port: settings.port).get()
+                let opened = try GossipSendSocket.open(try SocketAddress.makeAddressResolvingHost(settings.host, port: settings.port))
+                sender = opened.socket
+                do {
+                    udpChannel = try await DatagramBootstrap(group: group)
+                        .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 4096))
+                        .withBoundSocket(opened.readDescriptor).get()
+                } catch {
+                    sender.close()
+                    _ = closeDescriptor(opened.readDescriptor)
+                    throw error
+                }
             } catch {
                 throw GossipBindError(what: "UDP", host: settings.host, port: settings.port, error: error)
             }
@@ -108,10 +123,14 @@ public final class GossipRuntime: Sendable {
                     .bind(host: settings.host, port: port).get()
             } catch {
                 try? await udpChannel.close()
+                sender.close()
                 if settings.port == 0 && attempt < 20 { continue }
                 throw GossipBindError(what: "TCP", host: settings.host, port: port, error: error)
             }
-            runtime.state.withLock { $0.udp = udpChannel }
+            runtime.state.withLock { s in
+                s.udp = udpChannel
+                s.sender = sender
+            }
             try await udpChannel.pipeline.addHandler(DatagramHandler(runtime: runtime)).get()
             runtime.state.withLock { s in
                 s.tcp = tcpChannel
@@ -134,10 +153,18 @@ public final class GossipRuntime: Sendable {
     }
 
     /// A push-pull connection in: admitted while few are open (a flood of connections each
-    /// holding part of a 4 MiB frame must not add up), closed after one exchange or 10 s.
+    /// holding part of a 4 MiB frame must not add up) and while its source holds fewer than
+    /// ``maxPushPullsPerSource`` (one host must not hold them all, sending nothing, and shut
+    /// out every join and anti-entropy exchange); closed after one exchange or 10 s. Loopback
+    /// is not counted per source: nodes on one machine (tests, the demo) all come from it.
     private func setUpPushPull(_ channel: any Channel) throws {
+        let source = channel.remoteAddress.flatMap(ClientAddressKey.init).flatMap { $0.isLoopback ? nil : $0 }
         let admitted = state.withLock { s -> Bool in
             guard s.pushPullOpen < Self.maxPushPullConnections else { return false }
+            if let source {
+                guard s.pushPullSources[source, default: 0] < Self.maxPushPullsPerSource else { return false }
+                s.pushPullSources[source, default: 0] += 1
+            }
             s.pushPullOpen += 1
             return true
         }
@@ -145,7 +172,15 @@ public final class GossipRuntime: Sendable {
             channel.close(promise: nil)
             return
         }
-        channel.closeFuture.whenComplete { _ in self.state.withLock { $0.pushPullOpen -= 1 } }
+        channel.closeFuture.whenComplete { _ in
+            self.state.withLock { s in
+                s.pushPullOpen -= 1
+                if let source {
+                    s.pushPullSources[source, default: 1] -= 1
+                    if s.pushPullSources[source] == 0 { s.pushPullSources[source] = nil }
+                }
+            }
+        }
         try channel.pipeline.syncOperations.addHandler(BackPressureHandler())
         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(PushPullFrameDecoder()))
         try channel.pipeline.syncOperations.addHandler(LengthFieldPrepender(lengthFieldBitLength: .fourBytes))
@@ -163,7 +198,14 @@ public final class GossipRuntime: Sendable {
     public var memberChanges: UInt64 { changeCount.load(ordering: .acquiring) }
     private let changeCount = Atomic<UInt64>(0)
 
-    public func join(_ seeds: [PeerAddress]) { perform(state.withLock { $0.swim.join(seeds) }) }
+    /// Asks the seeds for their state; asked again at each push-pull while no member is live
+    /// (the seeds were down at start, or forged departures emptied the table).
+    public func join(_ seeds: [PeerAddress]) {
+        perform(state.withLock { s in
+            s.seeds = seeds
+            return s.swim.join(seeds)
+        })
+    }
     public func setMetadata(_ metadata: [UInt8]) { perform(state.withLock { $0.swim.setMetadata(metadata) }) }
 
     /// Leaves gracefully and closes the sockets.
@@ -176,6 +218,7 @@ public final class GossipRuntime: Sendable {
         perform(directives)
         wake?.cancel()
         try? await udp?.close()
+        state.withLock { $0.sender }?.close()
         try? await tcp?.close()
         // Notices already taken off the wire are checked and recorded before gossip is down.
         await noticeWork.drained()
@@ -212,6 +255,7 @@ public final class GossipRuntime: Sendable {
             if now >= s.nextPushPull {
                 s.nextPushPull = now + settings.pushPullInterval
                 directives += s.swim.pushPullTarget() + s.swim.reconnectTarget(now: now)
+                if !s.seeds.isEmpty, s.swim.liveCount == 0 { directives += s.swim.join(s.seeds) }
             }
             return directives
         }
@@ -240,15 +284,16 @@ public final class GossipRuntime: Sendable {
         if let partition = settings.partition, partition.blocks(to) { return }
         guard let address = try? SocketAddress(ipAddress: to.host, port: Int(to.port)) else { return }
         let bytes = seal(GossipCodec.encodeDatagram(message))
-        let channel = state.withLock { s -> (any Channel)? in
-            guard let udp = s.udp else { return nil }
-            s.counters.datagramsOut += 1
-            s.counters.bytesOut += bytes.count
-            return udp
+        guard let sender = state.withLock({ $0.sender }) else { return }
+        let sent = sender.send(bytes, to: address)
+        state.withLock { s in
+            if sent {
+                s.counters.datagramsOut += 1
+                s.counters.bytesOut += bytes.count
+            } else {
+                s.counters.unsent? += 1
+            }
         }
-        guard let channel else { return }
-        let envelope = AddressedEnvelope(remoteAddress: address, data: ByteBuffer(bytes: bytes))
-        channel.writeAndFlush(envelope, promise: nil)
     }
 
     /// Opens a TCP connection, sends our state, merges the answer.
