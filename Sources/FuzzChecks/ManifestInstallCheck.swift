@@ -56,7 +56,9 @@ enum ManifestInstallCheck {
             let path = self.path(&input, allowAbsolute: false)
             if kind & 1 == 0 {
                 let chunks = (0..<(1 + input.below(3))).map { i in
-                    ChunkRef(digest: Blake2b.digest256([UInt8(i), kind]), size: kind & 2 != 0 ? 16_384 + UInt32(input.u16()) : 1 + UInt32(input.byte()))
+                    let size = kind & 2 != 0 ? 16_384 + UInt32(input.u16()) : 1 + UInt32(input.byte())
+                    // A made-up digest per position, kind and size: one digest, one size, as the parser requires.
+                    return ChunkRef(digest: Blake2b.digest256([UInt8(i), kind] + withUnsafeBytes(of: size.littleEndian) { Array($0) }), size: size)
                 }
                 entries.append(.file(path: path, executable: kind & 4 != 0, chunks: chunks))
             } else {

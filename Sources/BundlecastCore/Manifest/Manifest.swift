@@ -4,7 +4,7 @@
 /// BLAKE2b-256 of those bytes is the manifest's id.
 ///
 /// Every `Manifest` value is valid: the initialiser enforces the path rules,
-/// the order, the chunk sizes and each file's digest. See FORMAT.md.
+/// the order, the chunk sizes (one size per digest) and each file's digest. See FORMAT.md.
 public struct Manifest: Hashable, Sendable {
     public let app: String
     public let version: SemanticVersion
@@ -41,10 +41,17 @@ public struct Manifest: Hashable, Sendable {
 
     /// Paths are compared by their UTF-8 bytes (a `String` compares by canonical equivalence,
     /// while the installer writes bytes), and the tree refuses names that fold together.
+    ///
+    /// A digest names one content, so one length: a chunk listed twice must have the same size
+    /// both times. The node takes the size from the manifest (what it asks for, where it writes
+    /// the bytes), so two sizes would make the true bytes wrong at one of them. A single size its
+    /// bytes do not have cannot be seen without the bytes; the node checks it when they come.
     static func validate(_ entries: [ManifestEntry]) throws {
         var tree = BundleTree()
         var previous: String?
         var total: UInt64 = 0
+        // Each chunk's size, and the first path that lists it.
+        var sizes: [Digest256: (size: UInt32, path: String)] = [:]
         for entry in entries {
             try BundlePath.validate(entry.path)
             if let previous {
@@ -57,6 +64,15 @@ public struct Manifest: Hashable, Sendable {
             previous = entry.path
             if case .file(_, let size, let digest, let chunks) = entry.kind {
                 try ChunkingParameters.v1.validate(chunks, path: entry.path)
+                for chunk in chunks {
+                    if let seen = sizes[chunk.digest] {
+                        guard seen.size == chunk.size else {
+                            throw ManifestError("\"\(entry.path)\": chunk \(chunk.digest.hex) has size \(chunk.size) here and \(seen.size) in \"\(seen.path)\": one digest, one length")
+                        }
+                    } else {
+                        sizes[chunk.digest] = (size: chunk.size, path: entry.path)
+                    }
+                }
                 // Chunks are at most 256 KiB: overflowing this sum would take 2^46 of them.
                 guard chunks.reduce(UInt64(0), { $0 + UInt64($1.size) }) == size else {
                     throw ManifestError("\"\(entry.path)\": size \(size) is not the sum of its chunk sizes")

@@ -171,8 +171,14 @@ public struct Installer: Sendable {
     private func write(_ manifest: Manifest, into root: String) throws {
         try layOut(manifest, into: root) { path, executable, _, refs in
             let file = try PosixFile.createExclusive(path, mode: executable ? 0o755 : 0o644)
-            for ref in refs where try !chunks.copy(ref.digest, to: file) {
-                try file.writeAll(try chunkBytes(ref))
+            for ref in refs {
+                // The store copies a chunk at its own length, which must be the manifest's: any
+                // other runs into the next chunk's place or past the file's end. A verified
+                // chunk's length is its bytes'; an unverified one is checked as it is read.
+                if chunks.isVerified(ref.digest), let held = chunks.size(ref.digest), held != Int(ref.size) {
+                    throw InstallError.wrongChunkSize(ref.digest, listed: ref.size, actual: held)
+                }
+                if try !chunks.copy(ref.digest, to: file) { try file.writeAll(try chunkBytes(ref)) }
             }
             try file.sync()
             // The mode asked for at creation is filtered by the umask; set it exactly.
@@ -181,12 +187,17 @@ public struct Installer: Sendable {
     }
 
     /// A chunk not verified by this process, read back from the store, which checks it
-    /// against its digest first (and drops it when it no longer matches).
+    /// against its digest first (and drops it when it no longer matches). Bytes that match
+    /// their digest at another length than the manifest's are the manifest's fault: an
+    /// error, and the chunk stays in the store (other releases may list it rightly).
     private func chunkBytes(_ ref: ChunkRef) throws -> [UInt8] {
         guard chunks.contains(ref.digest) else { throw InstallError.missingChunk(ref.digest) }
-        guard let bytes = try chunks.read(ref.digest), bytes.count == Int(ref.size) else {
+        guard let bytes = try chunks.read(ref.digest) else {
             chunks.remove(ref.digest)
             throw InstallError.corruptChunk(ref.digest)
+        }
+        guard bytes.count == Int(ref.size) else {
+            throw InstallError.wrongChunkSize(ref.digest, listed: ref.size, actual: bytes.count)
         }
         return bytes
     }
@@ -232,11 +243,17 @@ public enum InstallError: Error, CustomStringConvertible, Equatable {
     case missingChunk(Digest256)
     case corruptChunk(Digest256)
     case treeMismatch(String, String)
+    /// The bytes of the chunk's digest (checked against it) are not as long as the signed
+    /// manifest says: the manifest is at fault, not the store or a peer, and the release
+    /// cannot be installed as signed.
+    case wrongChunkSize(Digest256, listed: UInt32, actual: Int)
 
     public var description: String {
         switch self {
         case .missingChunk(let d): return "chunk \(d.short) is not in the store"
         case .corruptChunk(let d): return "stored chunk \(d.short) no longer matches its digest (dropped; it will be fetched again)"
+        case .wrongChunkSize(let d, let listed, let actual):
+            return "the manifest gives chunk \(d.short) \(listed) bytes, but the bytes of that digest are \(actual): the release cannot be installed as signed"
         case .treeMismatch(let path, let why): return "installed tree differs at \(path): \(why)"
         }
     }

@@ -21,10 +21,11 @@ import Synchronization
 /// held (a delta release) are copied from the store by ``fill(from:)``, in runs of
 /// neighbouring chunks.
 ///
-/// Only bytes that matched their digest are ever written, and ``commit()``
-/// refuses a tree with any chunk position unwritten, so a committed tree
-/// holds exactly what the signed manifest lists. A crash leaves a staging
-/// directory, which the next start removes; anything that goes wrong here
+/// Only bytes that matched their digest are ever written, and only at the length the
+/// manifest gives their chunk (any other would run into the next chunk's place or past the
+/// file's end: the tree fails instead); ``commit()`` refuses a tree with any chunk position
+/// unwritten, so a committed tree holds exactly what the signed manifest lists. A crash
+/// leaves a staging directory, which the next start removes; anything that goes wrong here
 /// only means install takes the ordinary path (``Installer/materialize(_:)``).
 ///
 /// The lock guards the books only, never a write: a chunk is claimed under it,
@@ -40,6 +41,8 @@ public final class StagedTree: Sendable {
     private let installer: Installer
     /// Each chunk's places: file number (into `files`) and offset.
     private let places: [Digest256: [Place]]
+    /// Each chunk's length, as the manifest gives it (one per digest: ``Manifest`` refuses two).
+    private let sizes: [Digest256: Int]
     /// Every chunk position in the tree, files in path order and offsets ascending: the order
     /// ``fill(from:)`` writes in, so each file is written front to back.
     private let layout: [Position]
@@ -127,6 +130,7 @@ public final class StagedTree: Sendable {
         root = installer.stagingPath(for: manifest)
         var files: [(fd: Int32, path: String)] = []
         var places: [Digest256: [Place]] = [:]
+        var sizes: [Digest256: Int] = [:]
         var layout: [Position] = []
         do {
             try installer.layOut(manifest, into: root) { path, executable, size, refs in
@@ -151,6 +155,7 @@ public final class StagedTree: Sendable {
                 for ref in refs {
                     let place = Place(file: files.count - 1, offset: offset)
                     places[ref.digest, default: []].append(place)
+                    sizes[ref.digest] = Int(ref.size)
                     layout.append(Position(digest: ref.digest, place: place, size: Int(ref.size)))
                     offset += UInt64(ref.size)
                 }
@@ -161,6 +166,7 @@ public final class StagedTree: Sendable {
             throw error
         }
         self.places = places
+        self.sizes = sizes
         self.layout = layout
         self.files = files
         state = Mutex(State(unflushed: Array(repeating: 0, count: files.count)))
@@ -188,9 +194,12 @@ public final class StagedTree: Sendable {
     }
 
     /// Writes a chunk that was checked against `digest` at each of its places (a chunk the
-    /// manifest does not list, or one written or being written already, is ignored).
+    /// manifest does not list, or one written or being written already, is ignored). Bytes
+    /// not as long as the manifest says are not written: the tree fails.
     public func write(_ digest: Digest256, _ bytes: [UInt8]) {
-        guard let at = places[digest], state.withLock({ $0.claim(digest) }) else { return }
+        guard let at = places[digest] else { return }
+        guard bytes.count == sizes[digest] else { return refuse(digest, length: bytes.count) }
+        guard state.withLock({ $0.claim(digest) }) else { return }
         var failure: String?
         for place in at where failure == nil {
             let file = files[place.file]
@@ -217,6 +226,14 @@ public final class StagedTree: Sendable {
             return
         }
         for i in due { cfileops_start_writeback(files[i].fd, 0, 0) }
+    }
+
+    /// Fails the tree: `digest`'s bytes are `length` long, not the manifest's size for it.
+    private func refuse(_ digest: Digest256, length: Int) {
+        let problem = InstallError.wrongChunkSize(digest, listed: UInt32(clamping: sizes[digest] ?? 0), actual: length).description
+        state.withLock { s in
+            if s.failure == nil { s.failure = problem }
+        }
     }
 
     private func giveBack(_ digest: Digest256) {
@@ -251,10 +268,21 @@ public final class StagedTree: Sendable {
                         run.removeAll(keepingCapacity: true)
                         runBytes = 0
                     }
-                    guard store.contains(digest), state.withLock({ !$0.closed && !$0.written.contains(digest) && !$0.writing.contains(digest) }) else {
+                    guard store.contains(digest),
+                          state.withLock({ !$0.closed && $0.failure == nil && !$0.written.contains(digest) && !$0.writing.contains(digest) }) else {
                         writeRun(run, from: buffer, store: store)
                         run.removeAll(keepingCapacity: true)
                         runBytes = 0
+                        continue
+                    }
+                    // Copied at the store's length, so it must be the manifest's. (Of a chunk found
+                    // on disk at start, the length is its record's until it is read: a wrong one
+                    // only sends install to the ordinary path, which checks the bytes.)
+                    if let held = store.size(digest), held != position.size {
+                        writeRun(run, from: buffer, store: store)
+                        run.removeAll(keepingCapacity: true)
+                        runBytes = 0
+                        refuse(digest, length: held)
                         continue
                     }
                     if places[digest]!.count > 1 {

@@ -68,6 +68,14 @@ extension Updater {
                 }
             } catch {
                 state.updateApp(app) { $0.downloading = nil; $0.progress = nil }
+                // The manifest gives a chunk a size its bytes do not have: no download can succeed.
+                if let unfit = error as? InstallError, case .wrongChunkSize = unfit, !settings.seedOnly {
+                    let version = notice.version.description, sequence = notice.sequence
+                    try await blocking(app) { [self] in
+                        try recordUninstallableLocking(unfit, app: app, version: version, digest: target, sequence: sequence)
+                    }
+                    return
+                }
                 throw error
             }
             state.updateApp(app) { $0.downloading = nil; $0.progress = nil }

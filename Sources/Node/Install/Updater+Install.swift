@@ -34,8 +34,11 @@ extension Updater {
         do {
             path = try installer.materialize(manifest, staged: staged)
         } catch let error as InstallError {
-            // A stored chunk went bad: it was dropped; the next round fetches it again.
             metrics.install("failed")
+            if case .wrongChunkSize = error {
+                return try recordUninstallable(error, app: app, version: version, digest: digest, sequence: notice.sequence)
+            }
+            // A stored chunk went bad: it was dropped; the next round fetches it again.
             throw UpdateError("install of \(app) \(version) stopped: \(error)")
         }
         let previous = record.current
@@ -61,17 +64,53 @@ extension Updater {
             logger.error("health check of \(app) \(version) failed: \(reason); back to \(previous?.version ?? "nothing")")
             try store.saveInstallRecord(app: app, failed, event: ("failed", version, digest, reason))
             metrics.install("rolled_back")
+            // Told first, so the content server has moved on before the failed version's files go.
             publish(app: app)
+            keepOnly(failed, app: app)
         case .keep(let kept):
             try store.saveInstallRecord(app: app, kept, event: ("installed", version, digest, "sequence \(notice.sequence)"))
             metrics.install("installed")
             // Told first, so the content server has moved on before the pruned version's files go.
             publish(app: app)
-            if !installer.prune(app: app, keep: Set([kept.current?.version, kept.previous?.version].compactMap { $0 })) {
-                logger.warning("\(installer.directory(app: app)) is not a directory of its own (a symlink?): old versions of \(app) are not removed; point --data at the disk instead")
-            }
-            collectGarbage()
+            keepOnly(kept, app: app)
         }
+    }
+
+    /// After every install, kept or rolled back: only the trees of the versions `record` keeps
+    /// (current and previous) stay on disk, and chunks no kept version, notice or seed needs go.
+    /// A failed version's tree is needed by nothing (status, `rollback` and the content server
+    /// read the record, which keeps the failure); left, each failure kept a whole tree, and
+    /// failures in a row filled the disk until no tree could be laid out (``NoRoomForTree``).
+    private func keepOnly(_ record: InstallRecord, app: String) {
+        if !installer.prune(app: app, keep: Set([record.current?.version, record.previous?.version].compactMap { $0 })) {
+            logger.warning("\(installer.directory(app: app)) is not a directory of its own (a symlink?): old versions of \(app) are not removed; point --data at the disk instead")
+        }
+        collectGarbage()
+    }
+
+    /// A release whose manifest gives a chunk a size its bytes do not have
+    /// (``InstallError/wrongChunkSize(_:listed:actual:)``) cannot be installed as signed, and
+    /// fetching it again changes nothing: its failure is recorded as a failed health check's
+    /// is, against the notice's sequence, so only a newer notice is tried. What is installed
+    /// stays. The caller holds the app's install lock.
+    func recordUninstallable(_ error: InstallError, app: String, version: String, digest: Digest256, sequence: UInt64) throws {
+        var record = try store.installRecord(app: app)
+        record.failedVersion = version
+        record.failedManifest = digest
+        record.failedSequence = sequence
+        record.failedReason = "\(error)"
+        logger.error("\(app) \(version) cannot be installed: \(error); not tried again until a newer notice")
+        try store.saveInstallRecord(app: app, record, event: ("failed", version, digest, "\(error)"))
+        publish(app: app)
+    }
+
+    /// ``recordUninstallable(_:app:version:digest:sequence:)`` under the app's install lock
+    /// (a download that failed holds none).
+    func recordUninstallableLocking(_ error: InstallError, app: String, version: String, digest: Digest256, sequence: UInt64) throws {
+        guard let lock = installLocks[app] else { throw UpdateError("this node does not trust \(app)") }
+        lock.lock()
+        defer { lock.unlock() }
+        try recordUninstallable(error, app: app, version: version, digest: digest, sequence: sequence)
     }
 
     /// Runs `--on-install`; passed when it exits 0 (or there is none).

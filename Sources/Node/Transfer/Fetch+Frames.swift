@@ -64,8 +64,19 @@ extension Fetch {
     }
 
     /// Checks a chunk against its digest and stores it, on the `writes` queue.
+    ///
+    /// Bytes that hash to the digest are the chunk, whatever the manifest says of their
+    /// length: at another length than the manifest's, the signed manifest is at fault, not the
+    /// peer. No strike (three would ban an honest peer node-wide for a day) and nothing stored
+    /// or written; the download fails, since no peer can send what the manifest describes.
     private func store(_ i: Int, _ d: Digest256, _ bytes: [UInt8], from peer: NodeID) {
-        let valid = bytes.count == Int(distinct[i].size) && Blake2b.digest256(bytes) == d
+        let valid = Blake2b.digest256(bytes) == d
+        if valid, bytes.count != Int(distinct[i].size) {
+            let error = InstallError.wrongChunkSize(d, listed: distinct[i].size, actual: bytes.count)
+            logger.error("download of manifest \(digest.short) stopped: \(error)")
+            finish(.failure(error))
+            return
+        }
         if valid {
             do {
                 try node.chunks.putVerified(d, bytes)
