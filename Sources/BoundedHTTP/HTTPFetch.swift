@@ -138,17 +138,21 @@ private final class FetchDelegate: NSObject, URLSessionDataDelegate, @unchecked 
         completionHandler(tooLarge ? .cancel : .allow)
     }
 
+    /// Checks the limit on the entry's fields, then appends in place: a copy of the entry taken
+    /// first (`var p = tasks[id]`) shares the body with the dictionary, and each append would
+    /// then copy the whole body read so far (quadratic in its size).
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+        let id = dataTask.taskIdentifier
         let tooLarge = lock.withLock { () -> Bool in
-            guard var p = tasks[dataTask.taskIdentifier], p.failure == nil else { return false }
-            if p.data.count + data.count > p.limit {
-                p.failure = .tooLarge(url: p.url, limit: p.limit)
-                p.data = Data()
-            } else {
-                p.data.append(data)
+            guard tasks[id]?.failure == nil, let read = tasks[id]?.data.count, let limit = tasks[id]?.limit else { return false }
+            guard read + data.count <= limit else {
+                let url = tasks[id]?.url ?? "?"
+                tasks[id]?.failure = .tooLarge(url: url, limit: limit)
+                tasks[id]?.data = Data()
+                return true
             }
-            tasks[dataTask.taskIdentifier] = p
-            return p.failure != nil
+            tasks[id]?.data.append(data)
+            return false
         }
         if tooLarge { dataTask.cancel() }
     }

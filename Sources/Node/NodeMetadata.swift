@@ -1,3 +1,4 @@
+import BundlecastCore
 import Foundation
 import Gossip
 import Synchronization
@@ -68,8 +69,25 @@ public struct NodeMetadata: Codable, Equatable, Sendable {
         }
     }
 
+    /// The metadata in `bytes`; nil when they do not decode, or when a string in them holds a
+    /// control character, a C1 control or a bidirectional control (``PrintableText``): any
+    /// member may say anything, `bundlecast status` prints it, and an honest node has none to write.
     public static func decode(_ bytes: [UInt8]) -> NodeMetadata? {
-        try? JSONDecoder().decode(NodeMetadata.self, from: Data(bytes))
+        guard let metadata = try? JSONDecoder().decode(NodeMetadata.self, from: Data(bytes)),
+              !metadata.strings.contains(where: { PrintableText.holdsControls($0) })
+        else { return nil }
+        return metadata
+    }
+
+    /// Every string the metadata holds.
+    var strings: [String] {
+        var strings = [zone, channel].compactMap { $0 }
+        for (app, state) in apps {
+            strings += [app, state.version]
+            strings += [state.installed, state.downloading, state.failed].compactMap { $0 }
+            strings += state.held ?? []
+        }
+        return strings
     }
 
     /// Members' metadata decoded once per change: a download looks at every member's metadata

@@ -32,10 +32,12 @@ extension NodeService {
                     switch intake.notice(body, "origin") {
                     case .success:
                         return .accepted
-                    case .failure(.expired(_, let sequence, _)), .failure(.stale(_, _, let sequence, _)):
-                        return .refused(sequence: sequence)
+                    case .failure(.expired), .failure(.stale):
+                        // Its signature verified: the app, channel and sequence it names are the publisher's.
+                        guard let n = try? SignedNotice(bytes: body).notice else { return .refused(issued: nil) }
+                        return .refused(issued: OriginWatcher.Issued(app: n.app, channel: n.channel, sequence: n.sequence))
                     case .failure:
-                        return .refused(sequence: nil)
+                        return .refused(issued: nil)
                     }
                 },
                 catchUp: { await originSync.sync($0, force: true) },
@@ -70,7 +72,7 @@ extension NodeService {
         NodeAdminAPI.addFleetPageRoutes(to: router, feed: feed)
         let (gossip, transfer, state, id) = (c.gossip, c.transfer, c.state, c.id)
         let content = c.content
-        let slots = AdminConnectionSlots(total: DescriptorBudget.connections(cap: settings.admin.maxConnections, fraction: 8),
+        let slots = ConnectionSlots(total: DescriptorBudget.connections(cap: settings.admin.maxConnections, fraction: 8),
                                          perAddress: settings.admin.maxConnectionsPerAddress)
         return Application(
             router: router,

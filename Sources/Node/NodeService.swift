@@ -45,9 +45,9 @@ public enum NodeService {
         /// Required as `Authorization: Bearer TOKEN` when set.
         public var token: String?
         /// Connections open at once at most, in all and from one address off loopback
-        /// (``AdminConnectionSlots``); more are closed as they arrive.
-        public var maxConnections = AdminConnectionSlots.defaultTotal
-        public var maxConnectionsPerAddress = AdminConnectionSlots.defaultPerAddress
+        /// (``ConnectionSlots``); more are closed as they arrive.
+        public var maxConnections = ConnectionSlots.defaultTotal
+        public var maxConnectionsPerAddress = ConnectionSlots.defaultPerAddress
         public init() {}
     }
 

@@ -14,8 +14,9 @@ import ServiceLifecycle
 /// Nodes without `--origin` learn by gossip alone.
 ///
 /// Nothing an answer says sticks unless it was checked: only a notice whose signature
-/// verified may move the `after` the node asks with (never a header such as `ETag`),
-/// every error forgets it, and an origin that signs no timestamps is asked again later.
+/// verified, for the app and channel asked about, may move the `after` the node asks with
+/// (never a header such as `ETag`), every error forgets it, and an origin that signs no
+/// timestamps is asked again later.
 /// Answers are read with a limit: ``noticeLimit``, ``timestampLimit``.
 struct OriginWatcher: Service {
     /// Most bytes read of a `latest` answer: a notice is a `.minisig` of about 500 bytes, and
@@ -43,9 +44,19 @@ struct OriginWatcher: Service {
     /// What became of a notice from the origin.
     enum Delivery: Sendable, Equatable {
         case accepted
-        /// Refused; `sequence` only when its signature verified (it is stale or expired), so
-        /// the publisher did issue that sequence and asking past it is safe.
-        case refused(sequence: UInt64?)
+        /// Refused; `issued` only when its signature verified (it is stale or expired), so the
+        /// publisher did issue that sequence for that app and channel.
+        case refused(issued: Issued?)
+    }
+
+    /// The app, channel and sequence a refused notice names, when its signature verified. Asking
+    /// past the sequence is safe only for the app and channel polled: sequences of another app
+    /// (or another channel) say nothing of this one's, and a long-poll past one of them would
+    /// sleep through this app's notices below it.
+    struct Issued: Sendable, Equatable {
+        let app: String
+        let channel: String
+        let sequence: UInt64
     }
 
     struct Timestamps: Sendable {
@@ -121,11 +132,12 @@ struct OriginWatcher: Service {
                         backoff = 1
                         continue
                     }
-                    // Still refused: asking again would get it again at once. A genuine notice (expired,
-                    // or not newer) names a sequence to long-poll past; anything else (forged, malformed,
-                    // a retired key) says nothing that can be trusted, not even in its headers: back off.
-                    if case .refused(let sequence?) = delivery, sequence > after {
-                        refused = sequence
+                    // Still refused: asking again would get it again at once. A genuine notice of this
+                    // app and channel (expired, or not newer) names a sequence to long-poll past; anything
+                    // else (forged, malformed, a retired key, another app's or channel's notice) says
+                    // nothing that can be trusted here, not even in its headers: back off.
+                    if case .refused(let issued?) = delivery, issued.app == app, issued.channel == channel, issued.sequence > after {
+                        refused = issued.sequence
                         backoff = 1
                         continue
                     }

@@ -1,7 +1,10 @@
+import BundlecastCore
+
 /// At most `limit` printable ASCII characters of `text`, without quotes or backslashes: how
 /// a string that came from outside (a request's header, a mirror's answer) enters an error
 /// line, a log or `bundlecast status`, so it can neither break the line's quoting nor carry
-/// terminal escape sequences to an operator's screen.
+/// terminal escape sequences to an operator's screen. The filter is ``PrintableText``'s,
+/// shared with the origin and the command line.
 func printableExcerpt(_ text: some StringProtocol, limit: Int = 64) -> String {
-    String(String.UnicodeScalarView(text.unicodeScalars.lazy.filter { $0.value >= 0x20 && $0.value < 0x7f && $0 != "\"" && $0 != "\\" }.prefix(limit)))
+    PrintableText.excerpt(text, limit: limit)
 }

@@ -9,7 +9,7 @@ import Testing
     static func address(_ ip: String) throws -> SocketAddress { try SocketAddress(ipAddress: ip, port: 40000) }
 
     /// A connection from `ip` through the cap, active; whether the cap closed it.
-    static func connect(_ slots: AdminConnectionSlots, from ip: String) throws -> (EmbeddedChannel, closed: Bool) {
+    static func connect(_ slots: ConnectionSlots, from ip: String) throws -> (EmbeddedChannel, closed: Bool) {
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(AdminConnectionCap(slots: slots))
         channel.remoteAddress = try address(ip)
@@ -19,7 +19,7 @@ import Testing
     }
 
     /// A connection from each of `ips`, every one expected to get in.
-    static func admitted(_ slots: AdminConnectionSlots, from ips: [String]) throws -> [EmbeddedChannel] {
+    static func admitted(_ slots: ConnectionSlots, from ips: [String]) throws -> [EmbeddedChannel] {
         try ips.map { ip in
             let (channel, closed) = try connect(slots, from: ip)
             #expect(!closed, "a connection from \(ip) under the caps gets in")
@@ -39,7 +39,7 @@ import Testing
     }
 
     @Test func oneRemoteAddressGetsAtMostItsShareAndOthersStillGetIn() throws {
-        let slots = AdminConnectionSlots(total: 10, perAddress: 3)
+        let slots = ConnectionSlots(total: 10, perAddress: 3)
         var held = try Self.admitted(slots, from: Array(repeating: "192.0.2.7", count: 3))
         let (_, fourthClosed) = try Self.connect(slots, from: "192.0.2.7")
         #expect(fourthClosed, "a fourth connection from one address is closed")
@@ -58,7 +58,7 @@ import Testing
     }
 
     @Test func loopbackIsBoundedOnlyByTheTotal() throws {
-        let slots = AdminConnectionSlots(total: 5, perAddress: 2)
+        let slots = ConnectionSlots(total: 5, perAddress: 2)
         let held = try Self.admitted(slots, from: ["127.0.0.1", "127.0.0.1", "127.0.0.1", "::1", "127.1.2.3"])
         let (_, closed) = try Self.connect(slots, from: "127.0.0.1")
         #expect(closed, "the sixth connection is over the total")
@@ -70,7 +70,7 @@ import Testing
     }
 
     @Test func remoteHostsLeaveAnEighthOfTheTotalToLoopback() throws {
-        let slots = AdminConnectionSlots(total: 16, perAddress: 64)
+        let slots = ConnectionSlots(total: 16, perAddress: 64)
         #expect(slots.remoteTotal == 14)
         var held = try Self.admitted(slots, from: (1...14).map { "198.51.100.\($0)" })
         let (_, remoteClosed) = try Self.connect(slots, from: "198.51.100.200")
@@ -88,7 +88,7 @@ import Testing
     }
 
     @Test func aRefusedConnectionPassesNothingOnAndHoldsNoSlot() throws {
-        let slots = AdminConnectionSlots(total: 1, perAddress: 1)
+        let slots = ConnectionSlots(total: 1, perAddress: 1)
         let (first, _) = try Self.connect(slots, from: "203.0.113.9")
         let refused = EmbeddedChannel()
         let hold = HoldOpen()
@@ -129,7 +129,7 @@ import Testing
     }
 
     @Test func theHandlersAfterTheCapSeeARefusedConnectionStartBeforeItEnds() throws {
-        let slots = AdminConnectionSlots(total: 1, perAddress: 1)
+        let slots = ConnectionSlots(total: 1, perAddress: 1)
         let (first, _) = try Self.connect(slots, from: "203.0.113.9")
         let refused = EmbeddedChannel()
         let order = EventOrder()
@@ -143,15 +143,15 @@ import Testing
     }
 
     @Test func theKeyIsTheIPWithoutThePort() throws {
-        #expect(AdminConnectionSlots.key(of: try SocketAddress(ipAddress: "10.1.2.3", port: 1)) == "10.1.2.3")
-        #expect(AdminConnectionSlots.key(of: try SocketAddress(ipAddress: "10.1.2.3", port: 2)) == "10.1.2.3")
-        #expect(AdminConnectionSlots.key(of: try SocketAddress(ipAddress: "127.0.0.1", port: 1)) == nil)
-        #expect(AdminConnectionSlots.key(of: try SocketAddress(ipAddress: "::1", port: 1)) == nil)
-        #expect(AdminConnectionSlots.key(of: try SocketAddress(ipAddress: "::ffff:127.0.0.1", port: 1)) == nil)
+        #expect(ConnectionSlots.key(of: try SocketAddress(ipAddress: "10.1.2.3", port: 1)) == "10.1.2.3")
+        #expect(ConnectionSlots.key(of: try SocketAddress(ipAddress: "10.1.2.3", port: 2)) == "10.1.2.3")
+        #expect(ConnectionSlots.key(of: try SocketAddress(ipAddress: "127.0.0.1", port: 1)) == nil)
+        #expect(ConnectionSlots.key(of: try SocketAddress(ipAddress: "::1", port: 1)) == nil)
+        #expect(ConnectionSlots.key(of: try SocketAddress(ipAddress: "::ffff:127.0.0.1", port: 1)) == nil)
         // An IPv6 host is counted by its /64: the addresses one host can pick from.
-        #expect(AdminConnectionSlots.key(of: try SocketAddress(ipAddress: "2001:db8::1", port: 1)) == "2001:db8:0:0::/64")
-        #expect(AdminConnectionSlots.key(of: try SocketAddress(ipAddress: "2001:db8:0:0:ffff:1:2:3", port: 1)) == "2001:db8:0:0::/64")
-        #expect(AdminConnectionSlots.key(of: try SocketAddress(ipAddress: "2001:db8:0:1::1", port: 1)) == "2001:db8:0:1::/64")
-        #expect(AdminConnectionSlots.key(of: try SocketAddress(ipAddress: "::ffff:10.1.2.3", port: 1)) == "10.1.2.3")
+        #expect(ConnectionSlots.key(of: try SocketAddress(ipAddress: "2001:db8::1", port: 1)) == "2001:db8:0:0::/64")
+        #expect(ConnectionSlots.key(of: try SocketAddress(ipAddress: "2001:db8:0:0:ffff:1:2:3", port: 1)) == "2001:db8:0:0::/64")
+        #expect(ConnectionSlots.key(of: try SocketAddress(ipAddress: "2001:db8:0:1::1", port: 1)) == "2001:db8:0:1::/64")
+        #expect(ConnectionSlots.key(of: try SocketAddress(ipAddress: "::ffff:10.1.2.3", port: 1)) == "10.1.2.3")
     }
 }

@@ -2,6 +2,8 @@ import BundlecastCore
 import Foundation
 import Gossip
 import Logging
+import NIOCore
+import NIOEmbedded
 @testable import Node
 import Synchronization
 import Testing
@@ -79,7 +81,9 @@ import TransferWire
         for i in 0..<total {
             let body = Array("bundlecast=1 kind=release app=demo n=\(i)".utf8)
             sendDatagram(GossipCodec.encodeDatagram(.notice(from: sender, body: body)), toPort: Int(runtime.me.address.port))
-            if i % 100 == 99 { try await Task.sleep(for: .milliseconds(5)) }
+            // Paced by what the runtime has read, so that a busy machine does not leave more
+            // waiting in the socket's buffer than the kernel keeps (it drops the rest).
+            if i % 100 == 99 { _ = try await Self.eventually(2) { runtime.counterValues.datagramsIn >= i + 1 - 200 } }
         }
         // More came than may wait: the rest were dropped (the kernel may drop some datagrams
         // too, never enough to leave fewer than the bound here).
@@ -133,5 +137,27 @@ import TransferWire
         #expect(try await Self.eventually { b.members.contains { $0.id == seed.me.id && $0.status == .alive } })
         await b.shutdown()
         await seed.shutdown()
+    }
+
+    /// Push-pull connections from one address off loopback are at most
+    /// ``GossipRuntime/maxPushPullsPerSource``: one host opening connections and sending
+    /// nothing cannot hold all eight and shut out every join and anti-entropy exchange.
+    @Test(.timeLimit(.minutes(1))) func oneHostHoldsAtMostTwoPushPullConnections() async throws {
+        let runtime = try await Self.start(Intake(outcome: .known))
+        func connect(from ip: String) throws -> EmbeddedChannel {
+            let channel = EmbeddedChannel()
+            channel.remoteAddress = try SocketAddress(ipAddress: ip, port: 40000)
+            try channel.connect(to: try SocketAddress(ipAddress: ip, port: 40000)).wait()
+            try runtime.setUpPushPull(channel)
+            return channel
+        }
+        let first = try (0..<3).map { _ in try connect(from: "203.0.113.9") }
+        #expect(first.map(\.isActive) == [true, true, false])
+        // Another host still gets in, and a closed connection gives its place back.
+        #expect(try connect(from: "198.51.100.4").isActive)
+        try? await first[0].close().get()
+        first[0].embeddedEventLoop.run()
+        #expect(try connect(from: "203.0.113.9").isActive)
+        await runtime.shutdown()
     }
 }

@@ -35,11 +35,14 @@ import Testing
                 switch intake.check(body, now: UInt64(Date().timeIntervalSince1970)) {
                 case .success(let signed):
                     let held = accepted.withLock { $0.last ?? 0 }
-                    guard signed.notice.sequence > held else { return .refused(sequence: signed.notice.sequence) }
-                    accepted.withLock { $0.append(signed.notice.sequence) }
+                    let n = signed.notice
+                    guard n.sequence > held else { return .refused(issued: OriginWatcher.Issued(app: n.app, channel: n.channel, sequence: n.sequence)) }
+                    accepted.withLock { $0.append(n.sequence) }
                     return .accepted
-                case .failure(.expired(_, let sequence, _)): return .refused(sequence: sequence)
-                case .failure: return .refused(sequence: nil)
+                case .failure(.expired):
+                    guard let n = try? SignedNotice(bytes: body).notice else { return .refused(issued: nil) }
+                    return .refused(issued: OriginWatcher.Issued(app: n.app, channel: n.channel, sequence: n.sequence))
+                case .failure: return .refused(issued: nil)
                 }
             },
             catchUp: { _ in }, timestamps: timestamps, logger: Logger(label: "test"))

@@ -157,7 +157,7 @@ public final class GossipRuntime: Sendable {
     /// ``maxPushPullsPerSource`` (one host must not hold them all, sending nothing, and shut
     /// out every join and anti-entropy exchange); closed after one exchange or 10 s. Loopback
     /// is not counted per source: nodes on one machine (tests, the demo) all come from it.
-    private func setUpPushPull(_ channel: any Channel) throws {
+    func setUpPushPull(_ channel: any Channel) throws {
         let source = channel.remoteAddress.flatMap(ClientAddressKey.init).flatMap { $0.isLoopback ? nil : $0 }
         let admitted = state.withLock { s -> Bool in
             guard s.pushPullOpen < Self.maxPushPullConnections else { return false }

@@ -65,8 +65,11 @@ public struct ReleaseMirror: Sendable, Hashable, CustomStringConvertible {
 
     /// Where the file `path` (a manifest path: relative, `/`-separated, validated) of
     /// `version` is: each segment percent-encoded, so no byte of a path changes the URL's shape.
+    /// Segments are cut at the byte `/` (``BundlePath/segments(_:)``), as the manifest and the
+    /// kernel cut them: cut by `Character`, a `/` followed by a combining mark is no cut, and
+    /// would go out as `%2F` inside one segment.
     public func fileURL(version: String, path: String) -> String {
-        base + Self.escape(version) + "/" + path.split(separator: "/", omittingEmptySubsequences: false).map { Self.escape($0) }.joined(separator: "/")
+        base + Self.escape(version) + "/" + BundlePath.segments(path).map { Self.escape($0) }.joined(separator: "/")
     }
 
     /// Percent-encodes every byte but RFC 3986's unreserved ones (`A-Z a-z 0-9 - . _ ~`).

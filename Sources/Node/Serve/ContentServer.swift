@@ -26,6 +26,10 @@ public final class ContentServer: Service, Sendable {
     /// Connections held at once at most; more are closed as they arrive. A quarter of the
     /// descriptor limit when that is lower (``DescriptorBudget``).
     public static let maxConnections = 8192
+    /// Connections from one address off loopback (an IPv6 host by its /64), with an eighth
+    /// of the total kept for loopback (``ConnectionSlots``): a remote host without the
+    /// token cannot hold every connection and shut out the apps and pages on the machine.
+    static let maxPerAddress = 64
     static let idleTimeout = TimeAmount.seconds(60)
     static let keepAliveEvery = TimeAmount.seconds(15)
 
@@ -41,19 +45,15 @@ public final class ContentServer: Service, Sendable {
     public static func start(settings: Settings, releases: InstalledReleases, logger: Logger) async throws -> ContentServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, min(4, System.coreCount)))
         let router = ContentRouter(releases: releases, token: settings.token)
-        let open = Atomic<Int>(0)
-        let maxConnections = DescriptorBudget.connections(cap: maxConnections, fraction: 4)
+        let slots = ConnectionSlots(total: DescriptorBudget.connections(cap: maxConnections, fraction: 4), perAddress: maxPerAddress)
         do {
             let channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 1024)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { channel in
-                    guard open.add(1, ordering: .relaxed).newValue <= maxConnections else {
-                        open.subtract(1, ordering: .relaxed)
-                        return channel.close()
-                    }
-                    channel.closeFuture.whenComplete { _ in open.subtract(1, ordering: .relaxed) }
+                    guard let slot = slots.take(from: channel.remoteAddress) else { return channel.close() }
+                    channel.closeFuture.whenComplete { _ in slots.release(slot) }
                     return channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
                         // A client that sends requests and never reads the answers stops being

@@ -104,9 +104,16 @@ public struct OriginClient: Sendable {
         }
     }
 
+    /// Most characters of an origin's `error` text that reach the publisher's terminal.
+    static let errorLimit = 200
+
+    /// The line for a refused request. The origin's `error` text is whatever answered said (up
+    /// to ``answerLimit``), so it reaches the terminal with its controls escaped
+    /// (``PrintableText``) and cut at ``errorLimit`` characters.
     static func refusal(_ status: Int, _ data: Data, doing: String, rotation: Bool = false) -> String {
         struct ErrorBody: Decodable { let error: String }
-        let message = (try? JSONDecoder().decode(ErrorBody.self, from: data).error) ?? "HTTP \(status)"
+        let message = (try? JSONDecoder().decode(ErrorBody.self, from: data).error).map { PrintableText.escaped($0, limit: Self.errorLimit) }
+            ?? "HTTP \(status)"
         let advice: String
         switch (status, rotation) {
         case (409, true): advice = "the statement's epoch must be one above the origin's (GET /v1/apps/APP shows it)"

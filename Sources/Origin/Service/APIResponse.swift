@@ -1,3 +1,4 @@
+import BundlecastCore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -41,4 +42,12 @@ struct APIFailure: Error {
     }
 
     var response: Response { APIResponse.error(status, message) }
+
+    /// Most characters of a message written to the log.
+    static let loggedLimit = 200
+
+    /// The message as the log takes it: it may quote what a client sent (a parse error names
+    /// the bytes it stopped at), so terminal controls are escaped (``PrintableText``) and it is
+    /// cut at ``loggedLimit`` characters.
+    var logged: String { PrintableText.escaped(message, limit: Self.loggedLimit) }
 }

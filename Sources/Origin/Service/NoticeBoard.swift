@@ -6,6 +6,12 @@ import Synchronization
 /// `latest` is the origin's hot path: it reads one dictionary under a lock,
 /// never the database. A publish updates the board after its transaction
 /// commits and wakes every waiter whose `after` it passes.
+///
+/// A long-poll whose `after` is above what the board holds waits as any other does (a node
+/// may hold a notice given it directly before the origin had it, and needs nothing older),
+/// except when a rotation lowers the board below it: the notices above the retired key's
+/// floor were never the publisher's, and no notice published next may pass them, so those
+/// waiters are answered at once with what the board now holds (or told there is none).
 public final class NoticeBoard: Sendable {
     struct Key: Hashable {
         let app: String
@@ -31,9 +37,20 @@ public final class NoticeBoard: Sendable {
     /// What a long-poll ended with.
     public enum WaitResult: Sendable, Equatable {
         case notice(StoredNotice)
+        /// The board holds no notice of the app and channel, and `after` is above 0: answered
+        /// at once, as `latest` without a query is.
+        case noneHeld
         case timedOut
         /// The wait was cancelled: the origin is shutting down.
         case cancelled
+    }
+
+    /// The answer a waiter after `after` gets when a rotation has lowered the board: the newest
+    /// notice when it differs from `after`; ``WaitResult/noneHeld`` when there is none and
+    /// `after` is past 0. Nil: go on waiting.
+    private static func afterRotation(_ current: StoredNotice?, after: UInt64) -> WaitResult? {
+        guard let current else { return after > 0 ? .noneHeld : nil }
+        return current.sequence == after ? nil : .notice(current)
     }
 
     private let state = Mutex(State())
@@ -67,11 +84,20 @@ public final class NoticeBoard: Sendable {
     /// Replaces what the board holds for `app` by `notices` (its newest per channel once a
     /// rotation dropped what the retired key signed above its floor). The board's sequences
     /// may go down here, and only here: the notices removed were never the publisher's.
+    /// Waiters of the app now past what the board holds are answered at once.
     public func replace(app: String, with notices: [StoredNotice]) {
-        state.withLock { s in
+        let woken: [(CheckedContinuation<WaitResult, Never>, WaitResult)] = state.withLock { s in
             for key in s.latest.keys where key.app == app { s.latest[key] = nil }
             for n in notices where n.app == app { s.latest[Key(app: n.app, channel: n.channel)] = n }
+            var woken: [(CheckedContinuation<WaitResult, Never>, WaitResult)] = []
+            for (id, waiter) in s.waiters where waiter.key.app == app {
+                guard let result = Self.afterRotation(s.latest[waiter.key], after: waiter.after) else { continue }
+                woken.append((waiter.continuation, result))
+                s.waiters[id] = nil
+            }
+            return woken
         }
+        for (continuation, result) in woken { continuation.resume(returning: result) }
     }
 
     /// Number of clients waiting now.

@@ -34,7 +34,7 @@ extension OriginAPI {
             return APIResponse.json(status, result)
         } catch let failure as APIFailure {
             metrics.rotation(failure.reason ?? "refused")
-            logger.warning("refused rotation statement", metadata: ["app": "\(app)", "status": "\(failure.status.code)", "reason": "\(failure.message)"])
+            logger.warning("refused rotation statement", metadata: ["app": "\(app)", "status": "\(failure.status.code)", "reason": "\(failure.logged)"])
             throw failure
         }
     }

@@ -13,7 +13,7 @@ import ServiceLifecycle
 /// | route | answers |
 /// |---|---|
 /// | `POST /v1/apps/{app}/notices` | 201 new, 200 the same signed notice again (whatever its unsigned comment), 409 stale/expired, 401 bad signature, 403 another key or app, 404 unknown app, 400 malformed, 413 over the limit |
-/// | `GET /v1/apps/{app}/channels/{channel}/latest` | the `.minisig` text, `ETag` = sequence and body hash, 304 on `If-None-Match`; `?after=SEQ&wait=S` long-polls: 200, or 204 when nothing newer came, 503 when the origin shuts down |
+/// | `GET /v1/apps/{app}/channels/{channel}/latest` | the `.minisig` text, `ETag` = sequence and body hash, 304 on `If-None-Match`; `?after=SEQ&wait=S` long-polls: 200, or 204 when nothing newer came, 503 when the origin shuts down; polls waiting above the channel's newest when a rotation lowers it are answered at once (200 the newest, 404 none: ``NoticeBoard``) |
 /// | `GET /v1/apps/{app}/channels/{channel}/timestamp` | the origin's signed timestamp of the newest sequence (with `--key`), `Cache-Control: max-age=60`; 404 without a key |
 /// | `GET /v1/apps/{app}/notices?after=SEQ` | later notices, oldest first |
 /// | `GET /v1/apps`, `GET /v1/apps/{app}` | registered apps, key ids and epochs, latest sequences |
@@ -146,7 +146,7 @@ struct OriginAPI: Sendable {
             return APIResponse.json(status, result)
         } catch let failure as APIFailure {
             metrics.notice(failure.reason ?? "refused")
-            logger.info("refused notice", metadata: ["app": "\(app)", "status": "\(failure.status.code)", "reason": "\(failure.message)"])
+            logger.info("refused notice", metadata: ["app": "\(app)", "status": "\(failure.status.code)", "reason": "\(failure.logged)"])
             throw failure
         }
     }
@@ -213,6 +213,8 @@ struct OriginAPI: Sendable {
             }
             switch result {
             case .notice(let n): return noticeResponse(n, cacheControl: "no-store")
+            case .noneHeld:
+                return APIResponse.error(.notFound, "no notice yet for \(app) on channel \(channel)", headers: [.cacheControl: "no-store"])
             case .timedOut: return Response(status: .noContent, headers: [.cacheControl: "no-store"])
             case .cancelled:
                 return APIResponse.error(.serviceUnavailable, "the origin is shutting down: retry", headers: [.retryAfter: "1", .cacheControl: "no-store"])

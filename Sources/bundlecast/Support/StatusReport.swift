@@ -1,8 +1,14 @@
+import BundlecastCore
 import Foundation
 import Node
 
 /// The text `bundlecast status` prints: per app the version spread over live
 /// members, with a bar; then, on request, the members.
+///
+/// Every string in a status is the node's answer, and much of it what members gossiped
+/// (zones, versions, addresses, failures): whatever answers on the admin port, or any member,
+/// may put terminal controls in it. Each line goes out through ``PrintableText/escaped(_:limit:)``,
+/// and the padded columns are escaped before they are padded.
 struct StatusReport {
     let text: String
 
@@ -33,7 +39,7 @@ struct StatusReport {
                 let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: 20 - filled)
                 let nodes = String(row.nodes).leftPadded(5) + (row.nodes == 1 ? " node " : " nodes")
                 let percent = String(format: "%5.1f%%", share * 100)
-                lines.append("  \(row.version.padding(15)) \(row.sequence.padding(6)) \(nodes)  \(percent)  \(bar)")
+                lines.append("  \(Self.shown(row.version).padding(15)) \(row.sequence.padding(6)) \(nodes)  \(percent)  \(bar)")
             }
             var notes: [String] = []
             if app.downloading > 0 { notes.append("\(app.downloading) downloading") }
@@ -62,11 +68,15 @@ struct StatusReport {
                     if let epoch = a.epoch { text += " key epoch \(epoch)" }
                     return text
                 }.joined(separator: ", ") + (m.fromPeers.map { "  \($0)% from peers" } ?? "")
-                lines.append("  \(m.id.prefix(8))  \(m.address.padding(23))  \(m.state.padding(7))  \((m.zone ?? "-").padding(8))  \(apps)")
+                lines.append("  \(Self.shown(m.id.prefix(8)))  \(Self.shown(m.address).padding(23))  \(Self.shown(m.state).padding(7))  "
+                    + "\(Self.shown(m.zone ?? "-").padding(8))  \(apps)")
             }
         }
-        text = lines.joined(separator: "\n")
+        text = lines.map { Self.shown($0) }.joined(separator: "\n")
     }
+
+    /// A string from the node as it may reach the terminal (``PrintableText``).
+    static func shown(_ text: some StringProtocol) -> String { PrintableText.escaped(text) }
 
     static func freshness(_ f: NodeStatus.FreshnessView, held: UInt64) -> String {
         let age = f.age.map { Self.age($0) + " ago" } ?? ""
