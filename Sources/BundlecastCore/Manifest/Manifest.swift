@@ -90,9 +90,10 @@ public struct Manifest: Hashable, Sendable {
             // link or fail half-way), nor share a name with another under folding.
             try tree.add(entry)
         }
+        var links = SymlinkCheck(tree: tree)
         for entry in entries {
             if case .symlink(let target) = entry.kind {
-                try SymlinkCheck.check(path: entry.path, target: target, tree: tree)
+                try links.check(path: entry.path, target: target)
             }
         }
     }

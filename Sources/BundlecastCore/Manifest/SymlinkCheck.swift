@@ -8,10 +8,36 @@
 /// Names are matched by their bytes, as ext4 does. A target that reaches a path of the
 /// bundle by another spelling (case, Unicode form) is refused: a file system that merges the
 /// two would follow a link this check did not, and one that does not would see a dangling link.
-enum SymlinkCheck {
+///
+/// Each link of the bundle is resolved once per manifest and remembered: a link's target
+/// resolves from its own directory whoever reaches it, so the result (where it leads, and
+/// the hops it took) is the same every time. Walked afresh for every link that reached it,
+/// a chain of 40 long links shared by a few hundred thousand others cost tens of billions
+/// of name lookups in one signed manifest; remembered, the check costs about the
+/// manifest's own length.
+struct SymlinkCheck {
     static let maxHops = 40
 
-    static func check(path: String, target: String, tree: BundleTree) throws(PathError) {
+    let tree: BundleTree
+    /// Links resolved so far, by node.
+    private var resolved: [Int: Resolution] = [:]
+
+    private enum Resolution {
+        case leadsTo(stack: [Int?], hops: Int)
+        case fails(Failure)
+        /// Being resolved: reaching it again from its own target is a loop.
+        case underWay
+    }
+
+    private enum Failure: Error {
+        case escapes
+        case loop
+        case spelling(String)
+    }
+
+    init(tree: BundleTree) { self.tree = tree }
+
+    mutating func check(path: String, target: String) throws(PathError) {
         let bytes = Array(target.utf8)
         if bytes.first == UInt8(ascii: "/") {
             throw PathError(path: path, reason: .symlinkAbsolute(target))
@@ -19,20 +45,30 @@ enum SymlinkCheck {
         if let reason = BundlePath.problem(bytes, allowDots: true) {
             throw PathError(path: path, reason: .symlinkTargetInvalid(PathError(path: target, reason: reason).description))
         }
-        func segments(_ b: [UInt8]) -> [ArraySlice<UInt8>] {
-            b.split(separator: UInt8(ascii: "/")).reversed()
-        }
         // The directories walked through: their nodes, or nil past what the bundle holds.
         var stack: [Int?] = []
         for name in Array(path.utf8).split(separator: UInt8(ascii: "/")).dropLast() {
             stack.append((stack.last ?? BundleTree.root).flatMap { tree.child(of: $0, named: name) })
         }
-        var pending = segments(bytes)
+        do throws(Failure) {
+            _ = try walk(from: stack, bytes)
+        } catch {
+            switch error {
+            case .escapes: throw PathError(path: path, reason: .symlinkEscapes(target))
+            case .loop: throw PathError(path: path, reason: .symlinkLoop(target))
+            case .spelling(let reached): throw PathError(path: path, reason: .symlinkTargetSpelling(target, reached))
+            }
+        }
+    }
+
+    /// Resolves `target` from the directories `start`: where it leads, and the link hops taken.
+    private mutating func walk(from start: [Int?], _ target: [UInt8]) throws(Failure) -> (stack: [Int?], hops: Int) {
+        var stack = start
         var hops = 0
-        while let segment = pending.popLast() {
+        for segment in target.split(separator: UInt8(ascii: "/")) {
             if segment.elementsEqual(".".utf8) { continue }
             if segment.elementsEqual("..".utf8) {
-                guard !stack.isEmpty else { throw PathError(path: path, reason: .symlinkEscapes(target)) }
+                guard !stack.isEmpty else { throw .escapes }
                 stack.removeLast()
                 continue
             }
@@ -40,19 +76,38 @@ enum SymlinkCheck {
                 stack.append(nil)
                 continue
             }
-            guard tree.nodes[node].name.elementsEqual(segment) else {
-                throw PathError(path: path, reason: .symlinkTargetSpelling(target, tree.path(of: node)))
-            }
-            guard case .symlink(let next) = tree.nodes[node].kind else {
+            guard tree.nodes[node].name.elementsEqual(segment) else { throw .spelling(tree.path(of: node)) }
+            guard case .symlink = tree.nodes[node].kind else {
                 stack.append(node)
                 continue
             }
-            hops += 1
-            guard hops <= maxHops else { throw PathError(path: path, reason: .symlinkLoop(target)) }
-            if next.first == UInt8(ascii: "/") {
-                throw PathError(path: path, reason: .symlinkEscapes(target))
-            }
-            pending.append(contentsOf: segments(next))
+            let link = try resolve(node, from: stack)
+            hops += 1 + link.hops
+            guard hops <= Self.maxHops else { throw .loop }
+            stack = link.stack
+        }
+        return (stack, hops)
+    }
+
+    /// Where the link `node` leads, from its directories `stack` (always the same for a node:
+    /// a link is reached only through its parent, so `stack` is its ancestors).
+    private mutating func resolve(_ node: Int, from stack: [Int?]) throws(Failure) -> (stack: [Int?], hops: Int) {
+        switch resolved[node] {
+        case .leadsTo(let stack, let hops)?: return (stack, hops)
+        case .fails(let failure)?: throw failure
+        case .underWay?: throw .loop
+        case nil: break
+        }
+        guard case .symlink(let next) = tree.nodes[node].kind else { return (stack + [node], 0) }
+        resolved[node] = .underWay
+        do throws(Failure) {
+            if next.first == UInt8(ascii: "/") { throw .escapes }
+            let result = try walk(from: stack, next)
+            resolved[node] = .leadsTo(stack: result.stack, hops: result.hops)
+            return result
+        } catch {
+            resolved[node] = .fails(error)
+            throw error
         }
     }
 }
