@@ -36,4 +36,16 @@ import Testing
         #expect(betaResult == .noneHeld)
         #expect(board.waiting == 0)
     }
+
+    /// A statement posted again (`known`) replaces the board with what it held: no wait ends.
+    @Test func aBoardReplacedByTheSameNoticesWakesNoOne() async throws {
+        let board = NoticeBoard([Self.stored(9)])
+        async let above = board.wait(app: "acme", channel: "stable", after: 12, seconds: 2)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while board.waiting < 1, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        board.replace(app: "acme", with: [Self.stored(9)])
+        #expect(board.waiting == 1)
+        let result = await above
+        #expect(result == .timedOut)
+    }
 }

@@ -87,11 +87,18 @@ public final class NoticeBoard: Sendable {
     /// Waiters of the app now past what the board holds are answered at once.
     public func replace(app: String, with notices: [StoredNotice]) {
         let woken: [(CheckedContinuation<WaitResult, Never>, WaitResult)] = state.withLock { s in
-            for key in s.latest.keys where key.app == app { s.latest[key] = nil }
+            var before: [Key: UInt64] = [:]
+            for key in s.latest.keys where key.app == app {
+                before[key] = s.latest[key]?.sequence
+                s.latest[key] = nil
+            }
             for n in notices where n.app == app { s.latest[Key(app: n.app, channel: n.channel)] = n }
             var woken: [(CheckedContinuation<WaitResult, Never>, WaitResult)] = []
+            // Only where the board went down: a statement posted again (`known`) changes
+            // nothing, and must not send every poll waiting past the board off to back off.
             for (id, waiter) in s.waiters where waiter.key.app == app {
-                guard let result = Self.afterRotation(s.latest[waiter.key], after: waiter.after) else { continue }
+                guard let was = before[waiter.key], was > s.latest[waiter.key]?.sequence ?? 0,
+                      let result = Self.afterRotation(s.latest[waiter.key], after: waiter.after) else { continue }
                 woken.append((waiter.continuation, result))
                 s.waiters[id] = nil
             }

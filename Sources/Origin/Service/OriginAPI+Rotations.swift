@@ -49,6 +49,13 @@ extension OriginAPI {
         // so that a board left behind by a failed read after a rotation's commit catches up
         // when the publisher posts the statement again.
         guard let checked = try store.checkRotation(rotation, app: app) else { throw APIFailure(.notFound, "unknown app \(app)") }
+        // Refused against the key pinned now (a forged signature, a replay of an older epoch, a
+        // gap): answered without the app's write lock or a write transaction, which publishers
+        // need, so a flood of junk statements does not queue in front of them. A rotation
+        // committed meanwhile can only make a refused statement acceptable on a retry.
+        if case .refused(let refusal) = checked.verdict {
+            throw APIFailure(HTTPResponse.Status(code: refusal.httpStatusCode), refusal.description, reason: refusal.reason)
+        }
         let verdict = try boardWrites.withLock {
             let verdict = try store.submitRotation(rotation, app: app, now: clock(), checked: checked)
             switch verdict {
