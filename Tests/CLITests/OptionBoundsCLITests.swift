@@ -18,6 +18,8 @@ import Testing
             try expectRefused(node + ["--stagger", "10000000000s"], naming: "--stagger")
             // A password in an origin URL would go to whatever host a redirect names.
             try expectRefused(node + ["--origin", "http://ops:secret@127.0.0.1:7300"], naming: "--origin")
+            // Peers would take this node's metadata for none, and a terminal would obey it.
+            try expectRefused(node + ["--zone", "eu\u{1B}[2K"], naming: "--zone")
             try expectRefused(["origin", "--db", dir + "/origin.sqlite", "--timestamp-validity", "18446744073709551615s"],
                               naming: "--timestamp-validity", timeout: 15)
             try expectRefused(["simulate", "swarm", "--upload-mbps", "1e300"], naming: "--upload-mbps")

@@ -29,6 +29,13 @@ struct UpdateOptions: ParsableArguments {
     @Flag(help: "Hold and serve releases, never install them. It super-seeds: while its link is busy (its --max-upload-rate, or without one the kernel's socket back-pressure), a chunk it sent to one peer is refused to others for 5 s, so its upload goes to chunks the fleet lacks.")
     var seedOnly = false
 
+    func validate() throws {
+        // Peers take a member's metadata holding a control character for none at all.
+        if let zone, zone.isEmpty || PrintableText.holdsControls(zone) || zone.utf8.count > 64 {
+            throw ValidationError("--zone must be 1 to 64 bytes with no control characters (got \(PrintableText.excerpt(zone)))")
+        }
+    }
+
     /// The updater's settings; the download cap is one of them.
     func settings(maxDownloadRate: ByteRate?) throws -> Updater.Settings {
         try Identifier.validateChannel(channel)
