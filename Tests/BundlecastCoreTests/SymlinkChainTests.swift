@@ -45,4 +45,15 @@ import Testing
         let error = try #require(throws: PathError.self) { try manifest(escaping + referrers) }
         #expect(error == PathError(path: name(1), reason: .symlinkEscapes(detour + name(2))))
     }
+
+    /// A chain far longer than 40 links is a loop at its 41st, found before the walk nests any
+    /// deeper: resolved link by link down the chain, it would overflow the stack first.
+    @Test func aChainOfFiftyThousandLinksIsALoopNotACrash() throws {
+        func name(_ i: Int) -> String { "c\(i + 100_000)" }
+        var entries: [ManifestEntry] = (1...50_000).map { i in link(name(i), i == 50_000 ? "f" : name(i + 1)) }
+        entries.append(.file(path: "f", executable: false, chunks: [chunk(1, 10)]))
+        let all = entries
+        let error = try #require(throws: PathError.self) { try manifest(all) }
+        #expect(error == PathError(path: "c100001", reason: .symlinkLoop("c100002")))
+    }
 }

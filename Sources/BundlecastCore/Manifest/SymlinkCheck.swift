@@ -22,9 +22,9 @@ struct SymlinkCheck {
     /// Links resolved so far, by node.
     private var resolved: [Int: Resolution] = [:]
 
+    /// Failures are not kept: the first one refuses the whole manifest.
     private enum Resolution {
         case leadsTo(stack: [Int?], hops: Int)
-        case fails(Failure)
         /// Being resolved: reaching it again from its own target is a loop.
         case underWay
     }
@@ -51,7 +51,7 @@ struct SymlinkCheck {
             stack.append((stack.last ?? BundleTree.root).flatMap { tree.child(of: $0, named: name) })
         }
         do throws(Failure) {
-            _ = try walk(from: stack, bytes)
+            _ = try walk(from: stack, bytes, depth: 0)
         } catch {
             switch error {
             case .escapes: throw PathError(path: path, reason: .symlinkEscapes(target))
@@ -62,7 +62,10 @@ struct SymlinkCheck {
     }
 
     /// Resolves `target` from the directories `start`: where it leads, and the link hops taken.
-    private mutating func walk(from start: [Int?], _ target: [UInt8]) throws(Failure) -> (stack: [Int?], hops: Int) {
+    /// `depth` is how many links this walk is nested in: each is a hop, so past ``maxHops``
+    /// it is a loop, found before the stack grows with the chain (a manifest may hold
+    /// hundreds of thousands of links, and a recursion that deep would overflow the stack).
+    private mutating func walk(from start: [Int?], _ target: [UInt8], depth: Int) throws(Failure) -> (stack: [Int?], hops: Int) {
         var stack = start
         var hops = 0
         for segment in target.split(separator: UInt8(ascii: "/")) {
@@ -81,7 +84,8 @@ struct SymlinkCheck {
                 stack.append(node)
                 continue
             }
-            let link = try resolve(node, from: stack)
+            guard depth < Self.maxHops else { throw .loop }
+            let link = try resolve(node, from: stack, depth: depth + 1)
             hops += 1 + link.hops
             guard hops <= Self.maxHops else { throw .loop }
             stack = link.stack
@@ -91,23 +95,17 @@ struct SymlinkCheck {
 
     /// Where the link `node` leads, from its directories `stack` (always the same for a node:
     /// a link is reached only through its parent, so `stack` is its ancestors).
-    private mutating func resolve(_ node: Int, from stack: [Int?]) throws(Failure) -> (stack: [Int?], hops: Int) {
+    private mutating func resolve(_ node: Int, from stack: [Int?], depth: Int) throws(Failure) -> (stack: [Int?], hops: Int) {
         switch resolved[node] {
         case .leadsTo(let stack, let hops)?: return (stack, hops)
-        case .fails(let failure)?: throw failure
         case .underWay?: throw .loop
         case nil: break
         }
         guard case .symlink(let next) = tree.nodes[node].kind else { return (stack + [node], 0) }
+        if next.first == UInt8(ascii: "/") { throw .escapes }
         resolved[node] = .underWay
-        do throws(Failure) {
-            if next.first == UInt8(ascii: "/") { throw .escapes }
-            let result = try walk(from: stack, next)
-            resolved[node] = .leadsTo(stack: result.stack, hops: result.hops)
-            return result
-        } catch {
-            resolved[node] = .fails(error)
-            throw error
-        }
+        let result = try walk(from: stack, next, depth: depth)
+        resolved[node] = .leadsTo(stack: result.stack, hops: result.hops)
+        return result
     }
 }

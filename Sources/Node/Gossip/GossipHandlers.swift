@@ -36,7 +36,8 @@ final class PushPullServerHandler: ChannelInboundHandler {
     let runtime: GossipRuntime
 
     /// One exchange per connection: a second request would queue a second full state.
-    private var answered = false
+    /// Its request came (the request deadline then leaves the connection alone).
+    private(set) var answered = false
 
     init(runtime: GossipRuntime) { self.runtime = runtime }
 

@@ -58,6 +58,7 @@ public final class GossipRuntime: Sendable {
 
     static let maxPushPullConnections = 8
     static let maxPushPullsPerSource = 2
+    static let pushPullRequestTime = TimeAmount.seconds(3)
     let state: Mutex<State>
     private let group: any EventLoopGroup
     private let fleetKey: FleetKey?
@@ -99,8 +100,9 @@ public final class GossipRuntime: Sendable {
                         .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 4096))
                         .withBoundSocket(opened.readDescriptor).get()
                 } catch {
+                    // The read descriptor is NIO's once handed over (it closes it when
+                    // registration fails); closing it here too could close another file's.
                     sender.close()
-                    _ = closeDescriptor(opened.readDescriptor)
                     throw error
                 }
             } catch {
@@ -184,8 +186,13 @@ public final class GossipRuntime: Sendable {
         try channel.pipeline.syncOperations.addHandler(BackPressureHandler())
         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(PushPullFrameDecoder()))
         try channel.pipeline.syncOperations.addHandler(LengthFieldPrepender(lengthFieldBitLength: .fourBytes))
-        try channel.pipeline.syncOperations.addHandler(PushPullServerHandler(runtime: self))
-        // A push-pull takes milliseconds; a connection kept open longer is closed.
+        let handler = PushPullServerHandler(runtime: self)
+        try channel.pipeline.syncOperations.addHandler(handler)
+        // A push-pull takes milliseconds: the request frame must be whole within
+        // ``pushPullRequestTime`` (a few hosts holding every slot with connections that send
+        // nothing get each for that long), and the connection is closed after 10 s whatever.
+        let bound = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+        channel.eventLoop.scheduleTask(in: Self.pushPullRequestTime) { if !bound.value.answered { channel.close(promise: nil) } }
         channel.eventLoop.scheduleTask(in: .seconds(10)) { channel.close(promise: nil) }
     }
 

@@ -87,7 +87,7 @@ struct GossipSocketError: Error, CustomStringConvertible {
 }
 
 /// `close(2)`, named apart from ``GossipSendSocket/close()``.
-func closeDescriptor(_ fd: CInt) -> CInt {
+private func closeDescriptor(_ fd: CInt) -> CInt {
     #if canImport(Glibc)
     Glibc.close(fd)
     #else

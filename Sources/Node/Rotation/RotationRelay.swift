@@ -15,7 +15,7 @@ import ServiceLifecycle
 ///
 /// Bounded per round whatever the member table holds (anyone can make up members and their
 /// metadata without a fleet key): metadata is decoded once per change, at most
-/// ``laggardsPerRound`` laggards are looked at (from where the last round stopped, so made-up
+/// ``laggardsPerRound`` laggards of each app are looked at (from where its last round stopped, so made-up
 /// ones cannot keep a real one waiting for good), and at most ``sendsPerRound`` datagrams go
 /// out, so made-up laggards at someone else's address cannot turn the fleet into a
 /// reflector.
@@ -42,7 +42,7 @@ final class RotationRelay: Service, Sendable {
         await cancelWhenGracefulShutdown {
             // What went to whom, and when, and where the last round stopped: owned by this loop alone.
             var sent: [String: UInt64] = [:]
-            var cursor = 0
+            var cursor: [String: Int] = [:]
             while !Task.isCancelled {
                 self.relay(now: GossipRuntime.now(), sent: &sent, cursor: &cursor)
                 try? await Task.sleep(for: self.interval)
@@ -52,8 +52,8 @@ final class RotationRelay: Service, Sendable {
 
     /// Sends statements to the laggards this node relays for; `sent` holds the statements sent
     /// within `resendAfter`, by app, member and epochs, so each goes once until then. `cursor`
-    /// is where the next round starts among the laggards.
-    func relay(now: UInt64, sent: inout [String: UInt64], cursor: inout Int) {
+    /// is where the next round starts among each app's laggards.
+    func relay(now: UInt64, sent: inout [String: UInt64], cursor: inout [String: Int]) {
         let me = gossip.me.id
         let members = gossip.members.filter { $0.status == .alive || $0.status == .suspect }
         let metadata = decoded.metadata(of: members)
@@ -70,14 +70,15 @@ final class RotationRelay: Service, Sendable {
                 if epoch >= mine.epoch { ahead.append(member.id) } else { behind.append((member, epoch)) }
             }
             guard !behind.isEmpty else { continue }
-            let start = cursor % behind.count
+            let start = cursor[app, default: 0] % behind.count
             let looked = min(behind.count, Self.laggardsPerRound)
-            cursor = start + looked
+            cursor[app] = (start + looked) % behind.count
             for k in 0..<looked {
                 let (member, epoch) = behind[(start + k) % behind.count]
                 guard Self.isRelay(me, for: member.id, among: ahead) else { continue }
                 let key = "\(app) \(member.id) \(epoch) \(mine.epoch)"
-                guard sends < Self.sendsPerRound, sent.updateValue(now, forKey: key) == nil else { continue }
+                guard sends < Self.sendsPerRound, sent[key] == nil else { continue }
+                sent[key] = now
                 for body in keys.statements(app, after: epoch) where sends < Self.sendsPerRound {
                     gossip.send(notice: body, to: member.address)
                     sends += 1
