@@ -43,13 +43,25 @@ import Testing
         #expect(n.member(b)?.status == .alive)
     }
 
-    @Test func aPingFromAStrangerGetsABareAckAndAMemberGetsRumours() throws {
+    @Test func aPingFromAStrangerGetsNoMoreThanItBroughtAndAMemberGetsRumours() throws {
         var n = node()
         let toStranger = n.receive(.ping(seq: 7, from: stranger, updates: []), from: victim, now: 1)
         #expect(toStranger == [.send(.ack(seq: 7, from: a, updates: []), to: victim)])
         // b's id from another address is no member either.
         let spoofed = n.receive(.ping(seq: 8, from: b, updates: []), from: victim, now: 1)
         #expect(spoofed == [.send(.ack(seq: 8, from: a, updates: []), to: victim)])
+        // A stranger that brings news gets at most as many bytes of news back.
+        for brought in [[Update.left(id: stranger, incarnation: 1)],
+                        [Update.alive(id: NodeID(high: 7, low: 7), incarnation: 1, address: PeerAddress(host: "192.0.2.9", port: 1), metadata: [UInt8](repeating: 1, count: 200))]] {
+            let ping = Message.ping(seq: 10, from: stranger, updates: brought)
+            let answer = n.receive(ping, from: victim, now: 1)
+            let acks = answer.compactMap { d -> Message? in
+                if case .send(let m, victim) = d, case .ack = m { return m }
+                return nil
+            }
+            let ack = try #require(acks.first, "no ack to the stranger: \(answer)")
+            #expect(GossipCodec.encodeDatagram(ack).count <= GossipCodec.encodeDatagram(ping).count)
+        }
         let toMember = n.receive(.ping(seq: 9, from: b, updates: []), from: addrB, now: 1)
         guard case .send(.ack(9, _, let updates), addrB) = try #require(toMember.first) else {
             Issue.record("no ack to b: \(toMember)")

@@ -70,6 +70,8 @@ public struct SWIMMembership: Sendable {
         let requester: PeerAddress
         let requesterID: NodeID
         let seq: UInt32
+        /// The bytes of rumours the ping-req carried.
+        let brought: Int
         let deadline: UInt64
     }
 
@@ -204,8 +206,8 @@ public struct SWIMMembership: Sendable {
         }
         for update in updates { out += apply(update, now: now) }
         switch message {
-        case .ping(let seq, let from, _):
-            out.append(.send(.ack(seq: seq, from: me.id, updates: piggyback(to: sender, id: from)), to: sender))
+        case .ping(let seq, let from, let carried):
+            out.append(.send(.ack(seq: seq, from: me.id, updates: piggyback(to: sender, id: from, brought: Self.bytes(of: carried))), to: sender))
         case .ack(let seq, let from, _):
             // Only the member probed, or one asked to probe it, acks a probe: an ack from
             // anyone else is no sign of life (a forger would keep dead members alive).
@@ -214,13 +216,14 @@ public struct SWIMMembership: Sendable {
                 probe = p
                 localHealth = max(0, localHealth - 1)
             } else if let forward = forwards.removeValue(forKey: seq) {
-                out.append(.send(.ack(seq: forward.seq, from: me.id, updates: piggyback(to: forward.requester, id: forward.requesterID)), to: forward.requester))
+                out.append(.send(.ack(seq: forward.seq, from: me.id, updates: piggyback(to: forward.requester, id: forward.requesterID, brought: forward.brought)), to: forward.requester))
             }
-        case .pingReq(let seq, let from, let target, _):
+        case .pingReq(let seq, let from, let target, let carried):
             // Bounded: each is a deadline to keep, and anyone can ask.
             guard forwards.count < Self.maxForwards else { break }
             let mine = nextSequence()
-            forwards[mine] = Forward(requester: sender, requesterID: from, seq: seq, deadline: now + scaled(settings.probeTimeout))
+            forwards[mine] = Forward(requester: sender, requesterID: from, seq: seq, brought: Self.bytes(of: carried),
+                                     deadline: now + scaled(settings.probeTimeout))
             // No rumours on it: the asker names the address, and a ping carrying a full
             // datagram of rumours to any address it likes would make this node a reflector.
             out.append(.send(.ping(seq: mine, from: me.id, updates: []), to: target))
@@ -240,7 +243,7 @@ public struct SWIMMembership: Sendable {
         var out: [Directive] = []
         for seq in forwards.keys.sorted() where forwards[seq]!.deadline <= now {
             let forward = forwards.removeValue(forKey: seq)!
-            out.append(.send(.nack(seq: forward.seq, from: me.id, updates: piggyback(to: forward.requester, id: forward.requesterID)), to: forward.requester))
+            out.append(.send(.nack(seq: forward.seq, from: me.id, updates: piggyback(to: forward.requester, id: forward.requesterID, brought: forward.brought)), to: forward.requester))
         }
         if var p = probe, !p.acked, !p.indirect, now >= p.timeoutAt {
             p.indirect = true
@@ -391,14 +394,20 @@ public struct SWIMMembership: Sendable {
 
     /// The rumours sent least so far, oldest first among equals; this node's own first of all
     /// (a refutation must not wait behind a flood of other members' news).
-    private mutating func piggyback() -> [Update] {
-        guard !rumours.isEmpty else { return [] }
+    private mutating func piggyback(maxBytes: Int = .max) -> [Update] {
+        guard !rumours.isEmpty, maxBytes > 0 else { return [] }
         let limit = retransmitLimit
         let me = me.id
         func key(_ i: Int) -> (Int, Int, Int) { (rumours[i].update.id == me ? 0 : 1, rumours[i].transmits, i) }
         let chosen = rumours.indices.sorted { key($0) < key($1) }.prefix(settings.maxPiggyback)
         var updates: [Update] = []
+        var room = maxBytes
         for i in chosen {
+            if maxBytes < .max {
+                let size = GossipCodec.encode(rumours[i].update).count
+                guard size <= room else { continue }
+                room -= size
+            }
             updates.append(rumours[i].update)
             rumours[i].transmits += 1
         }
@@ -406,12 +415,21 @@ public struct SWIMMembership: Sendable {
         return updates
     }
 
-    /// Rumours for an answer to `address`, which says it is `id`: only when that is a live
-    /// member at that address. An answer goes wherever the datagram says it came from, and a
-    /// spoofed ping must get back no more than it sent, or this node would be a reflector.
-    private mutating func piggyback(to address: PeerAddress, id: NodeID) -> [Update] {
-        guard let m = table[id], isLive(m), m.address == address else { return [] }
-        return piggyback()
+    /// Rumours for an answer to `address`, which says it is `id`: as many as fit for a live
+    /// member at that address; for anyone else at most as many bytes of rumours as its own
+    /// message brought (`brought`). An answer goes wherever the datagram says it came from, so
+    /// a spoofed one must get back no more than it carried, or this node would be a reflector;
+    /// and a member this node has not heard of yet still gets its news when it brings some
+    /// (a ping from a member often carries that member's own news first), which is how a node
+    /// missing from another's table still hears from it.
+    private mutating func piggyback(to address: PeerAddress, id: NodeID, brought: Int) -> [Update] {
+        if let m = table[id], isLive(m), m.address == address { return piggyback() }
+        return piggyback(maxBytes: brought)
+    }
+
+    /// The bytes of rumours a message carried (the room an answer to a stranger may use).
+    private static func bytes(of updates: [Update]) -> Int {
+        updates.reduce(0) { $0 + GossipCodec.encode($1).count }
     }
 
     public var retransmitLimit: Int {
