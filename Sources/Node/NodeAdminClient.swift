@@ -1,4 +1,5 @@
 import BoundedHTTP
+import BundlecastCore
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -74,7 +75,7 @@ public struct NodeAdminClient: Sendable {
     static let bytes = "application/octet-stream"
 
     private func post(_ path: String, body: Data, type: String) async throws -> (Int, Data) {
-        var request = authorized(URLRequest(url: base.appendingPathComponent(path)))
+        var request = try await authorized(URLRequest(url: base.appendingPathComponent(path)))
         request.httpMethod = "POST"
         request.httpBody = body
         request.setValue(type, forHTTPHeaderField: "Content-Type")
@@ -96,9 +97,27 @@ public struct NodeAdminClient: Sendable {
         }
     }
 
-    private func authorized(_ request: URLRequest) -> URLRequest {
+    /// `request` with the token, once whatever answers on the admin port has shown it holds
+    /// it (``AdminTokenProof``); without it when the node needs none (it answers the proof
+    /// with 404). Anything else is an error, and the token is not sent.
+    private func authorized(_ request: URLRequest) async throws -> URLRequest {
+        guard let token else { return request }
+        let nonce = Sodium.randomBytes(AdminTokenProof.nonceBytes)
+        guard var ask = URLComponents(url: base.appendingPathComponent(AdminTokenProof.path), resolvingAgainstBaseURL: false) else {
+            throw NodeClientError("--admin \"\(base)\" is not an http:// URL")
+        }
+        ask.queryItems = [URLQueryItem(name: "nonce", value: Hex.encode(nonce))]
+        guard let url = ask.url else { throw NodeClientError("--admin \"\(base)\" is not an http:// URL") }
+        let (status, data) = try await send(URLRequest(url: url))
+        if status == 404 { return request }
+        let proof = ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?["proof"] as? String
+        guard status == 200, let proof, let given = Hex.decode(proof),
+              Sodium.equal(given, AdminTokenProof.proof(token: token, nonce: nonce)) else {
+            throw NodeClientError("what answers at \(base) did not show it holds the admin token (HTTP \(status)): "
+                                  + "$BUNDLECAST_ADMIN_TOKEN was not sent (is the node running there, with this --admin-token?)")
+        }
         var request = request
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
         return request
     }
 
@@ -107,7 +126,7 @@ public struct NodeAdminClient: Sendable {
     }
 
     public func status() async throws -> NodeStatus {
-        let (status, data) = try await send(authorized(URLRequest(url: base.appendingPathComponent("/v1/status"))))
+        let (status, data) = try await send(try await authorized(URLRequest(url: base.appendingPathComponent("/v1/status"))))
         guard status == 200 else {
             throw NodeClientError("the node at \(base) answered HTTP \(status)")
         }
