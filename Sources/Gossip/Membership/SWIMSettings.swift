@@ -25,7 +25,7 @@ public struct SWIMSettings: Sendable {
     /// the membership rounds delayed every release by rounds' worth of hops for nothing. The
     /// same transmissions, four times sooner (docs/benchmarks.md, *Delta release*).
     public var noticeInterval: UInt64 = 50_000_000
-    /// Each rumour is sent about `retransmitMultiplier * ceil(log10(n + 1))` times.
+    /// Each rumour is sent about `retransmitMultiplier * max(2, ceil(log10(n + 1)))` times.
     public var retransmitMultiplier = 4
     /// Rumours piggybacked on one message at most (the wire also caps bytes).
     public var maxPiggyback = 8
