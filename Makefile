@@ -17,9 +17,9 @@ release-build: deps
 # Unit tests, then the suites that run the real binary, each in its own step.
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --filter "BundlecastCoreTests|CommandLineTests|GossipTests|NodeTests|PolicyTests|SwarmTests" --skip "OriginWatcherTests|OriginWatcherForeignNoticeTests|AdminTokenProofTests|NodeServiceLifecycleTests|StatusEventStreamTests|MirrorClientTests"
+	$(SWIFT) test --skip-build --filter "BundlecastCoreTests|CommandLineTests|GossipTests|NodeTests|PolicyTests|SwarmTests" --skip "OriginWatcherTests|OriginWatcherForeignNoticeTests|AdminTokenProofTests|HTTPFetchBodyTests|NodeServiceLifecycleTests|StatusEventStreamTests|MirrorClientTests"
 	# A fake origin, a whole node, a fake mirror or timed event streams in the test process: apart, so CPU-bound suites cannot starve them.
-	$(SWIFT) test --skip-build --no-parallel --filter "OriginWatcherTests|OriginWatcherForeignNoticeTests|AdminTokenProofTests|NodeServiceLifecycleTests|StatusEventStreamTests|MirrorClientTests"
+	$(SWIFT) test --skip-build --no-parallel --filter "OriginWatcherTests|OriginWatcherForeignNoticeTests|AdminTokenProofTests|HTTPFetchBodyTests|NodeServiceLifecycleTests|StatusEventStreamTests|MirrorClientTests"
 	$(SWIFT) test --skip-build --no-parallel --filter CLITests
 	$(SWIFT) test --skip-build --no-parallel --filter OriginTests
 	$(SWIFT) test --skip-build --no-parallel --filter NodeProcessTests
