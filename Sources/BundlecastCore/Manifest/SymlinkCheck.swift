@@ -11,10 +11,9 @@
 ///
 /// Each link of the bundle is resolved once per manifest and remembered: a link's target
 /// resolves from its own directory whoever reaches it, so the result (where it leads, and
-/// the hops it took) is the same every time. Walked afresh for every link that reached it,
-/// a chain of 40 long links shared by a few hundred thousand others cost tens of billions
-/// of name lookups in one signed manifest; remembered, the check costs about the
-/// manifest's own length.
+/// the hops it took) is the same every time. Walked afresh for every link that reaches it,
+/// a long chain shared by many links costs their number times the chain's length;
+/// remembered, the check costs about the manifest's own length.
 struct SymlinkCheck {
     static let maxHops = 40
 

@@ -70,8 +70,8 @@ public struct SWIMMembership: Sendable {
         let requester: PeerAddress
         let requesterID: NodeID
         let seq: UInt32
-        /// The bytes of rumours the ping-req carried.
-        let brought: Int
+        /// The rumours the ping-req carried.
+        let carried: [Update]
         let deadline: UInt64
     }
 
@@ -207,7 +207,7 @@ public struct SWIMMembership: Sendable {
         for update in updates { out += apply(update, now: now) }
         switch message {
         case .ping(let seq, let from, let carried):
-            out.append(.send(.ack(seq: seq, from: me.id, updates: piggyback(to: sender, id: from, brought: Self.bytes(of: carried))), to: sender))
+            out.append(.send(.ack(seq: seq, from: me.id, updates: piggyback(to: sender, id: from, brought: carried)), to: sender))
         case .ack(let seq, let from, _):
             // Only the member probed, or one asked to probe it, acks a probe: an ack from
             // anyone else is no sign of life (a forger would keep dead members alive).
@@ -216,13 +216,13 @@ public struct SWIMMembership: Sendable {
                 probe = p
                 localHealth = max(0, localHealth - 1)
             } else if let forward = forwards.removeValue(forKey: seq) {
-                out.append(.send(.ack(seq: forward.seq, from: me.id, updates: piggyback(to: forward.requester, id: forward.requesterID, brought: forward.brought)), to: forward.requester))
+                out.append(.send(.ack(seq: forward.seq, from: me.id, updates: piggyback(to: forward.requester, id: forward.requesterID, brought: forward.carried)), to: forward.requester))
             }
         case .pingReq(let seq, let from, let target, let carried):
             // Bounded: each is a deadline to keep, and anyone can ask.
             guard forwards.count < Self.maxForwards else { break }
             let mine = nextSequence()
-            forwards[mine] = Forward(requester: sender, requesterID: from, seq: seq, brought: Self.bytes(of: carried),
+            forwards[mine] = Forward(requester: sender, requesterID: from, seq: seq, carried: carried,
                                      deadline: now + scaled(settings.probeTimeout))
             // No rumours on it: the asker names the address, and a ping carrying a full
             // datagram of rumours to any address it likes would make this node a reflector.
@@ -243,7 +243,7 @@ public struct SWIMMembership: Sendable {
         var out: [Directive] = []
         for seq in forwards.keys.sorted() where forwards[seq]!.deadline <= now {
             let forward = forwards.removeValue(forKey: seq)!
-            out.append(.send(.nack(seq: forward.seq, from: me.id, updates: piggyback(to: forward.requester, id: forward.requesterID, brought: forward.brought)), to: forward.requester))
+            out.append(.send(.nack(seq: forward.seq, from: me.id, updates: piggyback(to: forward.requester, id: forward.requesterID, brought: forward.carried)), to: forward.requester))
         }
         if var p = probe, !p.acked, !p.indirect, now >= p.timeoutAt {
             p.indirect = true
@@ -417,26 +417,21 @@ public struct SWIMMembership: Sendable {
 
     /// Rumours for an answer to `address`, which says it is `id`: as many as fit for a live
     /// member at that address; for anyone else at most as many bytes of rumours as its own
-    /// message brought (`brought`). An answer goes wherever the datagram says it came from, so
+    /// message brought. An answer goes wherever the datagram says it came from, so
     /// a spoofed one must get back no more than it carried, or this node would be a reflector;
     /// and a member this node has not heard of yet still gets its news when it brings some
     /// (a ping from a member often carries that member's own news first), which is how a node
     /// missing from another's table still hears from it.
-    private mutating func piggyback(to address: PeerAddress, id: NodeID, brought: Int) -> [Update] {
+    private mutating func piggyback(to address: PeerAddress, id: NodeID, brought: [Update]) -> [Update] {
         if let m = table[id], isLive(m), m.address == address { return piggyback() }
-        return piggyback(maxBytes: brought)
-    }
-
-    /// The bytes of rumours a message carried (the room an answer to a stranger may use).
-    private static func bytes(of updates: [Update]) -> Int {
-        updates.reduce(0) { $0 + GossipCodec.encode($1).count }
+        return piggyback(maxBytes: brought.reduce(0) { $0 + GossipCodec.encode($1).count })
     }
 
     /// Sends of each rumour: `retransmitMultiplier * ceil(log10(n + 1))`, as memberlist, but
     /// never fewer than two log-units' worth. With 9 members or fewer the formula gives 4
     /// sends per holder, and 4 random picks among 8 others miss a given member 58% of the
-    /// time: now and then every holder missed one, and it heard the news only at the next
-    /// 15 s push-pull (about one 8-node start in fifteen). Fleets of 10 and more are unchanged.
+    /// time, so now and then every holder missed one and it heard the news only at the next
+    /// push-pull (docs/gossip.md). Fleets of 10 and more are unchanged.
     public var retransmitLimit: Int {
         settings.retransmitMultiplier * max(2, Self.ceilLog10(table.count + 2))
     }
